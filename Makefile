@@ -1,0 +1,41 @@
+# Resonance developer tasks. Every step CI needs is here.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION := 1
+export RESONANCE_NO_PROGRESS ?=
+
+.PHONY: setup setup-dev demo test lint typecheck check bench bench-ingest clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+setup: $(BIN)/python  ## install the package and its runtime dependencies
+	$(BIN)/pip install --quiet -e .
+
+setup-dev: $(BIN)/python  ## install with test and lint tools
+	$(BIN)/pip install --quiet -e ".[dev]"
+
+demo: setup  ## the main job: run the example on a fresh embedded space
+	$(BIN)/python examples/steel_consortium.py --space demo-space --fresh
+
+lint:
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff format --check src tests bench examples
+
+typecheck:
+	$(BIN)/mypy
+
+test: setup-dev  ## lint, type-check and run the tests (PostgreSQL too when RESONANCE_TEST_POSTGRES_URL is set)
+	$(MAKE) lint typecheck
+	$(BIN)/pytest -q
+
+bench: setup-dev  ## every benchmark, each printing ratios against a baseline run in the same process
+	$(BIN)/python -m bench.ingest
+
+bench-ingest: setup-dev
+	$(BIN)/python -m bench.ingest
+
+clean:
+	rm -rf $(VENV) demo-space .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Typer command line, a peer of the REST API."""

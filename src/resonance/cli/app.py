@@ -1,0 +1,73 @@
+"""The ``resonance`` command: root options, sub-apps and error translation."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from resonance.cli import datasets as datasets_cli
+from resonance.cli import ledger as ledger_cli
+from resonance.cli import orgs as orgs_cli
+from resonance.cli import policies as policies_cli
+from resonance.cli.output import Context, fail
+from resonance.domain.errors import ResonanceError
+
+
+class ResonanceGroup(TyperGroup):
+    """Root group translating domain errors into a message and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ResonanceError as exc:
+            obj = ctx.obj
+            fail(exc, obj.fmt if isinstance(obj, Context) else "table")
+
+
+app = typer.Typer(
+    name="resonance",
+    cls=ResonanceGroup,
+    help="Model-Data Resonance Space: pooled industrial data under usage rules, "
+    "sealed evaluation and the evaluation-directed data loop.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    space: Path = typer.Option(
+        Path("."), "--space", "-s", envvar="RESONANCE_SPACE", help="Folder of the space."
+    ),
+    actor: str | None = typer.Option(
+        None, "--as", envvar="RESONANCE_ACTOR", help="Organization acting (its name)."
+    ),
+    fmt: str = typer.Option(
+        "table", "--format", "-f", envvar="RESONANCE_FORMAT", help="Output: table or json."
+    ),
+) -> None:
+    """Global options."""
+    if fmt not in ("table", "json"):
+        raise typer.BadParameter("use table or json", param_hint="--format")
+    ctx.obj = Context(space_path=space, actor=actor, fmt=fmt)
+
+
+orgs_cli.register(app)
+datasets_cli.register(app)
+policies_cli.register(app)
+ledger_cli.register(app)
+
+
+def main() -> None:
+    """Console entry point."""
+    os.environ.setdefault("FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION", "1")
+    app()
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,255 @@
+"""CLI: ingest, validate, browse and read datasets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+import typer
+
+from resonance.cli.output import console, ctx_of, print_table, progress, show
+from resonance.domain.datasets import (
+    Dataset,
+    DatasetKind,
+    DatasetVersion,
+    make_label_spec,
+)
+from resonance.domain.errors import InvalidInput
+from resonance.domain.policies import parse_purposes
+from resonance.domain.validation import ValidationReport
+from resonance.services import access, catalog
+
+dataset_app = typer.Typer(help="Datasets and their immutable versions.", no_args_is_help=True)
+
+
+def dataset_dict(ds: Dataset, latest: DatasetVersion | None = None) -> dict[str, Any]:
+    """JSON form of a dataset."""
+    return {
+        "name": ds.name,
+        "owner": ds.owner,
+        "kind": ds.kind.value,
+        "industry": ds.industry,
+        "scenario": ds.scenario,
+        "label": ds.label.to_dict() if ds.label else None,
+        "group_key": ds.group_key,
+        "latest": latest.ref if latest else None,
+        "rows": latest.row_count if latest else None,
+    }
+
+
+def version_dict(v: DatasetVersion, *, full: bool = False) -> dict[str, Any]:
+    """JSON form of a version (``full`` adds schema, validation and profile)."""
+    data: dict[str, Any] = {
+        "ref": v.ref,
+        "content_hash": v.content_hash,
+        "rows": v.row_count,
+        "parents": list(v.parents),
+        "transformation": v.transformation.to_dict(),
+        "created_at": v.created_at,
+        "created_by": v.created_by,
+    }
+    if full:
+        data.update(schema=v.schema.to_list(), validation=v.validation, profile=v.profile)
+    return data
+
+
+def _print_report(report: ValidationReport) -> None:
+    print_table(
+        f"Validation: {report.rows:,} rows, {report.duplicate_rows} duplicates",
+        ["column", "type", "missing", "min", "max", "distinct≈"],
+        [
+            (
+                c["name"],
+                c["type"],
+                f"{c['missing_share']:.1%}",
+                c["min"],
+                c["max"],
+                c["distinct_approx"],
+            )
+            for c in report.columns
+        ],
+    )
+    for e in report.errors:
+        console.print(f"[red]error[/]: {e}")
+    for w in report.warnings:
+        console.print(f"[yellow]warning[/]: {w}")
+
+
+@dataset_app.command("ingest")
+def ingest(
+    ctx: typer.Context,
+    path: Path = typer.Argument(..., help="CSV or Parquet file."),
+    name: str = typer.Option(..., "--name", "-n", help="Dataset name."),
+    kind: DatasetKind = typer.Option(DatasetKind.COMMON, help="common, specialized, evaluation."),
+    industry: str | None = typer.Option(None, help="Industry id (needed for a new dataset)."),
+    scenario: str | None = typer.Option(None, help="Scenario this dataset serves."),
+    label: str | None = typer.Option(None, help="Label column."),
+    label_onehot: str | None = typer.Option(None, help="One-hot label columns, comma separated."),
+    group_key: str | None = typer.Option(None, help="Group column (machine or unit id)."),
+    description: str = typer.Option("", help="What the data is."),
+    fmt: str | None = typer.Option(None, "--file-format", help="csv or parquet."),
+) -> None:
+    """Ingest a file as a new immutable version (owner: --as)."""
+    c = ctx_of(ctx)
+    actor = c.require_actor()
+    new = None
+    if industry:
+        new = catalog.NewDataset(
+            owner=actor,
+            kind=kind,
+            industry=industry,
+            scenario=scenario,
+            description=description,
+            label=make_label_spec(label, label_onehot.split(",") if label_onehot else None),
+            group_key=group_key,
+        )
+    with progress(f"ingesting {path.name}") as advance:
+        result = catalog.ingest(c.space(), actor=actor, path=path, dataset=name, new=new, fmt=fmt)
+        advance()
+
+    def human() -> None:
+        verb = "stored" if result.created else "unchanged (identical content)"
+        console.print(
+            f"[green]{result.version.ref}[/] {verb}: {result.version.row_count:,} rows, "
+            f"sha256 {result.version.content_hash[:16]}…"
+        )
+        _print_report(result.report)
+
+    show(c, result.to_dict(), human)
+
+
+@dataset_app.command("validate")
+def validate(
+    ctx: typer.Context,
+    path: Path = typer.Argument(...),
+    label: str | None = typer.Option(None),
+    label_onehot: str | None = typer.Option(None),
+    group_key: str | None = typer.Option(None),
+) -> None:
+    """Validate a file without storing it."""
+    c = ctx_of(ctx)
+    spec = make_label_spec(label, label_onehot.split(",") if label_onehot else None)
+    report = catalog.validate_file(path, label=spec, group_key=group_key)
+    show(c, report.to_dict(), lambda: _print_report(report))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@dataset_app.command("list")
+def list_(
+    ctx: typer.Context,
+    owner: str | None = typer.Option(None),
+    kind: DatasetKind | None = typer.Option(None),
+    industry: str | None = typer.Option(None),
+) -> None:
+    """List datasets with their latest version."""
+    c = ctx_of(ctx)
+    items = catalog.list_datasets(c.space(), owner=owner, kind=kind, industry=industry)
+    show(
+        c,
+        [dataset_dict(d, v) for d, v in items],
+        lambda: print_table(
+            "Catalog",
+            ["dataset", "owner", "kind", "industry", "latest", "rows"],
+            [
+                (
+                    d.name,
+                    d.owner,
+                    d.kind.value,
+                    d.industry,
+                    v.ref if v else "",
+                    f"{v.row_count:,}" if v else "",
+                )
+                for d, v in items
+            ],
+        ),
+    )
+
+
+@dataset_app.command("show")
+def show_(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
+    """A dataset, its versions and the latest schema."""
+    c = ctx_of(ctx)
+    ds, versions = catalog.show_dataset(c.space(), name)
+    data = {
+        **dataset_dict(ds, versions[-1] if versions else None),
+        "versions": [version_dict(v, full=v is versions[-1]) for v in versions],
+    }
+
+    def human() -> None:
+        console.print(f"[bold]{ds.name}[/] owned by {ds.owner} ({ds.kind.value}, {ds.industry})")
+        print_table(
+            "Versions",
+            ["ref", "rows", "sha256", "made by", "parents"],
+            [
+                (
+                    v.ref,
+                    f"{v.row_count:,}",
+                    v.content_hash[:16],
+                    v.transformation.kind,
+                    ", ".join(v.parents),
+                )
+                for v in versions
+            ],
+        )
+        if versions:
+            print_table(
+                "Schema",
+                ["column", "type"],
+                [(col.name, col.type) for col in versions[-1].schema.columns],
+            )
+
+    show(c, data, human)
+
+
+@dataset_app.command("lineage")
+def lineage(ctx: typer.Context, ref: str = typer.Argument(...)) -> None:
+    """A version and its ancestors."""
+    c = ctx_of(ctx)
+    chain = catalog.lineage(c.space(), ref)
+    show(
+        c,
+        [version_dict(v) for v in chain],
+        lambda: print_table(
+            f"Lineage of {ref}",
+            ["ref", "transformation", "reason", "parents", "sha256"],
+            [
+                (
+                    v.ref,
+                    v.transformation.kind,
+                    v.transformation.reason,
+                    ", ".join(v.parents),
+                    v.content_hash[:16],
+                )
+                for v in chain
+            ],
+        ),
+    )
+
+
+@dataset_app.command("read")
+def read(
+    ctx: typer.Context,
+    ref: str = typer.Argument(..., help="NAME or NAME@N"),
+    purpose: str = typer.Option("download", help="Purpose of the use."),
+    out: Path = typer.Option(..., "--out", "-o", help="Where to write (.csv or .parquet)."),
+) -> None:
+    """Read rows under the dataset's policy (recorded on the ledger) into a file."""
+    c = ctx_of(ctx)
+    (p,) = parse_purposes([purpose]) or [None]
+    if p is None:
+        raise InvalidInput("a purpose is required")
+    version, table = access.read_version(c.space(), actor=c.require_actor(), ref=ref, purpose=p)
+    if out.suffix.lower() == ".csv":
+        pcsv.write_csv(table, out)
+    else:
+        pq.write_table(table, out)
+    data = {"ref": version.ref, "rows": table.num_rows, "out": str(out)}
+    show(c, data, lambda: console.print(f"wrote {table.num_rows:,} rows of {version.ref} to {out}"))
+
+
+def register(app: typer.Typer) -> None:
+    """Attach these commands to the root app."""
+    app.add_typer(dataset_app, name="dataset")

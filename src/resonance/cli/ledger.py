@@ -1,0 +1,66 @@
+"""CLI: the ledger."""
+
+from __future__ import annotations
+
+import typer
+
+from resonance.cli.output import console, ctx_of, print_table, show
+from resonance.domain.ledger import LedgerEntry
+from resonance.services import ledger as svc
+
+ledger_app = typer.Typer(help="The tamper-evident ledger.", no_args_is_help=True)
+
+
+def entry_dict(e: LedgerEntry) -> dict[str, object]:
+    """JSON form of a ledger entry."""
+    return {**e.body(), "hash": e.hash}
+
+
+@ledger_app.command("show")
+def show_(
+    ctx: typer.Context,
+    limit: int = typer.Option(50, help="Most entries to show."),
+    after: int = typer.Option(0, help="Only entries after this sequence number."),
+    object_id: str | None = typer.Option(None, "--object", help="Only this object."),
+    action: str | None = typer.Option(None, help="Only this action."),
+    actor: str | None = typer.Option(None, "--actor", help="Only this actor."),
+) -> None:
+    """Ledger entries in order."""
+    c = ctx_of(ctx)
+    items = svc.entries(
+        c.space(), after_seq=after, limit=limit, object_id=object_id, action=action, actor=actor
+    )
+    show(
+        c,
+        [entry_dict(e) for e in items],
+        lambda: print_table(
+            "Ledger",
+            ["seq", "time", "actor", "action", "object", "hash"],
+            [(e.seq, e.timestamp[:19], e.actor, e.action, e.object_id, e.hash[:12]) for e in items],
+        ),
+    )
+
+
+@ledger_app.command("verify")
+def verify(ctx: typer.Context) -> None:
+    """Check the hash chain; exit status 1 when it was tampered with."""
+    c = ctx_of(ctx)
+    report = svc.verify(c.space())
+
+    def human() -> None:
+        if report.ok:
+            console.print(f"[green]ledger intact[/]: {report.entries} entries verified")
+            return
+        console.print(f"[red]ledger tampered[/]: {len(report.problems)} problem(s)")
+        print_table(
+            "Problems", ["seq", "problem"], [(p["seq"], p["problem"]) for p in report.problems]
+        )
+
+    show(c, report.to_dict(), human)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach these commands to the root app."""
+    app.add_typer(ledger_app, name="ledger")

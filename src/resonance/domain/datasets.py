@@ -1,0 +1,209 @@
+"""Datasets, immutable versions, schemas, label specs and lineage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from resonance.domain.errors import InvalidInput, SchemaMismatch
+
+
+class DatasetKind(StrEnum):
+    """Kinds of datasets named by the action."""
+
+    COMMON = "common"
+    SPECIALIZED = "specialized"
+    EVALUATION = "evaluation"
+
+
+class LabelKind(StrEnum):
+    """How the label is stored in the rows."""
+
+    COLUMN = "column"
+    ONE_HOT = "one_hot"
+
+
+@dataclass(frozen=True)
+class LabelSpec:
+    """Which columns hold the label.
+
+    ``column``: one column holds the label. ``one_hot``: the label is the name of
+    the single column among ``columns`` whose value is 1.
+    """
+
+    kind: LabelKind
+    columns: tuple[str, ...]
+
+    @property
+    def target_name(self) -> str:
+        """Name of the derived label column."""
+        return self.columns[0] if self.kind is LabelKind.COLUMN else "label"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize to plain JSON types."""
+        return {"kind": self.kind.value, "columns": list(self.columns)}
+
+    @staticmethod
+    def from_dict(data: dict[str, Any] | None) -> LabelSpec | None:
+        """Inverse of :meth:`to_dict`; ``None`` stays ``None``."""
+        if not data:
+            return None
+        return LabelSpec(LabelKind(data["kind"]), tuple(data["columns"]))
+
+
+def make_label_spec(label: str | None, one_hot: list[str] | None) -> LabelSpec | None:
+    """Build a label spec from the user's options (at most one of the two)."""
+    if label and one_hot:
+        raise InvalidInput("give either a label column or one-hot label columns, not both")
+    if label:
+        return LabelSpec(LabelKind.COLUMN, (label,))
+    if one_hot:
+        cols = tuple(c.strip() for c in one_hot if c.strip())
+        if len(cols) < 2:
+            raise InvalidInput("a one-hot label needs at least two columns", columns=list(cols))
+        return LabelSpec(LabelKind.ONE_HOT, cols)
+    return None
+
+
+@dataclass(frozen=True)
+class ColumnSchema:
+    """One column: name, Arrow type string, nullability."""
+
+    name: str
+    type: str
+    nullable: bool = True
+
+
+@dataclass(frozen=True)
+class Schema:
+    """Ordered columns of a dataset version."""
+
+    columns: tuple[ColumnSchema, ...]
+
+    def names(self) -> list[str]:
+        """Column names in order."""
+        return [c.name for c in self.columns]
+
+    def to_list(self) -> list[dict[str, Any]]:
+        """Serialize to plain JSON types."""
+        return [{"name": c.name, "type": c.type, "nullable": c.nullable} for c in self.columns]
+
+    @staticmethod
+    def from_list(data: list[dict[str, Any]]) -> Schema:
+        """Inverse of :meth:`to_list`."""
+        return Schema(
+            tuple(ColumnSchema(d["name"], d["type"], d.get("nullable", True)) for d in data)
+        )
+
+
+_NUMERIC = {
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "float",
+    "double",
+    "halffloat",
+}
+
+
+def check_compatible(existing: Schema, new: Schema) -> None:
+    """Raise ``SchemaMismatch`` when ``new`` cannot be a version of ``existing``.
+
+    Column names and order must match; types must match, except that an
+    integer column may arrive as floating point and vice versa (CSV inference
+    turns a column with a missing value into ``double``).
+    """
+    old_names, new_names = existing.names(), new.names()
+    if old_names != new_names:
+        missing = [n for n in old_names if n not in new_names]
+        extra = [n for n in new_names if n not in old_names]
+        raise SchemaMismatch(
+            "the new file's columns differ from the dataset's schema"
+            + (f"; missing: {missing}" if missing else "")
+            + (f"; unexpected: {extra}" if extra else "")
+            + ("; same columns in another order" if not missing and not extra else ""),
+            missing=missing,
+            unexpected=extra,
+        )
+    changed = [
+        {"column": a.name, "expected": a.type, "found": b.type}
+        for a, b in zip(existing.columns, new.columns, strict=True)
+        if a.type != b.type and not (a.type in _NUMERIC and b.type in _NUMERIC)
+    ]
+    if changed:
+        raise SchemaMismatch(
+            "column types differ from the dataset's schema: "
+            + ", ".join(f"{c['column']} ({c['expected']} -> {c['found']})" for c in changed),
+            changed=changed,
+        )
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A named dataset owned by an organization; its content lives in versions."""
+
+    name: str
+    owner: str
+    kind: DatasetKind
+    industry: str
+    scenario: str | None = None
+    description: str = ""
+    label: LabelSpec | None = None
+    group_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Transformation:
+    """How a version was made from its parents (ingest, drop rows, acquire, ...)."""
+
+    kind: str
+    params: dict[str, Any] = field(default_factory=dict)
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize to plain JSON types."""
+        return {"kind": self.kind, "params": self.params, "reason": self.reason}
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> Transformation:
+        """Inverse of :meth:`to_dict`."""
+        return Transformation(data["kind"], dict(data.get("params", {})), data.get("reason", ""))
+
+
+@dataclass(frozen=True)
+class DatasetVersion:
+    """An immutable snapshot of a dataset, named by the hash of its Parquet file."""
+
+    dataset: str
+    number: int
+    content_hash: str
+    row_count: int
+    schema: Schema
+    parents: tuple[str, ...]
+    transformation: Transformation
+    created_at: str
+    created_by: str
+    source_hash: str | None = None
+    validation: dict[str, Any] = field(default_factory=dict)
+    profile: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        """The version's reference, ``name@number``."""
+        return f"{self.dataset}@{self.number}"
+
+
+def parse_ref(ref: str) -> tuple[str, int | None]:
+    """Split ``name@number`` (or plain ``name`` for the latest version)."""
+    name, sep, num = ref.partition("@")
+    if not sep:
+        return name, None
+    if not num.isdigit():
+        raise InvalidInput(f"bad version reference {ref!r}; use NAME or NAME@NUMBER", ref=ref)
+    return name, int(num)

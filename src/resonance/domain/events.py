@@ -1,0 +1,122 @@
+"""Typed domain events.
+
+Every state change emits one of these inside the same transaction that makes
+the change; the ledger subscribes to them. Events carry ids and content
+hashes, never raw rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base event: who did what to which object, plus a JSON payload."""
+
+    action: ClassVar[str] = "event"
+    object_type: ClassVar[str] = "object"
+
+    actor: str
+    object_id: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+EVENT_TYPES: dict[str, type[Event]] = {}
+
+
+def event_type(cls: type[Event]) -> type[Event]:
+    """Class decorator registering an event type by its action name."""
+    EVENT_TYPES[cls.action] = cls
+    return cls
+
+
+@event_type
+@dataclass(frozen=True)
+class SpaceInitialized(Event):
+    """A space was created."""
+
+    action: ClassVar[str] = "space.initialized"
+    object_type: ClassVar[str] = "space"
+
+
+@event_type
+@dataclass(frozen=True)
+class OrganizationRegistered(Event):
+    """An organization joined the space."""
+
+    action: ClassVar[str] = "organization.registered"
+    object_type: ClassVar[str] = "organization"
+
+
+@event_type
+@dataclass(frozen=True)
+class ConsortiumFormed(Event):
+    """A consortium was formed for an industry."""
+
+    action: ClassVar[str] = "consortium.formed"
+    object_type: ClassVar[str] = "consortium"
+
+
+@event_type
+@dataclass(frozen=True)
+class ConsortiumMemberAdded(Event):
+    """An organization took a seat in a consortium."""
+
+    action: ClassVar[str] = "consortium.member_added"
+    object_type: ClassVar[str] = "consortium"
+
+
+@event_type
+@dataclass(frozen=True)
+class DatasetRegistered(Event):
+    """A dataset name was registered."""
+
+    action: ClassVar[str] = "dataset.registered"
+    object_type: ClassVar[str] = "dataset"
+
+
+@event_type
+@dataclass(frozen=True)
+class DatasetVersionCreated(Event):
+    """A new immutable dataset version was stored."""
+
+    action: ClassVar[str] = "dataset.version_created"
+    object_type: ClassVar[str] = "dataset_version"
+
+
+@event_type
+@dataclass(frozen=True)
+class PolicySet(Event):
+    """A dataset's usage policy was set or replaced."""
+
+    action: ClassVar[str] = "policy.set"
+    object_type: ClassVar[str] = "policy"
+
+
+@event_type
+@dataclass(frozen=True)
+class DataAccessed(Event):
+    """Rows of a dataset version were read under its policy."""
+
+    action: ClassVar[str] = "data.accessed"
+    object_type: ClassVar[str] = "dataset_version"
+
+
+@event_type
+@dataclass(frozen=True)
+class DataAccessDenied(Event):
+    """A read was refused by the usage policy."""
+
+    action: ClassVar[str] = "data.access_denied"
+    object_type: ClassVar[str] = "dataset_version"
+
+
+@event_type
+@dataclass(frozen=True)
+class GenericEvent(Event):
+    """An event whose action is given at run time (for extensions)."""
+
+    action: ClassVar[str] = "generic"
+    object_type: ClassVar[str] = "object"

@@ -1,0 +1,1 @@
+"""Use cases: one transaction each (policy check, work, event, ledger)."""

@@ -1,0 +1,33 @@
+"""Use cases: browse and verify the ledger."""
+
+from __future__ import annotations
+
+from resonance.domain.ledger import LedgerEntry, VerifyReport, verify_chain
+from resonance.services.space import Space
+
+
+def entries(
+    space: Space,
+    *,
+    after_seq: int = 0,
+    limit: int | None = 100,
+    object_id: str | None = None,
+    action: str | None = None,
+    actor: str | None = None,
+) -> list[LedgerEntry]:
+    """Ledger entries in order, filtered."""
+    with space.work() as w:
+        return w.tx.ledger_entries(
+            after_seq=after_seq, limit=limit, object_id=object_id, action=action, actor=actor
+        )
+
+
+def verify(space: Space) -> VerifyReport:
+    """Walk the whole chain and compare it with the recorded head."""
+    with space.work() as w:
+        head = w.tx.recorded_head()
+        return verify_chain(
+            w.tx.iter_ledger(),
+            head_seq=head[0] if head else 0,
+            head_hash=head[1] if head else None,
+        )

@@ -1,0 +1,146 @@
+"""A space on disk: configuration, metadata store, artifact store, event bus."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from resonance.domain.errors import AlreadyExists, InvalidInput, StoreUnavailable
+from resonance.domain.events import Event
+from resonance.services.events import EventBus
+from resonance.storage.artifacts import LocalArtifactStore
+from resonance.storage.sql import SqlStore
+from resonance.storage.store import Tx
+
+CONFIG_NAME = "resonance.toml"
+DEFAULT_MAX_INGEST_BYTES = 2 * 1024**3
+
+
+def utcnow() -> str:
+    """Current UTC time as an ISO 8601 string with microseconds."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+@dataclass
+class SpaceConfig:
+    """Settings read from ``resonance.toml``."""
+
+    name: str
+    db_url: str
+    artifacts: Path
+    max_ingest_bytes: int = DEFAULT_MAX_INGEST_BYTES
+
+
+@dataclass
+class Work:
+    """One unit of work: the transaction plus event emission."""
+
+    tx: Tx
+    bus: EventBus
+    now: str
+
+    def emit(self, event: Event) -> None:
+        """Publish ``event`` inside this transaction (the ledger records it)."""
+        self.bus.publish(self.tx, event, self.now)
+
+
+class Space:
+    """An opened space. Use :meth:`init` to create one and :meth:`open` to open it."""
+
+    def __init__(self, root: Path, config: SpaceConfig) -> None:
+        self.root = root
+        self.config = config
+        self.store = SqlStore(config.db_url)
+        self.artifacts = LocalArtifactStore(config.artifacts)
+        self.bus = EventBus()
+
+    @classmethod
+    def _read_config(cls, root: Path) -> SpaceConfig:
+        path = root / CONFIG_NAME
+        if not path.exists():
+            raise StoreUnavailable(
+                f"no space at {root} (missing {CONFIG_NAME}); run 'resonance init' first",
+                path=str(root),
+            )
+        return cls._read_config_text(root, path.read_text())
+
+    @classmethod
+    def open(cls, root: str | Path) -> Space:
+        """Open the space in folder ``root``."""
+        root = Path(root).resolve()
+        return cls(root, cls._read_config(root))
+
+    @classmethod
+    def init(
+        cls,
+        root: str | Path,
+        *,
+        db_url: str | None = None,
+        name: str | None = None,
+        max_ingest_bytes: int = DEFAULT_MAX_INGEST_BYTES,
+    ) -> Space:
+        """Create a space in ``root``: config file, migrated store, artifact folder.
+
+        Parameters
+        ----------
+        root:
+            Folder of the space (created if missing).
+        db_url:
+            Metadata store URL; default SQLite at ``<root>/space.db``.
+        name:
+            Display name; default the folder name.
+        max_ingest_bytes:
+            Largest file ``ingest`` accepts.
+        """
+        root = Path(root).resolve()
+        if (root / CONFIG_NAME).exists():
+            raise AlreadyExists(f"a space already exists at {root}", path=str(root))
+        if max_ingest_bytes <= 0:
+            raise InvalidInput("max_ingest_bytes must be positive")
+        root.mkdir(parents=True, exist_ok=True)
+        url = db_url or "sqlite:///{root}/space.db"
+        text = (
+            "[space]\n"
+            f'name = "{name or root.name}"\n'
+            f'db_url = "{url}"\n'
+            'artifacts = "artifacts"\n'
+            f"max_ingest_bytes = {max_ingest_bytes}\n"
+        )
+        tmp = root / (CONFIG_NAME + ".tmp")
+        tmp.write_text(text)
+        space = cls(root, cls._read_config_text(root, text))
+        space.store.migrate()
+        os.replace(tmp, root / CONFIG_NAME)
+        return space
+
+    @staticmethod
+    def _read_config_text(root: Path, text: str) -> SpaceConfig:
+        data: dict[str, Any] = tomllib.loads(text)["space"]
+        artifacts = Path(data.get("artifacts", "artifacts"))
+        db_url = os.environ.get("RESONANCE_DB_URL") or data["db_url"]
+        return SpaceConfig(
+            name=data.get("name", root.name),
+            db_url=db_url.replace("{root}", str(root)),
+            artifacts=artifacts if artifacts.is_absolute() else root / artifacts,
+            max_ingest_bytes=int(data.get("max_ingest_bytes", DEFAULT_MAX_INGEST_BYTES)),
+        )
+
+    @contextmanager
+    def work(self) -> Iterator[Work]:
+        """Open a unit of work; commits on success, rolls back on error."""
+        with self.store.transaction() as tx:
+            yield Work(tx, self.bus, utcnow())
+
+    def today(self) -> date:
+        """Today's date in UTC (policy expiry is checked against it)."""
+        return datetime.now(UTC).date()
+
+    def close(self) -> None:
+        """Release the store's connections."""
+        self.store.close()

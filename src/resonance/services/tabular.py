@@ -1,0 +1,76 @@
+"""Reading user files into Arrow tables and writing Parquet snapshots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+
+from resonance.domain.errors import FileTooLarge, InvalidInput, MalformedFile, NotFound
+
+FORMATS = ("csv", "parquet")
+
+
+def detect_format(path: Path, fmt: str | None = None) -> str:
+    """The file format: ``fmt`` if given, else from the suffix."""
+    if fmt:
+        if fmt not in FORMATS:
+            raise InvalidInput(f"unknown format {fmt!r}; use csv or parquet", format=fmt)
+        return fmt
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt"):
+        return "csv"
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    raise InvalidInput(
+        f"cannot tell the format of {path.name}; use a .csv or .parquet file or pass --format",
+        path=str(path),
+    )
+
+
+def check_file(path: Path, *, max_bytes: int) -> int:
+    """Raise ``NotFound`` / ``FileTooLarge`` for a missing or too large file; return its size."""
+    if not path.is_file():
+        raise NotFound(f"no such file: {path}", path=str(path))
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise FileTooLarge(
+            f"{path.name} is {size:,} bytes, above this space's ingest limit of {max_bytes:,} "
+            "bytes (max_ingest_bytes in resonance.toml)",
+            size=size,
+            limit=max_bytes,
+        )
+    if size == 0:
+        raise MalformedFile(f"{path.name} is empty", path=str(path))
+    return size
+
+
+def _clean_names(table: pa.Table) -> pa.Table:
+    names = [n.lstrip("\ufeff").strip() for n in table.column_names]
+    return table.rename_columns(names) if names != table.column_names else table
+
+
+def read_table(path: Path, *, fmt: str | None = None) -> pa.Table:
+    """Read a CSV (UTF-8, BOM allowed) or Parquet file, raising ``MalformedFile`` on bad input."""
+    kind = detect_format(path, fmt)
+    try:
+        if kind == "csv":
+            table = pcsv.read_csv(
+                path,
+                read_options=pcsv.ReadOptions(block_size=16 << 20),
+                convert_options=pcsv.ConvertOptions(strings_can_be_null=True),
+            )
+        else:
+            table = pq.read_table(path)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError, UnicodeDecodeError) as exc:
+        raise MalformedFile(f"cannot parse {path.name} as {kind}: {exc}", path=str(path)) from exc
+    if table.num_columns == 0:
+        raise MalformedFile(f"{path.name} has no columns", path=str(path))
+    return _clean_names(table)
+
+
+def write_parquet(table: pa.Table, path: Path) -> None:
+    """Write a snapshot with fixed settings, so equal tables give equal bytes."""
+    pq.write_table(table, path, compression="snappy", write_statistics=True)

@@ -1,0 +1,1 @@
+"""Storage adapters: the Store interface, its SQL implementation, artifacts."""

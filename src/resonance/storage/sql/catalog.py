@@ -1,0 +1,160 @@
+"""Datasets, versions and policies in SQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from resonance.domain.datasets import (
+    Dataset,
+    DatasetKind,
+    DatasetVersion,
+    LabelSpec,
+    Schema,
+    Transformation,
+)
+from resonance.domain.policies import Grant, Policy
+from resonance.storage import tables as t
+from resonance.storage.sql.base import SqlRepoBase
+
+
+def _dataset(row: Any) -> Dataset:
+    return Dataset(
+        name=row.name,
+        owner=row.owner,
+        kind=DatasetKind(row.kind),
+        industry=row.industry,
+        scenario=row.scenario,
+        description=row.description,
+        label=LabelSpec.from_dict(row.label),
+        group_key=row.group_key,
+    )
+
+
+def _version(row: Any) -> DatasetVersion:
+    return DatasetVersion(
+        dataset=row.dataset,
+        number=row.number,
+        content_hash=row.content_hash,
+        row_count=row.row_count,
+        schema=Schema.from_list(row.schema),
+        parents=tuple(row.parents),
+        transformation=Transformation.from_dict(row.transformation),
+        created_at=row.created_at,
+        created_by=row.created_by,
+        source_hash=row.source_hash,
+        validation=row.validation,
+        profile=row.profile,
+    )
+
+
+def _policy(row: Any) -> Policy:
+    return Policy(
+        dataset=row.dataset,
+        grants=tuple(Grant.from_dict(g) for g in row.grants),
+        allow_auto_drop=bool(row.allow_auto_drop),
+        version=row.version,
+        set_by=row.set_by,
+        set_at=row.set_at,
+    )
+
+
+class SqlCatalogRepo(SqlRepoBase):
+    """:class:`CatalogRepo` and :class:`PolicyRepo` in SQL."""
+
+    def add_dataset(self, dataset: Dataset, *, created_at: str) -> None:
+        self.conn.execute(
+            t.datasets.insert().values(
+                name=dataset.name,
+                owner=dataset.owner,
+                kind=dataset.kind.value,
+                industry=dataset.industry,
+                scenario=dataset.scenario,
+                description=dataset.description,
+                label=dataset.label.to_dict() if dataset.label else None,
+                group_key=dataset.group_key,
+                created_at=created_at,
+            )
+        )
+
+    def get_dataset(self, name: str) -> Dataset | None:
+        row = self.conn.execute(sa.select(t.datasets).where(t.datasets.c.name == name)).first()
+        return _dataset(row) if row else None
+
+    def list_datasets(
+        self,
+        *,
+        owner: str | None = None,
+        kind: DatasetKind | None = None,
+        industry: str | None = None,
+    ) -> list[Dataset]:
+        stmt = sa.select(t.datasets).order_by(t.datasets.c.name)
+        if owner:
+            stmt = stmt.where(t.datasets.c.owner == owner)
+        if kind:
+            stmt = stmt.where(t.datasets.c.kind == kind.value)
+        if industry:
+            stmt = stmt.where(t.datasets.c.industry == industry)
+        return [_dataset(r) for r in self.conn.execute(stmt)]
+
+    def add_version(self, version: DatasetVersion) -> None:
+        self.conn.execute(
+            t.dataset_versions.insert().values(
+                dataset=version.dataset,
+                number=version.number,
+                content_hash=version.content_hash,
+                source_hash=version.source_hash,
+                row_count=version.row_count,
+                schema=version.schema.to_list(),
+                parents=list(version.parents),
+                transformation=version.transformation.to_dict(),
+                validation=version.validation,
+                profile=version.profile,
+                created_at=version.created_at,
+                created_by=version.created_by,
+            )
+        )
+
+    def get_version(self, dataset: str, number: int | None = None) -> DatasetVersion | None:
+        v = t.dataset_versions
+        stmt = sa.select(v).where(v.c.dataset == dataset)
+        stmt = stmt.where(v.c.number == number) if number is not None else stmt
+        row = self.conn.execute(stmt.order_by(v.c.number.desc()).limit(1)).first()
+        return _version(row) if row else None
+
+    def list_versions(self, dataset: str) -> list[DatasetVersion]:
+        v = t.dataset_versions
+        rows = self.conn.execute(sa.select(v).where(v.c.dataset == dataset).order_by(v.c.number))
+        return [_version(r) for r in rows]
+
+    def find_version_by_hash(self, dataset: str, content_hash: str) -> DatasetVersion | None:
+        v = t.dataset_versions
+        row = self.conn.execute(
+            sa.select(v).where(v.c.dataset == dataset, v.c.content_hash == content_hash).limit(1)
+        ).first()
+        return _version(row) if row else None
+
+    def add_policy(self, policy: Policy) -> None:
+        self.conn.execute(
+            t.policies.insert().values(
+                dataset=policy.dataset,
+                version=policy.version,
+                grants=[g.to_dict() for g in policy.grants],
+                allow_auto_drop=policy.allow_auto_drop,
+                set_by=policy.set_by,
+                set_at=policy.set_at,
+            )
+        )
+
+    def get_policy(self, dataset: str) -> Policy | None:
+        p = t.policies
+        row = self.conn.execute(
+            sa.select(p).where(p.c.dataset == dataset).order_by(p.c.version.desc()).limit(1)
+        ).first()
+        return _policy(row) if row else None
+
+    def policy_history(self, dataset: str) -> list[Policy]:
+        p = t.policies
+        rows = self.conn.execute(sa.select(p).where(p.c.dataset == dataset).order_by(p.c.version))
+        return [_policy(r) for r in rows]

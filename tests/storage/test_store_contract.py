@@ -1,0 +1,164 @@
+"""One contract suite for every Store implementation (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from resonance.domain.datasets import (
+    ColumnSchema,
+    Dataset,
+    DatasetKind,
+    DatasetVersion,
+    LabelKind,
+    LabelSpec,
+    Schema,
+    Transformation,
+)
+from resonance.domain.ledger import chain_entry, verify_chain
+from resonance.domain.orgs import Consortium, ConsortiumMember, ConsortiumRole, Organization, Role
+from resonance.domain.policies import Policy, parse_grant
+from resonance.storage.sql import SqlStore
+
+NOW = "2026-11-22T00:00:00+00:00"
+
+
+@pytest.fixture
+def store(db_url: str):
+    s = SqlStore(db_url)
+    s.migrate()
+    yield s
+    s.close()
+
+
+def _seed(tx) -> None:
+    tx.add_organization(Organization("op", frozenset({Role.OPERATOR}), "Beijing"), created_at=NOW)
+    tx.add_organization(
+        Organization("p1", frozenset({Role.DATA_HOLDER, Role.MODEL_BUILDER}), "Hebei", "P 1", True),
+        created_at=NOW,
+    )
+
+
+def _version(n: int, h: str = "a" * 64) -> DatasetVersion:
+    return DatasetVersion(
+        dataset="d1",
+        number=n,
+        content_hash=h,
+        row_count=10,
+        schema=Schema((ColumnSchema("x", "int64"), ColumnSchema("y [K]", "double", False))),
+        parents=(f"d1@{n - 1}",) if n > 1 else (),
+        transformation=Transformation("ingest", {"f": 1}),
+        created_at=NOW,
+        created_by="p1",
+        source_hash="b" * 64,
+        validation={"ok": True},
+        profile={"columns": []},
+    )
+
+
+def test_migrate_is_idempotent(store: SqlStore) -> None:
+    store.migrate()
+    assert "0001_foundation" in store.current_revisions() or store.current_revisions()
+
+
+def test_organizations_round_trip(store: SqlStore) -> None:
+    with store.transaction() as tx:
+        _seed(tx)
+    with store.transaction() as tx:
+        p1 = tx.get_organization("p1")
+        assert p1 == Organization(
+            "p1", frozenset({Role.DATA_HOLDER, Role.MODEL_BUILDER}), "Hebei", "P 1", True
+        )
+        assert [o.name for o in tx.list_organizations()] == ["op", "p1"]
+        assert tx.get_organization("nope") is None
+
+
+def test_consortia_round_trip(store: SqlStore) -> None:
+    with store.transaction() as tx:
+        _seed(tx)
+        tx.add_consortium(
+            Consortium("c1", "steel", (ConsortiumMember("p1", frozenset({ConsortiumRole.DATA})),)),
+            created_at=NOW,
+        )
+        tx.add_consortium_member("c1", ConsortiumMember("op", frozenset({ConsortiumRole.COMPUTE})))
+    with store.transaction() as tx:
+        c1 = tx.get_consortium("c1")
+        assert c1 is not None and [m.organization for m in c1.members] == ["op", "p1"]
+        assert tx.list_consortia(industry="steel") == [c1]
+        assert tx.list_consortia(industry="ships") == []
+
+
+def test_datasets_versions_and_policies(store: SqlStore) -> None:
+    label = LabelSpec(LabelKind.ONE_HOT, ("a", "b"))
+    with store.transaction() as tx:
+        _seed(tx)
+        tx.add_dataset(
+            Dataset("d1", "p1", DatasetKind.COMMON, "steel", label=label), created_at=NOW
+        )
+        tx.add_version(_version(1))
+        tx.add_version(_version(2, "c" * 64))
+        tx.add_policy(Policy("d1", (parse_grant("op:download:2027-01-01"),), True, 1, "p1", NOW))
+        tx.add_policy(Policy("d1", (), False, 2, "p1", NOW))
+    with store.transaction() as tx:
+        ds = tx.get_dataset("d1")
+        assert ds is not None and ds.label == label
+        assert tx.list_datasets(owner="p1", kind=DatasetKind.COMMON) == [ds]
+        assert tx.list_datasets(kind=DatasetKind.EVALUATION) == []
+        assert tx.get_version("d1") == _version(2, "c" * 64)
+        assert tx.get_version("d1", 1) == _version(1)
+        assert [v.number for v in tx.list_versions("d1")] == [1, 2]
+        assert tx.find_version_by_hash("d1", "a" * 64) == _version(1)
+        assert tx.find_version_by_hash("d1", "f" * 64) is None
+        policy = tx.get_policy("d1")
+        assert policy is not None and policy.version == 2
+        assert len(tx.policy_history("d1")[0].grants) == 1
+
+
+def test_rollback_leaves_store_unchanged(store: SqlStore) -> None:
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        _seed(tx)
+        raise RuntimeError("boom")
+    with store.transaction() as tx:
+        assert tx.list_organizations() == []
+
+
+def test_duplicate_key_raises_integrity_error(store: SqlStore) -> None:
+    with store.transaction() as tx:
+        _seed(tx)
+    with pytest.raises(sa.exc.IntegrityError), store.transaction() as tx:
+        _seed(tx)
+
+
+def test_ledger_append_head_and_filters(store: SqlStore) -> None:
+    with store.transaction() as tx:
+        assert tx.ledger_head() is None and tx.recorded_head() is None
+        prev = None
+        for i in range(5):
+            prev = chain_entry(
+                prev=prev,
+                timestamp=NOW,
+                actor="p1" if i % 2 else "op",
+                action="a.b",
+                object_type="x",
+                object_id=f"o{i % 2}",
+                payload={"i": i, "nested": {"k": [1, 2]}, "text": "数据"},
+            )
+            tx.append_ledger(prev)
+    with store.transaction() as tx:
+        head = tx.ledger_head(lock=True)
+        assert head is not None and head.seq == 5
+        assert tx.recorded_head() == (5, head.hash)
+        assert [e.seq for e in tx.ledger_entries(object_id="o1")] == [2, 4]
+        assert [e.seq for e in tx.ledger_entries(actor="op", after_seq=1)] == [3, 5]
+        assert len(tx.ledger_entries(limit=2)) == 2
+        assert [e.seq for e in tx.iter_ledger(batch=2)] == [1, 2, 3, 4, 5]
+        assert verify_chain(tx.iter_ledger(), head_seq=5, head_hash=head.hash).ok
+
+
+def test_meta(store: SqlStore) -> None:
+    with store.transaction() as tx:
+        assert tx.get_meta("k") is None
+        tx.set_meta("k", "v1")
+        tx.set_meta("k", "v2")
+    with store.transaction() as tx:
+        assert tx.get_meta("k") == "v2"
