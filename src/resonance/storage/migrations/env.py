@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from resonance.storage.sql.store import make_engine
-from resonance.storage.tables import metadata
+from resonance.storage.tables_all import metadata
 
 config = context.config
 
