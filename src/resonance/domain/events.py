@@ -120,3 +120,54 @@ class GenericEvent(Event):
 
     action: ClassVar[str] = "generic"
     object_type: ClassVar[str] = "object"
+
+
+# --- registries of the action and API tokens (issue 6) ---
+
+
+@event_type
+@dataclass(frozen=True)
+class RegistryEntryAdded(Event):
+    """A scenario file, model, landing case, space, key city or key industry was registered.
+
+    The payload's ``registry`` names which one; ``object_id`` is ``registry:name``.
+    """
+
+    action: ClassVar[str] = "registry.entry_added"
+    object_type: ClassVar[str] = "registry_entry"
+
+
+@event_type
+@dataclass(frozen=True)
+class ScenarioStatusChanged(Event):
+    """A high-value scenario file moved to another status."""
+
+    action: ClassVar[str] = "registry.scenario_status"
+    object_type: ClassVar[str] = "registry_entry"
+
+
+@event_type
+@dataclass(frozen=True)
+class ReportSubmitted(Event):
+    """An implementation plan, mid-term or summary report was submitted (its content hash)."""
+
+    action: ClassVar[str] = "report.submitted"
+    object_type: ClassVar[str] = "report"
+
+
+@event_type
+@dataclass(frozen=True)
+class ApiTokenCreated(Event):
+    """An API token was issued to an organization (its id only, never the secret)."""
+
+    action: ClassVar[str] = "api_token.created"
+    object_type: ClassVar[str] = "api_token"
+
+
+@event_type
+@dataclass(frozen=True)
+class ApiTokenRevoked(Event):
+    """An API token was revoked."""
+
+    action: ClassVar[str] = "api_token.revoked"
+    object_type: ClassVar[str] = "api_token"

@@ -1,6 +1,9 @@
 """Imports every tables module so ``metadata`` knows every table (Alembic autogenerate)."""
 
-from resonance.storage import tables  # noqa: F401
+from resonance.storage import (
+    tables,  # noqa: F401
+    tables_registry,  # noqa: F401
+)
 from resonance.storage.tables import metadata
 
 __all__ = ["metadata"]

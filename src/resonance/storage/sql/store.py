@@ -16,11 +16,12 @@ from resonance.domain.errors import StoreUnavailable
 from resonance.storage.sql.catalog import SqlCatalogRepo
 from resonance.storage.sql.ledger import SqlLedgerRepo
 from resonance.storage.sql.orgs import SqlOrgRepo
+from resonance.storage.sql.registry import SqlRegistryRepo
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
-class SqlTx(SqlOrgRepo, SqlCatalogRepo, SqlLedgerRepo):
+class SqlTx(SqlOrgRepo, SqlCatalogRepo, SqlLedgerRepo, SqlRegistryRepo):
     """One transaction; every repository method runs on its connection."""
 
     def __init__(self, conn: sa.Connection) -> None:

@@ -1,0 +1,304 @@
+"""Registries of the action, report submissions and API tokens in SQL."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+
+from resonance.domain.registry import (
+    HolderKind,
+    KeyCity,
+    KeyIndustry,
+    LandingCase,
+    ModelEntry,
+    ModelKind,
+    ResonanceSpaceEntry,
+    ScenarioFile,
+    ScenarioStatus,
+)
+from resonance.domain.reporting import ReportKind, ReportSubmission, SubjectKind
+from resonance.domain.tokens import ApiToken
+from resonance.storage import tables_registry as r
+from resonance.storage.sql.base import SqlRepoBase
+from resonance.storage.tables import metadata
+
+# Never listed by peek_table: secrets (even hashed) stay out of generic views.
+HIDDEN_TABLES = frozenset({"api_tokens", "alembic_version"})
+
+
+def _scenario(row: Any) -> ScenarioFile:
+    return ScenarioFile(
+        name=row.name,
+        industry=row.industry,
+        title=row.title,
+        problem=row.problem,
+        value=row.value,
+        data_needed=row.data_needed,
+        model_needed=row.model_needed,
+        owner=row.owner,
+        status=ScenarioStatus(row.status),
+    )
+
+
+def _model(row: Any) -> ModelEntry:
+    return ModelEntry(
+        name=row.name,
+        industry=row.industry,
+        kind=ModelKind(row.kind),
+        owner=row.owner,
+        scenario=row.scenario,
+        ref=row.ref,
+        description=row.description,
+    )
+
+
+def _case(row: Any) -> LandingCase:
+    return LandingCase(
+        row.name, row.model, row.adopter, row.region, row.description, row.recorded_by
+    )
+
+
+def _space(row: Any) -> ResonanceSpaceEntry:
+    return ResonanceSpaceEntry(
+        name=row.name,
+        holder_kind=HolderKind(row.holder_kind),
+        holder=row.holder,
+        industries=tuple(row.industries),
+        operator=row.operator,
+        description=row.description,
+    )
+
+
+def _token(row: Any) -> ApiToken:
+    return ApiToken(
+        row.id, row.organization, row.salt, row.hash, row.label, row.created_at, row.revoked_at
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, dict | list):
+        return value
+    return str(value)
+
+
+class SqlRegistryRepo(SqlRepoBase):
+    """:class:`resonance.storage.store.RegistryRepo` and ``TokenRepo`` in SQL."""
+
+    # --- scenario files ---
+    def add_scenario(self, scenario: ScenarioFile, *, created_at: str) -> None:
+        self.conn.execute(
+            r.registry_scenarios.insert().values(
+                **{k: v for k, v in scenario.__dict__.items() if k != "status"},
+                status=scenario.status.value,
+                created_at=created_at,
+                updated_at=created_at,
+            )
+        )
+
+    def get_scenario(self, name: str) -> ScenarioFile | None:
+        s = r.registry_scenarios
+        row = self.conn.execute(sa.select(s).where(s.c.name == name)).first()
+        return _scenario(row) if row else None
+
+    def list_scenarios(self, *, industry: str | None = None) -> list[ScenarioFile]:
+        s = r.registry_scenarios
+        stmt = sa.select(s).order_by(s.c.industry, s.c.name)
+        if industry:
+            stmt = stmt.where(s.c.industry == industry)
+        return [_scenario(x) for x in self.conn.execute(stmt)]
+
+    def set_scenario_status(self, name: str, status: ScenarioStatus, *, updated_at: str) -> bool:
+        s = r.registry_scenarios
+        res = self.conn.execute(
+            s.update().where(s.c.name == name).values(status=status.value, updated_at=updated_at)
+        )
+        return res.rowcount > 0
+
+    # --- models and agents ---
+    def add_model_entry(self, model: ModelEntry, *, created_at: str) -> None:
+        self.conn.execute(
+            r.registry_models.insert().values(
+                **{k: v for k, v in model.__dict__.items() if k != "kind"},
+                kind=model.kind.value,
+                created_at=created_at,
+            )
+        )
+
+    def get_model_entry(self, name: str) -> ModelEntry | None:
+        m = r.registry_models
+        row = self.conn.execute(sa.select(m).where(m.c.name == name)).first()
+        return _model(row) if row else None
+
+    def list_model_entries(
+        self, *, industry: str | None = None, kind: ModelKind | None = None
+    ) -> list[ModelEntry]:
+        m = r.registry_models
+        stmt = sa.select(m).order_by(m.c.industry, m.c.name)
+        if industry:
+            stmt = stmt.where(m.c.industry == industry)
+        if kind:
+            stmt = stmt.where(m.c.kind == kind.value)
+        return [_model(x) for x in self.conn.execute(stmt)]
+
+    # --- landing cases ---
+    def add_case(self, case: LandingCase, *, created_at: str) -> None:
+        self.conn.execute(r.registry_cases.insert().values(**case.__dict__, created_at=created_at))
+
+    def get_case(self, name: str) -> LandingCase | None:
+        c = r.registry_cases
+        row = self.conn.execute(sa.select(c).where(c.c.name == name)).first()
+        return _case(row) if row else None
+
+    def list_cases(self, *, model: str | None = None) -> list[LandingCase]:
+        c = r.registry_cases
+        stmt = sa.select(c).order_by(c.c.model, c.c.name)
+        if model:
+            stmt = stmt.where(c.c.model == model)
+        return [_case(x) for x in self.conn.execute(stmt)]
+
+    # --- resonance spaces ---
+    def add_space_entry(self, entry: ResonanceSpaceEntry, *, created_at: str) -> None:
+        self.conn.execute(
+            r.registry_spaces.insert().values(
+                name=entry.name,
+                holder_kind=entry.holder_kind.value,
+                holder=entry.holder,
+                industries=list(entry.industries),
+                operator=entry.operator,
+                description=entry.description,
+                created_at=created_at,
+            )
+        )
+
+    def get_space_entry(self, name: str) -> ResonanceSpaceEntry | None:
+        s = r.registry_spaces
+        row = self.conn.execute(sa.select(s).where(s.c.name == name)).first()
+        return _space(row) if row else None
+
+    def list_space_entries(self) -> list[ResonanceSpaceEntry]:
+        s = r.registry_spaces
+        rows = self.conn.execute(sa.select(s).order_by(s.c.holder, s.c.name))
+        return [_space(x) for x in rows]
+
+    # --- key cities and key industries ---
+    def add_key_city(self, city: KeyCity, *, created_at: str) -> None:
+        self.conn.execute(
+            r.registry_key_cities.insert().values(
+                province=city.province,
+                city=city.city,
+                pilot_zone=city.pilot_zone,
+                created_at=created_at,
+            )
+        )
+
+    def list_key_cities(self, *, province: str | None = None) -> list[KeyCity]:
+        k = r.registry_key_cities
+        stmt = sa.select(k).order_by(k.c.province, k.c.city)
+        if province:
+            stmt = stmt.where(k.c.province == province)
+        return [KeyCity(x.province, x.city, bool(x.pilot_zone)) for x in self.conn.execute(stmt)]
+
+    def add_key_industry(self, key: KeyIndustry, *, created_at: str) -> None:
+        self.conn.execute(
+            r.registry_key_industries.insert().values(
+                holder_kind=key.holder_kind.value,
+                holder=key.holder,
+                industry=key.industry,
+                created_at=created_at,
+            )
+        )
+
+    def list_key_industries(
+        self, *, holder_kind: HolderKind | None = None, holder: str | None = None
+    ) -> list[KeyIndustry]:
+        k = r.registry_key_industries
+        stmt = sa.select(k).order_by(k.c.holder_kind, k.c.holder, k.c.industry)
+        if holder_kind:
+            stmt = stmt.where(k.c.holder_kind == holder_kind.value)
+        if holder:
+            stmt = stmt.where(k.c.holder == holder)
+        return [
+            KeyIndustry(HolderKind(x.holder_kind), x.holder, x.industry)
+            for x in self.conn.execute(stmt)
+        ]
+
+    # --- report submissions ---
+    def add_report_submission(self, sub: ReportSubmission) -> None:
+        self.conn.execute(
+            r.report_submissions.insert().values(
+                kind=sub.kind.value,
+                subject_kind=sub.subject_kind.value,
+                subject=sub.subject,
+                submitted_on=sub.submitted_on.isoformat(),
+                content_hash=sub.content_hash,
+                format=sub.fmt,
+                submitted_by=sub.submitted_by,
+            )
+        )
+
+    def list_report_submissions(
+        self, *, subject_kind: SubjectKind | None = None, subject: str | None = None
+    ) -> list[ReportSubmission]:
+        s = r.report_submissions
+        stmt = sa.select(s).order_by(s.c.submitted_on, s.c.id)
+        if subject_kind:
+            stmt = stmt.where(s.c.subject_kind == subject_kind.value)
+        if subject:
+            stmt = stmt.where(s.c.subject == subject)
+        return [
+            ReportSubmission(
+                ReportKind(x.kind),
+                SubjectKind(x.subject_kind),
+                x.subject,
+                date.fromisoformat(x.submitted_on),
+                x.content_hash,
+                x.format,
+                x.submitted_by,
+            )
+            for x in self.conn.execute(stmt)
+        ]
+
+    # --- API tokens ---
+    def add_api_token(self, token: ApiToken) -> None:
+        self.conn.execute(r.api_tokens.insert().values(**token.__dict__))
+
+    def get_api_token(self, token_id: str) -> ApiToken | None:
+        t = r.api_tokens
+        row = self.conn.execute(sa.select(t).where(t.c.id == token_id)).first()
+        return _token(row) if row else None
+
+    def list_api_tokens(self, *, organization: str | None = None) -> list[ApiToken]:
+        t = r.api_tokens
+        stmt = sa.select(t).order_by(t.c.created_at, t.c.id)
+        if organization:
+            stmt = stmt.where(t.c.organization == organization)
+        return [_token(x) for x in self.conn.execute(stmt)]
+
+    def revoke_api_token(self, token_id: str, *, revoked_at: str) -> bool:
+        t = r.api_tokens
+        res = self.conn.execute(
+            t.update()
+            .where(t.c.id == token_id, t.c.revoked_at.is_(None))
+            .values(revoked_at=revoked_at)
+        )
+        return res.rowcount > 0
+
+    # --- read-only views of other areas' tables (web console overviews) ---
+    def list_table_names(self) -> list[str]:
+        names = set(sa.inspect(self.conn).get_table_names())
+        return sorted(n for n in names if n in metadata.tables and n not in HIDDEN_TABLES)
+
+    def peek_table(self, name: str, *, limit: int = 50) -> list[dict[str, Any]]:
+        if name in HIDDEN_TABLES or name not in metadata.tables:
+            return []
+        table = metadata.tables[name]
+        stmt = sa.select(table).limit(limit)
+        pk = list(table.primary_key.columns)
+        if pk:
+            stmt = stmt.order_by(*[c.desc() for c in pk])
+        rows = self.conn.execute(stmt).mappings()
+        return [{k: _jsonable(v) for k, v in row.items()} for row in rows]
