@@ -1,0 +1,1 @@
+"""Rendering of the action's reports (Markdown and HTML with offline plotly charts)."""

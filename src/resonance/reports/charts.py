@@ -1,0 +1,103 @@
+"""Plotly figures of registries, quotas, deadlines and activity (offline: no CDN)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import plotly.graph_objects as go
+from plotly.offline import get_plotlyjs
+
+from resonance.domain.quotas import QuotaReport
+
+MET, MISSING = "#2e7d32", "#c62828"
+
+
+@lru_cache(maxsize=1)
+def plotly_js() -> str:
+    """plotly.js from the installed plotly package (never a CDN)."""
+    return get_plotlyjs()
+
+
+def quota_figure(report: QuotaReport) -> go.Figure:
+    """Required vs actual for the subject's items and each child (industry) as progress."""
+    labels = [i.label for i in report.items]
+    fig = go.Figure()
+    fig.add_bar(
+        name="required", x=labels, y=[i.required for i in report.items], marker_color="#90a4ae"
+    )
+    fig.add_bar(
+        name="actual",
+        x=labels,
+        y=[i.actual for i in report.items],
+        marker_color=[MET if i.met else MISSING for i in report.items],
+    )
+    fig.update_layout(
+        title=f"Quota status: {report.scope} {report.subject}",
+        barmode="group",
+        height=360,
+        margin={"l": 40, "r": 20, "t": 50, "b": 80},
+    )
+    return fig
+
+
+def progress_figure(report: QuotaReport) -> go.Figure:
+    """Share of each child's numbers reached (industries of a province, scenarios...)."""
+    kids = report.children or [report]
+    fig = go.Figure(
+        go.Bar(
+            x=[round(100 * c.progress(), 1) for c in kids],
+            y=[f"{c.scope} {c.subject}" for c in kids],
+            orientation="h",
+            marker_color=[MET if c.met else MISSING for c in kids],
+        )
+    )
+    fig.update_layout(
+        title="Progress towards the action's numbers (%)",
+        xaxis={"range": [0, 100]},
+        height=max(240, 60 + 40 * len(kids)),
+        margin={"l": 200, "r": 20, "t": 50, "b": 40},
+    )
+    return fig
+
+
+def activity_figure(activity: dict[str, dict[str, int]]) -> go.Figure:
+    """Ledger entries per month, stacked by area (dataset, data, policy, registry...)."""
+    months = sorted(activity)
+    areas = sorted({a for m in months for a in activity[m]})
+    fig = go.Figure()
+    for area in areas:
+        fig.add_bar(name=area, x=months, y=[activity[m].get(area, 0) for m in months])
+    fig.update_layout(
+        title="Recorded activity per month (ledger entries)",
+        barmode="stack",
+        height=320,
+        margin={"l": 40, "r": 20, "t": 50, "b": 40},
+    )
+    return fig
+
+
+def counts_figure(counts: dict[str, dict[str, int]]) -> go.Figure:
+    """Registry counts per key industry."""
+    fig = go.Figure()
+    kinds = sorted({k for v in counts.values() for k in v})
+    for kind in kinds:
+        fig.add_bar(name=kind, x=list(counts), y=[counts[i].get(kind, 0) for i in counts])
+    fig.update_layout(
+        title="Registries per key industry",
+        barmode="group",
+        height=340,
+        margin={"l": 40, "r": 20, "t": 50, "b": 60},
+    )
+    return fig
+
+
+def figure_div(fig: go.Figure, div_id: str) -> str:
+    """The figure as an HTML ``div`` + script, expecting plotly.js already on the page."""
+    html: Any = fig.to_html(
+        full_html=False,
+        include_plotlyjs=False,
+        div_id=div_id,
+        config={"displaylogo": False, "responsive": True},
+    )
+    return str(html)

@@ -1,0 +1,70 @@
+"""Render a :class:`~resonance.services.reports.ReportData` as Markdown or HTML."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from resonance.reports import charts
+from resonance.services.reports import ReportData
+
+_env = Environment(
+    loader=PackageLoader("resonance.reports", "templates"),
+    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+INTRO = {
+    "plan": "What will be built, against the action's numbers: every target still missing "
+    "is listed below as a task of the plan.",
+    "midterm": "Progress towards the action's numbers at mid-term: what is done, what is "
+    "missing, and the activity recorded on the ledger.",
+    "summary": "What was achieved by the end of the action, against its numbers.",
+}
+
+
+def _bar(share: float, width: int = 20) -> str:
+    full = round(max(0.0, min(1.0, share)) * width)
+    return "█" * full + "░" * (width - full)
+
+
+def _context(data: ReportData) -> dict[str, Any]:
+    return {"r": data.to_dict(), "data": data, "intro": INTRO[data.kind.value], "bar": _bar}
+
+
+def render_markdown(data: ReportData) -> str:
+    """The report as Markdown (charts as text bars; the HTML form has the plotly charts)."""
+    return _env.get_template("report.md.j2").render(**_context(data))
+
+
+def render_html(data: ReportData, *, plotly_src: str | None = None) -> str:
+    """The report as one HTML page with plotly charts.
+
+    Parameters
+    ----------
+    plotly_src:
+        URL of plotly.js (the web console serves it from the installed package);
+        ``None`` inlines plotly.js so the file works offline on its own.
+    """
+    figures = [
+        charts.figure_div(charts.quota_figure(data.quota), "chart-quota"),
+        charts.figure_div(charts.progress_figure(data.quota), "chart-progress"),
+    ]
+    if data.counts:
+        figures.append(charts.figure_div(charts.counts_figure(data.counts), "chart-counts"))
+    if data.activity:
+        figures.append(charts.figure_div(charts.activity_figure(data.activity), "chart-activity"))
+    return _env.get_template("report.html.j2").render(
+        **_context(data),
+        figures=figures,
+        plotly_src=plotly_src,
+        plotly_inline=None if plotly_src else charts.plotly_js(),
+    )
+
+
+def render(data: ReportData, fmt: str, *, plotly_src: str | None = None) -> str:
+    """Render as ``md`` or ``html``."""
+    return render_markdown(data) if fmt == "md" else render_html(data, plotly_src=plotly_src)

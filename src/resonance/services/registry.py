@@ -1,0 +1,423 @@
+"""Use cases: the registries of the action and the quota checks.
+
+Scenario files, models/agents, landing cases, resonance spaces, key cities and
+key-industry designations are stored here; the dataset registries and the
+consortia are derived from the catalog and the consortia of the space, so they
+always show what really happened in it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from resonance.domain.datasets import DatasetKind
+from resonance.domain.errors import AlreadyExists, InvalidInput, NotFound, RoleRequired
+from resonance.domain.events import RegistryEntryAdded, ScenarioStatusChanged
+from resonance.domain.orgs import Role
+from resonance.domain.orgs import check_industry as valid_industry
+from resonance.domain.quotas import (
+    QuotaReport,
+    check_enterprise,
+    check_industry,
+    check_province,
+    check_scenario,
+)
+from resonance.domain.registry import (
+    ConsortiumEntry,
+    DatasetEntry,
+    HolderKind,
+    KeyCity,
+    KeyIndustry,
+    LandingCase,
+    ModelEntry,
+    ModelKind,
+    OrgEntry,
+    RegistrySnapshot,
+    ResonanceSpaceEntry,
+    ScenarioFile,
+    ScenarioStatus,
+    check_key_city,
+)
+from resonance.services.orgs import require_org, require_role
+from resonance.services.space import Space
+from resonance.storage.store import Tx
+
+# Resolvers that link a registered model's ``ref`` to trained model versions.
+# An area that stores model versions appends ``fn(tx, ref) -> dict | None``
+# (``None``: not its ref). The first answer wins.
+ModelRefResolver = Callable[[Tx, str], dict[str, Any] | None]
+MODEL_REF_RESOLVERS: list[ModelRefResolver] = []
+
+_CURATORS = (Role.OPERATOR, Role.AUTHORITY)
+
+
+def _emit_added(w: Any, actor: str, registry: str, name: str, payload: dict[str, Any]) -> None:
+    w.emit(
+        RegistryEntryAdded(
+            actor=actor, object_id=f"{registry}:{name}", payload={"registry": registry, **payload}
+        )
+    )
+
+
+def file_scenario(space: Space, *, actor: str, scenario: ScenarioFile) -> ScenarioFile:
+    """File a high-value scenario (application developers and operators); the actor owns it."""
+    scenario = ScenarioFile(**{**scenario.__dict__, "owner": actor}).checked()
+    with space.work() as w:
+        require_role(w.tx, actor, Role.APP_DEVELOPER, Role.OPERATOR)
+        if w.tx.get_scenario(scenario.name):
+            raise AlreadyExists(
+                f"scenario {scenario.name!r} already exists", scenario=scenario.name
+            )
+        w.tx.add_scenario(scenario, created_at=w.now)
+        _emit_added(
+            w,
+            actor,
+            "scenario",
+            scenario.name,
+            {"industry": scenario.industry, "status": scenario.status.value},
+        )
+    return scenario
+
+
+def set_scenario_status(
+    space: Space, *, actor: str, name: str, status: ScenarioStatus
+) -> ScenarioFile:
+    """Move a scenario file to ``status`` (its owner, an operator or an authority)."""
+    with space.work() as w:
+        org = require_org(w.tx, actor)
+        current = w.tx.get_scenario(name)
+        if current is None:
+            raise NotFound(f"unknown scenario {name!r}", scenario=name)
+        if current.owner != actor and not any(org.has_role(r) for r in _CURATORS):
+            raise RoleRequired(
+                f"only the scenario's owner ({current.owner}), an operator or an authority "
+                "changes its status",
+                organization=actor,
+            )
+        w.tx.set_scenario_status(name, status, updated_at=w.now)
+        w.emit(
+            ScenarioStatusChanged(
+                actor=actor,
+                object_id=f"scenario:{name}",
+                payload={"from": current.status.value, "to": status.value},
+            )
+        )
+    return ScenarioFile(**{**current.__dict__, "status": status})
+
+
+def register_model(space: Space, *, actor: str, entry: ModelEntry) -> ModelEntry:
+    """Register an industry model, specialized model or agent.
+
+    Model builders register their own models; operators may register one for
+    another organization (``entry.owner``). A specialized model or agent names
+    an existing scenario of the same industry.
+    """
+    with space.work() as w:
+        org = require_role(w.tx, actor, Role.MODEL_BUILDER, Role.OPERATOR)
+        owner = entry.owner or actor
+        if owner != actor and not org.has_role(Role.OPERATOR):
+            raise RoleRequired("only an operator registers a model for another organization")
+        entry = ModelEntry(**{**entry.__dict__, "owner": owner}).checked()
+        require_org(w.tx, owner)
+        if entry.scenario:
+            scen = w.tx.get_scenario(entry.scenario)
+            if scen is None:
+                raise NotFound(f"unknown scenario {entry.scenario!r}", scenario=entry.scenario)
+            if scen.industry != entry.industry:
+                raise InvalidInput(
+                    f"scenario {scen.name} belongs to {scen.industry}, not {entry.industry}"
+                )
+        if w.tx.get_model_entry(entry.name):
+            raise AlreadyExists(f"model {entry.name!r} is already registered", model=entry.name)
+        w.tx.add_model_entry(entry, created_at=w.now)
+        _emit_added(
+            w,
+            actor,
+            "model",
+            entry.name,
+            {"industry": entry.industry, "kind": entry.kind.value, "ref": entry.ref},
+        )
+    return entry
+
+
+def record_case(space: Space, *, actor: str, case: LandingCase) -> LandingCase:
+    """Record an application (landing) case of a registered model or agent.
+
+    Application developers, operators and the model's owner record cases.
+    """
+    case = LandingCase(**{**case.__dict__, "recorded_by": actor}).checked()
+    with space.work() as w:
+        org = require_org(w.tx, actor)
+        model = w.tx.get_model_entry(case.model)
+        if model is None:
+            raise NotFound(f"unknown model {case.model!r}", model=case.model)
+        allowed = (Role.APP_DEVELOPER, Role.OPERATOR)
+        if model.owner != actor and not any(org.has_role(r) for r in allowed):
+            raise RoleRequired(
+                f"{actor} needs the role app_developer or operator (or to own {model.name})",
+                organization=actor,
+                roles=[r.value for r in allowed],
+            )
+        if w.tx.get_case(case.name):
+            raise AlreadyExists(f"case {case.name!r} already exists", case=case.name)
+        w.tx.add_case(case, created_at=w.now)
+        _emit_added(w, actor, "case", case.name, {"model": case.model, "region": case.region})
+    return case
+
+
+def _check_holder(tx: Tx, kind: HolderKind, holder: str) -> None:
+    if kind is HolderKind.ENTERPRISE:
+        org = require_org(tx, holder)
+        if not org.central_enterprise:
+            raise InvalidInput(
+                f"{holder} is not a central enterprise (register it with --central-enterprise)",
+                organization=holder,
+            )
+
+
+def register_space(space: Space, *, actor: str, entry: ResonanceSpaceEntry) -> ResonanceSpaceEntry:
+    """Register a resonance space of a province or central enterprise (operator/authority)."""
+    entry = ResonanceSpaceEntry(**{**entry.__dict__, "operator": entry.operator or actor}).checked()
+    with space.work() as w:
+        require_role(w.tx, actor, *_CURATORS)
+        _check_holder(w.tx, entry.holder_kind, entry.holder)
+        if w.tx.get_space_entry(entry.name):
+            raise AlreadyExists(f"space {entry.name!r} is already registered", space=entry.name)
+        w.tx.add_space_entry(entry, created_at=w.now)
+        _emit_added(
+            w,
+            actor,
+            "space",
+            entry.name,
+            {
+                "holder_kind": entry.holder_kind.value,
+                "holder": entry.holder,
+                "industries": list(entry.industries),
+            },
+        )
+    return entry
+
+
+def add_key_city(space: Space, *, actor: str, city: KeyCity) -> KeyCity:
+    """Name a key city of a province, within the action's limit (operator/authority)."""
+    city = KeyCity(city.province.strip(), city.city.strip(), city.pilot_zone).checked()
+    with space.work() as w:
+        require_role(w.tx, actor, *_CURATORS)
+        check_key_city(w.tx.list_key_cities(province=city.province), city)
+        w.tx.add_key_city(city, created_at=w.now)
+        _emit_added(
+            w,
+            actor,
+            "key_city",
+            f"{city.province}/{city.city}",
+            {"province": city.province, "city": city.city, "pilot_zone": city.pilot_zone},
+        )
+    return city
+
+
+def designate_key_industry(space: Space, *, actor: str, key: KeyIndustry) -> KeyIndustry:
+    """Designate a key industry of a province or central enterprise (operator/authority)."""
+    key = KeyIndustry(key.holder_kind, key.holder.strip(), key.industry).checked()
+    with space.work() as w:
+        require_role(w.tx, actor, *_CURATORS)
+        _check_holder(w.tx, key.holder_kind, key.holder)
+        existing = w.tx.list_key_industries(holder_kind=key.holder_kind, holder=key.holder)
+        if any(k.industry == key.industry for k in existing):
+            raise AlreadyExists(f"{key.industry} is already a key industry of {key.holder}")
+        w.tx.add_key_industry(key, created_at=w.now)
+        _emit_added(
+            w,
+            actor,
+            "key_industry",
+            f"{key.holder}/{key.industry}",
+            {"holder_kind": key.holder_kind.value, "holder": key.holder, "industry": key.industry},
+        )
+    return key
+
+
+def _validation_state(validation: dict[str, Any]) -> str:
+    if not validation:
+        return "none"
+    if not validation.get("ok", True):
+        return "failed"
+    return "warnings" if validation.get("warnings") else "passed"
+
+
+def snapshot_in(tx: Tx) -> RegistrySnapshot:
+    """Every registry read inside the caller's transaction."""
+    orgs = {o.name: o for o in tx.list_organizations()}
+    datasets = []
+    for d in tx.list_datasets():
+        if d.kind is DatasetKind.EVALUATION:
+            continue  # sealed evaluation sets are not registry datasets
+        v = tx.get_version(d.name)
+        datasets.append(
+            DatasetEntry(
+                name=d.name,
+                industry=d.industry,
+                kind=d.kind.value,
+                owner=d.owner,
+                owner_region=orgs[d.owner].region if d.owner in orgs else "",
+                scenario=d.scenario,
+                version=v.ref if v else None,
+                rows=v.row_count if v else None,
+                validation=_validation_state(v.validation) if v else "none",
+            )
+        )
+    consortia = [
+        ConsortiumEntry(
+            c.name,
+            c.industry,
+            tuple((m.organization, tuple(sorted(r.value for r in m.roles))) for m in c.members),
+        )
+        for c in tx.list_consortia()
+    ]
+    return RegistrySnapshot(
+        datasets=datasets,
+        consortia=consortia,
+        scenarios=tx.list_scenarios(),
+        models=tx.list_model_entries(),
+        cases=tx.list_cases(),
+        spaces=tx.list_space_entries(),
+        key_cities=tx.list_key_cities(),
+        key_industries=tx.list_key_industries(),
+        organizations=[OrgEntry(o.name, o.region, o.central_enterprise) for o in orgs.values()],
+    )
+
+
+def snapshot(space: Space) -> RegistrySnapshot:
+    """Every registry as it stands now (one consistent read)."""
+    with space.work() as w:
+        return snapshot_in(w.tx)
+
+
+def resolve_model_ref(tx: Tx, ref: str | None) -> dict[str, Any] | None:
+    """What the model-version areas know about ``ref`` (``None`` when nothing does)."""
+    if not ref:
+        return None
+    for resolver in MODEL_REF_RESOLVERS:
+        found = resolver(tx, ref)
+        if found is not None:
+            return found
+    return None
+
+
+def model_links(space: Space) -> dict[str, dict[str, Any] | None]:
+    """For each registered model, the trained version its ``ref`` names, if known."""
+    with space.work() as w:
+        return {m.name: resolve_model_ref(w.tx, m.ref) for m in w.tx.list_model_entries()}
+
+
+def quota_check(
+    space: Space,
+    *,
+    province: str | None = None,
+    enterprise: str | None = None,
+    industry: str | None = None,
+    scenario: str | None = None,
+) -> QuotaReport:
+    """Check the action's numbers for exactly one subject."""
+    given = [x for x in (province, enterprise, industry, scenario) if x]
+    if len(given) != 1:
+        raise InvalidInput("check exactly one of: province, enterprise, industry, scenario")
+    snap = snapshot(space)
+    if province:
+        return check_province(snap, province)
+    if enterprise:
+        if enterprise not in snap.central_enterprises():
+            raise NotFound(f"{enterprise!r} is not a central enterprise of this space")
+        return check_enterprise(snap, enterprise)
+    if industry:
+        return check_industry(snap, valid_industry(industry))
+    assert scenario
+    if not any(s.name == scenario for s in snap.scenarios):
+        raise NotFound(f"unknown scenario {scenario!r}", scenario=scenario)
+    return check_scenario(snap, scenario)
+
+
+def registries(space: Space) -> dict[str, list[dict[str, Any]]]:
+    """Every registry of the action as plain JSON-ready rows, one consistent read."""
+    with space.work() as w:
+        snap = snapshot_in(w.tx)
+        links = {m.name: resolve_model_ref(w.tx, m.ref) for m in snap.models}
+
+    def model_row(m: ModelEntry) -> dict[str, Any]:
+        return {
+            **m.__dict__,
+            "kind": m.kind.value,
+            "cases": len(snap.cases_of(m.name)),
+            "linked_version": links.get(m.name),
+        }
+
+    return {
+        "common_datasets": [d.__dict__ for d in snap.datasets if d.kind == "common"],
+        "specialized_datasets": [d.__dict__ for d in snap.datasets if d.kind == "specialized"],
+        "industry_models": [model_row(m) for m in snap.models if m.kind is ModelKind.INDUSTRY],
+        "specialized_models": [
+            model_row(m) for m in snap.models if m.kind is not ModelKind.INDUSTRY
+        ],
+        "scenarios": [{**s.__dict__, "status": s.status.value} for s in snap.scenarios],
+        "cases": [c.__dict__ for c in snap.cases],
+        "consortia": [
+            {
+                "name": c.name,
+                "industry": c.industry,
+                "members": [{"organization": o, "roles": list(r)} for o, r in c.members],
+            }
+            for c in snap.consortia
+        ],
+        "spaces": [
+            {**s.__dict__, "holder_kind": s.holder_kind.value, "industries": list(s.industries)}
+            for s in snap.spaces
+        ],
+        "key_cities": [c.__dict__ for c in snap.key_cities],
+        "key_industries": [
+            {**k.__dict__, "holder_kind": k.holder_kind.value} for k in snap.key_industries
+        ],
+    }
+
+
+REGISTRY_NAMES = (
+    "common_datasets",
+    "specialized_datasets",
+    "industry_models",
+    "specialized_models",
+    "scenarios",
+    "cases",
+    "consortia",
+    "spaces",
+    "key_cities",
+    "key_industries",
+)
+
+
+def list_scenarios(space: Space, *, industry: str | None = None) -> list[ScenarioFile]:
+    """High-value scenario files, by industry."""
+    with space.work() as w:
+        return w.tx.list_scenarios(industry=industry)
+
+
+def list_models(
+    space: Space, *, industry: str | None = None, kind: ModelKind | None = None
+) -> list[ModelEntry]:
+    """Registered models and agents."""
+    with space.work() as w:
+        return w.tx.list_model_entries(industry=industry, kind=kind)
+
+
+def list_cases(space: Space, *, model: str | None = None) -> list[LandingCase]:
+    """Landing cases, by model."""
+    with space.work() as w:
+        return w.tx.list_cases(model=model)
+
+
+def peek_tables(space: Space, prefixes: tuple[str, ...], *, limit: int = 50) -> dict[str, Any]:
+    """Rows of other areas' tables whose names start with one of ``prefixes`` (read-only).
+
+    The web console shows models, evaluations and loop runs through this until
+    those areas offer their own listings; it never lists token tables.
+    """
+    with space.work() as w:
+        names = [n for n in w.tx.list_table_names() if n.startswith(prefixes)]
+        return {n: w.tx.peek_table(n, limit=limit) for n in names}
