@@ -14,6 +14,7 @@ from resonance.cli import datasets as datasets_cli
 from resonance.cli import ledger as ledger_cli
 from resonance.cli import orgs as orgs_cli
 from resonance.cli import policies as policies_cli
+from resonance.cli import registry as registry_cli
 from resonance.cli.output import Context, fail
 from resonance.domain.errors import ResonanceError
 
@@ -62,6 +63,7 @@ orgs_cli.register(app)
 datasets_cli.register(app)
 policies_cli.register(app)
 ledger_cli.register(app)
+registry_cli.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""The REST API (FastAPI): ``create_app(space_path)``."""

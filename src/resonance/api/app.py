@@ -1,0 +1,76 @@
+"""The FastAPI app factory.
+
+Adding a resource is one line: write ``api/routers/<resource>.py`` with a
+``router = APIRouter(prefix=..., tags=[...], responses=ERROR_RESPONSES)`` and
+append it to :data:`ROUTERS` below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+
+import resonance
+from resonance.api import errors
+from resonance.api.routers import (
+    consortia,
+    datasets,
+    ledger,
+    organizations,
+    policies,
+    quotas,
+    registries,
+    reports,
+)
+from resonance.services.space import Space
+
+ROUTERS: list[APIRouter] = [
+    organizations.router,
+    consortia.router,
+    datasets.router,
+    policies.router,
+    ledger.router,
+    registries.router,
+    quotas.router,
+    reports.router,
+]
+
+
+def create_app(space_path: str | Path, *, console: bool = True) -> FastAPI:
+    """The API (and, unless ``console`` is False, the web console) over the space at ``space_path``.
+
+    The space is opened once; every request runs its own unit of work on it.
+    """
+    space = Space.open(space_path)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        space.close()
+
+    app = FastAPI(
+        title="Resonance",
+        version=resonance.__version__,
+        description="Model-Data Resonance Space: catalog, usage policies, ledger, registries, "
+        "quotas and reports of the 2026 action. Every endpoint except /health needs "
+        "`Authorization: Bearer <token>` (`resonance token create ORG`).",
+        lifespan=lifespan,
+    )
+    app.state.space = space
+    errors.install(app)
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, str]:
+        """Liveness: answers without touching the store."""
+        return {"status": "ok"}
+
+    for router in ROUTERS:
+        app.include_router(router)
+    if console:
+        from resonance.web.app import install as install_console
+
+        install_console(app)
+    return app

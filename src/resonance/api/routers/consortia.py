@@ -1,0 +1,61 @@
+"""Industry consortia and their members' roles (compute, model, data, application)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from resonance.api import serialize
+from resonance.api.deps import OrgDep, SpaceDep
+from resonance.api.errors import ERROR_RESPONSES
+from resonance.domain.errors import NotFound
+from resonance.services import orgs as svc
+
+router = APIRouter(prefix="/consortia", tags=["consortia"], responses=ERROR_RESPONSES)
+
+
+class NewConsortium(BaseModel):
+    """A consortium to form; members as ``ORG:ROLE[,ROLE]``."""
+
+    name: str = Field(max_length=63)
+    industry: str = Field(max_length=64)
+    members: list[str] = Field(default_factory=list, max_length=200)
+
+
+class NewMember(BaseModel):
+    """A member to seat, as ``ORG:ROLE[,ROLE]``."""
+
+    member: str = Field(max_length=200)
+
+
+@router.get("")
+def list_consortia(space: SpaceDep, _: OrgDep, industry: str | None = None) -> list[dict[str, Any]]:
+    """Every consortium, optionally of one industry."""
+    return [serialize.consortium(c) for c in svc.list_consortia(space, industry=industry)]
+
+
+@router.get("/{name}")
+def get_consortium(name: str, space: SpaceDep, _: OrgDep) -> dict[str, Any]:
+    """One consortium."""
+    for c in svc.list_consortia(space):
+        if c.name == name:
+            return serialize.consortium(c)
+    raise NotFound(f"unknown consortium {name!r}", consortium=name)
+
+
+@router.post("", status_code=201)
+def form_consortium(body: NewConsortium, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
+    """Form a consortium (operators only)."""
+    c = svc.form_consortium(
+        space, actor=me.name, name=body.name, industry=body.industry, members=body.members
+    )
+    return serialize.consortium(c)
+
+
+@router.post("/{name}/members", status_code=201)
+def add_member(name: str, body: NewMember, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
+    """Seat an organization in a consortium (operators only)."""
+    c = svc.add_consortium_member(space, actor=me.name, consortium=name, member=body.member)
+    return serialize.consortium(c)

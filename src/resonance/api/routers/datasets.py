@@ -1,0 +1,139 @@
+"""The catalog: datasets, versions, lineage, ingest by upload, and reads under policy."""
+
+from __future__ import annotations
+
+import io
+import math
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import pyarrow.csv as pcsv
+from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi.responses import Response
+
+from resonance.api import serialize
+from resonance.api.deps import OrgDep, SpaceDep
+from resonance.api.errors import ERROR_RESPONSES
+from resonance.domain.datasets import DatasetKind, make_label_spec
+from resonance.domain.errors import FileTooLarge
+from resonance.domain.policies import Purpose
+from resonance.services import access, catalog
+from resonance.services.space import Space
+
+router = APIRouter(prefix="/datasets", tags=["datasets"], responses=ERROR_RESPONSES)
+
+_CHUNK = 1 << 20
+
+
+@router.get("")
+def list_datasets(
+    space: SpaceDep,
+    _: OrgDep,
+    owner: str | None = None,
+    kind: DatasetKind | None = None,
+    industry: str | None = None,
+) -> list[dict[str, Any]]:
+    """The catalog: every dataset with its latest version (no rows)."""
+    items = catalog.list_datasets(space, owner=owner, kind=kind, industry=industry)
+    return [serialize.dataset(d, v) for d, v in items]
+
+
+@router.get("/{name}")
+def show_dataset(name: str, space: SpaceDep, _: OrgDep) -> dict[str, Any]:
+    """A dataset and its versions (the latest with schema, validation and profile)."""
+    ds, versions = catalog.show_dataset(space, name)
+    latest = versions[-1] if versions else None
+    return {
+        **serialize.dataset(ds, latest),
+        "versions": [serialize.version(v, full=v is latest) for v in versions],
+    }
+
+
+@router.get("/{ref}/lineage")
+def lineage(ref: str, space: SpaceDep, _: OrgDep) -> list[dict[str, Any]]:
+    """A version (``NAME`` or ``NAME@N``) and its ancestors, nearest first."""
+    return [serialize.version(v) for v in catalog.lineage(space, ref)]
+
+
+def _save_upload(space: Space, upload: UploadFile, folder: Path) -> Path:
+    name = Path(upload.filename or "upload.csv").name or "upload.csv"
+    path = folder / name
+    limit = space.config.max_ingest_bytes
+    size = 0
+    with path.open("wb") as out:
+        while chunk := upload.file.read(_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise FileTooLarge(
+                    f"upload is above this space's ingest limit of {limit:,} bytes", limit=limit
+                )
+            out.write(chunk)
+    return path
+
+
+@router.post("/{name}/versions", status_code=201)
+def ingest(
+    name: str,
+    space: SpaceDep,
+    me: OrgDep,
+    file: Annotated[UploadFile, File(description="CSV or Parquet file")],
+    kind: Annotated[DatasetKind, Form()] = DatasetKind.COMMON,
+    industry: Annotated[str | None, Form(max_length=64)] = None,
+    scenario: Annotated[str | None, Form(max_length=200)] = None,
+    label: Annotated[str | None, Form(max_length=200)] = None,
+    label_onehot: Annotated[str | None, Form(max_length=4000)] = None,
+    group_key: Annotated[str | None, Form(max_length=200)] = None,
+    description: Annotated[str, Form(max_length=4000)] = "",
+) -> dict[str, Any]:
+    """Ingest an uploaded file as a new immutable version (the acting organization owns it).
+
+    Give ``industry`` (and kind, label...) to register a new dataset on its first ingest.
+    """
+    new = None
+    if industry:
+        new = catalog.NewDataset(
+            owner=me.name,
+            kind=kind,
+            industry=industry,
+            scenario=scenario,
+            description=description,
+            label=make_label_spec(label, label_onehot.split(",") if label_onehot else None),
+            group_key=group_key,
+        )
+    folder = Path(tempfile.mkdtemp(prefix="upload-", dir=space.artifacts.tmp))
+    try:
+        path = _save_upload(space, file, folder)
+        result = catalog.ingest(space, actor=me.name, path=path, dataset=name, new=new)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return result.to_dict()
+
+
+def _finite(value: Any) -> Any:
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+@router.get("/{ref}/rows", response_model=None)
+def read_rows(
+    ref: str,
+    space: SpaceDep,
+    me: OrgDep,
+    purpose: Purpose,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 100,
+    fmt: Annotated[str, Query(alias="format", pattern="^(json|csv)$")] = "json",
+) -> dict[str, Any] | Response:
+    """Rows of a version under its usage policy; the use (or the denial) goes to the ledger."""
+    version, table = access.read_version(space, actor=me.name, ref=ref, purpose=purpose)
+    part = table.slice(0, limit)
+    if fmt == "csv":
+        buf = io.BytesIO()
+        pcsv.write_csv(part, buf)
+        return Response(buf.getvalue(), media_type="text/csv")
+    return {
+        "ref": version.ref,
+        "rows": table.num_rows,
+        "returned": part.num_rows,
+        "data": [{k: _finite(v) for k, v in row.items()} for row in part.to_pylist()],
+    }

@@ -1,0 +1,179 @@
+"""Registries of the action: scenario files, models/agents, cases, spaces, key cities/industries.
+
+The dataset registries and consortia are read-only here: they are derived from
+the catalog and the consortia.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from resonance.api.deps import OrgDep, SpaceDep
+from resonance.api.errors import ERROR_RESPONSES
+from resonance.domain.errors import NotFound
+from resonance.domain.registry import (
+    HolderKind,
+    KeyCity,
+    KeyIndustry,
+    LandingCase,
+    ModelEntry,
+    ModelKind,
+    ResonanceSpaceEntry,
+    ScenarioFile,
+    ScenarioStatus,
+)
+from resonance.services import registry as svc
+
+router = APIRouter(prefix="/registries", tags=["registries"], responses=ERROR_RESPONSES)
+
+_SLUG = Field(max_length=63)
+_TEXT = Field(max_length=2000)
+
+
+class NewScenario(BaseModel):
+    """A high-value scenario file (the acting organization owns it)."""
+
+    name: str = _SLUG
+    industry: str = Field(max_length=64)
+    title: str = _TEXT
+    problem: str = _TEXT
+    value: str = _TEXT
+    data_needed: str = _TEXT
+    model_needed: str = _TEXT
+    status: ScenarioStatus = ScenarioStatus.PROPOSED
+
+
+class StatusBody(BaseModel):
+    """A scenario's new status."""
+
+    status: ScenarioStatus
+
+
+class NewModel(BaseModel):
+    """A model or agent to register; ``ref`` names its trained version if any."""
+
+    name: str = _SLUG
+    industry: str = Field(max_length=64)
+    kind: ModelKind = ModelKind.INDUSTRY
+    owner: str | None = Field(None, max_length=63)
+    scenario: str | None = Field(None, max_length=63)
+    ref: str | None = Field(None, max_length=200)
+    description: str = _TEXT
+
+
+class NewCase(BaseModel):
+    """A landing case of a registered model."""
+
+    name: str = _SLUG
+    model: str = _SLUG
+    adopter: str = Field(max_length=200)
+    region: str = Field(max_length=100)
+    description: str = _TEXT
+
+
+class NewSpace(BaseModel):
+    """A resonance space of a province or a central enterprise."""
+
+    name: str = _SLUG
+    holder_kind: HolderKind
+    holder: str = Field(max_length=100)
+    industries: list[str] = Field(min_length=1, max_length=20)
+    description: str = _TEXT
+
+
+class NewKeyCity(BaseModel):
+    """A key city of a province."""
+
+    province: str = Field(max_length=100)
+    city: str = Field(max_length=100)
+    pilot_zone: bool = False
+
+
+class NewKeyIndustry(BaseModel):
+    """A key industry of a province or a central enterprise."""
+
+    holder_kind: HolderKind
+    holder: str = Field(max_length=100)
+    industry: str = Field(max_length=64)
+
+
+@router.get("")
+def all_registries(space: SpaceDep, _: OrgDep) -> dict[str, list[dict[str, Any]]]:
+    """Every registry at once."""
+    return svc.registries(space)
+
+
+@router.get("/{registry}")
+def one_registry(registry: str, space: SpaceDep, _: OrgDep) -> list[dict[str, Any]]:
+    """One registry by name (see ``GET /registries`` for the names)."""
+    if registry not in svc.REGISTRY_NAMES:
+        raise NotFound(
+            f"unknown registry {registry!r}; one of {', '.join(svc.REGISTRY_NAMES)}",
+            registry=registry,
+        )
+    return svc.registries(space)[registry]
+
+
+@router.post("/scenarios", status_code=201)
+def file_scenario(body: NewScenario, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
+    """File a scenario (application developers and operators)."""
+    s = svc.file_scenario(
+        space, actor=me.name, scenario=ScenarioFile(**body.model_dump(), owner=me.name)
+    )
+    return {**s.__dict__, "status": s.status.value}
+
+
+@router.put("/scenarios/{name}/status")
+def set_status(name: str, body: StatusBody, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
+    """Move a scenario to another status (its owner, operators, authorities)."""
+    s = svc.set_scenario_status(space, actor=me.name, name=name, status=body.status)
+    return {**s.__dict__, "status": s.status.value}
+
+
+@router.post("/models", status_code=201)
+def register_model(body: NewModel, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
+    """Register a model or agent (model builders; operators for others)."""
+    entry = ModelEntry(**{**body.model_dump(), "owner": body.owner or me.name})
+    m = svc.register_model(space, actor=me.name, entry=entry)
+    return {**m.__dict__, "kind": m.kind.value}
+
+
+@router.post("/cases", status_code=201)
+def record_case(body: NewCase, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
+    """Record a landing case (application developers, operators, the model's owner)."""
+    c = svc.record_case(
+        space, actor=me.name, case=LandingCase(**body.model_dump(), recorded_by=me.name)
+    )
+    return dict(c.__dict__)
+
+
+@router.post("/spaces", status_code=201)
+def register_space(body: NewSpace, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
+    """Register a resonance space (operators and authorities)."""
+    entry = ResonanceSpaceEntry(
+        name=body.name,
+        holder_kind=body.holder_kind,
+        holder=body.holder,
+        industries=tuple(body.industries),
+        operator=me.name,
+        description=body.description,
+    )
+    s = svc.register_space(space, actor=me.name, entry=entry)
+    return {**s.__dict__, "holder_kind": s.holder_kind.value, "industries": list(s.industries)}
+
+
+@router.post("/key-cities", status_code=201)
+def add_key_city(body: NewKeyCity, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
+    """Name a key city within the action's limit (operators and authorities)."""
+    c = svc.add_key_city(space, actor=me.name, city=KeyCity(**body.model_dump()))
+    return dict(c.__dict__)
+
+
+@router.post("/key-industries", status_code=201)
+def designate_key_industry(body: NewKeyIndustry, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
+    """Designate a key industry (operators and authorities)."""
+    k = svc.designate_key_industry(space, actor=me.name, key=KeyIndustry(**body.model_dump()))
+    return {**k.__dict__, "holder_kind": k.holder_kind.value}

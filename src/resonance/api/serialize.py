@@ -1,0 +1,82 @@
+"""JSON forms of domain objects returned by the API (same shapes as ``--format json``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from resonance.domain.datasets import Dataset, DatasetVersion
+from resonance.domain.ledger import LedgerEntry
+from resonance.domain.orgs import Consortium, Organization
+from resonance.domain.tokens import ApiToken
+
+
+def org(o: Organization) -> dict[str, Any]:
+    """An organization."""
+    return {
+        "name": o.name,
+        "display_name": o.display_name,
+        "roles": sorted(r.value for r in o.roles),
+        "region": o.region,
+        "central_enterprise": o.central_enterprise,
+    }
+
+
+def consortium(c: Consortium) -> dict[str, Any]:
+    """A consortium with its members' roles."""
+    return {
+        "name": c.name,
+        "industry": c.industry,
+        "members": [
+            {"organization": m.organization, "roles": sorted(r.value for r in m.roles)}
+            for m in c.members
+        ],
+    }
+
+
+def dataset(ds: Dataset, latest: DatasetVersion | None = None) -> dict[str, Any]:
+    """A dataset with its latest version."""
+    return {
+        "name": ds.name,
+        "owner": ds.owner,
+        "kind": ds.kind.value,
+        "industry": ds.industry,
+        "scenario": ds.scenario,
+        "description": ds.description,
+        "label": ds.label.to_dict() if ds.label else None,
+        "group_key": ds.group_key,
+        "latest": latest.ref if latest else None,
+        "rows": latest.row_count if latest else None,
+    }
+
+
+def version(v: DatasetVersion, *, full: bool = False) -> dict[str, Any]:
+    """A version; ``full`` adds schema, validation and profile."""
+    data: dict[str, Any] = {
+        "ref": v.ref,
+        "content_hash": v.content_hash,
+        "rows": v.row_count,
+        "parents": list(v.parents),
+        "transformation": v.transformation.to_dict(),
+        "created_at": v.created_at,
+        "created_by": v.created_by,
+    }
+    if full:
+        data.update(schema=v.schema.to_list(), validation=v.validation, profile=v.profile)
+    return data
+
+
+def entry(e: LedgerEntry) -> dict[str, Any]:
+    """A ledger entry with its hash."""
+    return {**e.body(), "hash": e.hash}
+
+
+def token(t: ApiToken) -> dict[str, Any]:
+    """A token's public facts (never the secret or its hash)."""
+    return {
+        "id": t.id,
+        "organization": t.organization,
+        "label": t.label,
+        "created_at": t.created_at,
+        "revoked_at": t.revoked_at,
+        "active": t.active,
+    }

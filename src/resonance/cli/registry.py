@@ -1,0 +1,355 @@
+"""CLI: registries of the action, quota checks, reports, API tokens and the server."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from resonance.cli.output import console, ctx_of, print_table, show
+from resonance.domain.errors import InvalidInput
+from resonance.domain.quotas import QuotaReport
+from resonance.domain.registry import (
+    HolderKind,
+    KeyCity,
+    KeyIndustry,
+    LandingCase,
+    ModelEntry,
+    ModelKind,
+    ResonanceSpaceEntry,
+    ScenarioFile,
+    ScenarioStatus,
+    parse_enum,
+)
+from resonance.domain.reporting import ReportKind
+from resonance.services import registry as svc
+from resonance.services import reports as report_svc
+from resonance.services import tokens as token_svc
+
+registry_app = typer.Typer(help="Registries of the action.", no_args_is_help=True)
+quota_app = typer.Typer(help="Quota checks against the action's numbers.", no_args_is_help=True)
+report_app = typer.Typer(help="Plans, mid-term and summary reports.", no_args_is_help=True)
+token_app = typer.Typer(help="Per-organization API tokens.", no_args_is_help=True)
+
+
+def _holder(province: str | None, enterprise: str | None) -> tuple[HolderKind, str]:
+    if bool(province) == bool(enterprise):
+        raise InvalidInput("give exactly one of --province or --enterprise")
+    return (
+        (HolderKind.PROVINCE, province) if province else (HolderKind.ENTERPRISE, enterprise or "")
+    )
+
+
+def _table(title: str, rows: list[dict[str, Any]], cols: list[str]) -> None:
+    print_table(title, cols, [[r.get(c) for c in cols] for r in rows])
+
+
+@registry_app.command("show")
+def registry_show(
+    ctx: typer.Context,
+    name: str | None = typer.Argument(None, help="One registry, e.g. scenarios, cases."),
+) -> None:
+    """Every registry (or one of them)."""
+    c = ctx_of(ctx)
+    regs = svc.registries(c.space())
+    if name is not None and name not in regs:
+        raise InvalidInput(f"unknown registry {name!r}; one of {', '.join(regs)}")
+    data = regs[name] if name else regs
+
+    def human() -> None:
+        for key, rows in regs.items():
+            if name in (None, key):
+                cols = list(rows[0]) if rows else ["name"]
+                _table(key.replace("_", " ").capitalize(), rows, cols[:8])
+
+    show(c, data, human)
+
+
+@registry_app.command("scenario-add")
+def scenario_add(
+    ctx: typer.Context,
+    name: str = typer.Argument(...),
+    industry: str = typer.Option(...),
+    title: str = typer.Option(...),
+    problem: str = typer.Option(...),
+    value: str = typer.Option(...),
+    data_needed: str = typer.Option(...),
+    model_needed: str = typer.Option(...),
+) -> None:
+    """File a high-value scenario (as an application developer or operator)."""
+    c = ctx_of(ctx)
+    actor = c.require_actor()
+    s = svc.file_scenario(
+        c.space(),
+        actor=actor,
+        scenario=ScenarioFile(
+            name, industry, title, problem, value, data_needed, model_needed, actor
+        ),
+    )
+    show(c, {**s.__dict__, "status": s.status.value}, lambda: console.print(f"filed {s.name}"))
+
+
+@registry_app.command("scenario-status")
+def scenario_status(
+    ctx: typer.Context, name: str = typer.Argument(...), status: str = typer.Argument(...)
+) -> None:
+    """Move a scenario file to proposed/approved/in_progress/landed/retired."""
+    c = ctx_of(ctx)
+    st = parse_enum(ScenarioStatus, status, what="status")
+    s = svc.set_scenario_status(c.space(), actor=c.require_actor(), name=name, status=st)
+    show(c, {"name": s.name, "status": s.status.value}, lambda: console.print(f"{name}: {st}"))
+
+
+@registry_app.command("model-add")
+def model_add(
+    ctx: typer.Context,
+    name: str = typer.Argument(...),
+    industry: str = typer.Option(...),
+    kind: str = typer.Option("industry", help="industry, specialized or agent."),
+    scenario: str | None = typer.Option(None, help="Scenario (specialized models, agents)."),
+    ref: str | None = typer.Option(None, help="Trained model version it stands for."),
+    owner: str | None = typer.Option(None, help="Owner (operators only; default --as)."),
+    description: str = typer.Option(""),
+) -> None:
+    """Register an industry model, specialized model or agent."""
+    c = ctx_of(ctx)
+    actor = c.require_actor()
+    entry = ModelEntry(
+        name,
+        industry,
+        parse_enum(ModelKind, kind, what="kind"),
+        owner or actor,
+        scenario,
+        ref,
+        description,
+    )
+    m = svc.register_model(c.space(), actor=actor, entry=entry)
+    show(c, {**m.__dict__, "kind": m.kind.value}, lambda: console.print(f"registered {m.name}"))
+
+
+@registry_app.command("case-add")
+def case_add(
+    ctx: typer.Context,
+    name: str = typer.Argument(...),
+    model: str = typer.Option(...),
+    adopter: str = typer.Option(..., help="Who applies the model."),
+    region: str = typer.Option(...),
+    description: str = typer.Option(...),
+) -> None:
+    """Record an application (landing) case of a model."""
+    c = ctx_of(ctx)
+    actor = c.require_actor()
+    case = svc.record_case(
+        c.space(),
+        actor=actor,
+        case=LandingCase(name, model, adopter, region, description, actor),
+    )
+    show(c, dict(case.__dict__), lambda: console.print(f"recorded {case.name}"))
+
+
+@registry_app.command("space-add")
+def space_add(
+    ctx: typer.Context,
+    name: str = typer.Argument(...),
+    industry: list[str] = typer.Option(..., "--industry", help="Industry; repeat."),
+    province: str | None = typer.Option(None),
+    enterprise: str | None = typer.Option(None),
+    description: str = typer.Option(""),
+) -> None:
+    """Register a resonance space of a province or a central enterprise."""
+    c = ctx_of(ctx)
+    kind, holder = _holder(province, enterprise)
+    actor = c.require_actor()
+    s = svc.register_space(
+        c.space(),
+        actor=actor,
+        entry=ResonanceSpaceEntry(name, kind, holder, tuple(industry), actor, description),
+    )
+    show(c, {"name": s.name, "holder": s.holder}, lambda: console.print(f"registered {s.name}"))
+
+
+@registry_app.command("city-add")
+def city_add(
+    ctx: typer.Context,
+    city: str = typer.Argument(...),
+    province: str = typer.Option(...),
+    pilot_zone: bool = typer.Option(False, help="The city hosts a pilot zone or base."),
+) -> None:
+    """Name a key city of a province (at most 3 with a pilot zone/base, else 2)."""
+    c = ctx_of(ctx)
+    k = svc.add_key_city(
+        c.space(), actor=c.require_actor(), city=KeyCity(province, city, pilot_zone)
+    )
+    show(c, dict(k.__dict__), lambda: console.print(f"{k.city} is a key city of {k.province}"))
+
+
+@registry_app.command("industry-add")
+def industry_add(
+    ctx: typer.Context,
+    industry: str = typer.Argument(...),
+    province: str | None = typer.Option(None),
+    enterprise: str | None = typer.Option(None),
+) -> None:
+    """Designate a key industry of a province or a central enterprise."""
+    c = ctx_of(ctx)
+    kind, holder = _holder(province, enterprise)
+    k = svc.designate_key_industry(
+        c.space(), actor=c.require_actor(), key=KeyIndustry(kind, holder, industry)
+    )
+    data = {"holder_kind": k.holder_kind.value, "holder": k.holder, "industry": k.industry}
+    show(c, data, lambda: console.print(f"{industry} is a key industry of {holder}"))
+
+
+def _print_quota(report: QuotaReport, depth: int = 0) -> None:
+    state = "[green]met[/]" if report.met else "[red]not met[/]"
+    console.print(f"{'  ' * depth}{report.scope} [bold]{report.subject}[/]: {state}")
+    for i in report.items:
+        mark = "[green]✓[/]" if i.met else "[red]✗[/]"
+        bound = "≤" if i.at_most else "≥"
+        console.print(
+            f"{'  ' * depth}  {mark} {i.label}: {i.actual} ({bound}{i.required})"
+            + (f" — {i.missing}" if i.missing else "")
+        )
+    for child in report.children:
+        _print_quota(child, depth + 1)
+
+
+@quota_app.command("check")
+def quota_check(
+    ctx: typer.Context,
+    province: str | None = typer.Option(None),
+    enterprise: str | None = typer.Option(None),
+    industry: str | None = typer.Option(None),
+    scenario: str | None = typer.Option(None),
+) -> None:
+    """What is met and what is missing for one subject; exit status 2 when not all met."""
+    c = ctx_of(ctx)
+    report = svc.quota_check(
+        c.space(), province=province, enterprise=enterprise, industry=industry, scenario=scenario
+    )
+    show(c, report.to_dict(), lambda: _print_quota(report))
+    if not report.met:
+        raise typer.Exit(2)
+
+
+def _report(kind: ReportKind) -> Any:
+    def command(
+        ctx: typer.Context,
+        province: str | None = typer.Option(None),
+        enterprise: str | None = typer.Option(None),
+        fmt: str = typer.Option("md", "--format", help="md or html."),
+        out: Path = typer.Option(..., "--out", "-o", help="File to write."),
+        as_of: str | None = typer.Option(None, help="Date of the report (default today)."),
+        submit: bool = typer.Option(False, help="Record the report as handed in on its date."),
+    ) -> None:
+        c = ctx_of(ctx)
+        if fmt not in ("md", "html"):
+            raise InvalidInput("--format is md or html", format=fmt)
+        try:
+            on = date.fromisoformat(as_of) if as_of else None
+        except ValueError:
+            raise InvalidInput(f"bad --as-of date {as_of!r}; use YYYY-MM-DD") from None
+        from resonance.reports.render import render
+
+        space = c.space()
+        data = report_svc.build_report(
+            space, kind=kind, province=province, enterprise=enterprise, as_of=on
+        )
+        text = render(data, fmt)
+        out.write_text(text, encoding="utf-8")
+        result: dict[str, Any] = {
+            "out": str(out),
+            "title": data.title,
+            "as_of": data.as_of.isoformat(),
+            "deadlines": [d.to_dict() for d in data.deadlines],
+            "met": data.quota.met,
+        }
+        if submit:
+            sub = report_svc.submit_report(
+                space, actor=c.require_actor(), data=data, content=text.encode(), fmt=fmt
+            )
+            result["submission"] = sub.to_dict()
+        show(c, result, lambda: console.print(f"wrote {data.title} to {out}"))
+
+    command.__doc__ = f"Write the {kind.value} report of a province or a central enterprise."
+    return command
+
+
+for _kind in ReportKind:
+    report_app.command(_kind.value)(_report(_kind))
+
+
+@token_app.command("create")
+def token_create(
+    ctx: typer.Context,
+    org: str = typer.Argument(..., help="Organization the token belongs to."),
+    label: str = typer.Option("", help="What the token is for."),
+) -> None:
+    """Issue an API token; it is printed once and only its salted hash is kept."""
+    c = ctx_of(ctx)
+    plain, stored = token_svc.create_token(
+        c.space(), actor=c.require_actor(), organization=org, label=label
+    )
+    data = {"id": stored.id, "organization": org, "token": plain}
+    show(c, data, lambda: console.print(plain, soft_wrap=True, highlight=False))
+
+
+@token_app.command("list")
+def token_list(ctx: typer.Context, org: str | None = typer.Option(None)) -> None:
+    """Tokens (ids and owners only)."""
+    c = ctx_of(ctx)
+    items = token_svc.list_tokens(c.space(), organization=org)
+    rows = [
+        {
+            "id": t.id,
+            "organization": t.organization,
+            "label": t.label,
+            "created_at": t.created_at,
+            "revoked_at": t.revoked_at,
+        }
+        for t in items
+    ]
+    show(c, rows, lambda: _table("API tokens", rows, list(rows[0]) if rows else ["id"]))
+
+
+@token_app.command("revoke")
+def token_revoke(ctx: typer.Context, token_id: str = typer.Argument(...)) -> None:
+    """Revoke a token."""
+    c = ctx_of(ctx)
+    t = token_svc.revoke_token(c.space(), actor=c.require_actor(), token_id=token_id)
+    show(c, {"id": t.id, "revoked_at": t.revoked_at}, lambda: console.print(f"revoked {t.id}"))
+
+
+def serve(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port."),
+    workers: int = typer.Option(1, help="Worker processes."),
+) -> None:
+    """Serve the REST API (OpenAPI at /docs) and the web console (/console)."""
+    import os
+
+    import uvicorn
+
+    c = ctx_of(ctx)
+    c.space()  # fail early with a clear error when there is no space
+    os.environ["RESONANCE_SPACE"] = str(c.space_path.resolve())
+    uvicorn.run(
+        "resonance.api.server:make",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Attach these commands to the root app."""
+    app.add_typer(registry_app, name="registry")
+    app.add_typer(quota_app, name="quota")
+    app.add_typer(report_app, name="report")
+    app.add_typer(token_app, name="token")
+    app.command("serve")(serve)

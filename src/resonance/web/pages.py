@@ -1,0 +1,239 @@
+"""What each console page shows: ``fn(space, request[, name]) -> (template, context)``.
+
+Pages only call services; models, evaluations and loop runs of the other areas
+are shown from their tables when those exist (empty pages otherwise).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from fastapi import Request
+
+from resonance.domain.errors import InvalidInput
+from resonance.domain.industries import INDUSTRIES
+from resonance.domain.reporting import DEADLINES, ReportKind
+from resonance.reports import charts
+from resonance.reports.render import render_html
+from resonance.services import catalog, ledger, policies, registry, reports
+
+Ctx = tuple[str, dict[str, Any]]
+
+
+def home(space: Any, request: Request) -> Ctx:
+    """Overview: counts, ledger status, deadlines."""
+    snap = registry.snapshot(space)
+    counts = {
+        "organizations": len(snap.organizations),
+        "datasets": len(snap.datasets),
+        "consortia": len(snap.consortia),
+        "scenario files": len(snap.scenarios),
+        "models and agents": len(snap.models),
+        "landing cases": len(snap.cases),
+        "resonance spaces": len(snap.spaces),
+    }
+    return "home.html", {
+        "counts": counts,
+        "verify": ledger.verify(space),
+        "deadlines": {k.value: v.isoformat() for k, v in DEADLINES.items()},
+        "provinces": snap.provinces(),
+    }
+
+
+def catalog_page(space: Any, request: Request) -> Ctx:
+    """Every dataset with its latest version."""
+    return "catalog.html", {"items": catalog.list_datasets(space)}
+
+
+def dataset_page(space: Any, request: Request, name: str) -> Ctx:
+    """One dataset: versions, schema, validation, policy, lineage."""
+    ds, versions = catalog.show_dataset(space, name)
+    latest = versions[-1] if versions else None
+    return "dataset.html", {
+        "ds": ds,
+        "versions": versions,
+        "latest": latest,
+        "policy": policies.get_policy(space, name),
+        "lineage": catalog.lineage(space, latest.ref) if latest else [],
+    }
+
+
+def policies_page(space: Any, request: Request) -> Ctx:
+    """The current policy of every dataset."""
+    rows = [(d, policies.get_policy(space, d.name)) for d, _ in catalog.list_datasets(space)]
+    return "policies.html", {"rows": rows}
+
+
+def ledger_page(space: Any, request: Request) -> Ctx:
+    """The latest ledger entries, the verify status and activity per action."""
+    try:
+        after = int(request.query_params.get("after", "0"))
+    except ValueError:
+        raise InvalidInput("after must be a number") from None
+    entries = ledger.entries(space, after_seq=max(after, 0), limit=200)
+    by_area = Counter(e.action.split(".")[0] for e in entries)
+    fig = charts.go.Figure(charts.go.Bar(x=list(by_area), y=list(by_area.values())))
+    fig.update_layout(title="Entries shown, by area", height=300)
+    return "ledger.html", {
+        "entries": entries,
+        "verify": ledger.verify(space),
+        "chart": charts.figure_div(fig, "chart-ledger") if entries else "",
+    }
+
+
+def registries_page(space: Any, request: Request) -> Ctx:
+    """Every registry of the action."""
+    regs = registry.registries(space)
+    fig = charts.go.Figure(charts.go.Bar(x=list(regs), y=[len(v) for v in regs.values()]))
+    fig.update_layout(title="Entries per registry", height=320)
+    return "registries.html", {
+        "regs": regs,
+        "chart": charts.figure_div(fig, "chart-registries"),
+        "consortia_roles": ["compute", "model", "data", "application"],
+    }
+
+
+def quotas_page(space: Any, request: Request) -> Ctx:
+    """Quota status of a province, enterprise or industry (default: every province)."""
+    q = request.query_params
+    snap = registry.snapshot(space)
+    subjects: list[Any] = []
+    if any(q.get(k) for k in ("province", "enterprise", "industry", "scenario")):
+        subjects = [
+            registry.quota_check(
+                space,
+                province=q.get("province") or None,
+                enterprise=q.get("enterprise") or None,
+                industry=q.get("industry") or None,
+                scenario=q.get("scenario") or None,
+            )
+        ]
+    else:
+        from resonance.domain.quotas import check_enterprise, check_province
+
+        subjects = [check_province(snap, p) for p in snap.provinces()]
+        subjects += [check_enterprise(snap, e) for e in snap.central_enterprises()]
+    figs = [
+        charts.figure_div(charts.quota_figure(s), f"chart-quota-{i}")
+        for i, s in enumerate(subjects)
+    ]
+    return "quotas.html", {
+        "subjects": list(zip(subjects, figs, strict=True)),
+        "provinces": snap.provinces(),
+        "enterprises": snap.central_enterprises(),
+        "industries": INDUSTRIES,
+    }
+
+
+def reports_page(space: Any, request: Request) -> Ctx:
+    """Links to every report and the submissions so far."""
+    snap = registry.snapshot(space)
+    return "reports.html", {
+        "kinds": [k.value for k in ReportKind],
+        "provinces": snap.provinces(),
+        "enterprises": snap.central_enterprises(),
+        "submissions": reports.list_submissions(space),
+        "deadlines": {k.value: v.isoformat() for k, v in DEADLINES.items()},
+    }
+
+
+def report_view(space: Any, request: Request, name: str) -> Ctx:
+    """One report rendered as HTML (plotly.js served by the console)."""
+    q = request.query_params
+    try:
+        kind = ReportKind(name)
+        as_of = date.fromisoformat(q["as_of"]) if q.get("as_of") else None
+    except ValueError:
+        raise InvalidInput("unknown report kind or bad as_of date") from None
+    data = reports.build_report(
+        space,
+        kind=kind,
+        province=q.get("province") or None,
+        enterprise=q.get("enterprise") or None,
+        as_of=as_of,
+    )
+    from resonance.web.app import PLOTLY_URL
+
+    return "raw.html", {"html": render_html(data, plotly_src=PLOTLY_URL)}
+
+
+def _area_page(title: str, prefixes: tuple[str, ...], intro: str) -> Callable[..., Ctx]:
+    def fn(space: Any, request: Request) -> Ctx:
+        tables = registry.peek_tables(space, prefixes)
+        figs = []
+        for name, rows in tables.items():
+            fig = _numeric_chart(name, rows)
+            if fig is not None:
+                figs.append(charts.figure_div(fig, f"chart-{name}"))
+        extra: dict[str, Any] = {}
+        if prefixes[0] == "model":
+            extra["models"] = registry.registries(space)
+        return "area.html", {
+            "title": title,
+            "intro": intro,
+            "tables": tables,
+            "charts": figs,
+            **extra,
+        }
+
+    fn.__name__ = title.lower().replace(" ", "_")
+    fn.__doc__ = intro
+    return fn
+
+
+def _numeric_chart(name: str, rows: list[dict[str, Any]]) -> Any:
+    if len(rows) < 2:
+        return None
+    cols = [
+        k
+        for k, v in rows[0].items()
+        if isinstance(v, int | float) and not isinstance(v, bool) and k not in ("id", "number")
+    ][:3]
+    if not cols:
+        return None
+    fig = charts.go.Figure()
+    ordered = list(reversed(rows))
+    for col in cols:
+        fig.add_scatter(name=col, y=[r.get(col) for r in ordered], mode="lines+markers")
+    fig.update_layout(title=f"{name}: {', '.join(cols)} in order", height=300)
+    return fig
+
+
+PAGES: list[tuple[str, Callable[..., Ctx]]] = [
+    ("/", home),
+    ("/catalog", catalog_page),
+    ("/policies", policies_page),
+    ("/ledger", ledger_page),
+    ("/registries", registries_page),
+    ("/quotas", quotas_page),
+    ("/reports", reports_page),
+    (
+        "/models",
+        _area_page(
+            "Models",
+            ("model",),
+            "Registered industry models, specialized models and agents, and trained versions.",
+        ),
+    ),
+    (
+        "/evaluations",
+        _area_page("Evaluations", ("eval",), "Evaluations of model versions on sealed suites."),
+    ),
+    (
+        "/loop",
+        _area_page(
+            "Loop runs",
+            ("loop",),
+            "Evaluation diagnosis → dataset optimization → retraining, with the lift per "
+            "iteration.",
+        ),
+    ),
+]
+
+PARAM_PAGES: list[tuple[str, Callable[..., Ctx]]] = [
+    ("/datasets/{name}", dataset_page),
+    ("/reports/{name}", report_view),
+]
