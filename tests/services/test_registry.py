@@ -1,0 +1,174 @@
+"""Registry, token and report use cases: roles, ledger entries, quotas, deadlines."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from resonance.domain.errors import (
+    AlreadyExists,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    RoleRequired,
+    Unauthorized,
+)
+from resonance.domain.registry import (
+    HolderKind,
+    KeyCity,
+    KeyIndustry,
+    LandingCase,
+    ModelEntry,
+    ModelKind,
+    ScenarioStatus,
+)
+from resonance.domain.reporting import DeadlineState, ReportKind
+from resonance.reports.render import render
+from resonance.services import ledger, registry, reports, tokens
+from resonance.services.space import Space
+from tests.registry_seed import SCENARIO, scenario_file, seed
+
+
+@pytest.fixture
+def seeded(space: Space) -> Space:
+    seed(space)
+    return space
+
+
+def test_registries_derive_datasets_from_the_catalog(seeded: Space) -> None:
+    regs = registry.registries(seeded)
+    (common,) = regs["common_datasets"]
+    assert common["name"] == "steel-a" and common["version"] == "steel-a@1"
+    assert common["rows"] == 1941 and common["owner"] == "plant-a"
+    assert common["validation"] in ("passed", "warnings")
+    assert regs["specialized_datasets"][0]["scenario"] == SCENARIO
+    members = {m["organization"]: m["roles"] for m in regs["consortia"][0]["members"]}
+    assert members == {
+        "apps": ["application"],
+        "builder": ["compute", "model"],
+        "plant-a": ["data"],
+    }
+    assert {m["name"]: m["cases"] for m in regs["specialized_models"]} == {"surface-agent": 3}
+    assert regs["industry_models"][0]["ref"] == "steel-fm@1"
+
+
+def test_every_registration_is_on_the_ledger(seeded: Space) -> None:
+    added = ledger.entries(seeded, action="registry.entry_added", limit=None)
+    kinds = {e.payload["registry"] for e in added}
+    assert kinds == {"scenario", "model", "case", "space", "key_city", "key_industry"}
+    assert ledger.verify(seeded).ok
+
+
+def test_roles_are_enforced(seeded: Space) -> None:
+    with pytest.raises(RoleRequired):
+        registry.file_scenario(seeded, actor="plant-a", scenario=scenario_file("other"))
+    with pytest.raises(RoleRequired):
+        registry.register_model(
+            seeded, actor="apps", entry=ModelEntry("m2", "steel", ModelKind.INDUSTRY, "apps")
+        )
+    with pytest.raises(RoleRequired):
+        registry.add_key_city(seeded, actor="plant-a", city=KeyCity("Hebei", "Tangshan"))
+    with pytest.raises(RoleRequired):
+        registry.record_case(
+            seeded,
+            actor="plant-a",
+            case=LandingCase("c9", "steel-fm", "Mill", "Hebei", "used", ""),
+        )
+    with pytest.raises(RoleRequired):
+        registry.set_scenario_status(
+            seeded, actor="builder", name=SCENARIO, status=ScenarioStatus.LANDED
+        )
+    # the model's owner may record a case of its own model
+    registry.record_case(
+        seeded, actor="builder", case=LandingCase("c9", "steel-fm", "Mill", "Hebei", "used", "")
+    )
+
+
+def test_invalid_registrations(seeded: Space) -> None:
+    with pytest.raises(AlreadyExists):
+        registry.file_scenario(seeded, actor="apps", scenario=scenario_file())
+    with pytest.raises(NotFound):
+        registry.register_model(
+            seeded,
+            actor="builder",
+            entry=ModelEntry("m3", "steel", ModelKind.SPECIALIZED, "builder", "no-such"),
+        )
+    with pytest.raises(InvalidInput):
+        registry.register_model(
+            seeded,
+            actor="builder",
+            entry=ModelEntry("m3", "ships", ModelKind.AGENT, "builder", SCENARIO),
+        )
+    with pytest.raises(InvalidInput):  # plant-a is no central enterprise
+        registry.designate_key_industry(
+            seeded, actor="operator", key=KeyIndustry(HolderKind.ENTERPRISE, "plant-a", "steel")
+        )
+    registry.add_key_city(seeded, actor="operator", city=KeyCity("Jiangsu", "Nanjing"))
+    with pytest.raises(Conflict):  # 3 with a pilot zone is the limit
+        registry.add_key_city(seeded, actor="operator", city=KeyCity("Jiangsu", "Nantong"))
+
+
+def test_quota_check_subjects(seeded: Space) -> None:
+    province = registry.quota_check(seeded, province="Jiangsu")
+    assert not province.met
+    assert "province Jiangsu: 1 more resonance spaces (have 2)" in province.missing()
+    scenario = registry.quota_check(seeded, scenario=SCENARIO)
+    assert scenario.met
+    enterprise = registry.quota_check(seeded, enterprise="sinosteel")
+    assert [c.subject for c in enterprise.children] == ["steel"]
+    with pytest.raises(InvalidInput):
+        registry.quota_check(seeded, province="Jiangsu", industry="steel")
+    with pytest.raises(NotFound):
+        registry.quota_check(seeded, enterprise="plant-a")
+    with pytest.raises(InvalidInput):
+        registry.quota_check(seeded, industry="tea")
+
+
+def test_tokens_authenticate_and_revoke(seeded: Space) -> None:
+    plain, stored = tokens.create_token(seeded, actor="operator", organization="builder")
+    assert tokens.authenticate(seeded, plain).name == "builder"
+    with pytest.raises(RoleRequired):
+        tokens.create_token(seeded, actor="plant-a", organization="builder")
+    own, _ = tokens.create_token(seeded, actor="plant-a", organization="plant-a")
+    with pytest.raises(Unauthorized):
+        tokens.authenticate(seeded, plain[:-2] + "xx")
+    tokens.revoke_token(seeded, actor="builder", token_id=stored.id)
+    with pytest.raises(Unauthorized):
+        tokens.authenticate(seeded, plain)
+    assert tokens.authenticate(seeded, own).name == "plant-a"
+    created = ledger.entries(seeded, action="api_token.created", limit=None)
+    assert all(plain.split("_", 2)[2] not in str(e.payload) for e in created)
+
+
+def test_reports_are_dated_against_the_deadlines(seeded: Space) -> None:
+    plan = reports.build_report(
+        seeded, kind=ReportKind.PLAN, province="Jiangsu", as_of=date(2026, 5, 20)
+    )
+    assert [d.state for d in plan.deadlines] == [DeadlineState.UPCOMING] * 3
+    md = render(plan, "md")
+    assert "# Implementation plan — province Jiangsu" in md
+    assert "Tasks of the plan" in md and "1 more resonance spaces" in md
+    reports.submit_report(seeded, actor="authority", data=plan, content=md.encode(), fmt="md")
+    with pytest.raises(RoleRequired):
+        reports.submit_report(seeded, actor="apps", data=plan, content=b"x", fmt="md")
+    mid = reports.build_report(
+        seeded, kind=ReportKind.MIDTERM, province="Jiangsu", as_of=date(2026, 9, 1)
+    )
+    states = [d.state for d in mid.deadlines]
+    assert states == [DeadlineState.MET, DeadlineState.OVERDUE, DeadlineState.UPCOMING]
+    html = render(mid, "html")
+    assert "Mid-term report — province Jiangsu" in html
+    assert 'id="chart-quota"' in html and '<script src="http' not in html
+    assert "Plotly.newPlot" in html and len(html) > 1_000_000  # plotly.js inlined
+    assert ledger.entries(seeded, action="report.submitted", limit=None)
+    with pytest.raises(InvalidInput):
+        reports.submit_report(
+            seeded,
+            actor="authority",
+            data=reports.build_report(
+                seeded, kind=ReportKind.SUMMARY, province="Jiangsu", as_of=date(2099, 1, 1)
+            ),
+            content=b"x",
+            fmt="md",
+        )
