@@ -15,6 +15,7 @@ from resonance.domain.datasets import (
     Schema,
     Transformation,
 )
+from resonance.domain.errors import Conflict
 from resonance.domain.ledger import chain_entry, verify_chain
 from resonance.domain.orgs import Consortium, ConsortiumMember, ConsortiumRole, Organization, Role
 from resonance.domain.policies import Policy, parse_grant
@@ -122,11 +123,15 @@ def test_rollback_leaves_store_unchanged(store: SqlStore) -> None:
         assert tx.list_organizations() == []
 
 
-def test_duplicate_key_raises_integrity_error(store: SqlStore) -> None:
+def test_duplicate_key_raises_conflict_and_rolls_back(store: SqlStore) -> None:
     with store.transaction() as tx:
         _seed(tx)
-    with pytest.raises(sa.exc.IntegrityError), store.transaction() as tx:
+    with pytest.raises(Conflict) as info, store.transaction() as tx:
+        tx.add_organization(Organization("new", frozenset({Role.EVALUATOR}), "X"), created_at=NOW)
         _seed(tx)
+    assert isinstance(info.value.__cause__, sa.exc.IntegrityError)
+    with store.transaction() as tx:
+        assert tx.get_organization("new") is None
 
 
 def test_ledger_append_head_and_filters(store: SqlStore) -> None:

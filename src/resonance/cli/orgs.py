@@ -8,9 +8,9 @@ import typer
 
 from resonance.cli.output import console, ctx_of, print_table, show
 from resonance.domain.industries import INDUSTRIES
-from resonance.domain.orgs import Consortium, Organization, Role, parse_roles
+from resonance.domain.orgs import Consortium, Organization, parse_roles
 from resonance.services import orgs as svc
-from resonance.services.space import DEFAULT_MAX_INGEST_BYTES, Space
+from resonance.services.space import DEFAULT_MAX_INGEST_BYTES
 
 org_app = typer.Typer(help="Organizations of the space.", no_args_is_help=True)
 consortium_app = typer.Typer(help="Industry consortia.", no_args_is_help=True)
@@ -53,14 +53,15 @@ def init(
 ) -> None:
     """Create a space: config, migrated metadata store, artifact store, operator."""
     c = ctx_of(ctx)
-    root = path or c.space_path
-    space = Space.init(root, db_url=db_url, name=name, max_ingest_bytes=max_ingest_bytes)
-    svc.register_organization(
-        space, actor=None, name=operator, roles=frozenset({Role.OPERATOR}), region=region
+    space = svc.init_space(
+        path or c.space_path,
+        operator=operator,
+        region=region,
+        db_url=db_url,
+        name=name,
+        max_ingest_bytes=max_ingest_bytes,
     )
-    with space.work() as w:
-        w.tx.set_meta("default_actor", operator)
-    data = {"space": str(space.root), "db_url": space.config.db_url, "operator": operator}
+    data = {"space": str(space.root), "db_url": space.config.safe_db_url, "operator": operator}
     show(c, data, lambda: console.print(f"[green]space created[/] at {space.root} ({operator})"))
 
 

@@ -117,7 +117,8 @@ def check_compatible(existing: Schema, new: Schema) -> None:
 
     Column names and order must match; types must match, except that an
     integer column may arrive as floating point and vice versa (CSV inference
-    turns a column with a missing value into ``double``).
+    turns a column with a missing value into ``double``), and a column with no
+    value at all (type ``null``) matches any type.
     """
     old_names, new_names = existing.names(), new.names()
     if old_names != new_names:
@@ -134,7 +135,9 @@ def check_compatible(existing: Schema, new: Schema) -> None:
     changed = [
         {"column": a.name, "expected": a.type, "found": b.type}
         for a, b in zip(existing.columns, new.columns, strict=True)
-        if a.type != b.type and not (a.type in _NUMERIC and b.type in _NUMERIC)
+        if a.type != b.type
+        and not (a.type in _NUMERIC and b.type in _NUMERIC)
+        and "null" not in (a.type, b.type)
     ]
     if changed:
         raise SchemaMismatch(
@@ -204,6 +207,6 @@ def parse_ref(ref: str) -> tuple[str, int | None]:
     name, sep, num = ref.partition("@")
     if not sep:
         return name, None
-    if not num.isdigit():
+    if not (num.isascii() and num.isdigit()):
         raise InvalidInput(f"bad version reference {ref!r}; use NAME or NAME@NUMBER", ref=ref)
     return name, int(num)

@@ -38,7 +38,7 @@ def check_slug(value: str, *, what: str) -> str:
     Identifiers are lower-case, start with a letter or digit and hold only
     ``a-z 0-9 . _ -`` (at most 63 characters).
     """
-    if not _SLUG.match(value):
+    if not _SLUG.fullmatch(value):
         raise InvalidInput(
             f"{what} {value!r} is not a valid identifier: use lower-case letters, digits, "
             "'.', '_' or '-' (at most 63 characters)",

@@ -199,17 +199,24 @@ class GrantRule(Rule):
     def evaluate(self, request: AccessRequest) -> Decision | None:
         if request.policy is None:
             return None
-        for grant in request.policy.grants:
-            if grant.organization != request.organization:
-                continue
-            if request.purpose not in grant.purposes:
-                continue
-            if grant.until is not None and request.on > grant.until:
-                return Decision(
-                    Effect.DENY, self.name, f"grant expired on {grant.until.isoformat()}"
-                )
-            return Decision(Effect.ALLOW, self.name, f"granted for {request.purpose.value}")
-        return None
+        matching = [
+            g
+            for g in request.policy.grants
+            if g.organization == request.organization and request.purpose in g.purposes
+        ]
+        if not matching:
+            return None
+        live = [g for g in matching if g.until is None or request.on <= g.until]
+        if live:
+            until = max((g.until for g in live), key=lambda d: d or date.max)
+            return Decision(
+                Effect.ALLOW,
+                self.name,
+                f"granted for {request.purpose.value}"
+                + (f" until {until.isoformat()}" if until else ""),
+            )
+        last = max(g.until for g in matching if g.until is not None)
+        return Decision(Effect.DENY, self.name, f"grant expired on {last.isoformat()}")
 
 
 @dataclass

@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy.exc import IntegrityError
 
 from resonance.domain.datasets import (
     Dataset,
     DatasetKind,
     DatasetVersion,
     LabelSpec,
+    Schema,
     Transformation,
     check_compatible,
     parse_ref,
 )
-from resonance.domain.errors import Conflict, InvalidInput, NotFound, ValidationFailed
+from resonance.domain.errors import Conflict, NotFound, RoleRequired, ValidationFailed
 from resonance.domain.events import DatasetRegistered, DatasetVersionCreated
 from resonance.domain.orgs import Role, check_industry, check_slug
 from resonance.domain.validation import ValidationReport, schema_of, validate_table
 from resonance.services.orgs import require_org, require_role
-from resonance.services.space import Space
+from resonance.services.space import Space, Work
 from resonance.services.tabular import check_file, read_table, write_parquet
 from resonance.storage.artifacts import sha256_file
 from resonance.storage.store import Tx
@@ -89,10 +90,55 @@ def _check_new_dataset(tx: Tx, name: str, spec: NewDataset) -> Dataset:
     return Dataset(name=name, **spec.__dict__)
 
 
-def _snapshot(space: Space, table: pa.Table) -> tuple[str, Path]:
+@dataclass
+class _Snapshot:
+    """A validated table written to a temporary Parquet file, not yet in the store."""
+
+    digest: str
+    tmp: Path
+    rows: int
+    schema: Schema
+    report: ValidationReport
+    profile: dict[str, Any]
+
+
+def _validate_and_snapshot(space: Space, table: pa.Table, ds: Dataset, what: str) -> _Snapshot:
+    """Validate ``table`` while a worker thread writes and hashes its Parquet snapshot.
+
+    Raises ``ValidationFailed`` (and removes the temporary file) when the report has errors.
+    """
     tmp = space.artifacts.temp_path(PARQUET)
-    write_parquet(table, tmp)
-    return sha256_file(tmp), tmp
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot") as pool:
+            written = pool.submit(write_parquet, table, tmp)
+            report, profile = validate_table(table, label=ds.label, group_key=ds.group_key)
+            digest = written.result()
+        if not report.ok:
+            raise ValidationFailed(
+                f"{what} failed validation: " + "; ".join(report.errors), report=report.to_dict()
+            )
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return _Snapshot(digest, tmp, table.num_rows, schema_of(table), report, profile)
+
+
+def _register(w: Work, actor: str, dataset: Dataset) -> None:
+    if w.tx.get_dataset(dataset.name):
+        raise Conflict(f"dataset {dataset.name!r} was registered concurrently; try again")
+    w.tx.add_dataset(dataset, created_at=w.now)
+    w.emit(
+        DatasetRegistered(
+            actor=actor,
+            object_id=dataset.name,
+            payload={
+                "owner": dataset.owner,
+                "kind": dataset.kind.value,
+                "industry": dataset.industry,
+                "scenario": dataset.scenario,
+            },
+        )
+    )
 
 
 def _commit_version(
@@ -101,78 +147,90 @@ def _commit_version(
     actor: str,
     dataset: Dataset,
     is_new: bool,
-    table: pa.Table,
-    report: ValidationReport,
-    profile: dict[str, Any],
+    snap: _Snapshot,
     transformation: Transformation,
     parents: tuple[str, ...] = (),
     source_hash: str | None = None,
 ) -> tuple[DatasetVersion, bool]:
-    digest, tmp = _snapshot(space, table)
+    """Store a snapshot as the next version in one unit of work (or find it already there)."""
     adopted = False
     try:
         with space.work() as w:
-            latest = w.tx.get_version(dataset.name)
-            same = w.tx.find_version_by_hash(dataset.name, digest)
+            same = w.tx.find_version_by_hash(dataset.name, snap.digest)
             if same is not None:
-                tmp.unlink(missing_ok=True)
                 return same, False
             if is_new:
-                if w.tx.get_dataset(dataset.name):
-                    raise Conflict(f"dataset {dataset.name!r} was registered concurrently")
-                w.tx.add_dataset(dataset, created_at=w.now)
-                w.emit(
-                    DatasetRegistered(
-                        actor=actor,
-                        object_id=dataset.name,
-                        payload={
-                            "owner": dataset.owner,
-                            "kind": dataset.kind.value,
-                            "industry": dataset.industry,
-                            "scenario": dataset.scenario,
-                        },
-                    )
-                )
-            if latest and not parents:
-                parents = (latest.ref,)
+                _register(w, actor, dataset)
+            latest = w.tx.get_version(dataset.name)
+            if latest is not None:  # again, inside the transaction: a version may have landed
+                check_compatible(latest.schema, snap.schema)
             version = DatasetVersion(
                 dataset=dataset.name,
                 number=(latest.number + 1) if latest else 1,
-                content_hash=digest,
-                row_count=table.num_rows,
-                schema=schema_of(table),
-                parents=parents,
+                content_hash=snap.digest,
+                row_count=snap.rows,
+                schema=snap.schema,
+                parents=parents or ((latest.ref,) if latest else ()),
                 transformation=transformation,
                 created_at=w.now,
                 created_by=actor,
                 source_hash=source_hash,
-                validation=report.to_dict(),
-                profile=profile,
+                validation=snap.report.to_dict(),
+                profile=snap.profile,
             )
-            _, adopted = space.artifacts.adopt(tmp, PARQUET, digest)
             w.tx.add_version(version)
             w.emit(
                 DatasetVersionCreated(
                     actor=actor,
                     object_id=version.ref,
                     payload={
-                        "content_hash": digest,
+                        "content_hash": snap.digest,
                         "source_hash": source_hash,
-                        "rows": table.num_rows,
-                        "parents": list(parents),
+                        "rows": snap.rows,
+                        "parents": list(version.parents),
                         "transformation": transformation.to_dict(),
                     },
                 )
             )
-    except BaseException as exc:
+            _, adopted = space.artifacts.adopt(snap.tmp, PARQUET, snap.digest)
+    except BaseException:
         if adopted:  # the metadata rolled back: take back the file this call added
-            space.artifacts.remove(digest, PARQUET)
-        if isinstance(exc, IntegrityError):
-            raise Conflict(f"concurrent change to {dataset.name}; try again") from exc
+            space.artifacts.remove(snap.digest, PARQUET)
         raise
     finally:
-        tmp.unlink(missing_ok=True)
+        snap.tmp.unlink(missing_ok=True)
     return version, True
+
+
+def _prepare_ingest(
+    space: Space, actor: str, dataset: str, new: NewDataset | None
+) -> tuple[Dataset, DatasetVersion | None, bool]:
+    """The dataset to add a version to, its latest version, and whether it is new."""
+    with space.work() as w:
+        require_org(w.tx, actor)
+        existing = w.tx.get_dataset(dataset)
+        if existing is None:
+            if new is None:
+                raise NotFound(
+                    f"unknown dataset {dataset!r}: give owner, kind and industry to register it",
+                    dataset=dataset,
+                )
+            ds = _check_new_dataset(w.tx, dataset, replace(new, owner=new.owner or actor))
+        else:
+            ds = existing
+        if ds.owner != actor:
+            raise RoleRequired(
+                f"only the owner ({ds.owner}) adds versions of {dataset}",
+                dataset=dataset,
+                organization=actor,
+            )
+        latest = w.tx.get_version(dataset) if existing else None
+    return ds, latest, existing is None
+
+
+def _known_source(space: Space, dataset: str, source_hash: str) -> DatasetVersion | None:
+    with space.work() as w:
+        return w.tx.find_version_by_source(dataset, source_hash)
 
 
 def ingest(
@@ -195,55 +253,47 @@ def ingest(
     dataset:
         Dataset name; registered on first ingest from ``new``.
     new:
-        Owner, kind, industry, label spec... of a dataset that does not exist yet.
+        Owner, kind, industry, label spec... of a dataset that does not exist yet
+        (ignored when the dataset exists).
     fmt:
         ``csv`` or ``parquet``; default from the file suffix.
 
     Returns
     -------
     IngestResult
-        ``created`` is False when identical content was already a version (no copy is made).
+        ``created`` is False when identical content (the same file, or a file
+        that reads to the same snapshot) was already a version: no copy is made.
+
+    Raises
+    ------
+    NotFound, FileTooLarge, MalformedFile, SchemaMismatch, ValidationFailed
+        Each leaves the store unchanged.
     """
     path = Path(path)
     check_file(path, max_bytes=space.config.max_ingest_bytes)
-    with space.work() as w:
-        require_org(w.tx, actor)
-        existing = w.tx.get_dataset(dataset)
-        latest = w.tx.get_version(dataset) if existing else None
-        if existing is None:
-            if new is None:
-                raise NotFound(
-                    f"unknown dataset {dataset!r}: give owner, kind and industry to register it",
-                    dataset=dataset,
-                )
-            ds = _check_new_dataset(w.tx, dataset, replace(new, owner=new.owner or actor))
-        else:
-            ds = existing
-        if ds.owner != actor:
-            raise InvalidInput(
-                f"only the owner ({ds.owner}) adds versions of {dataset}", dataset=dataset
-            )
-    table = read_table(path, fmt=fmt)
-    report, profile = validate_table(table, label=ds.label, group_key=ds.group_key)
-    if not report.ok:
-        raise ValidationFailed(
-            f"{path.name} failed validation: " + "; ".join(report.errors),
-            report=report.to_dict(),
-        )
+    ds, latest, is_new = _prepare_ingest(space, actor, dataset, new)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="source-hash") as pool:
+        hashing = pool.submit(sha256_file, path)
+        table = read_table(path, fmt=fmt)
+        source_hash = hashing.result()
+    if not is_new:
+        known = _known_source(space, dataset, source_hash)
+        if known is not None:
+            return IngestResult(known, False, ValidationReport.from_dict(known.validation))
     if latest is not None:
         check_compatible(latest.schema, schema_of(table))
+    snap = _validate_and_snapshot(space, table, ds, path.name)
+    del table
     version, created = _commit_version(
         space,
         actor=actor,
         dataset=ds,
-        is_new=existing is None,
-        table=table,
-        report=report,
-        profile=profile,
+        is_new=is_new,
+        snap=snap,
         transformation=Transformation("ingest", {"file": path.name}),
-        source_hash=sha256_file(path),
+        source_hash=source_hash,
     )
-    return IngestResult(version, created, report)
+    return IngestResult(version, created, snap.report)
 
 
 def derive_version(
@@ -258,28 +308,28 @@ def derive_version(
     """Store ``table`` as a new version of an existing dataset, made from ``parents``.
 
     Used by optimization actions (drop, relabel, acquire, rebalance); the
-    transformation says what was done and why, and lands on the ledger.
+    transformation says what was done and why, and lands on the ledger. Parents
+    may be versions of other datasets (rows acquired from a reserve pool).
+
+    Returns
+    -------
+    (DatasetVersion, bool)
+        The version, and False when identical content was already a version.
     """
     with space.work() as w:
+        require_org(w.tx, actor)
         ds = require_dataset(w.tx, dataset)
-        for ref in parents:
-            resolve_version(w.tx, ref)
+        parents = tuple(resolve_version(w.tx, ref).ref for ref in parents)
         latest = w.tx.get_version(dataset)
-    report, profile = validate_table(table, label=ds.label, group_key=ds.group_key)
-    if not report.ok:
-        raise ValidationFailed(
-            "derived data failed validation: " + "; ".join(report.errors), report=report.to_dict()
-        )
     if latest is not None:
         check_compatible(latest.schema, schema_of(table))
+    snap = _validate_and_snapshot(space, table, ds, f"derived data of {dataset}")
     return _commit_version(
         space,
         actor=actor,
         dataset=ds,
         is_new=False,
-        table=table,
-        report=report,
-        profile=profile,
+        snap=snap,
         transformation=transformation,
         parents=parents,
     )

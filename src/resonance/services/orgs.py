@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from resonance.domain.errors import AlreadyExists, InvalidInput, NotFound, RoleRequired
 from resonance.domain.events import (
     ConsortiumFormed,
@@ -17,7 +19,7 @@ from resonance.domain.orgs import (
     check_industry,
     check_slug,
 )
-from resonance.services.space import Space
+from resonance.services.space import DEFAULT_MAX_INGEST_BYTES, Space
 from resonance.storage.store import Tx
 
 
@@ -82,6 +84,32 @@ def register_organization(
             )
         )
     return org
+
+
+def init_space(
+    root: str | Path,
+    *,
+    operator: str,
+    region: str,
+    db_url: str | None = None,
+    name: str | None = None,
+    max_ingest_bytes: int = DEFAULT_MAX_INGEST_BYTES,
+) -> Space:
+    """Create a space with its operator, who becomes the default actor.
+
+    The operator's name and region are checked before anything is written, so
+    bad input leaves no half-made space behind.
+    """
+    check_slug(operator, what="organization")
+    if not region.strip():
+        raise InvalidInput("region is required (a province or municipality)", field="region")
+    space = Space.init(root, db_url=db_url, name=name, max_ingest_bytes=max_ingest_bytes)
+    register_organization(
+        space, actor=None, name=operator, roles=frozenset({Role.OPERATOR}), region=region
+    )
+    with space.work() as w:
+        w.tx.set_meta("default_actor", operator)
+    return space
 
 
 def list_organizations(space: Space) -> list[Organization]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from resonance.domain.errors import InvalidInput
+from resonance.domain.errors import RoleRequired
 from resonance.domain.events import PolicySet
 from resonance.domain.policies import AccessRequest, Decision, Grant, Policy, Purpose, RuleChain
 from resonance.services.catalog import require_dataset
@@ -21,9 +21,12 @@ def set_policy(
     """Replace a dataset's usage policy (owner only); the old one stays in history."""
     with space.work() as w:
         ds = require_dataset(w.tx, dataset)
+        require_org(w.tx, actor)
         if actor != ds.owner:
-            raise InvalidInput(
-                f"only the owner ({ds.owner}) sets the policy of {dataset}", dataset=dataset
+            raise RoleRequired(
+                f"only the owner ({ds.owner}) sets the policy of {dataset}",
+                dataset=dataset,
+                organization=actor,
             )
         for g in grants:
             require_org(w.tx, g.organization)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +24,11 @@ CONFIG_NAME = "resonance.toml"
 DEFAULT_MAX_INGEST_BYTES = 2 * 1024**3
 
 
+def _toml_str(value: str) -> str:
+    """A TOML basic string (JSON string escapes are valid TOML)."""
+    return json.dumps(value)
+
+
 def utcnow() -> str:
     """Current UTC time as an ISO 8601 string with microseconds."""
     return datetime.now(UTC).isoformat(timespec="microseconds")
@@ -35,6 +42,11 @@ class SpaceConfig:
     db_url: str
     artifacts: Path
     max_ingest_bytes: int = DEFAULT_MAX_INGEST_BYTES
+
+    @property
+    def safe_db_url(self) -> str:
+        """The store URL with any password masked (for output and logs)."""
+        return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", self.db_url)
 
 
 @dataclass
@@ -107,15 +119,19 @@ class Space:
         url = db_url or "sqlite:///{root}/space.db"
         text = (
             "[space]\n"
-            f'name = "{name or root.name}"\n'
-            f'db_url = "{url}"\n'
+            f"name = {_toml_str(name or root.name)}\n"
+            f"db_url = {_toml_str(url)}\n"
             'artifacts = "artifacts"\n'
-            f"max_ingest_bytes = {max_ingest_bytes}\n"
+            f"max_ingest_bytes = {int(max_ingest_bytes)}\n"
         )
         tmp = root / (CONFIG_NAME + ".tmp")
         tmp.write_text(text)
-        space = cls(root, cls._read_config_text(root, text))
-        space.store.migrate()
+        try:
+            space = cls(root, cls._read_config_text(root, text))
+            space.store.migrate()
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         os.replace(tmp, root / CONFIG_NAME)
         return space
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
+import os
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.csv as pcsv
@@ -68,9 +72,61 @@ def read_table(path: Path, *, fmt: str | None = None) -> pa.Table:
         raise MalformedFile(f"cannot parse {path.name} as {kind}: {exc}", path=str(path)) from exc
     if table.num_columns == 0:
         raise MalformedFile(f"{path.name} has no columns", path=str(path))
+    if kind == "csv":
+        _check_text(path, table)
     return _clean_names(table)
 
 
-def write_parquet(table: pa.Table, path: Path) -> None:
-    """Write a snapshot with fixed settings, so equal tables give equal bytes."""
-    pq.write_table(table, path, compression="snappy", write_statistics=True)
+def _check_text(path: Path, table: pa.Table) -> None:
+    """Arrow reads bytes that are not UTF-8 as binary columns; a CSV must be UTF-8 text."""
+    binary = [
+        f.name
+        for f in table.schema
+        if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)
+    ]
+    if binary:
+        raise MalformedFile(
+            f"{path.name} is not UTF-8 text (bad bytes in column(s) {binary[:5]}); "
+            "save it as UTF-8 CSV",
+            path=str(path),
+            columns=binary,
+        )
+
+
+class _HashingWriter(io.RawIOBase):
+    """A write-only file that hashes the bytes on their way to disk."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        super().__init__()
+        self.out = out
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data)
+        self.sha256.update(view)
+        self.out.write(view)
+        self.size += view.nbytes
+        return view.nbytes
+
+    def tell(self) -> int:
+        return self.size
+
+
+def write_parquet(table: pa.Table, path: Path) -> str:
+    """Write a snapshot with fixed settings, so equal tables give equal bytes.
+
+    Returns
+    -------
+    str
+        SHA-256 hex digest of the written file, computed while writing.
+    """
+    with path.open("wb") as fh:
+        sink = _HashingWriter(fh)
+        pq.write_table(table, sink, compression="snappy", write_statistics=True)
+        fh.flush()
+        os.fsync(fh.fileno())  # durable before it is adopted into the store
+    return sink.sha256.hexdigest()

@@ -131,7 +131,20 @@ class SqlCatalogRepo(SqlRepoBase):
     def find_version_by_hash(self, dataset: str, content_hash: str) -> DatasetVersion | None:
         v = t.dataset_versions
         row = self.conn.execute(
-            sa.select(v).where(v.c.dataset == dataset, v.c.content_hash == content_hash).limit(1)
+            sa.select(v)
+            .where(v.c.dataset == dataset, v.c.content_hash == content_hash)
+            .order_by(v.c.number)
+            .limit(1)
+        ).first()
+        return _version(row) if row else None
+
+    def find_version_by_source(self, dataset: str, source_hash: str) -> DatasetVersion | None:
+        v = t.dataset_versions
+        row = self.conn.execute(
+            sa.select(v)
+            .where(v.c.dataset == dataset, v.c.source_hash == source_hash)
+            .order_by(v.c.number)
+            .limit(1)
         ).first()
         return _version(row) if row else None
 

@@ -7,8 +7,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from resonance.domain.ledger import LedgerEntry, canonical_json
+from resonance.domain.errors import LedgerTampered
+from resonance.domain.ledger import GENESIS_HASH, LedgerEntry, canonical_json
 from resonance.storage import tables as t
 from resonance.storage.sql.base import SqlRepoBase
 
@@ -37,11 +39,28 @@ class SqlLedgerRepo(SqlRepoBase):
 
     def ledger_head(self, *, lock: bool = False) -> LedgerEntry | None:
         stmt = sa.select(t.ledger_head).where(t.ledger_head.c.id == 1)
-        head = self.conn.execute(self._for_update(stmt) if lock else stmt).first()
+        if lock:
+            stmt = self._for_update(stmt)
+        head = self.conn.execute(stmt).first()
+        if head is None and lock and self.dialect == "postgresql":
+            # No row to lock yet (a fresh ledger): create it, waiting for any
+            # concurrent creator, so the first appends serialize like the rest.
+            self.conn.execute(
+                pg_insert(t.ledger_head)
+                .values(id=1, seq=0, hash=GENESIS_HASH)
+                .on_conflict_do_nothing(index_elements=["id"])
+            )
+            head = self.conn.execute(stmt).first()
         if head is None or head.seq == 0:
             return None
         row = self.conn.execute(sa.select(t.ledger).where(t.ledger.c.seq == head.seq)).first()
-        return _entry(row) if row else None
+        if row is None:
+            raise LedgerTampered(
+                f"the ledger head names entry {head.seq}, which is missing; "
+                "run 'resonance ledger verify'",
+                seq=int(head.seq),
+            )
+        return _entry(row)
 
     def append_ledger(self, entry: LedgerEntry) -> None:
         self.conn.execute(

@@ -10,9 +10,9 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from resonance.domain.errors import StoreUnavailable
+from resonance.domain.errors import Conflict, InvalidInput, StoreUnavailable
 from resonance.storage.sql.catalog import SqlCatalogRepo
 from resonance.storage.sql.ledger import SqlLedgerRepo
 from resonance.storage.sql.orgs import SqlOrgRepo
@@ -60,6 +60,18 @@ def make_engine(url: str) -> sa.Engine:
     return sa.create_engine(url, pool_pre_ping=True)
 
 
+def _raise_translated(exc: BaseException) -> None:
+    """Raise the domain error for a database error a caller can act on (else return)."""
+    if isinstance(exc, IntegrityError):
+        raise Conflict(
+            "the change conflicts with the stored state (a concurrent change, or a duplicate "
+            "or unknown id); try again",
+            reason=str(exc.orig).splitlines()[0] if exc.orig else "",
+        ) from exc
+    if isinstance(exc, OperationalError):
+        raise StoreUnavailable(f"the metadata store failed: {exc.orig}") from exc
+
+
 class SqlStore:
     """The Store on SQLAlchemy.
 
@@ -71,7 +83,16 @@ class SqlStore:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        try:
+            if not url.startswith(("sqlite", "postgresql", "postgres://")):
+                raise sa.exc.ArgumentError("only SQLite and PostgreSQL are supported")
+            self.engine = make_engine(url)
+        except sa.exc.ArgumentError as exc:
+            raise InvalidInput(
+                f"bad metadata store URL ({exc}); use sqlite:///PATH or "
+                "postgresql://USER@HOST:PORT/DB",
+                scheme=url.partition("://")[0],
+            ) from exc
 
     @contextmanager
     def transaction(self) -> Iterator[SqlTx]:
@@ -85,9 +106,14 @@ class SqlStore:
             yield SqlTx(conn)
         except BaseException as exc:
             conn_cm.__exit__(type(exc), exc, exc.__traceback__)
+            _raise_translated(exc)
             raise
         else:
-            conn_cm.__exit__(None, None, None)
+            try:
+                conn_cm.__exit__(None, None, None)
+            except DBAPIError as exc:
+                _raise_translated(exc)
+                raise
 
     def alembic_config(self) -> Config:
         """Alembic configuration pointing at the packaged migrations."""
@@ -99,9 +125,12 @@ class SqlStore:
     def migrate(self) -> None:
         """Upgrade the schema to the newest revision of every migration branch."""
         cfg = self.alembic_config()
-        with self.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "heads")
+        try:
+            with self.engine.begin() as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "heads")
+        except OperationalError as exc:
+            raise StoreUnavailable(f"cannot migrate the metadata store: {exc.orig}") from exc
 
     def current_revisions(self) -> set[str]:
         """Revisions the database is at."""
