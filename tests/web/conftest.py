@@ -1,0 +1,90 @@
+"""A real uvicorn server over a seeded space, on a free port of 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from resonance.services import tokens
+from resonance.services.space import Space
+from tests.registry_seed import seed
+
+
+@dataclass
+class Server:
+    """Where the server listens and a token to log in with."""
+
+    url: str
+    token: str
+
+
+def free_port() -> int:
+    """A port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_uvicorn(space_root: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """Start ``uvicorn --factory resonance.api.server:make`` and wait for /health."""
+    port = free_port()
+    env = {**os.environ, "RESONANCE_SPACE": str(space_root)}
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "resonance.api.server:make",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"uvicorn exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(url + "/health", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    stop(proc)
+    raise RuntimeError("uvicorn did not answer /health within 60 s")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop the server by its PID (SIGTERM, then SIGKILL)."""
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+@pytest.fixture
+def server(lite_space: Space, tmp_path: Path) -> Iterator[Server]:
+    seed(lite_space)
+    plain, _ = tokens.create_token(lite_space, actor="operator", organization="authority")
+    proc, url = start_uvicorn(lite_space.root, tmp_path / "uvicorn.log")
+    try:
+        yield Server(url, plain)
+    finally:
+        stop(proc)
