@@ -1,0 +1,88 @@
+"""Imports flow one way: domain <- services <- api / cli / web; storage never reaches up."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "resonance"
+
+FORBIDDEN = {
+    "domain": ("services", "storage", "api", "cli", "web", "reports", "training"),
+    "services": ("api", "cli", "web"),
+    "storage": ("services", "api", "cli", "web"),
+}
+
+
+def module_name(path: Path) -> str:
+    """Dotted name of a file under ``src/resonance``."""
+    parts = ["resonance", *path.relative_to(SRC).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(source: str, *, package: str) -> set[str]:
+    """Every module ``source`` imports, anywhere in it, relative imports resolved.
+
+    ``package`` is the package the source lives in. ``from X import y`` yields
+    both ``X`` and ``X.y`` (``y`` may be a submodule).
+    """
+    parts = package.split(".")
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = parts[: len(parts) - node.level + 1] if node.level else []
+            module = ".".join([*base, *(node.module.split(".") if node.module else [])])
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def imports_of(path: Path) -> set[str]:
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    return imported_modules(path.read_text(), package=package)
+
+
+def violations(layer: str) -> list[str]:
+    banned = tuple(f"resonance.{name}" for name in FORBIDDEN[layer])
+    out = []
+    for path in sorted((SRC / layer).rglob("*.py")):
+        for module in sorted(imports_of(path)):
+            if module in banned or module.startswith(tuple(b + "." for b in banned)):
+                out.append(f"{path.relative_to(SRC)} imports {module}")
+    return out
+
+
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_layer_imports_only_downward(layer: str) -> None:
+    assert list((SRC / layer).rglob("*.py")), f"no modules found under {layer}"
+    assert violations(layer) == []
+
+
+def test_the_checker_sees_relative_lazy_and_aliased_imports() -> None:
+    source = (
+        "import resonance.cli.app as cli_app\n"
+        "from ..storage import artifacts\n"
+        "from .. import services\n"
+        "from . import datasets\n"
+        "def later():\n"
+        "    from resonance.training import trainers\n"
+    )
+    found = imported_modules(source, package="resonance.domain")
+    assert {
+        "resonance.cli.app",
+        "resonance.storage.artifacts",
+        "resonance.services",
+        "resonance.domain.datasets",
+        "resonance.training.trainers",
+    } <= found
+
+
+def test_the_foundation_layers_use_what_they_may() -> None:
+    # Sanity: the walk really reads imports (services do use storage and domain).
+    catalog = imports_of(SRC / "services" / "catalog.py")
+    assert "resonance.domain.datasets" in catalog and "resonance.storage.store" in catalog
