@@ -110,6 +110,9 @@ def test_datasets_versions_and_policies(store: SqlStore) -> None:
         assert [v.number for v in tx.list_versions("d1")] == [1, 2]
         assert tx.find_version_by_hash("d1", "a" * 64) == _version(1)
         assert tx.find_version_by_hash("d1", "f" * 64) is None
+        assert tx.find_version_by_source("d1", "b" * 64) == _version(1)  # the first one
+        assert tx.find_version_by_source("d1", "f" * 64) is None
+        assert tx.find_version_by_source("d2", "b" * 64) is None
         policy = tx.get_policy("d1")
         assert policy is not None and policy.version == 2
         assert len(tx.policy_history("d1")[0].grants) == 1
