@@ -161,6 +161,17 @@ def test_errors_have_stable_codes_and_exit_status_1(cli: Cli, tmp_path: Path) ->
     assert cli.json("ledger", "verify")["ok"]
 
 
+def test_read_into_a_missing_folder_fails_before_anything_is_recorded(
+    cli: Cli, tmp_path: Path
+) -> None:
+    setup_steel(cli)
+    length = len(cli.json("ledger", "show", "--limit", "1000"))
+    for out in (tmp_path / "missing" / "x.csv", tmp_path / "x.txt"):
+        error = cli.error("dataset", "read", "steel-a", "-o", str(out), actor="plant-a")
+        assert error["code"] == "RES-100"
+    assert len(cli.json("ledger", "show", "--limit", "1000")) == length
+
+
 def test_commands_without_a_space_say_so(cli: Cli) -> None:
     error = cli.error("dataset", "list")
     assert error["code"] == "RES-160" and "resonance init" in error["message"]

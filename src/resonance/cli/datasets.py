@@ -241,11 +241,19 @@ def read(
     (p,) = parse_purposes([purpose]) or [None]
     if p is None:
         raise InvalidInput("a purpose is required")
+    suffix = out.suffix.lower()
+    if suffix not in (".csv", ".parquet", ".pq"):
+        raise InvalidInput(f"write to a .csv or .parquet file, not {out.name!r}", out=str(out))
+    if not out.parent.is_dir():  # checked before the read is authorized and recorded
+        raise InvalidInput(f"no such folder: {out.parent}", out=str(out))
     version, table = access.read_version(c.space(), actor=c.require_actor(), ref=ref, purpose=p)
-    if out.suffix.lower() == ".csv":
-        pcsv.write_csv(table, out)
-    else:
-        pq.write_table(table, out)
+    try:
+        if suffix == ".csv":
+            pcsv.write_csv(table, out)
+        else:
+            pq.write_table(table, out)
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {out}: {exc}", out=str(out)) from exc
     data = {"ref": version.ref, "rows": table.num_rows, "out": str(out)}
     show(c, data, lambda: console.print(f"wrote {table.num_rows:,} rows of {version.ref} to {out}"))
 

@@ -19,8 +19,8 @@ def entry_dict(e: LedgerEntry) -> dict[str, object]:
 @ledger_app.command("show")
 def show_(
     ctx: typer.Context,
-    limit: int = typer.Option(50, help="Most entries to show."),
-    after: int = typer.Option(0, help="Only entries after this sequence number."),
+    limit: int = typer.Option(50, min=0, help="Most entries to show."),
+    after: int = typer.Option(0, min=0, help="Only entries after this sequence number."),
     object_id: str | None = typer.Option(None, "--object", help="Only this object."),
     action: str | None = typer.Option(None, help="Only this action."),
     actor: str | None = typer.Option(None, "--actor", help="Only this actor."),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from resonance.domain.errors import InvalidInput
 from resonance.domain.ledger import LedgerEntry, VerifyReport, verify_chain
 from resonance.services.space import Space
 
@@ -16,6 +17,8 @@ def entries(
     actor: str | None = None,
 ) -> list[LedgerEntry]:
     """Ledger entries in order, filtered."""
+    if (limit is not None and limit < 0) or after_seq < 0:
+        raise InvalidInput("limit and after_seq must not be negative", limit=limit)
     with space.work() as w:
         return w.tx.ledger_entries(
             after_seq=after_seq, limit=limit, object_id=object_id, action=action, actor=actor
