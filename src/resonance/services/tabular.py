@@ -51,9 +51,19 @@ def check_file(path: Path, *, max_bytes: int) -> int:
     return size
 
 
-def _clean_names(table: pa.Table) -> pa.Table:
+def _clean(table: pa.Table) -> pa.Table:
+    """Strip a byte-order mark and blanks from names, and the writing tool's metadata.
+
+    Schema metadata (pandas' index description, for one) says how a file was
+    written, not what it holds; dropping it lets equal rows give equal snapshots.
+    """
     names = [n.lstrip("\ufeff").strip() for n in table.column_names]
-    return table.rename_columns(names) if names != table.column_names else table
+    if names != table.column_names:
+        table = table.rename_columns(names)
+    if table.schema.metadata or any(f.metadata for f in table.schema):
+        plain = pa.schema([f.remove_metadata() for f in table.schema])
+        table = table.cast(plain).replace_schema_metadata(None)
+    return table
 
 
 def read_table(path: Path, *, fmt: str | None = None) -> pa.Table:
@@ -74,7 +84,7 @@ def read_table(path: Path, *, fmt: str | None = None) -> pa.Table:
         raise MalformedFile(f"{path.name} has no columns", path=str(path))
     if kind == "csv":
         _check_text(path, table)
-    return _clean_names(table)
+    return _clean(table)
 
 
 def _check_text(path: Path, table: pa.Table) -> None:
