@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION := 1
 export RESONANCE_NO_PROGRESS ?=
 
-.PHONY: setup setup-dev demo test lint typecheck check bench bench-ingest clean
+.PHONY: setup setup-dev demo test lint typecheck check bench bench-ingest bench-api clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -33,9 +33,13 @@ test: setup-dev  ## lint, type-check and run the tests (PostgreSQL too when RESO
 
 bench: setup-dev  ## every benchmark, each printing ratios against a baseline run in the same process
 	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.api_load
 
 bench-ingest: setup-dev
 	$(BIN)/python -m bench.ingest
+
+bench-api: setup-dev  ## 200 concurrent catalog reads on 127.0.0.1: p50/p99, p99 ratio to /health
+	$(BIN)/python -m bench.api_load
 
 clean:
 	rm -rf $(VENV) demo-space .pytest_cache .mypy_cache .ruff_cache

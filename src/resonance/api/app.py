@@ -63,7 +63,7 @@ def create_app(space_path: str | Path, *, console: bool = True) -> FastAPI:
     errors.install(app)
 
     @app.get("/health", tags=["health"])
-    def health() -> dict[str, str]:
+    async def health() -> dict[str, str]:
         """Liveness: answers without touching the store."""
         return {"status": "ok"}
 
