@@ -1,0 +1,152 @@
+"""The registry, quota, report and token commands through Typer's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner, Result
+
+from resonance.cli.app import app
+from resonance.services import tokens
+from resonance.services.space import Space
+from tests.registry_seed import seed
+
+runner = CliRunner()
+
+
+def run(root: Path, *args: str, actor: str = "operator", code: int = 0) -> Result:
+    result = runner.invoke(
+        app, ["--space", str(root), "--as", actor, *args], env={"RESONANCE_ACTOR": ""}
+    )
+    assert result.exit_code == code, result.output
+    return result
+
+
+def run_json(root: Path, *args: str, actor: str = "operator", code: int = 0) -> Any:
+    return json.loads(run(root, "--format", "json", *args, actor=actor, code=code).stdout)
+
+
+def test_token_create_prints_the_token_once(lite_space: Space) -> None:
+    root = lite_space.root
+    out = run(root, "token", "create", "builder", "--label", "ci").stdout.strip()
+    assert out.startswith("res_")
+    assert tokens.authenticate(lite_space, out).name == "builder"
+    listed = run_json(root, "token", "list")
+    assert listed[0]["organization"] == "builder" and "token" not in listed[0]
+    assert out not in json.dumps(listed)
+    err = run_json(root, "token", "create", "builder", actor="plant-a", code=1)
+    assert err["error"]["code"] == "RES-122"
+    run(root, "token", "revoke", listed[0]["id"], actor="builder")
+
+
+def test_registry_commands_and_quota_check(lite_space: Space) -> None:
+    root = lite_space.root
+    seed(lite_space, datasets=False)
+    run(
+        root,
+        "registry",
+        "scenario-add",
+        "ladle-life",
+        "--industry",
+        "steel",
+        "--title",
+        "Ladle lining life",
+        "--problem",
+        "Unplanned relining",
+        "--value",
+        "Fewer stoppages",
+        "--data-needed",
+        "Thermal images",
+        "--model-needed",
+        "Regressor",
+        actor="apps",
+    )
+    run(root, "registry", "scenario-status", "ladle-life", "approved", actor="apps")
+    run(root, "registry", "space-add", "js-space-9", "--industry", "ships", "--province", "Jiangsu")
+    run(root, "registry", "city-add", "Nanjing", "--province", "Jiangsu", actor="authority")
+    err = run_json(root, "registry", "city-add", "Nantong", "--province", "Jiangsu", code=1)
+    assert err["error"]["code"] == "RES-150"
+    run(root, "registry", "model-add", "steel-fm2", "--industry", "steel", actor="builder")
+    run(
+        root,
+        "registry",
+        "case-add",
+        "case-x",
+        "--model",
+        "steel-fm2",
+        "--adopter",
+        "Mill X",
+        "--region",
+        "Jiangsu",
+        "--description",
+        "Deployed on line 2",
+        actor="apps",
+    )
+    scenarios = run_json(root, "registry", "show", "scenarios")
+    assert {s["name"]: s["status"] for s in scenarios}["ladle-life"] == "approved"
+    quota = run_json(root, "quota", "check", "--province", "Jiangsu", code=2)
+    assert {i["key"]: i["met"] for i in quota["items"]}["resonance_spaces"] is True
+    assert run_json(root, "quota", "check", "--scenario", "surface-defects", code=2)["met"] is False
+    assert "not met" in run(root, "quota", "check", "--industry", "steel", code=2).stdout
+
+
+def test_reports_are_written_and_submitted(lite_space: Space, tmp_path: Path) -> None:
+    root = lite_space.root
+    seed(lite_space, datasets=False)
+    md = tmp_path / "plan.md"
+    res = run_json(
+        root,
+        "report",
+        "plan",
+        "--province",
+        "Jiangsu",
+        "--format",
+        "md",
+        "--out",
+        str(md),
+        "--as-of",
+        "2026-05-01",
+        "--submit",
+        actor="authority",
+    )
+    assert res["submission"]["submitted_on"] == "2026-05-01"
+    assert md.read_text().startswith("# Implementation plan — province Jiangsu")
+    html = tmp_path / "summary.html"
+    res = run_json(
+        root,
+        "report",
+        "summary",
+        "--enterprise",
+        "sinosteel",
+        "--format",
+        "html",
+        "--out",
+        str(html),
+        "--as-of",
+        "2026-12-01",
+    )
+    assert [d["state"] for d in res["deadlines"]] == ["overdue", "overdue", "overdue"]
+    text = html.read_text()
+    assert "Summary report — enterprise sinosteel" in text and "Plotly.newPlot" in text
+    mid = tmp_path / "mid.md"
+    res = run_json(
+        root,
+        "report",
+        "midterm",
+        "--province",
+        "Jiangsu",
+        "--out",
+        str(mid),
+        "--as-of",
+        "2026-06-01",
+    )
+    assert [d["state"] for d in res["deadlines"]] == ["met", "upcoming", "upcoming"]
+    err = run_json(root, "report", "plan", "--out", str(md), code=1)
+    assert err["error"]["code"] == "RES-100"
+
+
+def test_serve_is_registered() -> None:
+    result = runner.invoke(app, ["serve", "--help"])
+    assert result.exit_code == 0 and "--port" in result.output
