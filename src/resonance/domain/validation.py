@@ -298,6 +298,27 @@ def _warn(report: ValidationReport, stats: list[dict[str, Any]], rows: int) -> N
         report.warnings.append(f"{report.duplicate_rows} duplicate rows")
 
 
+def shape_errors(
+    table: pa.Table, *, label: LabelSpec | None = None, group_key: str | None = None
+) -> list[str]:
+    """The errors visible without reading any value: names, label columns, group key, rows.
+
+    Cheap (schema only); :func:`validate_table` starts with it.
+    """
+    names = table.column_names
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes or any(not n.strip() for n in names):
+        return [f"column names must be unique and non-empty (duplicates: {dupes})"]
+    errors = []
+    if group_key and group_key not in names:
+        errors.append(f"group key column {group_key!r} is not in the file")
+    if label is not None:
+        errors += _label_problems(table, label)
+    if table.num_rows == 0:
+        errors.append("the file holds no rows")
+    return errors
+
+
 def validate_table(
     table: pa.Table, *, label: LabelSpec | None = None, group_key: str | None = None
 ) -> tuple[ValidationReport, dict[str, Any]]:
@@ -322,16 +343,7 @@ def validate_table(
     """
     report = ValidationReport(rows=table.num_rows)
     names = table.column_names
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes or any(not n.strip() for n in names):
-        report.errors.append(f"column names must be unique and non-empty (duplicates: {dupes})")
-        return report, {}
-    if group_key and group_key not in names:
-        report.errors.append(f"group key column {group_key!r} is not in the file")
-    if label is not None:
-        report.errors += _label_problems(table, label)
-    if table.num_rows == 0:
-        report.errors.append("the file holds no rows")
+    report.errors = shape_errors(table, label=label, group_key=group_key)
     if not report.ok:
         return report, {}
     shifts = {i: _shift(table.column(i)) for i, f in enumerate(table.schema) if _is_numeric(f.type)}

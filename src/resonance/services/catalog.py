@@ -22,7 +22,12 @@ from resonance.domain.datasets import (
 from resonance.domain.errors import Conflict, NotFound, RoleRequired, ValidationFailed
 from resonance.domain.events import DatasetRegistered, DatasetVersionCreated
 from resonance.domain.orgs import Role, check_industry, check_slug
-from resonance.domain.validation import ValidationReport, schema_of, validate_table
+from resonance.domain.validation import (
+    ValidationReport,
+    schema_of,
+    shape_errors,
+    validate_table,
+)
 from resonance.services.orgs import require_org, require_role
 from resonance.services.space import Space, Work
 from resonance.services.tabular import check_file, read_table, write_parquet
@@ -107,6 +112,12 @@ def _validate_and_snapshot(space: Space, table: pa.Table, ds: Dataset, what: str
 
     Raises ``ValidationFailed`` (and removes the temporary file) when the report has errors.
     """
+    errors = shape_errors(table, label=ds.label, group_key=ds.group_key)
+    if errors:  # fail before writing anything
+        report = ValidationReport(rows=table.num_rows, errors=errors)
+        raise ValidationFailed(
+            f"{what} failed validation: " + "; ".join(errors), report=report.to_dict()
+        )
     tmp = space.artifacts.temp_path(PARQUET)
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot") as pool:
