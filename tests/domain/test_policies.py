@@ -59,3 +59,25 @@ def test_evaluation_sets_are_sealed_even_with_grants() -> None:
 def test_bad_grants_are_rejected(text: str) -> None:
     with pytest.raises(InvalidInput):
         parse_grant(text)
+
+
+def test_an_expired_grant_does_not_hide_a_live_one() -> None:
+    policy = Policy(
+        "ds",
+        (
+            parse_grant("other:train-pooled:2026-01-31"),
+            parse_grant("other:train-pooled,evaluate:2026-12-31"),
+            parse_grant("other:evaluate"),
+        ),
+    )
+    chain = RuleChain.default()
+    d = chain.decide(_req("other", Purpose.TRAIN_POOLED, policy=policy))
+    assert d.allowed and "2026-12-31" in d.reason
+    assert chain.decide(_req("other", Purpose.EVALUATE, policy=policy, on=date(2030, 1, 1))).allowed
+    late = chain.decide(_req("other", Purpose.TRAIN_POOLED, policy=policy, on=date(2027, 1, 1)))
+    assert not late.allowed and late.reason == "grant expired on 2026-12-31"
+
+
+def test_a_grant_is_valid_through_its_last_day() -> None:
+    policy = Policy("ds", (parse_grant("other:evaluate:2026-06-01"),))
+    assert RuleChain.default().decide(_req("other", Purpose.EVALUATE, policy=policy)).allowed
