@@ -136,10 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     ratio = best_ours / best_base
     ok = ratio <= args.target
     print(f"ingest benchmark: {args.rows:,} rows, 10 columns, {size_mb:.1f} MB CSV")
-    print(f"{'step':<44}{'best s':>9}{'runs':>30}")
-    print(f"{'pandas.read_csv + to_parquet (baseline)':<44}{best_base:>9.3f}{_runs(base):>30}")
-    print(f"{'resonance ingest (fresh SQLite space)':<44}{best_ours:>9.3f}{_runs(ours):>30}")
-    print(f"{'ratio (resonance / baseline)':<44}{ratio:>9.2f}   target <= {args.target:.2f}")
+    print(f"{'step':<42} {'best s':>8}   runs (s)")
+    print(f"{'pandas.read_csv + to_parquet (baseline)':<42} {best_base:>8.3f}   {_runs(base)}")
+    print(f"{'resonance ingest (fresh SQLite space)':<42} {best_ours:>8.3f}   {_runs(ours)}")
+    print(f"{'ratio (resonance / baseline)':<42} {ratio:>8.2f}   target <= {args.target:.2f}")
     print("PASS" if ok else "FAIL: ingest is slower than the target ratio")
     return 0 if ok else 1
 
