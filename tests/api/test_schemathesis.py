@@ -1,7 +1,8 @@
 """Property-based run of schemathesis against the OpenAPI spec (in-process ASGI): no 500s.
 
 Every operation of the spec gets a bounded number of generated requests
-(``MAX_EXAMPLES``), authenticated as the space operator, on a seeded space.
+(``MAX_EXAMPLES`` valid ones, mixed with the spec's examples, and as many invalid
+ones), authenticated as the space operator, on a seeded space.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
 from resonance.api.app import create_app
@@ -21,8 +25,12 @@ from tests.registry_seed import seed
 MAX_EXAMPLES = 25
 
 
-def _run(operation: Any, headers: dict[str, str]) -> None:
-    @given(case=operation.as_strategy())
+def _run(operation: Any, headers: dict[str, str], mode: GenerationMode) -> None:
+    # Valid requests mix in the spec's examples (real names from the seeded space).
+    explicit = operation.get_strategies_from_examples() if mode is GenerationMode.POSITIVE else []
+    strategy = st.one_of(operation.as_strategy(generation_mode=mode), *explicit)
+
+    @given(case=strategy)
     @settings(
         max_examples=MAX_EXAMPLES,
         deadline=None,
@@ -48,9 +56,14 @@ def test_no_server_errors(lite_space: Space) -> None:
     for result in schema.get_all_operations():
         operation = result.ok()
         seen += 1
-        try:
-            _run(operation, headers)
-        except Exception as exc:  # collect every failing operation, then report them all
-            failures[operation.label] = f"{type(exc).__name__}: {str(exc)[:2000]}"
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            try:
+                _run(operation, headers, mode)
+            except Unsatisfiable:  # no invalid request exists (e.g. GET /health has no inputs)
+                continue
+            except Exception as exc:  # collect every failing operation, then report them all
+                failures[f"{operation.label} ({mode.value})"] = f"{type(exc).__name__}: {exc}"[
+                    :2000
+                ]
     assert seen >= 25
     assert not failures, "\n\n".join(f"{k}\n{v}" for k, v in failures.items())

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from resonance.api import serialize
 from resonance.api.deps import OrgDep, SpaceDep
 from resonance.api.errors import ERROR_RESPONSES
+from resonance.api.params import ConsortiumName, slug
 from resonance.domain.errors import NotFound
 from resonance.services import orgs as svc
 
@@ -19,15 +20,15 @@ router = APIRouter(prefix="/consortia", tags=["consortia"], responses=ERROR_RESP
 class NewConsortium(BaseModel):
     """A consortium to form; members as ``ORG:ROLE[,ROLE]``."""
 
-    name: str = Field(max_length=63)
-    industry: str = Field(max_length=64)
-    members: list[str] = Field(default_factory=list, max_length=200)
+    name: str = slug("ships-c")
+    industry: str = Field(max_length=64, examples=["ships"])
+    members: list[str] = Field(default_factory=list, max_length=200, examples=[["plant-a:data"]])
 
 
 class NewMember(BaseModel):
     """A member to seat, as ``ORG:ROLE[,ROLE]``."""
 
-    member: str = Field(max_length=200)
+    member: str = Field(max_length=200, examples=["plant-b:data"])
 
 
 @router.get("")
@@ -37,7 +38,7 @@ def list_consortia(space: SpaceDep, _: OrgDep, industry: str | None = None) -> l
 
 
 @router.get("/{name}")
-def get_consortium(name: str, space: SpaceDep, _: OrgDep) -> dict[str, Any]:
+def get_consortium(name: ConsortiumName, space: SpaceDep, _: OrgDep) -> dict[str, Any]:
     """One consortium."""
     for c in svc.list_consortia(space):
         if c.name == name:
@@ -55,7 +56,9 @@ def form_consortium(body: NewConsortium, space: SpaceDep, me: OrgDep) -> dict[st
 
 
 @router.post("/{name}/members", status_code=201)
-def add_member(name: str, body: NewMember, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
+def add_member(
+    name: ConsortiumName, body: NewMember, space: SpaceDep, me: OrgDep
+) -> dict[str, Any]:
     """Seat an organization in a consortium (operators only)."""
     c = svc.add_consortium_member(space, actor=me.name, consortium=name, member=body.member)
     return serialize.consortium(c)

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from resonance.api import serialize
 from resonance.api.deps import OrgDep, SpaceDep
 from resonance.api.errors import ERROR_RESPONSES
+from resonance.api.params import DatasetName, VersionRef
 from resonance.domain.datasets import DatasetKind, make_label_spec
 from resonance.domain.errors import FileTooLarge
 from resonance.domain.policies import Purpose
@@ -41,7 +42,7 @@ def list_datasets(
 
 
 @router.get("/{name}")
-def show_dataset(name: str, space: SpaceDep, _: OrgDep) -> dict[str, Any]:
+def show_dataset(name: DatasetName, space: SpaceDep, _: OrgDep) -> dict[str, Any]:
     """A dataset and its versions (the latest with schema, validation and profile)."""
     ds, versions = catalog.show_dataset(space, name)
     latest = versions[-1] if versions else None
@@ -52,7 +53,7 @@ def show_dataset(name: str, space: SpaceDep, _: OrgDep) -> dict[str, Any]:
 
 
 @router.get("/{ref}/lineage")
-def lineage(ref: str, space: SpaceDep, _: OrgDep) -> list[dict[str, Any]]:
+def lineage(ref: VersionRef, space: SpaceDep, _: OrgDep) -> list[dict[str, Any]]:
     """A version (``NAME`` or ``NAME@N``) and its ancestors, nearest first."""
     return [serialize.version(v) for v in catalog.lineage(space, ref)]
 
@@ -75,7 +76,7 @@ def _save_upload(space: Space, upload: UploadFile, folder: Path) -> Path:
 
 @router.post("/{name}/versions", status_code=201)
 def ingest(
-    name: str,
+    name: DatasetName,
     space: SpaceDep,
     me: OrgDep,
     file: Annotated[UploadFile, File(description="CSV or Parquet file")],
@@ -117,7 +118,7 @@ def _finite(value: Any) -> Any:
 
 @router.get("/{ref}/rows", response_model=None)
 def read_rows(
-    ref: str,
+    ref: VersionRef,
     space: SpaceDep,
     me: OrgDep,
     purpose: Purpose,

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from resonance.api import serialize
 from resonance.api.deps import OrgDep, SpaceDep
 from resonance.api.errors import ERROR_RESPONSES
+from resonance.api.params import OrgName, slug
 from resonance.domain.errors import NotFound
 from resonance.domain.orgs import parse_roles
 from resonance.services import orgs as svc
@@ -20,9 +21,9 @@ router = APIRouter(prefix="/organizations", tags=["organizations"], responses=ER
 class NewOrganization(BaseModel):
     """An organization to register (operators only)."""
 
-    name: str = Field(max_length=63)
-    roles: list[str] = Field(min_length=1, max_length=6)
-    region: str = Field(max_length=100)
+    name: str = slug("plant-d")
+    roles: list[str] = Field(min_length=1, max_length=6, examples=[["data_holder"]])
+    region: str = Field(max_length=100, examples=["Hebei"])
     display_name: str = Field("", max_length=200)
     central_enterprise: bool = False
 
@@ -40,7 +41,7 @@ def whoami(me: OrgDep) -> dict[str, Any]:
 
 
 @router.get("/{name}")
-def get_organization(name: str, space: SpaceDep, _: OrgDep) -> dict[str, Any]:
+def get_organization(name: OrgName, space: SpaceDep, _: OrgDep) -> dict[str, Any]:
     """One organization."""
     for o in svc.list_organizations(space):
         if o.name == name:

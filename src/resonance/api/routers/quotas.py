@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from resonance.api.deps import OrgDep, SpaceDep
 from resonance.api.errors import ERROR_RESPONSES
+from resonance.api.params import Enterprise, Industry, Province, Scenario
 from resonance.services import registry as svc
 
 router = APIRouter(prefix="/quotas", tags=["quotas"], responses=ERROR_RESPONSES)
@@ -19,10 +20,10 @@ _Name = Annotated[str | None, Query(max_length=100)]
 def check(
     space: SpaceDep,
     _: OrgDep,
-    province: _Name = None,
-    enterprise: _Name = None,
-    industry: _Name = None,
-    scenario: _Name = None,
+    province: Province = None,
+    enterprise: Enterprise = None,
+    industry: Industry = None,
+    scenario: Scenario = None,
 ) -> dict[str, Any]:
     """Check exactly one subject: what is met and what is missing."""
     report = svc.quota_check(

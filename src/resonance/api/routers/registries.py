@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from resonance.api.deps import OrgDep, SpaceDep
 from resonance.api.errors import ERROR_RESPONSES
+from resonance.api.params import RegistryName, ScenarioName, slug, text
 from resonance.domain.errors import NotFound
 from resonance.domain.registry import (
     HolderKind,
@@ -29,20 +30,17 @@ from resonance.services import registry as svc
 
 router = APIRouter(prefix="/registries", tags=["registries"], responses=ERROR_RESPONSES)
 
-_SLUG = Field(max_length=63)
-_TEXT = Field(max_length=2000)
-
 
 class NewScenario(BaseModel):
     """A high-value scenario file (the acting organization owns it)."""
 
-    name: str = _SLUG
-    industry: str = Field(max_length=64)
-    title: str = _TEXT
-    problem: str = _TEXT
-    value: str = _TEXT
-    data_needed: str = _TEXT
-    model_needed: str = _TEXT
+    name: str = slug("ladle-life")
+    industry: str = Field(max_length=64, examples=["steel"])
+    title: str = text("Ladle lining life")
+    problem: str = text("Unplanned relining stops the converter")
+    value: str = text("Fewer stoppages")
+    data_needed: str = text("Thermal images of ladles")
+    model_needed: str = text("A remaining-life regressor")
     status: ScenarioStatus = ScenarioStatus.PROPOSED
 
 
@@ -55,40 +53,40 @@ class StatusBody(BaseModel):
 class NewModel(BaseModel):
     """A model or agent to register; ``ref`` names its trained version if any."""
 
-    name: str = _SLUG
-    industry: str = Field(max_length=64)
+    name: str = slug("steel-fm-2")
+    industry: str = Field(max_length=64, examples=["steel"])
     kind: ModelKind = ModelKind.INDUSTRY
-    owner: str | None = Field(None, max_length=63)
-    scenario: str | None = Field(None, max_length=63)
+    owner: str | None = Field(None, max_length=63, examples=["builder"])
+    scenario: str | None = Field(None, max_length=63, examples=["surface-defects"])
     ref: str | None = Field(None, max_length=200)
-    description: str = _TEXT
+    description: str = text("", required=False)
 
 
 class NewCase(BaseModel):
     """A landing case of a registered model."""
 
-    name: str = _SLUG
-    model: str = _SLUG
-    adopter: str = Field(max_length=200)
-    region: str = Field(max_length=100)
-    description: str = _TEXT
+    name: str = slug("case-9")
+    model: str = slug("surface-agent")
+    adopter: str = Field(min_length=1, max_length=200, examples=["Mill 9"])
+    region: str = Field(max_length=100, examples=["Jiangsu"])
+    description: str = text("Deployed on line 2")
 
 
 class NewSpace(BaseModel):
     """A resonance space of a province or a central enterprise."""
 
-    name: str = _SLUG
+    name: str = slug("js-space-3")
     holder_kind: HolderKind
-    holder: str = Field(max_length=100)
-    industries: list[str] = Field(min_length=1, max_length=20)
-    description: str = _TEXT
+    holder: str = Field(max_length=100, examples=["Jiangsu"])
+    industries: list[str] = Field(min_length=1, max_length=20, examples=[["steel"]])
+    description: str = text("", required=False)
 
 
 class NewKeyCity(BaseModel):
     """A key city of a province."""
 
-    province: str = Field(max_length=100)
-    city: str = Field(max_length=100)
+    province: str = Field(max_length=100, examples=["Jiangsu"])
+    city: str = Field(max_length=100, examples=["Nanjing"])
     pilot_zone: bool = False
 
 
@@ -96,8 +94,8 @@ class NewKeyIndustry(BaseModel):
     """A key industry of a province or a central enterprise."""
 
     holder_kind: HolderKind
-    holder: str = Field(max_length=100)
-    industry: str = Field(max_length=64)
+    holder: str = Field(max_length=100, examples=["Jiangsu"])
+    industry: str = Field(max_length=64, examples=["ships"])
 
 
 @router.get("")
@@ -107,7 +105,7 @@ def all_registries(space: SpaceDep, _: OrgDep) -> dict[str, list[dict[str, Any]]
 
 
 @router.get("/{registry}")
-def one_registry(registry: str, space: SpaceDep, _: OrgDep) -> list[dict[str, Any]]:
+def one_registry(registry: RegistryName, space: SpaceDep, _: OrgDep) -> list[dict[str, Any]]:
     """One registry by name (see ``GET /registries`` for the names)."""
     if registry not in svc.REGISTRY_NAMES:
         raise NotFound(
@@ -127,7 +125,7 @@ def file_scenario(body: NewScenario, space: SpaceDep, me: OrgDep) -> dict[str, A
 
 
 @router.put("/scenarios/{name}/status")
-def set_status(name: str, body: StatusBody, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
+def set_status(name: ScenarioName, body: StatusBody, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
     """Move a scenario to another status (its owner, operators, authorities)."""
     s = svc.set_scenario_status(space, actor=me.name, name=name, status=body.status)
     return {**s.__dict__, "status": s.status.value}

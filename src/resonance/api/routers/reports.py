@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from resonance.api.deps import OrgDep, SpaceDep
 from resonance.api.errors import ERROR_RESPONSES
+from resonance.api.params import Enterprise, Province
 from resonance.domain.reporting import ReportKind, SubjectKind
 from resonance.reports.render import render
 from resonance.services import reports as svc
@@ -46,8 +47,8 @@ def get_report(
     kind: ReportKind,
     space: SpaceDep,
     _: OrgDep,
-    province: _Name = None,
-    enterprise: _Name = None,
+    province: Province = None,
+    enterprise: Enterprise = None,
     as_of: date | None = None,
     fmt: Annotated[str, Query(alias="format", pattern="^(json|md|html)$")] = "json",
 ) -> dict[str, Any] | Response:
