@@ -152,6 +152,33 @@ def _register(w: Work, actor: str, dataset: Dataset) -> None:
     )
 
 
+def _next_version(
+    w: Work,
+    actor: str,
+    dataset: str,
+    snap: _Snapshot,
+    transformation: Transformation,
+    parents: tuple[str, ...],
+) -> DatasetVersion:
+    """The version after the latest, checked against its schema inside the transaction."""
+    latest = w.tx.get_version(dataset)
+    if latest is not None:  # checked again here: a version may have landed meanwhile
+        check_compatible(latest.schema, snap.schema)
+    return DatasetVersion(
+        dataset=dataset,
+        number=(latest.number + 1) if latest else 1,
+        content_hash=snap.digest,
+        row_count=snap.rows,
+        schema=snap.schema,
+        parents=parents or ((latest.ref,) if latest else ()),
+        transformation=transformation,
+        created_at=w.now,
+        created_by=actor,
+        validation=snap.report.to_dict(),
+        profile=snap.profile,
+    )
+
+
 def _commit_version(
     space: Space,
     *,
@@ -172,23 +199,8 @@ def _commit_version(
                 return same, False
             if is_new:
                 _register(w, actor, dataset)
-            latest = w.tx.get_version(dataset.name)
-            if latest is not None:  # again, inside the transaction: a version may have landed
-                check_compatible(latest.schema, snap.schema)
-            version = DatasetVersion(
-                dataset=dataset.name,
-                number=(latest.number + 1) if latest else 1,
-                content_hash=snap.digest,
-                row_count=snap.rows,
-                schema=snap.schema,
-                parents=parents or ((latest.ref,) if latest else ()),
-                transformation=transformation,
-                created_at=w.now,
-                created_by=actor,
-                source_hash=source_hash,
-                validation=snap.report.to_dict(),
-                profile=snap.profile,
-            )
+            version = _next_version(w, actor, dataset.name, snap, transformation, parents)
+            version = replace(version, source_hash=source_hash)  # None for derived versions
             w.tx.add_version(version)
             w.emit(
                 DatasetVersionCreated(
