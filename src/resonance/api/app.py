@@ -58,6 +58,10 @@ def create_app(space_path: str | Path, *, console: bool = True) -> FastAPI:
         "quotas and reports of the 2026 action. Every endpoint except /health needs "
         "`Authorization: Bearer <token>` (`resonance token create ORG`).",
         lifespan=lifespan,
+        # Swagger UI and ReDoc load their assets from a CDN; the space must work offline,
+        # so only the spec itself is served.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.space = space
     errors.install(app)

@@ -328,7 +328,7 @@ def serve(
     port: int = typer.Option(8000, help="Port."),
     workers: int = typer.Option(1, help="Worker processes."),
 ) -> None:
-    """Serve the REST API (OpenAPI at /docs) and the web console (/console)."""
+    """Serve the REST API (OpenAPI at /openapi.json) and the web console (/console)."""
     import os
 
     import uvicorn
