@@ -94,7 +94,7 @@ def test_console_pages_render_in_chromium(server: Server, tmp_path: Path) -> Non
                 ),
             )
             page.goto(server.url + "/console/catalog")
-            assert "/console/login" in page.url  # no session yet
+            assert "/console/login" in page.url and "next=%2Fconsole%2Fcatalog" in page.url
             page.fill("#token", "res_0123456789abcdef_wrong")
             page.click("#login")
             assert "invalid API token" in page.inner_text("#login-error")

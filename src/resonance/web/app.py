@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -119,7 +120,8 @@ def _wrap_param(fn: Any) -> Any:
 
 
 async def _login_required(request: Request, _: Exception) -> Response:
-    return RedirectResponse(f"{PREFIX}/login?next={request.url.path}", status_code=303)
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"{PREFIX}/login?{urlencode({'next': target})}", status_code=303)
 
 
 async def _page_error(request: Request, exc: Exception) -> Response:
