@@ -35,9 +35,10 @@ ORGS = ("operator", "plant-a", "plant-b", "builder", "apps", "authority", "evalu
 
 
 @pytest.fixture
-def seeded(lite_space: Space) -> Space:
-    seed(lite_space)
-    return lite_space
+def seeded(space: Space) -> Space:
+    """A seeded space on each backend (SQLite; PostgreSQL when configured)."""
+    seed(space)
+    return space
 
 
 @pytest.fixture

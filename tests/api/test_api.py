@@ -177,3 +177,16 @@ def test_registries_quotas_and_reports(api: Api) -> None:
     assert [d["state"] for d in later["deadlines"]] == ["met", "upcoming", "upcoming"]
     assert api.get("/reports/submissions?subject=Jiangsu").json()[0]["kind"] == "plan"
     assert api.get("/ledger/verify").json()["ok"] is True
+
+
+@pytest.mark.parametrize("filename", ["..", "../../x.csv", "", ".hidden.csv", "a b/ü.csv"])
+def test_upload_names_cannot_escape(api: Api, filename: str) -> None:
+    resp = api.post(
+        "/datasets/odd/versions",
+        org="plant-b",
+        data={"industry": "steel"},
+        files={"file": (filename, b"a,b\n1,2\n3,4\n", "text/csv")},
+    )
+    assert resp.status_code in (201, 422), resp.text
+    if resp.status_code == 422:
+        assert resp.json()["error"]["code"] in ("RES-100", "RES-110")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -59,8 +60,9 @@ def lineage(ref: VersionRef, space: SpaceDep, _: OrgDep) -> list[dict[str, Any]]
 
 
 def _save_upload(space: Space, upload: UploadFile, folder: Path) -> Path:
-    name = Path(upload.filename or "upload.csv").name or "upload.csv"
-    path = folder / name
+    # Keep the file's name (its suffix tells the format) but nothing that could leave ``folder``.
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(upload.filename or "").name).lstrip(".")
+    path = folder / (name[:120] or "upload.csv")
     limit = space.config.max_ingest_bytes
     size = 0
     with path.open("wb") as out:
