@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from resonance.domain.errors import InvalidInput, NotFound
 from resonance.domain.events import ReportSubmitted
-from resonance.domain.ledger import verify_chain
+from resonance.domain.ledger import LedgerEntry, verify_chain
 from resonance.domain.orgs import Role
 from resonance.domain.quotas import QuotaReport, check_enterprise, check_province
 from resonance.domain.registry import HolderKind, RegistrySnapshot
@@ -136,14 +137,20 @@ def build_report(
         subject_kind, subject, quota, holder_kind = _subject(snap, province, enterprise)
         subs = w.tx.list_report_submissions(subject_kind=subject_kind, subject=subject)
         head = w.tx.recorded_head()
-        entries = list(w.tx.iter_ledger())
-    verify = verify_chain(
-        iter(entries), head_seq=head[0] if head else 0, head_hash=head[1] if head else None
-    )
-    activity: dict[str, Counter[str]] = {}
-    for e in entries:
-        if e.timestamp[:10] <= on.isoformat():
-            activity.setdefault(e.timestamp[:7], Counter())[e.action.split(".")[0]] += 1
+        activity: dict[str, Counter[str]] = {}
+
+        def tally(entries: Iterator[LedgerEntry]) -> Iterator[LedgerEntry]:
+            # one pass over the chain: verify it and count activity per month and area
+            for e in entries:
+                if e.timestamp[:10] <= on.isoformat():
+                    activity.setdefault(e.timestamp[:7], Counter())[e.action.split(".")[0]] += 1
+                yield e
+
+        verify = verify_chain(
+            tally(w.tx.iter_ledger()),
+            head_seq=head[0] if head else 0,
+            head_hash=head[1] if head else None,
+        )
     industries = sorted(
         {
             k.industry
