@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from resonance.domain.errors import ERROR_CATALOG
+from resonance.services.space import Space
 from tests.api.conftest import Api
 from tests.conftest import STEEL_CSV, STEEL_LABELS
 
@@ -190,3 +192,16 @@ def test_upload_names_cannot_escape(api: Api, filename: str) -> None:
     assert resp.status_code in (201, 422), resp.text
     if resp.status_code == 422:
         assert resp.json()["error"]["code"] in ("RES-100", "RES-110")
+
+
+def test_tampering_shows_in_the_api_and_the_console(api: Api, seeded: Space) -> None:
+    token = api.headers["authority"]["Authorization"].removeprefix("Bearer ")
+    api.client.cookies.set("resonance_token", token, path="/console")
+    assert "intact" in api.client.get("/console/ledger").text
+    with seeded.store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE ledger SET actor = 'mallory' WHERE seq = 3"))
+    report = api.get("/ledger/verify").json()
+    assert report["ok"] is False and report["problems"][0]["seq"] == 3
+    page = api.client.get("/console/ledger")
+    assert page.status_code == 200 and "Chain tampered" in page.text
+    assert "tampered" in api.client.get("/console/").text
