@@ -15,7 +15,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from resonance.domain.errors import (
@@ -26,6 +27,7 @@ from resonance.domain.errors import (
     NotFound,
     ResonanceError,
     RoleRequired,
+    StoreUnavailable,
     Unauthorized,
 )
 
@@ -93,6 +95,11 @@ async def _integrity(_: Request, exc: Exception) -> JSONResponse:
     return error_response(Conflict("the change conflicts with a concurrent one; try again"))
 
 
+async def _store_busy(_: Request, exc: Exception) -> JSONResponse:
+    log.warning("store unavailable: %s", exc)
+    return error_response(StoreUnavailable("the metadata store is busy or unreachable; retry"))
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     body = {"error": {"code": "RES-000", "message": "internal error", "details": {}}}
@@ -105,6 +112,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(IntegrityError, _integrity)
+    app.add_exception_handler(OperationalError, _store_busy)
+    app.add_exception_handler(PoolTimeout, _store_busy)
     app.add_exception_handler(Exception, _unexpected)
 
 
