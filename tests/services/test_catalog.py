@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -484,3 +485,26 @@ def test_derived_data_is_validated_and_checked_against_the_schema(space: Space) 
                 transformation=Transformation("edit"),
             )
     assert state(space) == before
+
+
+def test_concurrent_ingests_keep_catalog_and_ledger_consistent(space: Space) -> None:
+    errors: list[BaseException] = []
+    results: list[catalog.IngestResult] = []
+
+    def work(name: str) -> None:
+        try:
+            results.append(ingest_steel(space, name=name))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in ("steel-x", "steel-y")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert errors == [] and all(r.created for r in results)
+    assert {r.version.ref for r in results} == {"steel-x@1", "steel-y@1"}
+    assert len({r.version.content_hash for r in results}) == 1  # one snapshot, stored once
+    assert len(state(space).artifacts) == 1
+    assert ledger.verify(space).ok
