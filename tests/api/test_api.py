@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
+from resonance.api.app import create_app
 from resonance.domain.errors import ERROR_CATALOG
 from resonance.services.space import Space
 from tests.api.conftest import Api
@@ -205,3 +207,11 @@ def test_tampering_shows_in_the_api_and_the_console(api: Api, seeded: Space) -> 
     page = api.client.get("/console/ledger")
     assert page.status_code == 200 and "Chain tampered" in page.text
     assert "tampered" in api.client.get("/console/").text
+
+
+def test_an_unreachable_store_answers_503(seeded: Space, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RESONANCE_DB_URL", "postgresql://nobody@127.0.0.1:9/nothing")
+    with TestClient(create_app(seeded.root)) as client:
+        resp = client.get("/datasets", headers={"Authorization": "Bearer res_0123456789abcdef_x"})
+        assert client.get("/health").status_code == 200
+    assert_error(resp, "RES-160")
