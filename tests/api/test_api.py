@@ -215,3 +215,21 @@ def test_an_unreachable_store_answers_503(seeded: Space, monkeypatch: pytest.Mon
         resp = client.get("/datasets", headers={"Authorization": "Bearer res_0123456789abcdef_x"})
         assert client.get("/health").status_code == 200
     assert_error(resp, "RES-160")
+
+
+def test_tokens_over_the_api(api: Api) -> None:
+    made = api.post("/tokens", org="plant-a", json={"label": "etl"})
+    assert made.status_code == 201 and made.json()["token"].startswith("res_")
+    plain, token_id = made.json()["token"], made.json()["id"]
+    mine = api.get("/tokens", org="plant-a").json()
+    assert {t["organization"] for t in mine} == {"plant-a"} and all("token" not in t for t in mine)
+    assert len(api.get("/tokens").json()) > len(mine)  # an operator sees every token
+    other = api.post("/tokens", org="plant-a", json={"organization": "builder"})
+    assert_error(other, "RES-122")
+    header = {"Authorization": f"Bearer {plain}"}
+    assert api.client.get("/organizations/me", headers=header).json()["name"] == "plant-a"
+    assert_error(
+        api.client.delete(f"/tokens/{token_id}", headers=api.headers["builder"]), "RES-122"
+    )
+    assert api.client.delete(f"/tokens/{token_id}", headers=header).json()["active"] is False
+    assert_error(api.client.get("/organizations/me", headers=header), "RES-121")

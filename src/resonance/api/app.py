@@ -24,6 +24,7 @@ from resonance.api.routers import (
     quotas,
     registries,
     reports,
+    tokens,
 )
 from resonance.services.space import Space
 
@@ -36,6 +37,7 @@ ROUTERS: list[APIRouter] = [
     registries.router,
     quotas.router,
     reports.router,
+    tokens.router,
 ]
 
 
