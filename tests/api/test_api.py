@@ -233,3 +233,18 @@ def test_tokens_over_the_api(api: Api) -> None:
     )
     assert api.client.delete(f"/tokens/{token_id}", headers=header).json()["active"] is False
     assert_error(api.client.get("/organizations/me", headers=header), "RES-121")
+
+
+def test_validate_and_industries(api: Api) -> None:
+    with STEEL_CSV.open("rb") as fh:
+        resp = api.post(
+            "/datasets/validate",
+            org="plant-a",
+            data={"label_onehot": ",".join(STEEL_LABELS)},
+            files={"file": ("plates.csv", fh, "text/csv")},
+        )
+    assert resp.status_code == 200 and resp.json()["ok"] is True and resp.json()["rows"] == 1941
+    bad = api.post("/datasets/validate", files={"file": ("x.csv", b"a,b\n1\n", "text/csv")})
+    assert_error(bad, "RES-110")
+    assert len(api.get("/industries").json()) == 20
+    assert len(api.get("/datasets").json()) == 2  # nothing was stored

@@ -18,6 +18,7 @@ from resonance.api import errors
 from resonance.api.routers import (
     consortia,
     datasets,
+    industries,
     ledger,
     organizations,
     policies,
@@ -30,6 +31,7 @@ from resonance.services.space import Space
 
 ROUTERS: list[APIRouter] = [
     organizations.router,
+    industries.router,
     consortia.router,
     datasets.router,
     policies.router,

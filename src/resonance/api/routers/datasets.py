@@ -76,6 +76,28 @@ def _save_upload(space: Space, upload: UploadFile, folder: Path) -> Path:
     return path
 
 
+@router.post("/validate")
+def validate(
+    space: SpaceDep,
+    _: OrgDep,
+    file: Annotated[UploadFile, File(description="CSV or Parquet file")],
+    label: Annotated[str | None, Form(max_length=200)] = None,
+    label_onehot: Annotated[str | None, Form(max_length=4000)] = None,
+    group_key: Annotated[str | None, Form(max_length=200)] = None,
+) -> dict[str, Any]:
+    """Validate an uploaded file without storing anything (a dry run of ingest)."""
+    spec = make_label_spec(label, label_onehot.split(",") if label_onehot else None)
+    folder = Path(tempfile.mkdtemp(prefix="upload-", dir=space.artifacts.tmp))
+    try:
+        path = _save_upload(space, file, folder)
+        report = catalog.validate_file(
+            path, label=spec, group_key=group_key, max_bytes=space.config.max_ingest_bytes
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return report.to_dict()
+
+
 @router.post("/{name}/versions", status_code=201)
 def ingest(
     name: DatasetName,
