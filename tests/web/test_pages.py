@@ -1,0 +1,43 @@
+"""Console pages through the ASGI app (no browser): robust on an empty space."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from resonance.api.app import create_app
+from resonance.domain.orgs import Role
+from resonance.services import orgs, tokens
+from resonance.services.space import Space
+
+PATHS = [
+    "/console/",
+    "/console/catalog",
+    "/console/policies",
+    "/console/ledger",
+    "/console/registries",
+    "/console/quotas",
+    "/console/reports",
+    "/console/models",
+    "/console/evaluations",
+    "/console/loop",
+]
+
+
+def test_console_pages_work_on_an_empty_space(tmp_path: Path) -> None:
+    space = Space.init(tmp_path / "empty")
+    orgs.register_organization(
+        space, actor=None, name="op", roles=frozenset({Role.OPERATOR}), region="Beijing"
+    )
+    plain, _ = tokens.create_token(space, actor="op", organization="op")
+    with TestClient(create_app(space.root)) as client:
+        client.cookies.set("resonance_token", plain, path="/console")
+        for path in PATHS:
+            resp = client.get(path)
+            assert resp.status_code == 200, (path, resp.text[:500])
+        assert "No datasets yet" in client.get("/console/catalog").text
+        assert "Nothing recorded yet" in client.get("/console/loop").text
+        report = client.get("/console/reports/plan?province=Beijing")
+        assert report.status_code == 200 and "Implementation plan" in report.text
+    space.close()
