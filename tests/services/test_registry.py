@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -172,3 +174,40 @@ def test_reports_are_dated_against_the_deadlines(seeded: Space) -> None:
             content=b"x",
             fmt="md",
         )
+
+
+@dataclass(frozen=True)
+class _Version:
+    name: str
+    number: int
+    accuracy: float
+    params: dict[str, int]
+
+
+class _TxWithModels:
+    """What a model-version area adds to the transaction: ``get_model_version``."""
+
+    def get_model_version(self, name: str, number: int | None) -> _Version | None:
+        return _Version(name, number or 1, 0.91, {"depth": 6}) if name == "steel-fm" else None
+
+
+def test_model_refs_link_to_trained_versions(seeded: Space) -> None:
+    tx: Any = _TxWithModels()
+    assert registry.tx_model_version_resolver(tx, "steel-fm@1") == {
+        "ref": "steel-fm@1",
+        "name": "steel-fm",
+        "number": 1,
+        "accuracy": 0.91,
+    }
+    assert registry.tx_model_version_resolver(tx, "other@2") is None
+    assert registry.registries(seeded)["industry_models"][0]["linked_version"] is None
+
+    def resolver(_: Any, ref: str) -> dict[str, Any] | None:
+        return {"ref": ref, "area": "training"} if ref == "steel-fm@1" else None
+
+    registry.MODEL_REF_RESOLVERS.insert(0, resolver)
+    try:
+        linked = registry.model_links(seeded)
+    finally:
+        registry.MODEL_REF_RESOLVERS.remove(resolver)
+    assert linked == {"steel-fm": {"ref": "steel-fm@1", "area": "training"}, "surface-agent": None}

@@ -8,10 +8,11 @@ always show what really happened in it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from resonance.domain.datasets import DatasetKind
+from resonance.domain.datasets import DatasetKind, parse_ref
 from resonance.domain.errors import AlreadyExists, InvalidInput, NotFound, RoleRequired
 from resonance.domain.events import RegistryEntryAdded, ScenarioStatusChanged
 from resonance.domain.orgs import Role
@@ -47,7 +48,25 @@ from resonance.storage.store import Tx
 # An area that stores model versions appends ``fn(tx, ref) -> dict | None``
 # (``None``: not its ref). The first answer wins.
 ModelRefResolver = Callable[[Tx, str], dict[str, Any] | None]
-MODEL_REF_RESOLVERS: list[ModelRefResolver] = []
+
+
+def tx_model_version_resolver(tx: Tx, ref: str) -> dict[str, Any] | None:
+    """Link ``name@number`` through ``tx.get_model_version(name, number)`` when a
+    model-version area adds that repository method (``None`` otherwise)."""
+    getter = getattr(tx, "get_model_version", None)
+    if getter is None:
+        return None
+    name, number = parse_ref(ref)
+    found = getter(name, number)
+    if found is None:
+        return None
+    is_instance = dataclasses.is_dataclass(found) and not isinstance(found, type)
+    fields = dataclasses.asdict(found) if is_instance else {}
+    scalars = {k: v for k, v in fields.items() if isinstance(v, str | int | float | bool)}
+    return {"ref": ref, **scalars}
+
+
+MODEL_REF_RESOLVERS: list[ModelRefResolver] = [tx_model_version_resolver]
 
 _CURATORS = (Role.OPERATOR, Role.AUTHORITY)
 
