@@ -56,8 +56,11 @@ def tx_model_version_resolver(tx: Tx, ref: str) -> dict[str, Any] | None:
     getter = getattr(tx, "get_model_version", None)
     if getter is None:
         return None
-    name, number = parse_ref(ref)
-    found = getter(name, number)
+    try:
+        name, number = parse_ref(ref)
+        found = getter(name, number)
+    except (TypeError, InvalidInput):  # another signature, or a ref that is not NAME@N
+        return None
     if found is None:
         return None
     is_instance = dataclasses.is_dataclass(found) and not isinstance(found, type)
