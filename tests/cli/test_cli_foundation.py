@@ -77,6 +77,12 @@ def test_the_readme_walkthrough(cli: Cli, tmp_path: Path, db_url: str) -> None:
         actor="plant-a",
     )
 
+    policy = cli.json("policy", "show", "steel-a")
+    assert policy["version"] == 1 and policy["set_by"] == "plant-a"
+    assert policy["grants"] == [
+        {"organization": "lab", "purposes": ["evaluate", "train-pooled"], "until": "2099-12-31"}
+    ]
+    assert "lab" in cli("policy", "show", "steel-a").stdout
     decision = cli.json("policy", "check", "steel-a", "--org", "lab", "--purpose", "download")
     assert decision["effect"] == "deny" and decision["rule"] == "default-deny"
     denied = cli.error(
