@@ -1,0 +1,118 @@
+"""Model specifications and immutable model versions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from resonance.domain.errors import InvalidInput
+
+
+class Task(StrEnum):
+    """What a model predicts."""
+
+    CLASSIFICATION = "classification"
+    REGRESSION = "regression"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """How to train a model: trainer name, task, hyper-parameters and feature selection."""
+
+    trainer: str
+    task: Task = Task.CLASSIFICATION
+    params: dict[str, Any] = field(default_factory=dict)
+    feature_columns: tuple[str, ...] | None = None
+    exclude_columns: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize to plain JSON types."""
+        return {
+            "trainer": self.trainer,
+            "task": self.task.value,
+            "params": self.params,
+            "feature_columns": list(self.feature_columns) if self.feature_columns else None,
+            "exclude_columns": list(self.exclude_columns),
+        }
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> ModelSpec:
+        """Inverse of :meth:`to_dict`."""
+        cols = data.get("feature_columns")
+        return ModelSpec(
+            trainer=data["trainer"],
+            task=Task(data.get("task", "classification")),
+            params=dict(data.get("params") or {}),
+            feature_columns=tuple(cols) if cols else None,
+            exclude_columns=tuple(data.get("exclude_columns") or ()),
+        )
+
+
+def parse_params(items: list[str]) -> dict[str, Any]:
+    """Parse ``key=value`` pairs; values become int, float, bool or str."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise InvalidInput(f"bad parameter {item!r}; use KEY=VALUE", param=item)
+        out[key.strip()] = _coerce(raw.strip())
+    return out
+
+
+def _coerce(raw: str) -> Any:
+    if raw.lower() in ("true", "false"):
+        return raw.lower() == "true"
+    for cast in (int, float):
+        try:
+            return cast(raw)
+        except ValueError:
+            continue
+    return raw
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """A trained model: exact data hashes, trainer, parameters, code version and metrics."""
+
+    name: str
+    number: int
+    spec: ModelSpec
+    datasets: tuple[str, ...]
+    dataset_hashes: tuple[str, ...]
+    artifact_hash: str
+    code_version: str
+    created_by: str
+    created_at: str
+    metrics: dict[str, Any] = field(default_factory=dict)
+    classes: tuple[str, ...] = ()
+    feature_names: tuple[str, ...] = ()
+    industry: str | None = None
+    scenario: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        """The version's reference, ``name@number``."""
+        return f"{self.name}@{self.number}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize to plain JSON types."""
+        return {
+            "ref": self.ref,
+            "name": self.name,
+            "number": self.number,
+            "spec": self.spec.to_dict(),
+            "datasets": list(self.datasets),
+            "dataset_hashes": list(self.dataset_hashes),
+            "artifact_hash": self.artifact_hash,
+            "code_version": self.code_version,
+            "created_by": self.created_by,
+            "created_at": self.created_at,
+            "metrics": self.metrics,
+            "classes": list(self.classes),
+            "feature_names": list(self.feature_names),
+            "industry": self.industry,
+            "scenario": self.scenario,
+            "details": self.details,
+        }

@@ -1,0 +1,1 @@
+"""Trainers (scikit-learn, LightGBM; torch optional) and federated apps."""

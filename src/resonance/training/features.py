@@ -1,0 +1,180 @@
+"""Turning Arrow tables into feature matrices and label vectors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from resonance.domain.datasets import LabelKind, LabelSpec
+from resonance.domain.errors import InvalidInput
+from resonance.domain.modeling import Task
+
+MAX_CATEGORIES = 30
+
+
+def label_values(table: pa.Table, label: LabelSpec) -> np.ndarray:
+    """The label of each row as strings (one-hot specs give the hot column's name)."""
+    missing = [c for c in label.columns if c not in table.column_names]
+    if missing:
+        raise InvalidInput(f"label column(s) {missing} are not in the data", columns=missing)
+    if label.kind is LabelKind.COLUMN:
+        col = table[label.columns[0]]
+        return np.asarray(pc.cast(col, pa.string()).to_numpy(zero_copy_only=False), dtype=object)
+    onehot = np.column_stack(
+        [
+            np.nan_to_num(table[c].to_numpy(zero_copy_only=False).astype(float))
+            for c in label.columns
+        ]
+    )
+    return np.asarray(label.columns, dtype=object)[onehot.argmax(axis=1)]
+
+
+@dataclass
+class FeatureEncoder:
+    """Column selection and encoding learned on training data, reused at prediction time.
+
+    Numeric columns pass through (missing values imputed with the training
+    median); string columns are one-hot encoded over the training categories
+    (at most :data:`MAX_CATEGORIES`, unseen values encode as all zeros).
+    """
+
+    numeric: list[str] = field(default_factory=list)
+    categorical: dict[str, list[str]] = field(default_factory=dict)
+    medians: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def fit(
+        cls,
+        table: pa.Table,
+        *,
+        label: LabelSpec,
+        feature_columns: tuple[str, ...] | None = None,
+        exclude: tuple[str, ...] = (),
+    ) -> FeatureEncoder:
+        """Choose feature columns (all but label, excluded and group columns by default)."""
+        drop = set(label.columns) | set(exclude)
+        names = list(feature_columns) if feature_columns else table.column_names
+        unknown = [n for n in names if n not in table.column_names]
+        if unknown:
+            raise InvalidInput(f"feature column(s) {unknown} are not in the data", columns=unknown)
+        enc = cls()
+        for name in (n for n in names if n not in drop):
+            col = table[name]
+            if (
+                pa.types.is_integer(col.type)
+                or pa.types.is_floating(col.type)
+                or pa.types.is_boolean(col.type)
+            ):
+                values = col.to_numpy(zero_copy_only=False).astype(float)
+                enc.numeric.append(name)
+                med = np.nanmedian(values) if np.isfinite(values).any() else 0.0
+                enc.medians[name] = float(med)
+            elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+                counts = pc.value_counts(col.drop_null()).to_pylist()
+                top = sorted(counts, key=lambda d: -d["counts"])[:MAX_CATEGORIES]
+                enc.categorical[name] = sorted(str(d["values"]) for d in top)
+        if not enc.numeric and not enc.categorical:
+            raise InvalidInput("no usable feature columns (numeric or string)")
+        return enc
+
+    @property
+    def feature_names(self) -> list[str]:
+        """Names of the encoded columns."""
+        names = list(self.numeric)
+        for col, cats in self.categorical.items():
+            names.extend(f"{col}={c}" for c in cats)
+        return names
+
+    @property
+    def source_columns(self) -> list[str]:
+        """The table columns the encoder reads."""
+        return self.numeric + list(self.categorical)
+
+    def transform(self, table: pa.Table) -> np.ndarray:
+        """Encode ``table`` into a float matrix."""
+        missing = [c for c in self.source_columns if c not in table.column_names]
+        if missing:
+            raise InvalidInput(f"feature column(s) {missing} are missing", columns=missing)
+        parts = []
+        for name in self.numeric:
+            values = table[name].to_numpy(zero_copy_only=False).astype(float)
+            parts.append(np.where(np.isnan(values), self.medians[name], values))
+        for name, cats in self.categorical.items():
+            values = np.asarray(table[name].to_numpy(zero_copy_only=False), dtype=object)
+            parts.extend((values == c).astype(float) for c in cats)
+        return np.column_stack(parts) if parts else np.empty((table.num_rows, 0))
+
+    def frame(self, table: pa.Table) -> pd.DataFrame:
+        """The source columns as a DataFrame (strings as categories), for slicing."""
+        data = {}
+        for name in self.numeric:
+            data[name] = table[name].to_numpy(zero_copy_only=False).astype(float)
+        for name in self.categorical:
+            data[name] = pd.Categorical(table[name].to_numpy(zero_copy_only=False))
+        return pd.DataFrame(data)
+
+
+@dataclass
+class Prepared:
+    """Features, labels and groups of one table."""
+
+    X: np.ndarray
+    y: np.ndarray
+    classes: tuple[str, ...]
+    feature_names: list[str]
+    groups: np.ndarray | None
+    encoder: FeatureEncoder
+
+
+def encode_labels(values: np.ndarray, classes: tuple[str, ...]) -> np.ndarray:
+    """Map label strings to indices into ``classes`` (-1 for an unseen class)."""
+    index = {c: i for i, c in enumerate(classes)}
+    return np.fromiter((index.get(str(v), -1) for v in values), dtype=np.int64, count=len(values))
+
+
+def prepare_xy(
+    table: pa.Table,
+    label: LabelSpec,
+    *,
+    task: Task = Task.CLASSIFICATION,
+    encoder: FeatureEncoder | None = None,
+    classes: tuple[str, ...] | None = None,
+    feature_columns: tuple[str, ...] | None = None,
+    exclude: tuple[str, ...] = (),
+    group_key: str | None = None,
+) -> Prepared:
+    """Encode a table for training (fit the encoder) or prediction (reuse ``encoder``).
+
+    Parameters
+    ----------
+    label:
+        The dataset's label spec; one-hot specs become one class per column.
+    encoder, classes:
+        From the training data when preparing evaluation data, so columns and
+        class indices line up.
+    exclude:
+        Columns never used as features (ids, leaking flags); the group key is
+        always excluded.
+    """
+    skip = tuple(exclude) + ((group_key,) if group_key else ())
+    enc = encoder or FeatureEncoder.fit(
+        table, label=label, feature_columns=feature_columns, exclude=skip
+    )
+    X = enc.transform(table)
+    raw = label_values(table, label)
+    if task is Task.REGRESSION:
+        y = raw.astype(float)
+        classes = ()
+    else:
+        classes = classes or tuple(sorted({str(v) for v in raw}))
+        y = encode_labels(raw, classes)
+    groups = None
+    if group_key:
+        if group_key not in table.column_names:
+            raise InvalidInput(f"group key {group_key!r} is not in the data")
+        groups = np.asarray(table[group_key].to_numpy(zero_copy_only=False))
+    return Prepared(X, y, classes, enc.feature_names, groups, enc)

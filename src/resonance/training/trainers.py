@@ -1,0 +1,208 @@
+"""Registered trainers (scikit-learn, LightGBM) and the fitted-model wrapper.
+
+Trainers are small registered classes, like Flower strategies: each names the
+tasks it supports and builds an estimator from parameters and a seed.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import pyarrow as pa
+from sklearn.base import BaseEstimator
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import GroupShuffleSplit, StratifiedShuffleSplit
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from resonance.domain.datasets import LabelSpec
+from resonance.domain.errors import InvalidInput, TrainingFailed
+from resonance.domain.modeling import ModelSpec, Task
+from resonance.training.features import FeatureEncoder, Prepared, prepare_xy
+
+
+class Trainer:
+    """Base trainer; subclasses set ``name`` and ``tasks`` and implement :meth:`build`."""
+
+    name: ClassVar[str] = "trainer"
+    tasks: ClassVar[tuple[Task, ...]] = (Task.CLASSIFICATION, Task.REGRESSION)
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def build(self, task: Task, params: dict[str, Any], seed: int) -> BaseEstimator:
+        """A fresh, unfitted estimator."""
+        raise NotImplementedError
+
+
+TRAINERS: dict[str, type[Trainer]] = {}
+
+
+def register_trainer(cls: type[Trainer]) -> type[Trainer]:
+    """Class decorator adding a trainer to :data:`TRAINERS`."""
+    TRAINERS[cls.name] = cls
+    return cls
+
+
+def get_trainer(name: str) -> Trainer:
+    """The trainer registered under ``name``, or ``InvalidInput``."""
+    if name not in TRAINERS:
+        raise InvalidInput(f"unknown trainer {name!r}; choose from {', '.join(TRAINERS)}")
+    return TRAINERS[name]()
+
+
+@register_trainer
+class LogisticTrainer(Trainer):
+    """Standardized logistic regression (ridge regression for regression tasks)."""
+
+    name = "sklearn-logreg"
+    defaults = {"C": 1.0, "max_iter": 2000}
+
+    def build(self, task: Task, params: dict[str, Any], seed: int) -> BaseEstimator:
+        p = {**self.defaults, **params}
+        if task is Task.REGRESSION:
+            return make_pipeline(StandardScaler(), Ridge(alpha=1.0 / p["C"]))
+        return make_pipeline(
+            StandardScaler(),
+            LogisticRegression(C=p["C"], max_iter=p["max_iter"], random_state=seed),
+        )
+
+
+@register_trainer
+class RandomForestTrainer(Trainer):
+    """Random forest."""
+
+    name = "sklearn-rf"
+    defaults = {"n_estimators": 200, "min_samples_leaf": 1}
+
+    def build(self, task: Task, params: dict[str, Any], seed: int) -> BaseEstimator:
+        p = {**self.defaults, **params}
+        cls = RandomForestRegressor if task is Task.REGRESSION else RandomForestClassifier
+        return cls(random_state=seed, n_jobs=2, **p)
+
+
+@register_trainer
+class MLPTrainer(Trainer):
+    """Standardized multi-layer perceptron."""
+
+    name = "sklearn-mlp"
+    defaults = {"hidden_layer_sizes": (64,), "max_iter": 500, "early_stopping": True}
+
+    def build(self, task: Task, params: dict[str, Any], seed: int) -> BaseEstimator:
+        p = {**self.defaults, **params}
+        if isinstance(p["hidden_layer_sizes"], int | str):
+            p["hidden_layer_sizes"] = tuple(int(x) for x in str(p["hidden_layer_sizes"]).split("-"))
+        cls = MLPRegressor if task is Task.REGRESSION else MLPClassifier
+        return make_pipeline(StandardScaler(), cls(random_state=seed, **p))
+
+
+@register_trainer
+class LightGBMTrainer(Trainer):
+    """LightGBM gradient-boosted trees."""
+
+    name = "lightgbm"
+    defaults = {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 31, "verbose": -1}
+
+    def build(self, task: Task, params: dict[str, Any], seed: int) -> BaseEstimator:
+        import lightgbm as lgb
+
+        p = {**self.defaults, **params}
+        cls = lgb.LGBMRegressor if task is Task.REGRESSION else lgb.LGBMClassifier
+        return cls(random_state=seed, n_jobs=2, **p)
+
+
+@dataclass
+class FittedModel:
+    """An estimator with the encoder and classes it was trained with."""
+
+    spec: ModelSpec
+    encoder: FeatureEncoder
+    estimator: Any
+    classes: tuple[str, ...]
+    label: LabelSpec
+
+    def prepare(self, table: pa.Table) -> Prepared:
+        """Encode new rows with the training encoder and classes."""
+        return prepare_xy(
+            table,
+            self.label,
+            task=self.spec.task,
+            encoder=self.encoder,
+            classes=self.classes or None,
+        )
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities with one column per class in ``classes`` order."""
+        proba = self.estimator.predict_proba(X)
+        fitted = getattr(self.estimator, "classes_", None)
+        if fitted is None and hasattr(self.estimator, "steps"):
+            fitted = self.estimator.steps[-1][1].classes_
+        full = np.zeros((len(X), len(self.classes)))
+        full[:, np.asarray(fitted, dtype=int)] = proba
+        return full
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Class indices (classification) or values (regression)."""
+        if self.spec.task is Task.REGRESSION:
+            return np.asarray(self.estimator.predict(X), dtype=float)
+        return self.predict_proba(X).argmax(axis=1)
+
+
+def fit_model(
+    spec: ModelSpec,
+    prepared: Prepared,
+    *,
+    label: LabelSpec,
+    seed: int = 0,
+    sample_weight: np.ndarray | None = None,
+) -> FittedModel:
+    """Fit ``spec``'s trainer on prepared data."""
+    trainer = get_trainer(spec.trainer)
+    if spec.task not in trainer.tasks:
+        raise InvalidInput(f"trainer {spec.trainer} does not do {spec.task.value}")
+    mask = prepared.y >= 0 if spec.task is Task.CLASSIFICATION else np.isfinite(prepared.y)
+    if mask.sum() < 2 or (
+        spec.task is Task.CLASSIFICATION and len(np.unique(prepared.y[mask])) < 2
+    ):
+        raise TrainingFailed("training needs at least two rows and two classes")
+    est = trainer.build(spec.task, spec.params, seed)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            kwargs = {}
+            if sample_weight is not None:
+                step = est.steps[-1][0] if hasattr(est, "steps") else None
+                key = f"{step}__sample_weight" if step else "sample_weight"
+                kwargs[key] = sample_weight[mask]
+            est.fit(prepared.X[mask], prepared.y[mask], **kwargs)
+    except (ValueError, TypeError) as exc:
+        raise TrainingFailed(f"{spec.trainer} could not fit: {exc}") from exc
+    return FittedModel(spec, prepared.encoder, est, prepared.classes, label)
+
+
+def split(
+    prepared: Prepared, *, test_size: float = 0.2, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Train/test row indices; groups never straddle the split, classes stay balanced.
+
+    Uses ``GroupShuffleSplit`` when the data has a group key, else a stratified
+    split (plain shuffling when a class is too rare to stratify).
+    """
+    n = len(prepared.y)
+    idx = np.arange(n)
+    if prepared.groups is not None:
+        splitter = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
+        tr, te = next(splitter.split(idx, groups=prepared.groups))
+        return tr, te
+    y = prepared.y if prepared.classes else None
+    if y is not None and np.bincount(y[y >= 0]).min() >= 2:
+        sss = StratifiedShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
+        tr, te = next(sss.split(idx, y))
+        return tr, te
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(n)
+    cut = int(round(n * (1 - test_size)))
+    return perm[:cut], perm[cut:]
