@@ -204,5 +204,5 @@ def split(
         return tr, te
     rng = np.random.default_rng(seed)
     perm = rng.permutation(n)
-    cut = int(round(n * (1 - test_size)))
+    cut = round(n * (1 - test_size))
     return perm[:cut], perm[cut:]
