@@ -11,7 +11,7 @@ import pyarrow.csv as pcsv
 import pytest
 
 from resonance.domain.datasets import make_label_spec
-from resonance.domain.validation import ValidationReport, validate_table
+from resonance.domain.validation import QUARTILE_SAMPLE, ValidationReport, validate_table
 from tests.conftest import AI4I_CSV, STEEL_CSV, STEEL_LABELS
 
 
@@ -148,3 +148,21 @@ def test_label_distribution_keeps_the_50_most_frequent_values() -> None:
 def test_report_round_trips() -> None:
     report, _ = validate_table(pa.table({"a": [1, 1]}))
     assert ValidationReport.from_dict(report.to_dict()) == report
+
+
+def test_quartiles_of_large_columns_come_from_an_even_sample() -> None:
+    rng = np.random.default_rng(3)
+    n = QUARTILE_SAMPLE * 3 + 17
+    values = rng.gamma(2.0, 3.0, n)
+    values[::7] = np.nan  # missing values are skipped
+    table = pa.table({"x": pa.array(values, from_pandas=True)})
+
+    _, profile = validate_table(table)
+
+    col = profile["columns"][0]
+    exact = np.nanquantile(values, [0.25, 0.5, 0.75])
+    assert [col["q25"], col["q50"], col["q75"]] == pytest.approx(list(exact), rel=0.01)
+    assert profile["quartile_sample"] == QUARTILE_SAMPLE
+    again = validate_table(table)[1]["columns"][0]
+    assert [again["q25"], again["q50"], again["q75"]] == [col["q25"], col["q50"], col["q75"]]
+    assert validate_table(pcsv.read_csv(STEEL_CSV))[1]["quartile_sample"] is None

@@ -2,7 +2,8 @@
 
 Computed over an in-memory Arrow table with few passes: one DuckDB aggregate
 query for every per-column statistic, the duplicate-row count and the one-hot
-label checks; exact quartiles with Arrow's selection kernel; Arrow value
+label checks; quartiles with Arrow's selection kernel (exact up to 200,000
+rows, else from an evenly spaced sample of that many rows); Arrow value
 counts for a label column's distribution. Duplicate rows are counted from row
 hashes first; only when two rows share a hash does an exact ``DISTINCT``
 settle the count.
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -24,6 +26,7 @@ from resonance.domain.datasets import ColumnSchema, LabelKind, LabelSpec, Schema
 
 HIGH_MISSING_SHARE = 0.5
 QUARTILES = (0.25, 0.5, 0.75)
+QUARTILE_SAMPLE = 200_000  # rows; above this, quartiles come from an evenly spaced sample
 LABEL_VALUES = 50  # most frequent label values kept in the profile
 
 _duckdb: duckdb.DuckDBPyConnection | None = None
@@ -186,14 +189,19 @@ def _label_problems(table: pa.Table, label: LabelSpec) -> list[str]:
 
 
 def _quartiles(column: pa.ChunkedArray) -> list[Any]:
+    """Quartiles: exact up to ``QUARTILE_SAMPLE`` rows, else of an evenly spaced sample."""
     if column.null_count == len(column):
         return [None] * len(QUARTILES)
+    if len(column) > QUARTILE_SAMPLE:
+        column = column.take(np.linspace(0, len(column) - 1, QUARTILE_SAMPLE, dtype=np.int64))
+        if column.null_count == len(column):
+            return [None] * len(QUARTILES)
     values = pc.quantile(column, q=list(QUARTILES), interpolation="linear")
     return [_num(v) for v in values.to_pylist()]
 
 
 def _all_quartiles(table: pa.Table) -> dict[int, list[Any]]:
-    """Exact quartiles of every integer and floating-point column, by column index."""
+    """Quartiles of every integer and floating-point column, by column index."""
     return {
         i: _quartiles(table.column(i))
         for i, f in enumerate(table.schema)
@@ -338,7 +346,9 @@ def validate_table(
     -------
     (ValidationReport, dict)
         The report, and a profile: per-column statistics (``min``, ``max``,
-        ``mean``, ``std``, exact quartiles, ``missing_share``, ``distinct_approx``)
+        ``mean``, ``std``, quartiles, ``missing_share``, ``distinct_approx``; quartiles
+        are exact up to ``QUARTILE_SAMPLE`` rows, else from an evenly spaced sample of
+        that many rows, and ``quartile_sample`` says so)
         plus the label distribution.
     """
     report = ValidationReport(rows=table.num_rows)
@@ -363,4 +373,9 @@ def validate_table(
         for c in stats
     ]
     _warn(report, stats, table.num_rows)
-    return report, {"columns": stats, "label_distribution": label_dist}
+    sampled = QUARTILE_SAMPLE if table.num_rows > QUARTILE_SAMPLE else None
+    return report, {
+        "columns": stats,
+        "label_distribution": label_dist,
+        "quartile_sample": sampled,
+    }
