@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ class Context:
     space_path: Path
     actor: str | None
     fmt: str
+    _space: Space | None = field(default=None, repr=False, compare=False)
 
     @property
     def json(self) -> bool:
@@ -37,8 +38,10 @@ class Context:
         return self.fmt == "json"
 
     def space(self) -> Space:
-        """Open the space named by ``--space``."""
-        return Space.open(self.space_path)
+        """The space named by ``--space``, opened once per command."""
+        if self._space is None:
+            self._space = Space.open(self.space_path)
+        return self._space
 
     def require_actor(self) -> str:
         """The acting organization, or a clear error when ``--as`` is missing."""
