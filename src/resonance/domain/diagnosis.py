@@ -116,6 +116,24 @@ class Slice:
             m &= codes[:, f] == c
         return m
 
+    def conditions(self, binning: Binning) -> list[dict[str, Any]]:
+        """Machine-readable predicates (to select matching rows in other tables)."""
+        out: list[dict[str, Any]] = []
+        for f, c in self.predicates:
+            name = binning.features[f]
+            edges, cats = binning.edges[f], binning.categories[f]
+            if edges is None:
+                cat_list = cats or []
+                value = cat_list[c] if c < len(cat_list) else None
+                out.append({"feature": name, "op": "eq", "value": value})
+            elif c > len(edges):
+                out.append({"feature": name, "op": "missing"})
+            else:
+                lo = float(edges[c - 1]) if c > 0 else None
+                hi = float(edges[c]) if c < len(edges) else None
+                out.append({"feature": name, "op": "range", "lo": lo, "hi": hi})
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         """Serialize to plain JSON types (aggregates only)."""
         return {
@@ -228,6 +246,24 @@ def _rank(
     return out
 
 
+def conditions_mask(frame: pd.DataFrame, conditions: list[dict[str, Any]]) -> np.ndarray:
+    """Rows of ``frame`` matching every condition of :meth:`Slice.conditions`."""
+    mask = np.ones(len(frame), dtype=bool)
+    for cond in conditions:
+        col = frame[cond["feature"]]
+        if cond["op"] == "eq":
+            mask &= (col.astype(object) == cond["value"]).to_numpy()
+        elif cond["op"] == "missing":
+            mask &= col.isna().to_numpy()
+        else:
+            values = col.to_numpy(dtype=float)
+            if cond["lo"] is not None:
+                mask &= values >= cond["lo"]
+            if cond["hi"] is not None:
+                mask &= values < cond["hi"]
+    return mask
+
+
 def slice_metrics(
     slices: list[Slice], binning: Binning, metric: Callable[[np.ndarray], float]
 ) -> list[dict[str, Any]]:
@@ -282,7 +318,7 @@ def coverage_gaps(
     if n_tr == 0 or n_ev == 0:
         return []
     B = train.n_bins + 1
-    gaps = []
+    gaps: list[dict[str, Any]] = []
     for feats in [
         *((f,) for f in range(len(train.features))),
         *combinations(range(len(train.features)), 2),
@@ -307,5 +343,5 @@ def coverage_gaps(
                         "train_rows": int(c_tr[k]),
                     }
                 )
-    gaps.sort(key=lambda g: (-g["eval_rows"], g["train_rows"]))
+    gaps.sort(key=lambda g: (-int(g["eval_rows"]), int(g["train_rows"])))
     return gaps[:top_k]

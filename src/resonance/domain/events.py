@@ -171,3 +171,30 @@ class ApiTokenRevoked(Event):
 
     action: ClassVar[str] = "api_token.revoked"
     object_type: ClassVar[str] = "api_token"
+
+
+@event_type
+@dataclass(frozen=True)
+class ModelTrained(Event):
+    """A model version was trained (dataset version hashes, trainer, parameters, metrics)."""
+
+    action: ClassVar[str] = "model.trained"
+    object_type: ClassVar[str] = "model_version"
+
+
+@event_type
+@dataclass(frozen=True)
+class SuiteRegistered(Event):
+    """An evaluator registered a sealed evaluation suite."""
+
+    action: ClassVar[str] = "suite.registered"
+    object_type: ClassVar[str] = "eval_suite"
+
+
+@event_type
+@dataclass(frozen=True)
+class ModelEvaluated(Event):
+    """A model version was scored on a sealed suite (scores only leave the space)."""
+
+    action: ClassVar[str] = "model.evaluated"
+    object_type: ClassVar[str] = "model_version"

@@ -13,7 +13,9 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from resonance.domain.datasets import Dataset, DatasetKind, DatasetVersion
+from resonance.domain.evaluation import EvaluationRun, EvaluationSuite
 from resonance.domain.ledger import LedgerEntry
+from resonance.domain.modeling import ModelVersion
 from resonance.domain.orgs import Consortium, ConsortiumMember, Organization
 from resonance.domain.policies import Policy
 from resonance.domain.registry import (
@@ -138,7 +140,35 @@ class TokenRepo(Protocol):
     def revoke_api_token(self, token_id: str, *, revoked_at: str) -> bool: ...
 
 
-class Tx(OrgRepo, CatalogRepo, PolicyRepo, LedgerRepo, MetaRepo, RegistryRepo, TokenRepo, Protocol):
+class ModelRepo(Protocol):
+    """Model versions, sealed evaluation suites and evaluation runs."""
+
+    def add_model_version(self, model: ModelVersion) -> None: ...
+    def get_model_version(self, name: str, number: int | None = None) -> ModelVersion | None: ...
+    def list_model_versions(
+        self, *, name: str | None = None, created_by: str | None = None
+    ) -> list[ModelVersion]: ...
+    def add_suite(self, suite: EvaluationSuite, *, created_at: str) -> None: ...
+    def get_suite(self, name: str) -> EvaluationSuite | None: ...
+    def list_suites(self) -> list[EvaluationSuite]: ...
+    def add_eval_run(self, run: EvaluationRun) -> None: ...
+    def list_eval_runs(
+        self, *, model: str | None = None, model_name: str | None = None, suite: str | None = None
+    ) -> list[EvaluationRun]: ...
+    def count_eval_runs(self, *, model_name: str, suite: str) -> int: ...
+
+
+class Tx(
+    ModelRepo,
+    OrgRepo,
+    CatalogRepo,
+    PolicyRepo,
+    LedgerRepo,
+    MetaRepo,
+    RegistryRepo,
+    TokenRepo,
+    Protocol,
+):
     """One unit of work over every repository."""
 
 

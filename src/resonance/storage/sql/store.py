@@ -15,13 +15,14 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from resonance.domain.errors import Conflict, InvalidInput, StoreUnavailable
 from resonance.storage.sql.catalog import SqlCatalogRepo
 from resonance.storage.sql.ledger import SqlLedgerRepo
+from resonance.storage.sql.models import SqlModelRepo
 from resonance.storage.sql.orgs import SqlOrgRepo
 from resonance.storage.sql.registry import SqlRegistryRepo
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
-class SqlTx(SqlOrgRepo, SqlCatalogRepo, SqlLedgerRepo, SqlRegistryRepo):
+class SqlTx(SqlModelRepo, SqlOrgRepo, SqlCatalogRepo, SqlLedgerRepo, SqlRegistryRepo):
     """One transaction; every repository method runs on its connection."""
 
     def __init__(self, conn: sa.Connection) -> None:

@@ -1,0 +1,256 @@
+"""Use cases: train model versions on pooled dataset versions in the space's sandbox."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pyarrow as pa
+
+import resonance
+from resonance.domain.datasets import Dataset, DatasetVersion, LabelSpec
+from resonance.domain.errors import InvalidInput, NotFound
+from resonance.domain.evaluation import classification_metrics, regression_metrics
+from resonance.domain.events import ModelTrained
+from resonance.domain.modeling import ModelSpec, ModelVersion, Task
+from resonance.domain.orgs import Role, check_slug
+from resonance.domain.policies import Purpose
+from resonance.services.access import authorize, load_rows
+from resonance.services.orgs import require_role
+from resonance.services.space import Space
+from resonance.storage.store import Tx
+from resonance.training.features import Prepared, prepare_xy
+from resonance.training.trainers import FittedModel, fit_model, get_trainer, split
+
+MODEL_SUFFIX = ".joblib"
+
+
+def code_version() -> str:
+    """The package version plus the git commit when run from a checkout."""
+    root = Path(resonance.__file__).resolve().parents[2]
+    try:
+        sha = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        sha = ""
+    return f"{resonance.__version__}+{sha}" if sha else resonance.__version__
+
+
+@dataclass
+class PooledData:
+    """Rows of several authorized dataset versions, concatenated."""
+
+    table: pa.Table
+    versions: list[DatasetVersion]
+    label: LabelSpec
+    group_key: str | None
+    datasets: list[Dataset]
+
+
+def pool(space: Space, *, actor: str, refs: list[str], purpose: Purpose, model: str) -> PooledData:
+    """Authorize (and record) every read, then concatenate the rows.
+
+    Every dataset must declare the same label spec.
+    """
+    if not refs:
+        raise InvalidInput("give at least one training dataset version")
+    grants = [
+        authorize(space, actor=actor, ref=r, purpose=purpose, context={"model": model})
+        for r in refs
+    ]
+    labels = {g.dataset.label for g in grants}
+    if None in labels or len(labels) != 1:
+        raise InvalidInput(
+            "training datasets must all declare the same label spec",
+            datasets=[g.dataset.name for g in grants],
+        )
+    tables = [load_rows(space, g.version) for g in grants]
+    try:
+        table = pa.concat_tables(tables, promote_options="permissive")
+    except pa.ArrowInvalid as exc:
+        raise InvalidInput(f"training datasets do not share a schema: {exc}") from exc
+    label = grants[0].dataset.label
+    assert label is not None
+    return PooledData(
+        table,
+        [g.version for g in grants],
+        label,
+        grants[0].dataset.group_key,
+        [g.dataset for g in grants],
+    )
+
+
+def holdout_metrics(
+    spec: ModelSpec, prepared: Prepared, *, label: LabelSpec, seed: int, test_size: float = 0.2
+) -> dict[str, Any]:
+    """Metrics of the spec on a group-aware held-out split of the training data."""
+    tr, te = split(prepared, test_size=test_size, seed=seed)
+    sub = Prepared(
+        prepared.X[tr],
+        prepared.y[tr],
+        prepared.classes,
+        prepared.feature_names,
+        None,
+        prepared.encoder,
+    )
+    model = fit_model(spec, sub, label=label, seed=seed)
+    return score(model, prepared.X[te], prepared.y[te])
+
+
+def score(model: FittedModel, X: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """Metrics of a fitted model on encoded rows."""
+    if model.spec.task is Task.REGRESSION:
+        return regression_metrics(y, model.predict(X))
+    known = y >= 0
+    proba = model.predict_proba(X[known])
+    return classification_metrics(y[known], proba.argmax(axis=1), proba, classes=model.classes)
+
+
+def _store_model(space: Space, model: FittedModel) -> str:
+    buf = io.BytesIO()
+    joblib.dump(model, buf)
+    digest, _ = space.artifacts.put_bytes(buf.getvalue(), MODEL_SUFFIX)
+    return digest
+
+
+def train_model(
+    space: Space,
+    *,
+    actor: str,
+    name: str,
+    spec: ModelSpec,
+    datasets: list[str],
+    seed: int = 0,
+    industry: str | None = None,
+    scenario: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> ModelVersion:
+    """Train a model version on dataset versions pooled in the sandbox.
+
+    Each dataset's policy must grant ``train-pooled`` to ``actor`` (a model
+    builder); every read is on the ledger. Metrics come from a held-out split
+    (groups never straddle it); the stored model is then fitted on all rows.
+    """
+    check_slug(name, what="model")
+    get_trainer(spec.trainer)
+    with space.work() as w:
+        require_role(w.tx, actor, Role.MODEL_BUILDER)
+    data = pool(space, actor=actor, refs=datasets, purpose=Purpose.TRAIN_POOLED, model=name)
+    prepared = prepare_xy(
+        data.table,
+        data.label,
+        task=spec.task,
+        feature_columns=spec.feature_columns,
+        exclude=spec.exclude_columns,
+        group_key=data.group_key,
+    )
+    metrics = holdout_metrics(spec, prepared, label=data.label, seed=seed)
+    model = fit_model(spec, prepared, label=data.label, seed=seed)
+    return record_model(
+        space,
+        actor=actor,
+        name=name,
+        model=model,
+        versions=data.versions,
+        metrics={"holdout": metrics, "rows": data.table.num_rows},
+        industry=industry or data.datasets[0].industry,
+        scenario=scenario or data.datasets[0].scenario,
+        details=details or {},
+    )
+
+
+def record_model(
+    space: Space,
+    *,
+    actor: str,
+    name: str,
+    model: FittedModel,
+    versions: list[DatasetVersion],
+    metrics: dict[str, Any],
+    industry: str | None,
+    scenario: str | None,
+    details: dict[str, Any],
+) -> ModelVersion:
+    """Store a fitted model as the next version of ``name`` and put it on the ledger."""
+    digest = _store_model(space, model)
+    with space.work() as w:
+        latest = w.tx.get_model_version(name)
+        version = ModelVersion(
+            name=name,
+            number=(latest.number + 1) if latest else 1,
+            spec=model.spec,
+            datasets=tuple(v.ref for v in versions),
+            dataset_hashes=tuple(v.content_hash for v in versions),
+            artifact_hash=digest,
+            code_version=code_version(),
+            created_by=actor,
+            created_at=w.now,
+            metrics=metrics,
+            classes=model.classes,
+            feature_names=tuple(model.encoder.feature_names),
+            industry=industry,
+            scenario=scenario,
+            details=details,
+        )
+        w.tx.add_model_version(version)
+        w.emit(
+            ModelTrained(
+                actor=actor,
+                object_id=version.ref,
+                payload={
+                    "datasets": dict(zip(version.datasets, version.dataset_hashes, strict=True)),
+                    "trainer": model.spec.trainer,
+                    "params": model.spec.params,
+                    "artifact_hash": digest,
+                    "code_version": version.code_version,
+                    "metrics": _headline(metrics),
+                },
+            )
+        )
+    return version
+
+
+def _headline(metrics: dict[str, Any]) -> dict[str, Any]:
+    hold = metrics.get("holdout", metrics)
+    return {k: v for k, v in hold.items() if isinstance(v, int | float)}
+
+
+def require_model(tx: Tx, ref: str) -> ModelVersion:
+    """Load ``name@number`` (or the latest of ``name``) or raise ``NotFound``."""
+    name, _, num = ref.partition("@")
+    if num and not num.isdigit():
+        raise InvalidInput(f"bad model reference {ref!r}; use NAME or NAME@NUMBER")
+    version = tx.get_model_version(name, int(num) if num else None)
+    if version is None:
+        raise NotFound(f"unknown model {ref!r}", model=ref)
+    return version
+
+
+def load_model(space: Space, version: ModelVersion) -> FittedModel:
+    """The fitted model stored for a version."""
+    path = space.artifacts.open(version.artifact_hash, MODEL_SUFFIX)
+    model = joblib.load(path)
+    assert isinstance(model, FittedModel)
+    return model
+
+
+def list_models(space: Space, *, name: str | None = None) -> list[ModelVersion]:
+    """Model versions, by name and number."""
+    with space.work() as w:
+        return w.tx.list_model_versions(name=name)
+
+
+def get_model(space: Space, ref: str) -> ModelVersion:
+    """One model version."""
+    with space.work() as w:
+        return require_model(w.tx, ref)
