@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 import sqlalchemy as sa
 
@@ -19,6 +21,7 @@ from resonance.domain.errors import Conflict
 from resonance.domain.ledger import chain_entry, verify_chain
 from resonance.domain.orgs import Consortium, ConsortiumMember, ConsortiumRole, Organization, Role
 from resonance.domain.policies import Policy, parse_grant
+from resonance.storage import tables as t
 from resonance.storage.sql import SqlStore
 
 NOW = "2026-11-22T00:00:00+00:00"
@@ -170,3 +173,33 @@ def test_meta(store: SqlStore) -> None:
         tx.set_meta("k", "v2")
     with store.transaction() as tx:
         assert tx.get_meta("k") == "v2"
+
+
+def test_postgres_deadlock_is_a_conflict(store: SqlStore) -> None:
+    if not store.url.startswith("postgresql"):
+        pytest.skip("SQLite serializes writers at BEGIN IMMEDIATE: no deadlock to provoke")
+    with store.transaction() as tx:
+        _seed(tx)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def work(first: str, second: str) -> None:
+        try:
+            with store.transaction() as tx:
+                orgs = t.organizations
+                tx.conn.execute(orgs.update().where(orgs.c.name == first).values(region="A"))
+                barrier.wait()
+                tx.conn.execute(orgs.update().where(orgs.c.name == second).values(region="B"))
+            outcomes.append("committed")
+        except Conflict:
+            outcomes.append("conflict")
+
+    workers = [
+        threading.Thread(target=work, args=("op", "p1")),
+        threading.Thread(target=work, args=("p1", "op")),
+    ]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert sorted(outcomes) == ["committed", "conflict"]

@@ -61,6 +61,9 @@ def make_engine(url: str) -> sa.Engine:
     return sa.create_engine(url, pool_pre_ping=True)
 
 
+_RETRYABLE = {"40001", "40P01"}  # PostgreSQL: serialization failure, deadlock detected
+
+
 def _raise_translated(exc: BaseException) -> None:
     """Raise the domain error for a database error a caller can act on (else return)."""
     if isinstance(exc, IntegrityError):
@@ -70,6 +73,10 @@ def _raise_translated(exc: BaseException) -> None:
             reason=str(exc.orig).splitlines()[0] if exc.orig else "",
         ) from exc
     if isinstance(exc, OperationalError):
+        if getattr(exc.orig, "sqlstate", None) in _RETRYABLE:
+            raise Conflict(
+                "a concurrent change got in the way (serialization failure or deadlock); try again"
+            ) from exc
         raise StoreUnavailable(f"the metadata store failed: {exc.orig}") from exc
 
 
