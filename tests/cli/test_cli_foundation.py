@@ -113,6 +113,7 @@ def test_json_output_of_the_catalog(cli: Cli) -> None:
     lineage = cli.json("dataset", "lineage", "steel-a@1")
     orgs = cli.json("org", "list")
     consortia = cli.json("consortium", "list", "--industry", "steel")
+    industries = cli.json("industry", "list")
 
     assert [(d["name"], d["owner"], d["latest"], d["rows"]) for d in listing] == [
         ("steel-a", "plant-a", "steel-a@1", 1941)
@@ -123,6 +124,7 @@ def test_json_output_of_the_catalog(cli: Cli) -> None:
     assert version["validation"]["ok"] and version["profile"]["label_distribution"]
     assert [v["ref"] for v in lineage] == ["steel-a@1"]
     assert [o["name"] for o in orgs] == ["lab", "operator", "plant-a"]
+    assert len(industries) == 20 and {"id": "steel", "name": "Steel"} in industries
     assert consortia[0]["members"] == [
         {"organization": "lab", "roles": ["model"]},
         {"organization": "plant-a", "roles": ["data"]},
