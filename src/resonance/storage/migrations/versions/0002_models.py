@@ -26,9 +26,7 @@ def upgrade() -> None:
         sa.Column("dataset_hashes", sa.JSON, nullable=False),
         sa.Column("artifact_hash", sa.String(64), nullable=False),
         sa.Column("code_version", sa.String(100), nullable=False),
-        sa.Column(
-            "created_by", sa.String(64), sa.ForeignKey("organizations.name"), nullable=False
-        ),
+        sa.Column("created_by", sa.String(64), sa.ForeignKey("organizations.name"), nullable=False),
         sa.Column("created_at", sa.String(40), nullable=False),
         sa.Column("metrics", sa.JSON, nullable=False),
         sa.Column("classes", sa.JSON, nullable=False),
