@@ -15,8 +15,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from resonance.services import tokens
+from resonance.domain.datasets import DatasetKind, make_label_spec
+from resonance.domain.modeling import ModelSpec
+from resonance.domain.policies import parse_grant
+from resonance.services import catalog, evaluation, policies, tokens, training
 from resonance.services.space import Space
+from tests.conftest import STEEL_CSV, STEEL_LABELS
 from tests.registry_seed import seed
 
 
@@ -79,9 +83,35 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(timeout=10)
 
 
+def train_and_evaluate(space: Space) -> None:
+    """Train steel-fm@1 (the registry's industry model) and score it on a sealed suite."""
+    grant = parse_grant("builder:train-pooled")
+    policies.set_policy(space, actor="plant-a", dataset="steel-a", grants=[grant])
+    training.train_model(
+        space,
+        actor="builder",
+        name="steel-fm",
+        spec=ModelSpec("sklearn-logreg"),
+        datasets=["steel-a"],
+    )
+    label = make_label_spec(None, STEEL_LABELS)
+    new = catalog.NewDataset("evaluator", DatasetKind.EVALUATION, "steel", label=label)
+    catalog.ingest(space, actor="evaluator", path=STEEL_CSV, dataset="steel-eval", new=new)
+    evaluation.register_suite(space, actor="evaluator", name="steel-suite", dataset="steel-eval")
+    evaluation.evaluate(
+        space,
+        actor="builder",
+        model="steel-fm@1",
+        suite="steel-suite",
+        diagnose=False,
+        label_issues=False,
+    )
+
+
 @pytest.fixture
 def server(lite_space: Space, tmp_path: Path) -> Iterator[Server]:
     seed(lite_space)
+    train_and_evaluate(lite_space)
     plain, _ = tokens.create_token(lite_space, actor="operator", organization="authority")
     proc, url = start_uvicorn(lite_space.root, tmp_path / "uvicorn.log")
     try:

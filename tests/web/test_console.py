@@ -44,11 +44,18 @@ PAGES = [
     ("/console/quotas", "#quota-1", "Jiangsu"),
     ("/console/reports", "#reports", "Jiangsu"),
     ("/console/reports/midterm?province=Jiangsu&as_of=2026-09-01", "#deadlines", "overdue"),
-    ("/console/models", "#registered-models", "surface-agent"),
-    ("/console/evaluations", "h1", "Evaluations"),
+    ("/console/models", "#model-versions", "steel-fm@1"),
+    ("/console/evaluations", "#runs", "steel-suite"),
     ("/console/loop", "h1", "Loop runs"),
 ]
-CHARTS = {"/console/registries", "/console/quotas", "/console/ledger", "/console/reports/midterm"}
+CHARTS = {
+    "/console/registries",
+    "/console/quotas",
+    "/console/ledger",
+    "/console/reports/midterm",
+    "/console/models",
+    "/console/evaluations",
+}
 
 COLOURS_JS = """async (b64) => {
   const img = new Image();
@@ -112,6 +119,9 @@ def test_console_pages_render_in_chromium(server: Server, tmp_path: Path) -> Non
                 name = path.strip("/").replace("/", "_").split("?")[0] or "home"
                 png = page.screenshot(full_page=True, path=str(shots / f"{name}.png"))
                 _not_blank(probe, png)
+            page.goto(server.url + "/console/models")
+            linked = page.inner_text("#registered-models")
+            assert "steel-fm@1 by builder" in linked  # the registry links the trained version
             missing = page.goto(server.url + "/console/datasets/nope")
             assert missing is not None and missing.status == 404
             assert "RES-101" in page.inner_text("body")

@@ -38,6 +38,8 @@ def test_console_pages_work_on_an_empty_space(tmp_path: Path) -> None:
             assert resp.status_code == 200, (path, resp.text[:500])
         assert "No datasets yet" in client.get("/console/catalog").text
         assert "Nothing recorded yet" in client.get("/console/loop").text
+        assert "No model trained yet" in client.get("/console/models").text
+        assert "No evaluation run yet" in client.get("/console/evaluations").text
         report = client.get("/console/reports/plan?province=Beijing")
         assert report.status_code == 200 and "Implementation plan" in report.text
     space.close()

@@ -160,6 +160,93 @@ def report_view(space: Any, request: Request, name: str) -> Ctx:
     return "raw.html", {"html": render_html(data, plotly_src=PLOTLY_URL)}
 
 
+def _numbers(metrics: dict[str, Any]) -> dict[str, float]:
+    hold = metrics.get("holdout", metrics)
+    source = hold if isinstance(hold, dict) else metrics
+    return {
+        k: v for k, v in source.items() if isinstance(v, int | float) and not isinstance(v, bool)
+    }
+
+
+def models_page(space: Any, request: Request) -> Ctx:
+    """Registered models/agents and trained model versions with their headline metrics."""
+    from resonance.services import training  # the training stack loads only for this page
+
+    versions: list[dict[str, Any]] = [
+        {
+            "ref": v.ref,
+            "trainer": v.spec.trainer,
+            "industry": v.industry or "",
+            "scenario": v.scenario or "",
+            "datasets": ", ".join(v.datasets),
+            "created_by": v.created_by,
+            "created_at": v.created_at[:19],
+            "metrics": _numbers(v.metrics),
+        }
+        for v in training.list_models(space)
+    ]
+    metric_names = sorted({k for v in versions for k in v["metrics"]})[:6]
+    charts_html = []
+    if versions and metric_names:
+        fig = charts.go.Figure()
+        for name in metric_names[:3]:
+            fig.add_bar(
+                name=name,
+                x=[v["ref"] for v in versions],
+                y=[v["metrics"].get(name) for v in versions],
+            )
+        fig.update_layout(title="Hold-out metrics per model version", barmode="group", height=340)
+        charts_html.append(charts.figure_div(fig, "chart-models"))
+    return "models.html", {
+        "models": registry.registries(space),
+        "versions": versions,
+        "metric_names": metric_names,
+        "charts": charts_html,
+    }
+
+
+def evaluations_page(space: Any, request: Request) -> Ctx:
+    """Sealed suites (metadata only) and evaluation runs: scores, pass/fail, diagnosis size."""
+    from resonance.services import evaluation
+
+    suites = evaluation.list_suites(space)
+    runs = evaluation.list_runs(space)
+    rows: list[dict[str, Any]] = [
+        {
+            "id": r.id,
+            "model": r.model,
+            "suite": r.suite,
+            "metrics": _numbers(r.metrics),
+            "passed": all(r.passed.values()) if r.passed else None,
+            "weak_slices": len(r.diagnosis.get("weak_slices", []) or []),
+            "created_at": r.created_at[:19],
+        }
+        for r in runs
+    ]
+    primary = {s.name: s.primary_metric for s in suites}
+    charts_html = []
+    if rows:
+        fig = charts.go.Figure()
+        for suite in sorted({r["suite"] for r in rows}):
+            mine = [r for r in rows if r["suite"] == suite]
+            metric = primary.get(suite, "")
+            fig.add_scatter(
+                name=f"{suite} ({metric})",
+                x=[r["model"] for r in mine],
+                y=[r["metrics"].get(metric) for r in mine],
+                mode="lines+markers",
+            )
+        fig.update_layout(title="Primary metric of each evaluation run", height=340)
+        charts_html.append(charts.figure_div(fig, "chart-evaluations"))
+    metric_names = sorted({k for r in rows for k in r["metrics"]})[:6]
+    return "evaluations.html", {
+        "suites": suites,
+        "runs": rows,
+        "metric_names": metric_names,
+        "charts": charts_html,
+    }
+
+
 def _area_page(title: str, prefixes: tuple[str, ...], intro: str) -> Callable[..., Ctx]:
     def fn(space: Any, request: Request) -> Ctx:
         tables = registry.peek_tables(space, prefixes)
@@ -168,16 +255,7 @@ def _area_page(title: str, prefixes: tuple[str, ...], intro: str) -> Callable[..
             fig = _numeric_chart(name, rows)
             if fig is not None:
                 figs.append(charts.figure_div(fig, f"chart-{name}"))
-        extra: dict[str, Any] = {}
-        if prefixes[0] == "model":
-            extra["models"] = registry.registries(space)
-        return "area.html", {
-            "title": title,
-            "intro": intro,
-            "tables": tables,
-            "charts": figs,
-            **extra,
-        }
+        return "area.html", {"title": title, "intro": intro, "tables": tables, "charts": figs}
 
     fn.__name__ = title.lower().replace(" ", "_")
     fn.__doc__ = intro
@@ -210,18 +288,8 @@ PAGES: list[tuple[str, Callable[..., Ctx]]] = [
     ("/registries", registries_page),
     ("/quotas", quotas_page),
     ("/reports", reports_page),
-    (
-        "/models",
-        _area_page(
-            "Models",
-            ("model",),
-            "Registered industry models, specialized models and agents, and trained versions.",
-        ),
-    ),
-    (
-        "/evaluations",
-        _area_page("Evaluations", ("eval",), "Evaluations of model versions on sealed suites."),
-    ),
+    ("/models", models_page),
+    ("/evaluations", evaluations_page),
     (
         "/loop",
         _area_page(
