@@ -34,14 +34,20 @@ class Binning:
         return max(len(p) for p in self.predicates)
 
 
-def fit_binning(frame: pd.DataFrame, *, n_bins: int = 4) -> Binning:
-    """Quantile-bin numeric columns and code categorical ones (missing gets its own code)."""
+def fit_binning(frame: pd.DataFrame, *, n_bins: int = 4, max_categories: int = 12) -> Binning:
+    """Quantile-bin numeric columns and code categorical ones.
+
+    Categorical columns keep their ``max_categories`` most frequent values;
+    the rest, and missing values, share one "other/missing" code. Numeric
+    missing values get their own code.
+    """
     edges: list[np.ndarray | None] = []
     cats: list[list[str] | None] = []
     for name in frame.columns:
         col = frame[name]
         if isinstance(col.dtype, pd.CategoricalDtype) or col.dtype == object:
-            cats.append(sorted(str(c) for c in pd.unique(col.dropna())))
+            counts = col.dropna().astype(str).value_counts()
+            cats.append(sorted(str(c) for c in counts.index[:max_categories]))
             edges.append(None)
         else:
             values = col.to_numpy(dtype=float)
@@ -124,8 +130,10 @@ class Slice:
             edges, cats = binning.edges[f], binning.categories[f]
             if edges is None:
                 cat_list = cats or []
-                value = cat_list[c] if c < len(cat_list) else None
-                out.append({"feature": name, "op": "eq", "value": value})
+                if c < len(cat_list):
+                    out.append({"feature": name, "op": "eq", "value": cat_list[c]})
+                else:
+                    out.append({"feature": name, "op": "other", "values": list(cat_list)})
             elif c > len(edges):
                 out.append({"feature": name, "op": "missing"})
             else:
@@ -144,29 +152,51 @@ class Slice:
         }
 
 
-def _level_stats(key: np.ndarray, err: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
-    sizes = np.bincount(key, minlength=n_keys)
-    errs = np.bincount(key, weights=err, minlength=n_keys)
-    return sizes, errs
+DENSE_KEYS = 1 << 22
+
+
+def group_counts(
+    codes: np.ndarray, feats: tuple[int, ...], radices: list[int], weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows (and summed ``weights``) per combination of codes of ``feats``.
+
+    Returns ``(keys, sizes, sums)`` for the combinations that occur, where a
+    key is the mixed-radix number of the codes (decode with :func:`decode_key`).
+    """
+    key = np.zeros(len(codes), dtype=np.int64)
+    total = 1
+    for f in feats:
+        key = key * radices[f] + codes[:, f]
+        total *= radices[f]
+    if total <= DENSE_KEYS:
+        sizes = np.bincount(key, minlength=total)
+        sums = np.bincount(key, weights=weights, minlength=total) if weights is not None else sizes
+        keys = np.nonzero(sizes)[0]
+        return keys, sizes[keys], np.asarray(sums[keys], dtype=float)
+    keys, inverse = np.unique(key, return_inverse=True)
+    sizes = np.bincount(inverse)
+    sums = np.bincount(inverse, weights=weights) if weights is not None else sizes
+    return keys, sizes, np.asarray(sums, dtype=float)
+
+
+def decode_key(key: int, feats: tuple[int, ...], radices: list[int]) -> tuple[tuple[int, int], ...]:
+    """The ``(feature, code)`` pairs of a key made by :func:`group_counts`."""
+    parts = []
+    rest = int(key)
+    for f in reversed(feats):
+        parts.append((f, rest % radices[f]))
+        rest //= radices[f]
+    return tuple(reversed(parts))
 
 
 def _candidates(
-    binning: Binning, err: np.ndarray, feats: tuple[int, ...], *, min_support: int, mean: float
+    binning: Binning, err: np.ndarray, feats: tuple[int, ...], *, min_support: int
 ) -> list[tuple[tuple[tuple[int, int], ...], int, float]]:
-    B = binning.n_bins + 1
-    key = np.zeros(len(err), dtype=np.int64)
-    for f in feats:
-        key = key * B + binning.codes[:, f]
-    sizes, errs = _level_stats(key, err, B ** len(feats))
-    out = []
-    for k in np.nonzero((sizes >= min_support) & (errs > sizes * mean))[0]:
-        parts = []
-        rest = int(k)
-        for f in reversed(feats):
-            parts.append((f, rest % B))
-            rest //= B
-        out.append((tuple(reversed(parts)), int(sizes[k]), float(errs[k])))
-    return out
+    """Every slice over ``feats`` with at least ``min_support`` rows."""
+    radices = [len(p) for p in binning.predicates]
+    keys, sizes, errs = group_counts(binning.codes, feats, radices, err)
+    keep = np.nonzero(sizes >= min_support)[0]
+    return [(decode_key(int(keys[i]), feats, radices), int(sizes[i]), float(errs[i])) for i in keep]
 
 
 def find_slices(
@@ -176,7 +206,7 @@ def find_slices(
     max_level: int = 3,
     min_support: int = 30,
     top_k: int = 10,
-    max_features_per_level: int = 12,
+    max_features_per_level: int | None = 12,
 ) -> list[Slice]:
     """SliceLine-style search for the slices where the model errs most.
 
@@ -193,35 +223,38 @@ def find_slices(
     top_k:
         How many slices to return.
     max_features_per_level:
-        Features kept for the next level, chosen by their best upper bound.
+        Features kept for the next level, chosen by their best upper bound
+        (``None`` keeps every feature whose bound can still reach the top k).
 
     Returns
     -------
     list[Slice]
         Ranked by ``score = size × (slice error rate − overall error rate)``,
-        higher = worse. Refinements are pruned with the SliceLine bound
-        ``score(S') ≤ errors(S) − min_support × overall error rate``.
+        higher = worse; only slices with a positive score. A feature takes part
+        in the next level only while its bound ``max over its slices S of
+        errors(S) − min_support × overall error rate`` (every refinement's
+        score is at most that) beats the current k-th best score.
     """
     err = np.asarray(errors, dtype=float)
-    n = len(err)
-    if n == 0 or binning.codes.shape[1] == 0:
+    if len(err) == 0 or binning.codes.shape[1] == 0:
         return []
     mean = float(err.mean())
     found: dict[tuple[tuple[int, int], ...], tuple[int, float]] = {}
     alive = set(range(binning.codes.shape[1]))
     for level in range(1, max_level + 1):
-        threshold = _kth_score(found, top_k, mean)
         bounds: dict[int, float] = {}
         for feats in combinations(sorted(alive), level):
-            for preds, size, e in _candidates(
-                binning, err, feats, min_support=min_support, mean=mean
-            ):
-                found[preds] = (size, e)
+            for preds, size, e in _candidates(binning, err, feats, min_support=min_support):
+                if e > size * mean:
+                    found[preds] = (size, e)
                 ub = e - min_support * mean
                 for f in feats:
                     bounds[f] = max(bounds.get(f, -np.inf), ub)
-        promising = [f for f, ub in bounds.items() if ub > threshold]
-        alive = set(sorted(promising, key=lambda f: -bounds[f])[:max_features_per_level])
+        threshold = _kth_score(found, top_k, mean)
+        promising = sorted(
+            (f for f, ub in bounds.items() if ub > threshold), key=lambda f: -bounds[f]
+        )
+        alive = set(promising[:max_features_per_level] if max_features_per_level else promising)
         if len(alive) <= level:
             break
     return _rank(binning, found, mean, top_k)
@@ -253,6 +286,9 @@ def conditions_mask(frame: pd.DataFrame, conditions: list[dict[str, Any]]) -> np
         col = frame[cond["feature"]]
         if cond["op"] == "eq":
             mask &= (col.astype(object) == cond["value"]).to_numpy()
+        elif cond["op"] == "other":
+            known = col.astype(object).isin(cond["values"]).to_numpy()
+            mask &= ~known | col.isna().to_numpy()
         elif cond["op"] == "missing":
             mask &= col.isna().to_numpy()
         else:
@@ -311,37 +347,32 @@ def coverage_gaps(
 
     A region is a gap when its share of training rows is below ``max_ratio``
     times its share of evaluation rows. Ranked by evaluation rows (higher =
-    bigger gap). Both binnings must share features and bins (use
-    :func:`apply_binning` with the training edges on the evaluation data).
+    bigger gap); a pair is left out when one of its single bins already is a
+    gap. Both binnings must share features and bins: fit the bins on the
+    evaluation data (its regions are what matters) and :func:`apply_binning`
+    them to the training data.
     """
     n_tr, n_ev = len(train.codes), len(evaluation.codes)
     if n_tr == 0 or n_ev == 0:
         return []
-    B = train.n_bins + 1
+    radices = [len(p) for p in evaluation.predicates]
+    n_feat = len(evaluation.features)
     gaps: list[dict[str, Any]] = []
-    for feats in [
-        *((f,) for f in range(len(train.features))),
-        *combinations(range(len(train.features)), 2),
-    ]:
-        k_tr = np.zeros(n_tr, dtype=np.int64)
-        k_ev = np.zeros(n_ev, dtype=np.int64)
-        for f in feats:
-            k_tr = k_tr * B + train.codes[:, f]
-            k_ev = k_ev * B + evaluation.codes[:, f]
-        c_tr = np.bincount(k_tr, minlength=B ** len(feats))
-        c_ev = np.bincount(k_ev, minlength=B ** len(feats))
-        for k in np.nonzero(c_ev >= min_eval_rows)[0]:
-            if c_tr[k] / n_tr < max_ratio * c_ev[k] / n_ev:
-                parts, rest = [], int(k)
-                for f in reversed(feats):
-                    parts.append(train.predicates[f][rest % B])
-                    rest //= B
-                gaps.append(
-                    {
-                        "region": " AND ".join(reversed(parts)),
-                        "eval_rows": int(c_ev[k]),
-                        "train_rows": int(c_tr[k]),
-                    }
-                )
+    single: set[tuple[int, int]] = set()
+    for feats in [*((f,) for f in range(n_feat)), *combinations(range(n_feat), 2)]:
+        keys, c_ev, _ = group_counts(evaluation.codes, feats, radices)
+        t_keys, t_sizes, _ = group_counts(train.codes, feats, radices)
+        c_tr = dict(zip(t_keys.tolist(), t_sizes.tolist(), strict=True))
+        for key, ev_rows in zip(keys.tolist(), c_ev.tolist(), strict=True):
+            tr_rows = c_tr.get(key, 0)
+            if ev_rows < min_eval_rows or tr_rows / n_tr >= max_ratio * ev_rows / n_ev:
+                continue
+            preds = decode_key(key, feats, radices)
+            if len(preds) == 1:
+                single.add(preds[0])
+            elif single.intersection(preds):
+                continue
+            region = " AND ".join(evaluation.predicates[f][c] for f, c in preds)
+            gaps.append({"region": region, "eval_rows": ev_rows, "train_rows": tr_rows})
     gaps.sort(key=lambda g: (-int(g["eval_rows"]), int(g["train_rows"])))
     return gaps[:top_k]

@@ -22,6 +22,7 @@ from resonance.domain.evaluation import (
     EvaluationSuite,
     classification_metrics,
     passes,
+    regression_metrics,
 )
 from resonance.domain.events import ModelEvaluated, SuiteRegistered
 from resonance.domain.modeling import ModelVersion, Task
@@ -127,22 +128,21 @@ def _sealed_rows(space: Space, actor: str, model: ModelVersion, suite: Evaluatio
 def _slice_report(
     fitted: FittedModel, table: pa.Table, y: np.ndarray, pred: np.ndarray, *, top_k: int
 ) -> list[dict[str, Any]]:
-    frame = fitted.encoder.frame(table)
-    binning = fit_binning(frame)
-    errors = (pred != y).astype(float)
+    """Weak slices of the evaluation rows: 0/1 errors, or absolute errors for regression."""
+    binning = fit_binning(fitted.encoder.frame(table))
+    regression = fitted.spec.task is Task.REGRESSION
+    errors = np.abs(pred - y) if regression else (pred != y).astype(float)
     support = max(10, int(SLICE_MIN_SUPPORT_SHARE * len(y)))
     out = []
     for s in find_slices(binning, errors, min_support=support, top_k=top_k):
         mask = s.mask(binning.codes)
-        m = classification_metrics(y[mask], pred[mask], None, classes=fitted.classes)
-        out.append(
-            {
-                **s.to_dict(),
-                "accuracy": m["accuracy"],
-                "macro_f1": m["macro_f1"],
-                "conditions": s.conditions(binning),
-            }
-        )
+        if regression:
+            m = regression_metrics(y[mask], pred[mask])
+            extra = {"mae": m["mae"], "rmse": m["rmse"]}
+        else:
+            m = classification_metrics(y[mask], pred[mask], None, classes=fitted.classes)
+            extra = {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"]}
+        out.append({**s.to_dict(), **extra, "conditions": s.conditions(binning)})
     return out
 
 
@@ -156,24 +156,25 @@ def diagnose_model(
     top_k: int = 10,
     label_issues: bool = True,
 ) -> dict[str, Any]:
-    """Per-slice metrics on the sealed rows, label issues and coverage gaps (aggregates only)."""
+    """Per-slice metrics on the sealed rows, label issues and coverage gaps (aggregates only).
+
+    Training rows are read again as ``actor`` (``train-pooled``, on the
+    ledger); the label-issue section names only those rows, never sealed ones.
+    """
     prepared = fitted.prepare(table)
-    known = prepared.y >= 0
+    known = prepared.y >= 0 if prepared.classes else np.isfinite(prepared.y)
     pred = fitted.predict(prepared.X)
     diagnosis: dict[str, Any] = {
         "slices": _slice_report(
             fitted, table.filter(pa.array(known)), prepared.y[known], pred[known], top_k=top_k
         )
-        if fitted.spec.task is Task.CLASSIFICATION
-        else [],
     }
     train = pool(
         space, actor=actor, refs=list(model.datasets), purpose=Purpose.TRAIN_POOLED, model=model.ref
     )
-    tr_frame = fitted.encoder.frame(train.table)
-    tr_bins = fit_binning(tr_frame)
-    ev_bins = apply_binning(
-        fitted.encoder.frame(table), edges=tr_bins.edges, categories=tr_bins.categories
+    ev_bins = fit_binning(fitted.encoder.frame(table))
+    tr_bins = apply_binning(
+        fitted.encoder.frame(train.table), edges=ev_bins.edges, categories=ev_bins.categories
     )
     diagnosis["coverage_gaps"] = coverage_gaps(tr_bins, ev_bins, top_k=top_k)
     if label_issues and fitted.spec.task is Task.CLASSIFICATION:
@@ -225,6 +226,13 @@ def _record_run(
     diagnosis: dict[str, Any],
 ) -> EvaluationRun:
     with space.work() as w:
+        if w.tx.count_eval_runs(model_name=version.name, suite=suite.name) >= suite.query_budget:
+            raise BudgetExhausted(
+                f"{version.name} has used its {suite.query_budget} queries on suite {suite.name}",
+                model=version.name,
+                suite=suite.name,
+                budget=suite.query_budget,
+            )
         sealed = resolve_version(w.tx, suite.dataset)
         run = EvaluationRun(
             id=uuid.uuid4().hex[:16],
