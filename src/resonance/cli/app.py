@@ -11,7 +11,9 @@ import typer
 from typer.core import TyperGroup
 
 from resonance.cli import datasets as datasets_cli
+from resonance.cli import evaluation as evaluation_cli
 from resonance.cli import ledger as ledger_cli
+from resonance.cli import models as models_cli
 from resonance.cli import orgs as orgs_cli
 from resonance.cli import policies as policies_cli
 from resonance.cli import registry as registry_cli
@@ -64,6 +66,8 @@ datasets_cli.register(app)
 policies_cli.register(app)
 ledger_cli.register(app)
 registry_cli.register(app)
+models_cli.register(app)
+evaluation_cli.register(app)
 
 
 def main() -> None:

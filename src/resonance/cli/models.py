@@ -1,0 +1,146 @@
+"""CLI: train model versions, list and show them, render model cards."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from resonance.cli.output import console, ctx_of, print_table, progress, show
+from resonance.domain.errors import InvalidInput
+from resonance.domain.modeling import ModelSpec, ModelVersion, Task, parse_params
+from resonance.services import model_card as cards
+from resonance.services import training
+
+model_app = typer.Typer(
+    help="Model versions: train, list, show, model cards.", no_args_is_help=True
+)
+
+
+def _headline(model: ModelVersion) -> str:
+    hold = model.metrics.get("holdout", {})
+    keys = ("macro_f1", "accuracy") if model.classes else ("rmse", "r2")
+    return ", ".join(f"{k}={hold[k]:.3f}" for k in keys if isinstance(hold.get(k), float))
+
+
+def _print_model(model: ModelVersion) -> None:
+    console.print(
+        f"[bold]{model.ref}[/] ({model.spec.trainer}, {model.spec.task.value}) "
+        f"by {model.created_by} at {model.created_at}; code {model.code_version}"
+    )
+    print_table(
+        "Training data",
+        ["dataset version", "sha256"],
+        list(zip(model.datasets, model.dataset_hashes, strict=True)),
+    )
+    print_table("Parameters", ["parameter", "value"], sorted(model.spec.params.items()))
+    hold = model.metrics.get("holdout", {})
+    print_table(
+        "Holdout metrics",
+        ["metric", "value"],
+        [(k, f"{v:.4f}") for k, v in hold.items() if isinstance(v, float)],
+    )
+
+
+@model_app.command("train")
+def train(
+    ctx: typer.Context,
+    name: str = typer.Option(..., "--name", "-n", help="Model name (versions are numbered)."),
+    trainer: str = typer.Option(..., "--trainer", "-t", help="sklearn-logreg, sklearn-rf, ..."),
+    dataset: list[str] = typer.Option(..., "--dataset", "-d", help="NAME or NAME@N; repeat."),
+    task: Task = typer.Option(Task.CLASSIFICATION, help="classification or regression."),
+    param: list[str] = typer.Option([], "--param", "-p", help="KEY=VALUE; repeat."),
+    exclude: list[str] = typer.Option([], "--exclude", "-x", help="Column never used; repeat."),
+    feature: list[str] = typer.Option([], "--feature", help="Use only these columns; repeat."),
+    seed: int = typer.Option(0, help="Random seed."),
+    scenario: str | None = typer.Option(None, help="Scenario the model serves."),
+) -> None:
+    """Train a model version on dataset versions pooled in the sandbox (needs train-pooled)."""
+    c = ctx_of(ctx)
+    spec = ModelSpec(
+        trainer=trainer,
+        task=task,
+        params=parse_params(param),
+        feature_columns=tuple(feature) or None,
+        exclude_columns=tuple(exclude),
+    )
+    with progress(f"training {name} ({trainer})", total=1) as advance:
+        model = training.train_model(
+            c.space(),
+            actor=c.require_actor(),
+            name=name,
+            spec=spec,
+            datasets=list(dataset),
+            seed=seed,
+            scenario=scenario,
+        )
+        advance()
+
+    def human() -> None:
+        console.print(f"[green]{model.ref}[/] trained: {_headline(model)}")
+        _print_model(model)
+
+    show(c, model.to_dict(), human)
+
+
+@model_app.command("list")
+def list_(
+    ctx: typer.Context, name: str | None = typer.Option(None, help="Only this model.")
+) -> None:
+    """Model versions with their holdout headline metrics."""
+    c = ctx_of(ctx)
+    items = training.list_models(c.space(), name=name)
+    show(
+        c,
+        [m.to_dict() for m in items],
+        lambda: print_table(
+            "Models",
+            ["ref", "trainer", "task", "datasets", "built by", "holdout"],
+            [
+                (
+                    m.ref,
+                    m.spec.trainer,
+                    m.spec.task.value,
+                    ", ".join(m.datasets),
+                    m.created_by,
+                    _headline(m),
+                )
+                for m in items
+            ],
+        ),
+    )
+
+
+@model_app.command("show")
+def show_(ctx: typer.Context, ref: str = typer.Argument(..., help="NAME or NAME@N")) -> None:
+    """One model version: data hashes, parameters, code version, metrics."""
+    c = ctx_of(ctx)
+    model = training.get_model(c.space(), ref)
+    show(c, model.to_dict(), lambda: _print_model(model))
+
+
+@model_app.command("card")
+def card(
+    ctx: typer.Context,
+    ref: str = typer.Argument(..., help="NAME or NAME@N"),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write the Markdown here."),
+) -> None:
+    """The model card as Markdown (stdout, or a file with --out)."""
+    c = ctx_of(ctx)
+    text = cards.model_card(c.space(), ref)
+    data: dict[str, Any] = {"ref": ref, "markdown": text}
+    if out is not None:
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise InvalidInput(f"cannot write {out}: {exc}", out=str(out)) from exc
+        data = {"ref": ref, "out": str(out), "bytes": len(text.encode())}
+        show(c, data, lambda: console.print(f"wrote the card of {ref} to {out}"))
+        return
+    show(c, data, lambda: typer.echo(text, nl=False))
+
+
+def register(app: typer.Typer) -> None:
+    """Attach these commands to the root app."""
+    app.add_typer(model_app, name="model")
