@@ -79,10 +79,13 @@ class ReportData:
         }
 
 
-def _industry_counts(snap: RegistrySnapshot, industries: list[str]) -> dict[str, dict[str, int]]:
+def _industry_counts(
+    snap: RegistrySnapshot, industries: list[str], trained: Counter[str]
+) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
     for ind in industries:
         out[ind] = {
+            "trained model versions": trained[ind],
             "common datasets": sum(
                 1 for d in snap.datasets if d.industry == ind and d.kind == "common"
             ),
@@ -134,6 +137,7 @@ def build_report(
     on = as_of or space.today()
     with space.work() as w:
         snap = snapshot_in(w.tx)
+        trained = Counter(v.industry or "" for v in w.tx.list_model_versions())
         subject_kind, subject, quota, holder_kind = _subject(snap, province, enterprise)
         subs = w.tx.list_report_submissions(subject_kind=subject_kind, subject=subject)
         head = w.tx.recorded_head()
@@ -169,7 +173,7 @@ def build_report(
         deadlines=all_deadlines(subs, as_of=on),
         submissions=[s for s in subs if s.submitted_on <= on],
         key_industries=industries,
-        counts=_industry_counts(snap, industries),
+        counts=_industry_counts(snap, industries, trained),
         activity={m: dict(c) for m, c in sorted(activity.items())},
         ledger={"entries": verify.entries, "verified": verify.ok},
     )
