@@ -45,7 +45,7 @@ def fit_binning(frame: pd.DataFrame, *, n_bins: int = 4, max_categories: int = 1
     cats: list[list[str] | None] = []
     for name in frame.columns:
         col = frame[name]
-        if isinstance(col.dtype, pd.CategoricalDtype) or col.dtype == object:
+        if not pd.api.types.is_numeric_dtype(col.dtype):
             counts = col.dropna().astype(str).value_counts()
             cats.append(sorted(str(c) for c in counts.index[:max_categories]))
             edges.append(None)

@@ -76,6 +76,8 @@ def _roc_auc(y_true: np.ndarray, proba: np.ndarray, n_classes: int) -> float | N
         return float(roc_auc_score(y_true, proba[:, 1]))
     cols = proba[:, present]
     cols = cols / np.clip(cols.sum(axis=1, keepdims=True), 1e-12, None)
+    if len(present) == 2:  # two classes present of more: a binary AUC
+        return float(roc_auc_score(y_true == present[1], cols[:, 1]))
     return float(roc_auc_score(y_true, cols, multi_class="ovr", labels=present))
 
 

@@ -1,0 +1,124 @@
+"""Slice search, coverage gaps and label issues on generated data with planted problems."""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import cross_val_predict
+
+from resonance.domain.diagnosis import (
+    apply_binning,
+    conditions_mask,
+    coverage_gaps,
+    find_slices,
+    fit_binning,
+    group_counts,
+    label_issues,
+)
+
+
+def planted(n: int = 6000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """Numeric and categorical features; errors 10 %, but 60 % where x2 is high and kind = b."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({f"x{i}": rng.normal(size=n) for i in range(6)})
+    frame["kind"] = pd.Categorical(rng.choice(["a", "b", "c"], size=n))
+    weak = (frame["x2"] > frame["x2"].quantile(0.75)).to_numpy() & (frame["kind"] == "b").to_numpy()
+    errors = (rng.random(n) < np.where(weak, 0.6, 0.1)).astype(float)
+    return frame, errors
+
+
+def brute_force(
+    codes: np.ndarray, radices: list[int], err: np.ndarray, *, min_support: int
+) -> list[float]:
+    """Every slice's score, no pruning, best first."""
+    mean = err.mean()
+    scores = []
+    for level in (1, 2, 3):
+        for feats in combinations(range(codes.shape[1]), level):
+            _, sizes, errs = group_counts(codes, feats, radices, err)
+            keep = (sizes >= min_support) & (errs > sizes * mean)
+            scores.extend((errs[keep] - sizes[keep] * mean).tolist())
+    return sorted(scores, reverse=True)
+
+
+def test_the_planted_slice_ranks_first() -> None:
+    frame, errors = planted()
+    binning = fit_binning(frame)
+    top = find_slices(binning, errors, max_level=3, min_support=30, top_k=5)
+    names = {binning.features[f] for f, _ in top[0].predicates}
+    assert names == {"x2", "kind"}
+    assert "kind = b" in top[0].description and "x2 >=" in top[0].description
+    assert top[0].error_rate > 0.5
+    assert [s.score for s in top] == sorted((s.score for s in top), reverse=True)
+    mask = conditions_mask(frame, top[0].conditions(binning))
+    assert np.array_equal(mask, top[0].mask(binning.codes))
+
+
+def test_bound_pruning_keeps_a_slice_whose_parents_look_fine() -> None:
+    """Errors pile up where x0, x1, x2 are all high; around it (x0 high) the model is perfect."""
+    rng = np.random.default_rng(1)
+    n = 20_000
+    frame = pd.DataFrame({f"x{i}": rng.random(n) for i in range(6)})
+    high = frame.to_numpy() > 0.75
+    weak = high[:, 0] & high[:, 1] & high[:, 2]
+    parents = high[:, 0] | (high[:, 1] & high[:, 2])
+    p = np.where(weak, 0.9, np.where(parents, 0.0, 0.2))
+    errors = (rng.random(n) < p).astype(float)
+    binning = fit_binning(frame)
+    first = find_slices(binning, errors, min_support=30, top_k=10)[0]
+    assert sorted(binning.features[f] for f, _ in first.predicates) == ["x0", "x1", "x2"]
+    x0_high = [
+        s for s in find_slices(binning, errors, max_level=1, top_k=50) if s.predicates == ((0, 3),)
+    ]
+    assert not x0_high  # its own score is negative, yet its refinement is found
+    radices = [len(p) for p in binning.predicates]
+    exhaustive = brute_force(binning.codes, radices, errors, min_support=30)
+    pruned = find_slices(binning, errors, min_support=30, top_k=10, max_features_per_level=None)
+    assert np.allclose([s.score for s in pruned], exhaustive[:10])
+
+
+def test_categories_beyond_the_cap_share_the_other_code() -> None:
+    frame = pd.DataFrame({"id": pd.Categorical([f"u{i % 40}" for i in range(400)])})
+    binning = fit_binning(frame, max_categories=5)
+    assert len(binning.predicates[0]) == 6
+    errors = (~frame["id"].isin(binning.categories[0] or [])).to_numpy().astype(float)
+    top = find_slices(binning, errors, max_level=1, min_support=10, top_k=1)[0]
+    assert top.conditions(binning)[0]["op"] == "other"
+    assert np.array_equal(conditions_mask(frame, top.conditions(binning)), errors.astype(bool))
+
+
+def test_coverage_gap_for_a_region_absent_from_training() -> None:
+    rng = np.random.default_rng(2)
+    train = pd.DataFrame({"temp": rng.uniform(0, 1, 3000), "line": rng.choice(["a", "b"], 3000)})
+    evaluation = pd.DataFrame(
+        {"temp": rng.uniform(0, 2, 800), "line": rng.choice(["a", "b", "c"], 800)}
+    )
+    ev = fit_binning(evaluation)
+    tr = apply_binning(train, edges=ev.edges, categories=ev.categories)
+    gaps = coverage_gaps(tr, ev, top_k=10)
+    regions = [g["region"] for g in gaps]
+    assert any(r.startswith("temp >=") for r in regions)
+    assert "line = c" in regions
+    assert all(g["train_rows"] == 0 for g in gaps)
+    assert not any(" AND " in r and ("line = c" in r or "temp >=" in r) for r in regions)
+    assert coverage_gaps(tr, tr) == []
+
+
+def test_cleanlab_finds_most_flipped_labels() -> None:
+    rng = np.random.default_rng(3)
+    n, k = 1500, 3
+    centers = np.array([[0, 0], [4, 0], [0, 4]])
+    y_true = rng.integers(0, k, n)
+    X = centers[y_true] + rng.normal(scale=0.8, size=(n, 2))
+    flipped = rng.random(n) < 0.10
+    y = np.where(flipped, (y_true + rng.integers(1, k, n)) % k, y_true)
+    proba = cross_val_predict(LogisticRegression(), X, y, cv=5, method="predict_proba")
+    issues, quality = label_issues(y, proba)
+    found = set(issues.tolist())
+    truth = set(np.nonzero(flipped)[0].tolist())
+    assert len(found & truth) / len(truth) >= 0.8  # recall
+    assert len(found & truth) / len(found) >= 0.8  # precision
+    assert quality[flipped].mean() < quality[~flipped].mean()  # lower = more suspicious
