@@ -211,3 +211,20 @@ def test_model_refs_link_to_trained_versions(seeded: Space) -> None:
     finally:
         registry.MODEL_REF_RESOLVERS.remove(resolver)
     assert linked == {"steel-fm": {"ref": "steel-fm@1", "area": "training"}, "surface-agent": None}
+
+
+def test_concurrent_key_cities_respect_the_limit(seeded: Space) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def add(city: str) -> str:
+        try:
+            registry.add_key_city(seeded, actor="operator", city=KeyCity("Hebei", city))
+        except Conflict:
+            return "conflict"
+        return "added"
+
+    cities = ["Tangshan", "Handan", "Baoding", "Cangzhou", "Langfang", "Xingtai"]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        outcomes = list(pool.map(add, cities))
+    assert outcomes.count("added") == 2 and outcomes.count("conflict") == 4
+    assert len(registry.snapshot(seeded).key_cities) == 4  # Jiangsu's two and Hebei's two

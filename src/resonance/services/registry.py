@@ -226,6 +226,9 @@ def add_key_city(space: Space, *, actor: str, city: KeyCity) -> KeyCity:
     city = KeyCity(city.province.strip(), city.city.strip(), city.pilot_zone).checked()
     with space.work() as w:
         require_role(w.tx, actor, *_CURATORS)
+        # Take the ledger head's row lock first (every write takes it to append its event):
+        # concurrent additions then check the limit one after another on PostgreSQL too.
+        w.tx.ledger_head(lock=True)
         check_key_city(w.tx.list_key_cities(province=city.province), city)
         w.tx.add_key_city(city, created_at=w.now)
         _emit_added(
