@@ -16,7 +16,7 @@ from resonance.services import catalog, ledger, orgs, policies, training
 from resonance.services.space import Space
 from tests.model_seed import AI4I_EXCLUDE, seed, split_file, steel_label
 
-LGBM = ModelSpec("lightgbm", params={"n_estimators": 30})
+LGBM = ModelSpec("lightgbm", params={"n_estimators": 30, "n_jobs": 1})
 
 
 def test_steel_model_records_exact_data_and_goes_on_the_ledger(

@@ -31,7 +31,9 @@ def store(db_url: str):
 BASE = ModelVersion(
     name="m",
     number=1,
-    spec=ModelSpec("lightgbm", Task.CLASSIFICATION, {"n_estimators": 30}, None, ("UDI",)),
+    spec=ModelSpec(
+        "lightgbm", Task.CLASSIFICATION, {"n_estimators": 30, "n_jobs": 1}, None, ("UDI",)
+    ),
     datasets=("a@1", "b@2"),
     dataset_hashes=("1" * 64, "2" * 64),
     artifact_hash="f" * 64,

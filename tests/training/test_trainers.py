@@ -19,9 +19,9 @@ from tests.model_seed import AI4I_EXCLUDE, ai4i_label, steel_label
 
 SMALL = {
     "sklearn-logreg": {},
-    "sklearn-rf": {"n_estimators": 30},
+    "sklearn-rf": {"n_estimators": 30, "n_jobs": 1},
     "sklearn-mlp": {"hidden_layer_sizes": 32, "max_iter": 150},
-    "lightgbm": {"n_estimators": 30},
+    "lightgbm": {"n_estimators": 30, "n_jobs": 1},
 }
 
 

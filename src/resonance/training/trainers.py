@@ -79,9 +79,9 @@ class RandomForestTrainer(Trainer):
     defaults = {"n_estimators": 200, "min_samples_leaf": 1}
 
     def build(self, task: Task, params: dict[str, Any], seed: int) -> BaseEstimator:
-        p = {**self.defaults, **params}
+        p = {"n_jobs": 2, **self.defaults, **params}
         cls = RandomForestRegressor if task is Task.REGRESSION else RandomForestClassifier
-        return cls(random_state=seed, n_jobs=2, **p)
+        return cls(random_state=seed, **p)
 
 
 @register_trainer
@@ -110,9 +110,9 @@ class LightGBMTrainer(Trainer):
     def build(self, task: Task, params: dict[str, Any], seed: int) -> BaseEstimator:
         import lightgbm as lgb
 
-        p = {**self.defaults, **params}
+        p = {"n_jobs": 2, **self.defaults, **params}
         cls = lgb.LGBMRegressor if task is Task.REGRESSION else lgb.LGBMClassifier
-        return cls(random_state=seed, n_jobs=2, **p)
+        return cls(random_state=seed, **p)
 
 
 @dataclass

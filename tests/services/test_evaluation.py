@@ -1,0 +1,218 @@
+"""Sealed suites, query budgets, diagnoses and model cards on both shared datasets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from resonance.domain.errors import (
+    AlreadyExists,
+    BudgetExhausted,
+    InvalidInput,
+    PolicyDenied,
+    RoleRequired,
+)
+from resonance.domain.modeling import ModelSpec
+from resonance.domain.policies import Purpose
+from resonance.services import access, catalog, evaluation, ledger, training
+from resonance.services.model_card import model_card
+from resonance.services.space import Space
+from tests.model_seed import AI4I_EXCLUDE, Seeded, seed
+
+LGBM = ModelSpec("lightgbm", params={"n_estimators": 30, "n_jobs": 1})
+
+
+def numbers(data: Any) -> set[float]:
+    """Every number in a JSON document (strings that parse as numbers too)."""
+    out: set[float] = set()
+    if isinstance(data, dict):
+        for k, v in data.items():
+            out |= numbers(k) | numbers(v)
+    elif isinstance(data, list):
+        for v in data:
+            out |= numbers(v)
+    elif isinstance(data, bool) or data is None:
+        pass
+    elif isinstance(data, int | float):
+        out.add(round(float(data), 6))
+    elif isinstance(data, str):
+        for token in data.replace("=", " ").replace("<", " ").split():
+            try:
+                out.add(round(float(token), 6))
+            except ValueError:
+                continue
+    return out
+
+
+def assert_no_sealed_row(output: Any, sealed: pa.Table, *, train_refs: set[str]) -> None:
+    """No sealed row's values tuple appears; label issues name only training rows."""
+    seen = numbers(json.loads(json.dumps(output, default=str)))
+    cols = [
+        c
+        for c in sealed.column_names
+        if pa.types.is_floating(sealed[c].type) or pa.types.is_integer(sealed[c].type)
+    ]
+    matrix = [sealed[c].to_pylist() for c in cols]
+    for row in zip(*matrix, strict=True):
+        values = [round(float(v), 6) for v in row if v is not None]
+        assert not all(v in seen for v in values), f"a sealed row leaked: {row}"
+    text = json.dumps(output, default=str)
+    for row in sealed.slice(0, 200).to_pylist():
+        assert ",".join(str(v) for v in row.values()) not in text
+    issues = output.get("diagnosis", {}).get("label_issues") if isinstance(output, dict) else None
+    if issues:
+        assert {t["dataset"] for t in issues["top"]} <= train_refs
+        assert set(issues["per_dataset"]) <= train_refs
+
+
+def suite(space: Space, seeded: Seeded, name: str = "s", **kw: Any) -> None:
+    evaluation.register_suite(
+        space,
+        actor="evaluator",
+        name=name,
+        dataset=seeded.sealed,
+        thresholds={"macro_f1": 0.6},
+        **kw,
+    )
+
+
+def test_steel_evaluation_with_diagnosis(space: Space, tmp_path: Path) -> None:
+    seeded = seed(space, tmp_path / "data")
+    suite(space, seeded)
+    mv = training.train_model(space, actor="builder", name="m", spec=LGBM, datasets=[seeded.train])
+    run = evaluation.evaluate(space, actor="builder", model="m", suite="s")
+    assert run.model == "m@1" and run.passed == {"macro_f1": run.metrics["macro_f1"] >= 0.6}
+    assert run.metrics["macro_f1"] > 0.5 and len(run.metrics["per_class_recall"]) == 7
+    assert sum(run.metrics["support"].values()) == seeded.sealed_table.num_rows
+    diag = run.diagnosis
+    assert diag["slices"] and all(
+        s["error_rate"] > 1 - run.metrics["accuracy"] for s in diag["slices"]
+    )
+    assert [s["score"] for s in diag["slices"]] == sorted(
+        (s["score"] for s in diag["slices"]), reverse=True
+    )
+    assert isinstance(diag["coverage_gaps"], list)
+    assert 0 < diag["label_issues"]["count"] < mv.metrics["rows"] / 2
+    assert_no_sealed_row(run.to_dict(), seeded.sealed_table, train_refs=set(mv.datasets))
+    _, sealed_versions = catalog.show_dataset(space, seeded.sealed)
+    evaluated = ledger.entries(space, action="model.evaluated")
+    assert [e.object_id for e in evaluated] == ["m@1"]
+    assert (
+        evaluated[0].payload["dataset_hash"] == sealed_versions[-1].content_hash == run.dataset_hash
+    )
+    assert "diagnosis" not in evaluated[0].payload
+    sealed_reads = [
+        e
+        for e in ledger.entries(space, action="data.accessed")
+        if e.object_id.startswith(seeded.sealed)
+    ]
+    assert [(e.actor, e.payload["on_behalf_of"], e.payload["purpose"]) for e in sealed_reads] == [
+        ("evaluator", "builder", "evaluate")
+    ]
+    assert evaluation.list_runs(space, model="m@1") == [run]
+
+
+def test_ai4i_evaluation_and_model_card(lite_space: Space, tmp_path: Path) -> None:
+    seeded = seed(lite_space, tmp_path / "data", which="ai4i")
+    suite(lite_space, seeded, scenario="failure-prediction")
+    spec = ModelSpec(
+        "lightgbm", params={"n_estimators": 30, "n_jobs": 1}, exclude_columns=AI4I_EXCLUDE
+    )
+    mv = training.train_model(
+        lite_space,
+        actor="builder",
+        name="ai4i-m",
+        spec=spec,
+        datasets=[seeded.train],
+        details={"dp_epsilon": 3.0},
+    )
+    run = evaluation.evaluate(lite_space, actor="builder", model="ai4i-m@1", suite="s")
+    assert run.metrics["accuracy"] > 0.95 and run.metrics["roc_auc"] > 0.8
+    assert set(run.metrics["per_class_recall"]) == {"0", "1"}
+    assert_no_sealed_row(run.to_dict(), seeded.sealed_table, train_refs=set(mv.datasets))
+    card = model_card(lite_space, "ai4i-m")
+    assert card.startswith("# Model card: ai4i-m@1")
+    for expected in (
+        mv.dataset_hashes[0],
+        mv.code_version,
+        "n_estimators",
+        "| s |",
+        "dp_epsilon",
+        "Weak slices",
+    ):
+        assert expected in card
+    assert (
+        "Suspected label errors" in card and "Coverage gaps" in card and "Holdout metrics" in card
+    )
+
+
+def test_query_budget_is_per_model_and_suite(lite_space: Space, tmp_path: Path) -> None:
+    seeded = seed(lite_space, tmp_path / "data")
+    suite(lite_space, seeded, query_budget=2)
+    suite(lite_space, seeded, name="other", query_budget=1)
+    logreg = ModelSpec("sklearn-logreg")
+    training.train_model(
+        lite_space, actor="builder", name="m", spec=logreg, datasets=[seeded.train]
+    )
+    for _ in range(2):
+        evaluation.evaluate(lite_space, actor="builder", model="m", suite="s", diagnose=False)
+    assert evaluation.remaining_budget(lite_space, model_name="m", suite="s") == 0
+    training.train_model(
+        lite_space, actor="builder", name="m", spec=logreg, datasets=[seeded.train]
+    )
+    with pytest.raises(BudgetExhausted) as exhausted:  # a new version does not reset the budget
+        evaluation.evaluate(lite_space, actor="builder", model="m@2", suite="s", diagnose=False)
+    assert exhausted.value.code == "RES-130"
+    evaluation.evaluate(lite_space, actor="builder", model="m@2", suite="other", diagnose=False)
+    assert len(evaluation.list_runs(lite_space)) == 3
+    assert len(ledger.entries(lite_space, action="model.evaluated")) == 3
+
+
+def test_suite_rules_and_who_may_evaluate(lite_space: Space, tmp_path: Path) -> None:
+    seeded = seed(lite_space, tmp_path / "data")
+    with pytest.raises(RoleRequired):
+        evaluation.register_suite(lite_space, actor="builder", name="s", dataset=seeded.sealed)
+    with pytest.raises(InvalidInput):  # not an evaluation dataset
+        evaluation.register_suite(lite_space, actor="evaluator", name="s", dataset=seeded.train)
+    suite(lite_space, seeded)
+    with pytest.raises(AlreadyExists):
+        suite(lite_space, seeded)
+    assert [s.name for s in evaluation.list_suites(lite_space)] == ["s"]
+    training.train_model(
+        lite_space,
+        actor="builder",
+        name="m",
+        spec=ModelSpec("sklearn-logreg"),
+        datasets=[seeded.train],
+    )
+    with pytest.raises(InvalidInput):  # only the model's builder (or the operator) evaluates it
+        evaluation.evaluate(lite_space, actor="plant-a", model="m", suite="s", diagnose=False)
+
+
+def test_no_service_call_gives_a_builder_sealed_rows(lite_space: Space, tmp_path: Path) -> None:
+    seeded = seed(lite_space, tmp_path / "data")
+    for purpose in Purpose:
+        with pytest.raises(PolicyDenied) as denied:
+            access.read_version(lite_space, actor="builder", ref=seeded.sealed, purpose=purpose)
+        assert denied.value.code == "RES-120"
+    denials = ledger.entries(lite_space, action="data.access_denied", actor="builder", limit=None)
+    assert len(denials) == len(Purpose)
+    with pytest.raises(PolicyDenied):
+        training.train_model(
+            lite_space, actor="builder", name="m", spec=LGBM, datasets=[seeded.sealed]
+        )
+    suite(lite_space, seeded)
+    mv = training.train_model(
+        lite_space, actor="builder", name="m", spec=LGBM, datasets=[seeded.train]
+    )
+    run = evaluation.evaluate(lite_space, actor="builder", model="m", suite="s")
+    assert_no_sealed_row(run.to_dict(), seeded.sealed_table, train_refs=set(mv.datasets))
+    assert_no_sealed_row(
+        {"card": model_card(lite_space, "m")}, seeded.sealed_table, train_refs=set(mv.datasets)
+    )
+    for entry in ledger.entries(lite_space, limit=None):
+        assert_no_sealed_row(entry.payload, seeded.sealed_table, train_refs=set(mv.datasets))
