@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -90,3 +92,46 @@ def seed(
         space, actor="plant-a", dataset=train, grants=[parse_grant(f"{builder}:train-pooled")]
     )
     return Seeded(train, evaluation, label, exclude, sealed)
+
+
+def numbers(data: Any) -> set[float]:
+    """Every number in a JSON document (strings that parse as numbers too)."""
+    out: set[float] = set()
+    if isinstance(data, dict):
+        for k, v in data.items():
+            out |= numbers(k) | numbers(v)
+    elif isinstance(data, list):
+        for v in data:
+            out |= numbers(v)
+    elif isinstance(data, bool) or data is None:
+        pass
+    elif isinstance(data, int | float):
+        out.add(round(float(data), 6))
+    elif isinstance(data, str):
+        for token in data.replace("=", " ").replace("<", " ").split():
+            try:
+                out.add(round(float(token), 6))
+            except ValueError:
+                continue
+    return out
+
+
+def assert_no_sealed_row(output: Any, sealed: pa.Table, *, train_refs: set[str]) -> None:
+    """No sealed row's values tuple appears; label issues name only training rows."""
+    seen = numbers(json.loads(json.dumps(output, default=str)))
+    cols = [
+        c
+        for c in sealed.column_names
+        if pa.types.is_floating(sealed[c].type) or pa.types.is_integer(sealed[c].type)
+    ]
+    matrix = [sealed[c].to_pylist() for c in cols]
+    for row in zip(*matrix, strict=True):
+        values = [round(float(v), 6) for v in row if v is not None]
+        assert not all(v in seen for v in values), f"a sealed row leaked: {row}"
+    text = json.dumps(output, default=str)
+    for row in sealed.slice(0, 200).to_pylist():
+        assert ",".join(str(v) for v in row.values()) not in text
+    issues = output.get("diagnosis", {}).get("label_issues") if isinstance(output, dict) else None
+    if issues:
+        assert {t["dataset"] for t in issues["top"]} <= train_refs
+        assert set(issues["per_dataset"]) <= train_refs
