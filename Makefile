@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION := 1
 export RESONANCE_NO_PROGRESS ?=
 
-.PHONY: setup setup-dev demo test lint typecheck check bench bench-ingest bench-api clean
+.PHONY: setup setup-dev demo test lint typecheck check bench bench-ingest bench-api bench-slices clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -34,12 +34,16 @@ test: setup-dev  ## lint, type-check and run the tests (PostgreSQL too when RESO
 bench: setup-dev  ## every benchmark, each printing ratios against a baseline run in the same process
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.api_load
+	$(BIN)/python -m bench.slices
 
 bench-ingest: setup-dev
 	$(BIN)/python -m bench.ingest
 
 bench-api: setup-dev  ## 200 concurrent catalog reads on 127.0.0.1: p50/p99, p99 ratio to /health
 	$(BIN)/python -m bench.api_load
+
+bench-slices: setup-dev  ## slice search on 100,000 rows x 20 features, ratio to one LightGBM fit
+	$(BIN)/python -m bench.slices
 
 clean:
 	rm -rf $(VENV) demo-space .pytest_cache .mypy_cache .ruff_cache

@@ -122,3 +122,13 @@ def test_cleanlab_finds_most_flipped_labels() -> None:
     assert len(found & truth) / len(truth) >= 0.8  # recall
     assert len(found & truth) / len(found) >= 0.8  # precision
     assert quality[flipped].mean() < quality[~flipped].mean()  # lower = more suspicious
+
+
+def test_the_feature_cap_keeps_a_planted_categorical_predicate() -> None:
+    """20 features, where the bounds of wide numeric bins outgrow a five-level category's."""
+    from bench.slices import PLANTED, make_data
+
+    frame, _, errors = make_data(30_000)
+    binning = fit_binning(frame)
+    first = find_slices(binning, errors, max_level=3, min_support=50)[0]
+    assert {binning.features[f] for f, _ in first.predicates} == PLANTED
