@@ -223,8 +223,8 @@ def find_slices(
     top_k:
         How many slices to return.
     max_features_per_level:
-        Features kept for the next level, chosen by their best upper bound
-        (``None`` keeps every feature whose bound can still reach the top k).
+        Features kept for the next level, those in the best-scoring slices so
+        far (``None`` keeps every feature whose bound can still reach the top k).
 
     Returns
     -------
@@ -243,6 +243,7 @@ def find_slices(
     alive = set(range(binning.codes.shape[1]))
     for level in range(1, max_level + 1):
         bounds: dict[int, float] = {}
+        best: dict[int, float] = {}
         for feats in combinations(sorted(alive), level):
             for preds, size, e in _candidates(binning, err, feats, min_support=min_support):
                 if e > size * mean:
@@ -250,9 +251,11 @@ def find_slices(
                 ub = e - min_support * mean
                 for f in feats:
                     bounds[f] = max(bounds.get(f, -np.inf), ub)
+                    best[f] = max(best.get(f, 0.0), e - size * mean)
         threshold = _kth_score(found, top_k, mean)
+        # the bound grows with slice size, so the cap keeps the features of the best slices
         promising = sorted(
-            (f for f, ub in bounds.items() if ub > threshold), key=lambda f: -bounds[f]
+            (f for f, ub in bounds.items() if ub > threshold), key=lambda f: (-best[f], -bounds[f])
         )
         alive = set(promising[:max_features_per_level] if max_features_per_level else promising)
         if len(alive) <= level:
