@@ -1,0 +1,90 @@
+"""Exact KNN-Shapley against brute-force permutations; Shapley over members."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from resonance.domain.errors import InvalidInput
+from resonance.domain.valuation import (
+    exact_member_shapley,
+    knn_shapley,
+    knn_utility,
+    leave_one_out,
+    member_shapley,
+    monte_carlo_member_shapley,
+    shares,
+    sum_by_member,
+)
+
+
+def _brute_force(
+    X: np.ndarray, y: np.ndarray, Xt: np.ndarray, yt: np.ndarray, k: int
+) -> np.ndarray:
+    n = len(X)
+    values = np.zeros(n)
+    for perm in itertools.permutations(range(n)):
+        before = 0.0
+        for j, i in enumerate(perm):
+            idx = list(perm[: j + 1])
+            after = knn_utility(X[idx], y[idx], Xt, yt, k=k)
+            values[i] += after - before
+            before = after
+    return values / math.factorial(n)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_knn_shapley_equals_brute_force_permutations(k: int) -> None:
+    rng = np.random.default_rng(k)
+    X = rng.normal(size=(6, 2))
+    y = rng.integers(0, 2, size=6)
+    Xt = rng.normal(size=(4, 2))
+    yt = rng.integers(0, 2, size=4)
+    fast = knn_shapley(X, y, Xt, yt, k=k, batch_size=3)
+    assert np.allclose(fast, _brute_force(X, y, Xt, yt, k), atol=1e-12)
+    assert fast.sum() == pytest.approx(knn_utility(X, y, Xt, yt, k=k))
+
+
+def test_flipped_labels_get_low_values() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 3))
+    y = (X[:, 0] > 0).astype(int)
+    flipped = rng.choice(400, size=20, replace=False)
+    y[flipped] = 1 - y[flipped]
+    Xt = rng.normal(size=(200, 3))
+    yt = (Xt[:, 0] > 0).astype(int)
+    values = knn_shapley(X, y, Xt, yt, k=5)
+    bottom = set(np.argsort(values)[:80].tolist())
+    assert len(bottom & set(flipped.tolist())) >= 16
+
+
+def test_knn_shapley_rejects_bad_input() -> None:
+    with pytest.raises(InvalidInput):
+        knn_shapley(np.zeros((3, 2)), np.zeros(3), np.zeros((1, 2)), np.zeros(1), k=0)
+    with pytest.raises(InvalidInput):
+        knn_shapley(np.zeros((3, 2)), np.zeros(2), np.zeros((1, 2)), np.zeros(1))
+
+
+def test_member_shapley_exact_and_monte_carlo() -> None:
+    calls: list[frozenset[int]] = []
+
+    def u(c: frozenset[int]) -> float:
+        calls.append(c)
+        return sum([1.0, 2.0, 0.0][i] for i in c) + (1.0 if {0, 1} <= c else 0.0)
+
+    exact = exact_member_shapley(3, u)
+    assert np.allclose(exact, [1.5, 2.5, 0.0])
+    assert len(calls) == 8 == len(set(calls))  # each coalition once
+    mc = monte_carlo_member_shapley(3, u, permutations=300, seed=1)
+    assert np.allclose(mc, exact, atol=0.1)
+    assert np.allclose(member_shapley(3, u, exact_limit=2, permutations=300, seed=1), mc)
+    assert np.allclose(leave_one_out(3, u), [2.0, 3.0, 0.0])
+
+
+def test_member_sums_and_shares() -> None:
+    totals = sum_by_member(np.array([1.0, 2.0, -1.0]), ["a", "b", "a"])
+    assert totals == {"a": 0.0, "b": 2.0}
+    assert shares({"a": 1.0, "b": 3.0, "c": -2.0}) == {"a": 0.25, "b": 0.75, "c": 0.0}
