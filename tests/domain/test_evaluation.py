@@ -74,3 +74,7 @@ def test_suite_validation() -> None:
         EvaluationSuite("s", "ev", "d@1", ("accuracy",), primary_metric="bogus")
     with pytest.raises(InvalidInput):
         EvaluationSuite("s", "ev", "d@1", ("accuracy",), query_budget=0)
+    with pytest.raises(InvalidInput):
+        EvaluationSuite("s", "ev", "d@1", ("accuracy",), {"acurracy": 0.5})
+    report = suite.report({"accuracy": 0.9, "macro_f1": 0.8, "roc_auc": 0.7, "support": {}})
+    assert report == {"accuracy": 0.9, "macro_f1": 0.8, "support": {}}

@@ -125,7 +125,7 @@ class EvaluationSuite:
     primary_metric: str = "macro_f1"
 
     def __post_init__(self) -> None:
-        unknown = [m for m in self.metrics if m not in METRIC_DIRECTIONS]
+        unknown = [m for m in (*self.metrics, *self.thresholds) if m not in METRIC_DIRECTIONS]
         if unknown or self.primary_metric not in METRIC_DIRECTIONS:
             raise InvalidInput(
                 f"unknown metric(s) {unknown or [self.primary_metric]}; "
@@ -133,6 +133,11 @@ class EvaluationSuite:
             )
         if self.query_budget < 1:
             raise InvalidInput("query budget must be at least 1")
+
+    def report(self, metrics: dict[str, Any]) -> dict[str, Any]:
+        """The metrics this suite reports: its own, thresholded and primary ones, per class."""
+        keep = {*self.metrics, *self.thresholds, self.primary_metric, "per_class_recall", "support"}
+        return {k: v for k, v in metrics.items() if k in keep}
 
     def to_dict(self) -> dict[str, Any]:
         """Serialize to plain JSON types."""

@@ -206,7 +206,7 @@ def evaluate(
     table = _sealed_rows(space, actor, version, the_suite)
     fitted = load_model(space, version)
     prepared = fitted.prepare(table)
-    metrics = score(fitted, prepared.X, prepared.y)
+    metrics = the_suite.report(score(fitted, prepared.X, prepared.y))
     diagnosis = (
         diagnose_model(
             space, actor=actor, model=version, fitted=fitted, table=table, label_issues=label_issues
