@@ -18,8 +18,10 @@ from resonance.api import errors
 from resonance.api.routers import (
     consortia,
     datasets,
+    evaluations,
     industries,
     ledger,
+    models,
     organizations,
     policies,
     quotas,
@@ -40,6 +42,8 @@ ROUTERS: list[APIRouter] = [
     quotas.router,
     reports.router,
     tokens.router,
+    models.router,
+    evaluations.router,
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from resonance.domain.datasets import Dataset, DatasetVersion
@@ -80,3 +81,14 @@ def token(t: ApiToken) -> dict[str, Any]:
         "revoked_at": t.revoked_at,
         "active": t.active,
     }
+
+
+def finite(data: Any) -> Any:
+    """``data`` with every non-finite float (NaN, ±inf) replaced by None (JSON has none)."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: finite(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [finite(v) for v in data]
+    return data

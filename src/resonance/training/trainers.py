@@ -169,8 +169,9 @@ def fit_model(
         spec.task is Task.CLASSIFICATION and len(np.unique(prepared.y[mask])) < 2
     ):
         raise TrainingFailed("training needs at least two rows and two classes")
-    est = trainer.build(spec.task, spec.params, seed)
     try:
+        # bad parameter names or values fail in the estimator's constructor or in fit
+        est = trainer.build(spec.task, spec.params, seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             kwargs = {}
