@@ -127,6 +127,8 @@ def test_a_builder_never_reads_sealed_rows_through_the_cli(
         cli.json("model", "show", "steel-m", actor="lab"),
         cli.json("suite", "list", actor="lab"),
         cli.json("ledger", "show", "--limit", "1000", actor="lab"),
+        cli.json("dataset", "show", "steel-eval", actor="lab"),  # schema and profile only
+        cli.json("dataset", "list", actor="lab"),
     ]
     for output in outputs:
         assert_no_sealed_row(output, sealed, train_refs=train_refs)
