@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from resonance.domain.datasets import DatasetKind, LabelKind, LabelSpec
 from resonance.domain.errors import (
     AlreadyExists,
     BudgetExhausted,
@@ -14,12 +15,13 @@ from resonance.domain.errors import (
     PolicyDenied,
     RoleRequired,
 )
-from resonance.domain.modeling import ModelSpec
-from resonance.domain.policies import Purpose
-from resonance.services import access, catalog, evaluation, ledger, training
+from resonance.domain.modeling import ModelSpec, Task
+from resonance.domain.policies import Purpose, parse_grant
+from resonance.services import access, catalog, evaluation, ledger, policies, training
 from resonance.services.model_card import model_card
 from resonance.services.space import Space
-from tests.model_seed import AI4I_EXCLUDE, Seeded, assert_no_sealed_row, seed
+from tests.conftest import AI4I_CSV
+from tests.model_seed import AI4I_EXCLUDE, Seeded, assert_no_sealed_row, seed, split_file
 
 LGBM = ModelSpec("lightgbm", params={"n_estimators": 30, "n_jobs": 1})
 
@@ -171,3 +173,38 @@ def test_no_service_call_gives_a_builder_sealed_rows(lite_space: Space, tmp_path
     )
     for entry in ledger.entries(lite_space, limit=None):
         assert_no_sealed_row(entry.payload, seeded.sealed_table, train_refs=set(mv.datasets))
+
+
+def test_regression_suite_and_slices(lite_space: Space, tmp_path: Path) -> None:
+    train_csv, eval_csv, _ = split_file(AI4I_CSV, tmp_path / "data", eval_share=0.2)
+    label = LabelSpec(LabelKind.COLUMN, ("Torque [Nm]",))
+    for actor, path, name, kind in [
+        ("plant-a", train_csv, "torque-a", DatasetKind.COMMON),
+        ("evaluator", eval_csv, "torque-eval", DatasetKind.EVALUATION),
+    ]:
+        new = catalog.NewDataset(actor, kind, "industrial-machinery", label=label)
+        catalog.ingest(lite_space, actor=actor, path=path, dataset=name, new=new)
+    policies.set_policy(
+        lite_space,
+        actor="plant-a",
+        dataset="torque-a",
+        grants=[parse_grant("builder:train-pooled")],
+    )
+    evaluation.register_suite(
+        lite_space,
+        actor="evaluator",
+        name="torque",
+        dataset="torque-eval",
+        metrics=("rmse", "mae", "r2"),
+        thresholds={"rmse": 8.0},
+        primary_metric="rmse",
+    )
+    spec = ModelSpec(
+        "sklearn-rf", Task.REGRESSION, {"n_estimators": 20, "n_jobs": 1}, None, AI4I_EXCLUDE
+    )
+    training.train_model(lite_space, actor="builder", name="tq", spec=spec, datasets=["torque-a"])
+    run = evaluation.evaluate(lite_space, actor="builder", model="tq", suite="torque")
+    assert set(run.metrics) == {"rmse", "mae", "r2"} and run.passed == {"rmse": True}
+    assert run.diagnosis["slices"] and "mae" in run.diagnosis["slices"][0]
+    assert "label_issues" not in run.diagnosis
+    assert "No per-class metrics" in model_card(lite_space, "tq")
