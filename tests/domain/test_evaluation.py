@@ -76,5 +76,10 @@ def test_suite_validation() -> None:
         EvaluationSuite("s", "ev", "d@1", ("accuracy",), query_budget=0)
     with pytest.raises(InvalidInput):
         EvaluationSuite("s", "ev", "d@1", ("accuracy",), {"acurracy": 0.5})
+    with pytest.raises(InvalidInput):
+        EvaluationSuite("s", "ev", "d@1", ("rmse",))  # primary macro_f1 is a classification metric
+    with pytest.raises(InvalidInput):
+        EvaluationSuite("s", "ev", "d@1", ("accuracy", "mae"), primary_metric="accuracy")
+    assert EvaluationSuite("s", "ev", "d@1", ("rmse",), {"mae": 2.0}, primary_metric="rmse")
     report = suite.report({"accuracy": 0.9, "macro_f1": 0.8, "roc_auc": 0.7, "support": {}})
     assert report == {"accuracy": 0.9, "macro_f1": 0.8, "support": {}}

@@ -197,8 +197,8 @@ def test_regression_suite_and_slices(lite_space: Space, tmp_path: Path) -> None:
         dataset="torque-eval",
         metrics=("rmse", "mae", "r2"),
         thresholds={"rmse": 8.0},
-        primary_metric="rmse",
     )
+    assert evaluation.require_suite(lite_space, "torque").primary_metric == "rmse"
     spec = ModelSpec(
         "sklearn-rf", Task.REGRESSION, {"n_estimators": 20, "n_jobs": 1}, None, AI4I_EXCLUDE
     )

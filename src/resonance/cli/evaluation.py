@@ -45,7 +45,9 @@ def register_(
     threshold: list[str] = typer.Option([], "--threshold", "-t", help="METRIC=VALUE; repeat."),
     scenario: str | None = typer.Option(None, help="Scenario the suite tests."),
     budget: int = typer.Option(20, "--budget", help="Queries allowed per model."),
-    primary: str = typer.Option("macro_f1", "--primary", help="Metric the loop optimizes."),
+    primary: str | None = typer.Option(
+        None, "--primary", help="Metric the loop optimizes (macro_f1, or the first --metric)."
+    ),
 ) -> None:
     """Register a sealed suite over an evaluation dataset you own (evaluator)."""
     c = ctx_of(ctx)

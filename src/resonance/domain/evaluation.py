@@ -133,6 +133,16 @@ class EvaluationSuite:
             )
         if self.query_budget < 1:
             raise InvalidInput("query budget must be at least 1")
+        families = {
+            "regression" if m in REGRESSION_METRICS else "classification"
+            for m in (*self.metrics, *self.thresholds, self.primary_metric)
+        }
+        if len(families) > 1:
+            raise InvalidInput(
+                "a suite's metrics, thresholds and primary metric must all be classification "
+                f"({', '.join(CLASSIFICATION_METRICS)}) or all regression "
+                f"({', '.join(REGRESSION_METRICS)}) metrics"
+            )
 
     def report(self, metrics: dict[str, Any]) -> dict[str, Any]:
         """The metrics this suite reports: its own, thresholded and primary ones, per class."""

@@ -49,9 +49,15 @@ def register_suite(
     thresholds: dict[str, float] | None = None,
     scenario: str | None = None,
     query_budget: int = 20,
-    primary_metric: str = "macro_f1",
+    primary_metric: str | None = None,
 ) -> EvaluationSuite:
-    """Register a sealed suite over an evaluation dataset version the evaluator owns."""
+    """Register a sealed suite over an evaluation dataset version the evaluator owns.
+
+    The primary metric defaults to ``macro_f1`` for classification metrics and
+    to the first metric otherwise.
+    """
+    if primary_metric is None:
+        primary_metric = "macro_f1" if set(metrics) <= set(CLASSIFICATION_METRICS) else metrics[0]
     check_slug(name, what="suite")
     with space.work() as w:
         require_role(w.tx, actor, Role.EVALUATOR)
