@@ -198,3 +198,13 @@ class ModelEvaluated(Event):
 
     action: ClassVar[str] = "model.evaluated"
     object_type: ClassVar[str] = "model_version"
+
+
+@event_type
+@dataclass(frozen=True)
+class FederatedRoundAggregated(Event):
+    """A federated round was aggregated: participants, row counts, parameter shapes and
+    hashes (never rows)."""
+
+    action: ClassVar[str] = "federation.round_aggregated"
+    object_type: ClassVar[str] = "federated_run"

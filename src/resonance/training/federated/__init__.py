@@ -1,0 +1,1 @@
+"""Federated co-training on Flower: member ClientApps, server logic, exchanged models."""

@@ -1,0 +1,283 @@
+"""Flower apps: the per-member ClientApp, the server logic and an in-process grid.
+
+The ClientApp never sees another member's rows: it is built around one
+``loader`` that reads (and records) its member's own dataset version. The
+server logic speaks only Flower messages, so the same code drives the
+embedded in-process grid and a real SuperLink (deployment mode).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
+from flwr.clientapp import ClientApp
+from flwr.serverapp.strategy import FedAvg, FedProx, Strategy
+from flwr.serverapp.strategy.dp_fixed_clipping import DifferentialPrivacyServerSideFixedClipping
+from flwr.serverapp.strategy.strategy_utils import aggregate_metricrecords
+
+from resonance.domain.datasets import LabelSpec
+from resonance.domain.errors import InvalidInput, TrainingFailed
+from resonance.training.features import FeatureEncoder, encode_labels, label_values
+from resonance.training.federated.models import LocalConfig, local_train
+
+SCHEMA = "query.schema"
+
+
+@dataclass
+class MemberData:
+    """What a member's loader returns: its rows, label spec and columns to skip."""
+
+    member: str
+    table: pa.Table
+    label: LabelSpec
+    exclude: tuple[str, ...] = ()
+
+
+Loader = Callable[[], MemberData]
+
+
+def _schema_of(data: MemberData) -> dict[str, Any]:
+    enc = FeatureEncoder.fit(data.table, label=data.label, exclude=data.exclude)
+    stats = {}
+    for name in enc.numeric:
+        x = data.table[name].to_numpy(zero_copy_only=False).astype(float)
+        x = np.where(np.isnan(x), enc.medians[name], x)
+        stats[name] = [len(x), float(x.sum()), float((x * x).sum()), enc.medians[name]]
+    raw = label_values(data.table, data.label)
+    classes, counts = np.unique(raw.astype(str), return_counts=True)
+    return {
+        "member": data.member,
+        "rows": data.table.num_rows,
+        "numeric": stats,
+        "categorical": enc.categorical,
+        "classes": dict(zip(classes.tolist(), counts.tolist(), strict=True)),
+    }
+
+
+def _arrays(params: list[np.ndarray]) -> ArrayRecord:
+    return ArrayRecord([np.ascontiguousarray(p) for p in params])
+
+
+def _params(record: ArrayRecord) -> list[np.ndarray]:
+    return list(record.to_numpy_ndarrays())
+
+
+def make_client_app(loader: Loader) -> ClientApp:
+    """A ClientApp that trains on the rows ``loader`` returns (read once, on first use)."""
+    app = ClientApp()
+    cache: dict[str, MemberData] = {}
+
+    def data() -> MemberData:
+        if "d" not in cache:
+            cache["d"] = loader()
+        return cache["d"]
+
+    @app.query("schema")
+    def schema(msg: Message, context: Context) -> Message:
+        summary = json.dumps(_schema_of(data()))
+        return Message(RecordDict({"schema": ConfigRecord({"json": summary})}), reply_to=msg)
+
+    @app.train()
+    def train(msg: Message, context: Context) -> Message:
+        d = data()
+        cfg = msg.content.config_records["config"]
+        plan = Plan.from_json(str(cfg["plan"]))
+        X, y = plan.encode(d.table, d.label)
+        local = LocalConfig(
+            epochs=int(plan.local["epochs"]),
+            lr=float(plan.local["lr"]),
+            batch_size=int(plan.local["batch_size"]),
+            proximal_mu=float(str(cfg.get("proximal-mu", 0.0))),
+            seed=int(str(cfg["server-round"])) * 7919 + plan.seed,
+        )
+        params = local_train(
+            _params(msg.content.array_records["arrays"]), X, y, len(plan.classes), local
+        )
+        content = RecordDict(
+            {
+                "arrays": _arrays(params),
+                "metrics": MetricRecord({"num-examples": len(y)}),
+                "member": ConfigRecord({"name": d.member}),
+            }
+        )
+        return Message(content, reply_to=msg)
+
+    return app
+
+
+@dataclass
+class Plan:
+    """The shared encoding (merged from member schemas) and local-training settings."""
+
+    numeric: list[str]
+    medians: dict[str, float]
+    categorical: dict[str, list[str]]
+    mean: list[float]
+    scale: list[float]
+    classes: list[str]
+    local: dict[str, float]
+    seed: int = 0
+
+    def to_json(self) -> str:
+        """Serialize for the train config."""
+        return json.dumps(self.__dict__)
+
+    @classmethod
+    def from_json(cls, text: str) -> Plan:
+        """Inverse of :meth:`to_json`."""
+        return cls(**json.loads(text))
+
+    @property
+    def encoder(self) -> FeatureEncoder:
+        """The shared feature encoder."""
+        return FeatureEncoder(list(self.numeric), dict(self.categorical), dict(self.medians))
+
+    def encode(self, table: pa.Table, label: LabelSpec) -> tuple[np.ndarray, np.ndarray]:
+        """Standardized features and class indices of rows with a known class."""
+        X = (self.encoder.transform(table) - np.asarray(self.mean)) / np.asarray(self.scale)
+        y = encode_labels(label_values(table, label), tuple(self.classes))
+        return X[y >= 0], y[y >= 0]
+
+
+def merge_schemas(schemas: list[dict[str, Any]], *, local: dict[str, float], seed: int) -> Plan:
+    """One encoding for all members from their summaries (counts, sums, categories).
+
+    Numeric columns every member has are kept; categories are the union;
+    medians are row-weighted means of member medians; one-hot columns are not scaled.
+    """
+    if not schemas:
+        raise TrainingFailed("no member answered the schema query")
+    numeric = [c for c in schemas[0]["numeric"] if all(c in s["numeric"] for s in schemas)]
+    cat_names = sorted({c for s in schemas for c in s["categorical"]})
+    categorical = {
+        c: sorted({v for s in schemas for v in s["categorical"].get(c, [])}) for c in cat_names
+    }
+    medians, mean, scale = {}, [], []
+    for c in numeric:
+        n = sum(s["numeric"][c][0] for s in schemas)
+        total = sum(s["numeric"][c][1] for s in schemas)
+        sq = sum(s["numeric"][c][2] for s in schemas)
+        medians[c] = sum(s["numeric"][c][0] * s["numeric"][c][3] for s in schemas) / n
+        mu = total / n
+        mean.append(mu)
+        scale.append(float(np.sqrt(max(sq / n - mu * mu, 0.0))) or 1.0)
+    width = sum(len(v) for v in categorical.values())
+    classes = sorted({k for s in schemas for k in s["classes"]})
+    if len(classes) < 2:
+        raise TrainingFailed("federated training needs at least two classes across members")
+    return Plan(
+        numeric,
+        medians,
+        categorical,
+        mean + [0.0] * width,
+        scale + [1.0] * width,
+        classes,
+        local,
+        seed,
+    )
+
+
+def params_digest(params: Iterable[np.ndarray]) -> list[dict[str, Any]]:
+    """Shape and SHA-256 of each parameter array (what goes on the ledger)."""
+    return [
+        {
+            "shape": list(p.shape),
+            "sha256": hashlib.sha256(np.ascontiguousarray(p).tobytes()).hexdigest(),
+        }
+        for p in params
+    ]
+
+
+@dataclass
+class RoundSummary:
+    """One aggregation round: who took part with how many rows, what came out."""
+
+    round: int
+    participants: dict[str, int]
+    parameters: list[dict[str, Any]]
+
+
+@dataclass
+class RoundRecorder:
+    """Collects participants from train replies and reports each round to ``on_round``."""
+
+    on_round: Callable[[RoundSummary], None]
+    pending: dict[str, int] = field(default_factory=dict)
+    rounds: list[RoundSummary] = field(default_factory=list)
+
+    def aggregate_metrics(self, records: list[RecordDict], key: str) -> MetricRecord:
+        """FedAvg's metric aggregation hook: note who replied with how many rows."""
+        self.pending = {
+            str(r.config_records["member"]["name"]): int(
+                str(r.metric_records["metrics"]["num-examples"])
+            )
+            for r in records
+        }
+        return aggregate_metricrecords(records, key)
+
+    def evaluate(self, server_round: int, arrays: ArrayRecord) -> MetricRecord | None:
+        """Called after each round with the aggregated arrays."""
+        if server_round > 0:
+            summary = RoundSummary(server_round, self.pending, params_digest(_params(arrays)))
+            self.rounds.append(summary)
+            self.on_round(summary)
+        return None
+
+
+STRATEGIES: dict[str, type[FedAvg]] = {"fedavg": FedAvg, "fedprox": FedProx}
+
+
+@dataclass
+class FederationConfig:
+    """Server-side settings of a federated run."""
+
+    kind: str = "linear"
+    strategy: str = "fedavg"
+    rounds: int = 10
+    proximal_mu: float = 0.01
+    hidden: int = 32
+    local: dict[str, float] = field(
+        default_factory=lambda: {"epochs": 2.0, "lr": 0.02, "batch_size": 32.0}
+    )
+    dp_noise: float = 0.0
+    dp_clip: float = 1.0
+    dp_delta: float = 1e-5
+    seed: int = 0
+    timeout: float = 600.0
+
+
+def build_strategy(cfg: FederationConfig, n_nodes: int, recorder: RoundRecorder) -> Strategy:
+    """The registered strategy, wrapped in server-side DP clipping when noise is asked for."""
+    if cfg.strategy not in STRATEGIES:
+        raise InvalidInput(
+            f"unknown strategy {cfg.strategy!r}; choose from {', '.join(STRATEGIES)}"
+        )
+    common: dict[str, Any] = {
+        "fraction_evaluate": 0.0,
+        "min_train_nodes": n_nodes,
+        "min_available_nodes": n_nodes,
+        "train_metrics_aggr_fn": recorder.aggregate_metrics,
+    }
+    if cfg.strategy == "fedprox":
+        common["proximal_mu"] = cfg.proximal_mu
+    strategy: Strategy = STRATEGIES[cfg.strategy](**common)
+    if cfg.dp_noise > 0:
+        strategy = DifferentialPrivacyServerSideFixedClipping(
+            strategy, cfg.dp_noise, cfg.dp_clip, n_nodes
+        )
+    return strategy
+
+
+def gaussian_epsilon(noise_multiplier: float, rounds: int, delta: float) -> float:
+    """Epsilon of ``rounds`` Gaussian releases (RDP accounting, no subsampling amplification)."""
+    orders = np.concatenate([np.linspace(1.1, 10.9, 99), np.arange(11, 512)])
+    rdp = rounds * orders / (2 * noise_multiplier**2)
+    eps = rdp + np.log(1 / delta) / (orders - 1)
+    return float(eps.min())

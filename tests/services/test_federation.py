@@ -1,0 +1,103 @@
+"""Federated co-training in process: rows stay with members, rounds on the ledger."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from resonance.domain.errors import InvalidInput, RoleRequired
+from resonance.services import evaluation, federation, ledger, training
+from resonance.services.space import Space
+from resonance.training.federated.apps import FederationConfig, gaussian_epsilon
+from tests.federation_seed import non_iid_parts, seed_members
+
+MEMBERS = ["plant-a", "plant-b", "plant-c"]
+
+
+def test_steel_fedavg_linear_keeps_rows_home_and_ledgers_rounds(
+    lite_space: Space, tmp_path: Path
+) -> None:
+    fed = seed_members(lite_space, tmp_path / "d", MEMBERS)
+    mv = federation.federate(
+        lite_space,
+        actor="builder",
+        name="steel-fed",
+        datasets=fed.refs,
+        config=FederationConfig(rounds=4),
+    )
+    assert mv.ref == "steel-fed@1" and mv.spec.trainer == "federated-linear"
+    assert len(mv.datasets) == 3 and len(mv.dataset_hashes) == 3 and len(mv.classes) == 7
+    info = mv.details["federated"]
+    assert info["strategy"] == "fedavg" and set(info["members"]) == set(MEMBERS)
+    reads = ledger.entries(lite_space, action="data.accessed")
+    assert sorted(e.actor for e in reads) == MEMBERS
+    assert {e.payload["purpose"] for e in reads} == {"train-federated"}
+    assert {e.payload["federated_run"] for e in reads} == {info["run"]}
+    rounds = ledger.entries(lite_space, action="federation.round_aggregated")
+    assert [e.payload["round"] for e in rounds] == [1, 2, 3, 4]
+    first = rounds[0].payload
+    assert first["participants"] == info["members"]
+    assert [p["shape"] for p in first["parameters"]] == [[len(mv.feature_names), 7], [7]]
+    assert len({e.payload["parameters"][0]["sha256"] for e in rounds}) == 4
+    text = json.dumps([e.payload for e in rounds])
+    assert "Pastry" not in text and len(text) < 4000  # ids, counts and hashes only
+    evaluation.register_suite(lite_space, actor="evaluator", name="steel-s", dataset=fed.sealed)
+    run = evaluation.evaluate(
+        lite_space, actor="builder", model="steel-fed", suite="steel-s", diagnose=False
+    )
+    assert run.metrics["macro_f1"] > 0.45
+
+
+def test_ai4i_fedprox_mlp_with_differential_privacy(lite_space: Space, tmp_path: Path) -> None:
+    fed = seed_members(lite_space, tmp_path / "d", MEMBERS[:2], which="ai4i", rows=3000)
+    cfg = FederationConfig(
+        kind="mlp", strategy="fedprox", rounds=3, hidden=8, dp_noise=1.0, dp_clip=5.0
+    )
+    mv = federation.federate(
+        lite_space,
+        actor="builder",
+        name="ai4i-fed",
+        datasets=fed.refs,
+        config=cfg,
+        exclude=fed.exclude,
+    )
+    info = mv.details["federated"]
+    assert info["proximal_mu"] == cfg.proximal_mu and info["model"] == "mlp"
+    dp = info["differential_privacy"]
+    assert dp["epsilon"] == pytest.approx(gaussian_epsilon(1.0, 3, 1e-5)) and dp["epsilon"] > 0
+    assert not set(fed.exclude) & set(mv.feature_names)
+    fitted = training.load_model(lite_space, mv)
+    proba = fitted.predict_proba(fitted.prepare(fed.sealed_table).X)
+    assert proba.shape == (fed.sealed_table.num_rows, 2)
+    assert np.allclose(proba.sum(axis=1), 1.0)
+    rounds = ledger.entries(lite_space, action="federation.round_aggregated")
+    assert [len(e.payload["parameters"]) for e in rounds] == [4, 4, 4]
+
+
+def test_only_model_builders_coordinate_and_members_are_distinct(
+    lite_space: Space, tmp_path: Path
+) -> None:
+    fed = seed_members(lite_space, tmp_path / "d", MEMBERS[:2], rows=400)
+    with pytest.raises(RoleRequired):
+        federation.federate(lite_space, actor="plant-a", name="x", datasets=fed.refs)
+    with pytest.raises(InvalidInput):
+        federation.federate(lite_space, actor="builder", name="x", datasets=fed.refs[:1])
+    with pytest.raises(InvalidInput):
+        federation.federate(lite_space, actor="builder", name="x", datasets=[fed.refs[0]] * 2)
+    with pytest.raises(InvalidInput):
+        federation.federate(
+            lite_space,
+            actor="builder",
+            name="x",
+            datasets=fed.refs,
+            config=FederationConfig(strategy="nope"),
+        )
+
+
+def test_non_iid_parts_cover_every_row_once() -> None:
+    labels = np.repeat(np.array(["a", "b", "c"]), [50, 30, 20])
+    parts = non_iid_parts(labels, 4, alpha=0.5)
+    assert sorted(np.concatenate(parts).tolist()) == list(range(100))
