@@ -46,8 +46,8 @@ def fit_binning(frame: pd.DataFrame, *, n_bins: int = 4, max_categories: int = 1
     for name in frame.columns:
         col = frame[name]
         if not pd.api.types.is_numeric_dtype(col.dtype):
-            counts = col.dropna().astype(str).value_counts()
-            cats.append(sorted(str(c) for c in counts.index[:max_categories]))
+            counts = col.value_counts(dropna=True)
+            cats.append(sorted({str(c) for c in counts.index[counts > 0][:max_categories]}))
             edges.append(None)
         else:
             values = col.to_numpy(dtype=float)
@@ -65,6 +65,18 @@ def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
 
+def _category_codes(col: pd.Series, cat_list: list[str]) -> np.ndarray:
+    """Index of each value in ``cat_list``; other and missing values get ``len(cat_list)``."""
+    other = len(cat_list)
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        lookup = {c: i for i, c in enumerate(cat_list)}
+        table = [lookup.get(str(c), other) for c in col.cat.categories]
+        return np.asarray([*table, other], dtype=np.int32)[col.cat.codes.to_numpy()]
+    code = pd.Categorical(col.astype(str), categories=cat_list).codes.astype(np.int32)
+    code[(code < 0) | col.isna().to_numpy()] = other
+    return code
+
+
 def apply_binning(
     frame: pd.DataFrame, *, edges: list[np.ndarray | None], categories: list[list[str] | None]
 ) -> Binning:
@@ -76,12 +88,7 @@ def apply_binning(
         col = frame[name]
         if edges[j] is None:
             cat_list = categories[j] or []
-            lookup = {c: i for i, c in enumerate(cat_list)}
-            vals = col.astype(object).to_numpy()
-            codes[:, j] = [
-                lookup.get(str(v), len(cat_list)) if v == v and v is not None else len(cat_list)
-                for v in vals
-            ]
+            codes[:, j] = _category_codes(col, cat_list)
             predicates.append([f"{name} = {c}" for c in cat_list] + [f"{name} is other/missing"])
         else:
             e = edges[j]
