@@ -45,7 +45,7 @@ def home(space: Any, request: Request) -> Ctx:
 
 def catalog_page(space: Any, request: Request) -> Ctx:
     """Every dataset with its latest version."""
-    return "catalog.html", {"items": catalog.list_datasets(space)}
+    return "catalog.html", {"items": catalog.list_datasets(space, validation=True)}
 
 
 def dataset_page(space: Any, request: Request, name: str) -> Ctx:

@@ -33,6 +33,7 @@ def _dataset(row: Any) -> Dataset:
 
 
 def _version(row: Any) -> DatasetVersion:
+    cols = row._mapping
     return DatasetVersion(
         dataset=row.dataset,
         number=row.number,
@@ -44,8 +45,8 @@ def _version(row: Any) -> DatasetVersion:
         created_at=row.created_at,
         created_by=row.created_by,
         source_hash=row.source_hash,
-        validation=row.validation,
-        profile=row.profile,
+        validation=cols.get("validation", {}),
+        profile=cols.get("profile", {}),
     )
 
 
@@ -127,6 +128,22 @@ class SqlCatalogRepo(SqlRepoBase):
         v = t.dataset_versions
         rows = self.conn.execute(sa.select(v).where(v.c.dataset == dataset).order_by(v.c.number))
         return [_version(r) for r in rows]
+
+    def latest_versions(
+        self, *, with_validation: bool = True, with_profile: bool = True
+    ) -> dict[str, DatasetVersion]:
+        v = t.dataset_versions
+        top = (
+            sa.select(v.c.dataset, sa.func.max(v.c.number).label("number"))
+            .group_by(v.c.dataset)
+            .subquery()
+        )
+        wanted = {"validation": with_validation, "profile": with_profile}
+        skip = {name for name, keep in wanted.items() if not keep}
+        stmt = sa.select(*(c for c in v.c if c.name not in skip)).join(
+            top, sa.and_(v.c.dataset == top.c.dataset, v.c.number == top.c.number)
+        )
+        return {r.dataset: _version(r) for r in self.conn.execute(stmt)}
 
     def find_version_by_hash(self, dataset: str, content_hash: str) -> DatasetVersion | None:
         v = t.dataset_versions
