@@ -208,3 +208,12 @@ class FederatedRoundAggregated(Event):
 
     action: ClassVar[str] = "federation.round_aggregated"
     object_type: ClassVar[str] = "federated_run"
+
+
+@event_type
+@dataclass(frozen=True)
+class ContributionValued(Event):
+    """Members' contributions to a model version were valued on a suite (values only)."""
+
+    action: ClassVar[str] = "contribution.valued"
+    object_type: ClassVar[str] = "model_version"

@@ -1,0 +1,253 @@
+"""Use case: who contributed what to a model version, and the benefit-sharing statement.
+
+Member values are Shapley values of the suite's primary metric over retrains
+on coalitions of members (the model's own recipe: federated rounds for a
+federated model, the pooled trainer otherwise), exact up to 8 members with
+each coalition trained once, Monte Carlo beyond; leave-one-member-out too.
+Row values are exact KNN-Shapley on the sealed suite, summed per member.
+Every value: **higher = more valuable**. Computed in the space's sandbox:
+member rows are read under ``train-federated`` (federated models) or
+``train-pooled``, sealed rows under the suite owner's ``evaluate``; all reads
+and the result are on the ledger, never rows.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from resonance.domain.evaluation import classification_metrics
+from resonance.domain.events import ContributionValued
+from resonance.domain.modeling import ModelVersion
+from resonance.domain.policies import Purpose
+from resonance.domain.valuation import Utility, knn_shapley, leave_one_out, member_shapley, shares
+from resonance.services.access import authorize, load_rows
+from resonance.services.evaluation import require_suite
+from resonance.services.federation import resolve_members
+from resonance.services.ledger import entries
+from resonance.services.space import Space
+from resonance.services.training import get_model, load_model
+from resonance.training.features import Prepared
+from resonance.training.federated.apps import FederationConfig, Loader, MemberData, make_client_app
+from resonance.training.federated.models import forward
+from resonance.training.federated.server import in_process_grid, serve
+from resonance.training.trainers import fit_model
+
+
+@dataclass
+class Valuation:
+    """Per-member values of one model version on one suite."""
+
+    model: str
+    suite: str
+    metric: str
+    full_score: float
+    members: dict[str, dict[str, float]]
+    method: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON."""
+        return dict(self.__dict__)
+
+
+def _federation_config(model: ModelVersion) -> FederationConfig | None:
+    info = model.details.get("federated")
+    if not info:
+        return None
+    return FederationConfig(
+        kind=info["model"],
+        strategy=info["strategy"],
+        rounds=int(info["rounds"]),
+        proximal_mu=float(info.get("proximal_mu", 0.01)),
+        hidden=int(model.spec.params.get("hidden", 32)),
+        local=dict(info["local"]),
+    )
+
+
+def _macro_f1(y: np.ndarray, proba: np.ndarray, classes: tuple[str, ...]) -> float:
+    known = y >= 0
+    pred = proba[known].argmax(axis=1)
+    metrics = classification_metrics(y[known], pred, proba[known], classes=classes)
+    return float(metrics["macro_f1"])
+
+
+def _read(space: Space, model: ModelVersion, suite: str) -> tuple[list[MemberData], pa.Table]:
+    members = resolve_members(space, list(model.datasets))
+    fed = _federation_config(model) is not None
+    data = []
+    for m in members:
+        grant = authorize(
+            space,
+            actor=m.name if fed else model.created_by,
+            ref=m.version.ref,
+            purpose=Purpose.TRAIN_FEDERATED if fed else Purpose.TRAIN_POOLED,
+            context={"model": model.ref, "valuation": suite},
+        )
+        skip = model.spec.exclude_columns
+        if grant.dataset.group_key:
+            skip = (*skip, grant.dataset.group_key)
+        assert grant.dataset.label is not None
+        data.append(MemberData(m.name, load_rows(space, grant.version), grant.dataset.label, skip))
+    the_suite = require_suite(space, suite)
+    grant = authorize(
+        space,
+        actor=the_suite.owner,
+        ref=the_suite.dataset,
+        purpose=Purpose.EVALUATE,
+        context={"on_behalf_of": model.created_by, "model": model.ref, "valuation": suite},
+    )
+    return data, load_rows(space, grant.version)
+
+
+def _utility(
+    space: Space, model: ModelVersion, data: list[MemberData], sealed: pa.Table
+) -> Utility:
+    fitted = load_model(space, model)
+    test = fitted.prepare(sealed)
+    cfg = _federation_config(model)
+
+    def utility(coalition: frozenset[int]) -> float:
+        chosen = [data[i] for i in sorted(coalition)]
+        if not chosen:
+            return 0.0
+        if cfg is not None:
+            apps = [make_client_app(_constant(d)) for d in chosen]
+            out = serve(in_process_grid(apps), cfg, lambda _s: None)
+            X = (out.plan.encoder.transform(sealed) - out.estimator.mean) / out.estimator.scale
+            proba = np.zeros((len(X), len(fitted.classes)))
+            index = {c: i for i, c in enumerate(fitted.classes)}
+            cols = [index[c] for c in out.plan.classes]
+            proba[:, cols] = forward(out.estimator.params, X)
+            return _macro_f1(test.y, proba, fitted.classes)
+        table = pa.concat_tables([d.table for d in chosen], promote_options="permissive")
+        prepared = fitted.prepare(table)
+        if len(np.unique(prepared.y[prepared.y >= 0])) < 2:
+            return 0.0
+        refit = fit_model(model.spec, prepared, label=fitted.label, seed=0)
+        return _macro_f1(test.y, refit.predict_proba(test.X), fitted.classes)
+
+    return utility
+
+
+def _constant(data: MemberData) -> Loader:
+    return lambda: data
+
+
+def _knn_per_member(
+    space: Space, model: ModelVersion, data: list[MemberData], sealed: pa.Table, k: int
+) -> dict[str, float]:
+    fitted = load_model(space, model)
+    parts = [fitted.prepare(d.table) for d in data]
+    X = np.vstack([p.X for p in parts])
+    y = np.concatenate([p.y for p in parts])
+    owners = np.concatenate([[d.member] * len(p.y) for d, p in zip(data, parts, strict=True)])
+    test: Prepared = fitted.prepare(sealed)
+    mean, std = X.mean(axis=0), X.std(axis=0)
+    std[std == 0] = 1.0
+    values = knn_shapley((X - mean) / std, y, (test.X - mean) / std, test.y, k=k)
+    return {d.member: float(values[owners == d.member].sum()) for d in data}
+
+
+def value_model(
+    space: Space,
+    *,
+    actor: str,
+    model: str,
+    suite: str,
+    k: int = 5,
+    permutations: int = 100,
+    seed: int = 0,
+) -> Valuation:
+    """Each member's Shapley value, leave-one-out value and KNN-Shapley row total.
+
+    All values: **higher = more valuable**; ``share`` normalises positive
+    Shapley values to 1.
+    """
+    version = get_model(space, model)
+    data, sealed = _read(space, version, suite)
+    utility = _utility(space, version, data, sealed)
+    cache: dict[frozenset[int], float] = {}
+
+    def cached(c: frozenset[int]) -> float:
+        if c not in cache:
+            cache[c] = utility(c)
+        return cache[c]
+
+    n = len(data)
+    shap = member_shapley(n, cached, permutations=permutations, seed=seed)
+    loo = leave_one_out(n, cached)
+    knn = _knn_per_member(space, version, data, sealed, k)
+    names = [d.member for d in data]
+    share = shares(dict(zip(names, shap.tolist(), strict=True)))
+    members = {
+        d.member: {
+            "rows": float(d.table.num_rows),
+            "shapley": float(shap[i]),
+            "share": share[d.member],
+            "leave_one_out": float(loo[i]),
+            "knn_shapley": knn[d.member],
+        }
+        for i, d in enumerate(data)
+    }
+    method = "exact" if n <= 8 else f"monte-carlo ({permutations} permutations, seed {seed})"
+    result = Valuation(version.ref, suite, "macro_f1", cached(frozenset(range(n))), members, method)
+    with space.work() as w:
+        w.emit(ContributionValued(actor=actor, object_id=version.ref, payload=result.to_dict()))
+    return result
+
+
+def statement(space: Space, model: str, *, fmt: str = "markdown") -> str:
+    """Benefit-sharing statement of a model version, from the ledger alone."""
+    version = get_model(space, model)
+    trained = entries(space, action="model.trained", object_id=version.ref, limit=None)
+    valued = entries(space, action="contribution.valued", object_id=version.ref, limit=None)
+    lines = [f"# Benefit-sharing statement: {version.ref}", ""]
+    if trained:
+        p = trained[-1].payload
+        lines += [
+            f"Trained by **{trained[-1].actor}** on {trained[-1].timestamp} with {p['trainer']}"
+            f" (artifact `{p['artifact_hash'][:16]}`).",
+            "",
+            "| dataset version | sha256 |",
+            "|---|---|",
+            *[f"| {ref} | `{h[:16]}` |" for ref, h in p["datasets"].items()],
+            "",
+        ]
+    if valued:
+        v = valued[-1].payload
+        lines += [
+            f"Contributions on suite **{v['suite']}** ({v['metric']} {v['full_score']:.4f}, "
+            f"{v['method']} Shapley), ledger entry #{valued[-1].seq}:",
+            "",
+            "| member | rows | share | Shapley | leave-one-out | KNN-Shapley (rows) |",
+            "|---|---|---|---|---|---|",
+        ]
+        for name, m in v["members"].items():
+            lines.append(
+                f"| {name} | {int(m['rows'])} | {m['share']:.1%} | {m['shapley']:.4f} "
+                f"| {m['leave_one_out']:.4f} | {m['knn_shapley']:.4f} |"
+            )
+        lines += ["", "Higher values mean a more valuable contribution."]
+    else:
+        lines.append("No contribution valuation is on the ledger yet (run `resonance value`).")
+    text = "\n".join(lines) + "\n"
+    return text if fmt == "markdown" else _html(text)
+
+
+def _html(markdown: str) -> str:
+    body = []
+    for line in markdown.splitlines():
+        if line.startswith("# "):
+            body.append(f"<h1>{html.escape(line[2:])}</h1>")
+        elif line.startswith("|---"):
+            continue
+        elif line.startswith("|"):
+            cells = [html.escape(c.strip()) for c in line.strip("|").split("|")]
+            body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        elif line:
+            body.append(f"<p>{html.escape(line)}</p>")
+    return "<!doctype html><html><body>\n" + "\n".join(body) + "\n</body></html>\n"
