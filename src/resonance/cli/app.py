@@ -12,11 +12,13 @@ from typer.core import TyperGroup
 
 from resonance.cli import datasets as datasets_cli
 from resonance.cli import evaluation as evaluation_cli
+from resonance.cli import federation as federation_cli
 from resonance.cli import ledger as ledger_cli
 from resonance.cli import models as models_cli
 from resonance.cli import orgs as orgs_cli
 from resonance.cli import policies as policies_cli
 from resonance.cli import registry as registry_cli
+from resonance.cli import valuation as valuation_cli
 from resonance.cli.output import Context, fail
 from resonance.domain.errors import ResonanceError
 
@@ -68,6 +70,8 @@ ledger_cli.register(app)
 registry_cli.register(app)
 models_cli.register(app)
 evaluation_cli.register(app)
+federation_cli.register(app)
+valuation_cli.register(app)
 
 
 def main() -> None:
