@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -18,7 +19,7 @@ DUPLICATE = (sa.exc.IntegrityError, Conflict)
 
 
 @pytest.fixture
-def store(db_url: str):
+def store(db_url: str) -> Iterator[SqlStore]:
     s = SqlStore(db_url)
     s.migrate()
     with s.transaction() as tx:
