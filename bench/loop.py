@@ -26,9 +26,17 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from resonance.domain.datasets import LabelKind, LabelSpec
-from resonance.domain.diagnosis import find_slices, fit_binning, label_issues, worst_slice_score
+from resonance.domain.diagnosis import find_slices, fit_binning, label_issues
 from resonance.domain.evaluation import classification_metrics
-from resonance.domain.loop import LoopConfig, Outcome, Rows, out_of_fold_proba, run_loop
+from resonance.domain.loop import (
+    Candidate,
+    LoopConfig,
+    Outcome,
+    Rows,
+    out_of_fold_proba,
+    run_loop,
+    worst_slice_score,
+)
 from resonance.domain.modeling import ModelSpec
 from resonance.domain.optimization import entropy
 from resonance.training.features import FeatureEncoder, Prepared, encode_labels, label_values
@@ -37,7 +45,13 @@ from resonance.training.trainers import FittedModel, fit_model
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SPEC = ModelSpec(
     "lightgbm",
-    params={"n_estimators": 100, "learning_rate": 0.1, "num_leaves": 15, "min_child_samples": 10},
+    params={
+        "n_estimators": 100,
+        "learning_rate": 0.1,
+        "num_leaves": 15,
+        "min_child_samples": 10,
+        "n_jobs": 1,
+    },
 )
 BUDGET_SHARE = 0.40
 CONTRIBUTED_SHARE = 0.50
@@ -156,11 +170,11 @@ def score(model: FittedModel, rows: Rows, classes: tuple[str, ...]) -> tuple[flo
     return float(macro), float(worst)
 
 
-def make_oracle(split: Split, fit: Callable[[Rows], FittedModel]) -> Callable[[Rows, str], Outcome]:
+def make_oracle(split: Split, fit: Callable[[Rows], FittedModel]) -> Callable[[Candidate], Outcome]:
     """Train on a candidate and score it on the sealed suite (what the service does)."""
 
-    def oracle(rows: Rows, note: str) -> Outcome:
-        model = fit(rows)
+    def oracle(candidate: Candidate) -> Outcome:
+        model = fit(candidate.rows)
         macro, worst = score(model, split.suite, split.classes)
         pred = model.predict_proba(split.suite.X).argmax(axis=1)
         binning = fit_binning(split.suite.frame)
@@ -171,7 +185,7 @@ def make_oracle(split: Split, fit: Callable[[Rows], FittedModel]) -> Callable[[R
             top_k=10,
         )
         slices = [{**s.to_dict(), "conditions": s.conditions(binning)} for s in found]
-        return Outcome(macro, worst, {"macro_f1": macro}, slices, model, note)
+        return Outcome(macro, worst, {"macro_f1": macro}, slices, model, candidate.label)
 
     return oracle
 

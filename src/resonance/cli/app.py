@@ -14,6 +14,7 @@ from resonance.cli import datasets as datasets_cli
 from resonance.cli import evaluation as evaluation_cli
 from resonance.cli import federation as federation_cli
 from resonance.cli import ledger as ledger_cli
+from resonance.cli import loop as loop_cli
 from resonance.cli import models as models_cli
 from resonance.cli import orgs as orgs_cli
 from resonance.cli import policies as policies_cli
@@ -72,6 +73,7 @@ models_cli.register(app)
 evaluation_cli.register(app)
 federation_cli.register(app)
 valuation_cli.register(app)
+loop_cli.register(app)
 
 
 def main() -> None:

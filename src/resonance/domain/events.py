@@ -212,6 +212,42 @@ class FederatedRoundAggregated(Event):
 
 @event_type
 @dataclass(frozen=True)
+class LoopRunStarted(Event):
+    """A resonance loop run started (model spec, datasets, reserves, budget, suite)."""
+
+    action: ClassVar[str] = "loop.started"
+    object_type: ClassVar[str] = "loop_run"
+
+
+@event_type
+@dataclass(frozen=True)
+class LoopIterationRecorded(Event):
+    """One loop iteration: accepted or not, metrics, rows used, rows taken per member."""
+
+    action: ClassVar[str] = "loop.iteration"
+    object_type: ClassVar[str] = "loop_run"
+
+
+@event_type
+@dataclass(frozen=True)
+class RelabelProposed(Event):
+    """Suspected label errors proposed for relabeling to the member owning the rows."""
+
+    action: ClassVar[str] = "loop.relabel_proposed"
+    object_type: ClassVar[str] = "dataset_version"
+
+
+@event_type
+@dataclass(frozen=True)
+class LoopRunFinished(Event):
+    """A resonance loop run finished (final dataset version, model, lift, rows taken)."""
+
+    action: ClassVar[str] = "loop.finished"
+    object_type: ClassVar[str] = "loop_run"
+
+
+@event_type
+@dataclass(frozen=True)
 class ContributionValued(Event):
     """Members' contributions to a model version were valued on a suite (values only)."""
 

@@ -3,8 +3,8 @@
 Pure orchestration over in-memory rows with injected callbacks, so the space's
 service (sealed suites, ledger, immutable versions) and the benchmark run the
 same algorithm. A candidate dataset is accepted only when the oracle (the
-sealed suite) says it improved: the primary metric rises, or the worst slice
-improves while the primary metric holds (within ``tolerance``).
+sealed suite) says its primary metric improved (higher is better), without
+the worst slice falling by more than ``max_slice_drop``.
 """
 
 from __future__ import annotations
@@ -17,13 +17,14 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
-from resonance.domain.diagnosis import conditions_mask, label_issues
+from resonance.domain.diagnosis import conditions_mask, fit_binning, label_issues
 from resonance.domain.optimization import (
     ActionPlan,
     DropLabelIssues,
+    ProposeRelabels,
+    Rebalance,
     SliceNeed,
     TargetedAcquisition,
-    allocate_budget,
     entropy,
     fit_learning_curve,
 )
@@ -91,7 +92,6 @@ class Outcome:
 
 
 Fit = Callable[[Rows], Model]
-Oracle = Callable[[Rows, str], Outcome]
 
 
 @dataclass
@@ -107,7 +107,10 @@ class LoopConfig:
     seed: int = 0
     max_given_proba: float = 0.2
     min_suggested_proba: float = 0.5
-    max_slice_drop: float = 0.02
+    max_slice_drop: float = 0.05
+    max_drop_share: float = 0.1
+    min_class_share: float = 0.0
+    fairness: float = 0.0
 
 
 @dataclass
@@ -124,6 +127,8 @@ class Iteration:
     actions: list[dict[str, Any]]
     slices: list[dict[str, Any]]
     reference: str = ""
+    metrics: dict[str, Any] = field(default_factory=dict)
+    tried: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Serialize to plain JSON types."""
@@ -158,13 +163,22 @@ def out_of_fold_proba(rows: Rows, fit: Fit, *, folds: int, seed: int) -> np.ndar
     return proba
 
 
-def plan_cleaning(rows: Rows, fit: Fit, config: LoopConfig) -> ActionPlan:
+def plan_cleaning(rows: Rows, fit: Fit, config: LoopConfig) -> tuple[ActionPlan, ActionPlan]:
     """Cleanlab on out-of-fold probabilities → drops (where allowed) and relabel proposals."""
     proba = out_of_fold_proba(rows, fit, folds=config.folds, seed=config.seed)
     issues, _ = label_issues(rows.y, proba)
-    return DropLabelIssues.plan(
-        issues, rows.owner, proba.argmax(axis=1), auto_drop=config.auto_drop
+    drop = DropLabelIssues.plan(
+        issues, rows.owner, auto_drop=config.auto_drop, max_share=config.max_drop_share
     )
+    relabel = ProposeRelabels.plan(
+        issues,
+        rows.owner,
+        rows.y,
+        proba.argmax(axis=1),
+        auto_drop=config.auto_drop,
+        max_share=config.max_drop_share,
+    )
+    return drop, relabel
 
 
 def _slice_curves(
@@ -194,53 +208,58 @@ def plan_acquisition(
     train: Rows, reserve: Rows, outcome: Outcome, fit: Fit, *, budget: int, config: LoopConfig
 ) -> ActionPlan:
     """Allocate ``budget`` reserve rows across weak slices (Slice Tuner), most uncertain first."""
-    slices = [s for s in outcome.slices if s.get("conditions")][: config.max_slices]
     if budget <= 0 or not len(reserve):
         return ActionPlan(TargetedAcquisition.name, "no budget or empty reserve")
+    slices = [s for s in outcome.slices if s.get("conditions")][: config.max_slices]
     uncertainty = entropy(outcome.model.predict_proba(reserve.X))
     pools = [np.nonzero(conditions_mask(reserve.frame, s["conditions"]))[0] for s in slices]
     curves = _slice_curves(train, slices, fit, config.seed) if slices else []
     needs = [
-        SliceNeed(
-            str(i),
-            int(sz[-1]),
-            len(pool),
-            fit_learning_curve(sz, ls),
-            weight=float(s.get("size", 1)),
-        )
+        SliceNeed(str(i), int(sz[-1]), len(pool), fit_learning_curve(sz, ls), float(s["size"]))
         for i, (s, pool, (sz, ls)) in enumerate(zip(slices, pools, curves, strict=True))
     ]
-    alloc = allocate_budget(needs, budget=budget)
-    chosen: list[int] = []
-    for i, pool in enumerate(pools):
-        free = pool[~np.isin(pool, chosen)]
-        chosen.extend(free[np.argsort(-uncertainty[free])][: alloc.get(str(i), 0)].tolist())
-    spare = budget - len(chosen)
-    if spare > 0:  # slices' pools ran dry: the most uncertain rows anywhere
-        rest = np.setdiff1d(np.arange(len(reserve)), chosen)
-        chosen.extend(rest[np.argsort(-uncertainty[rest])][:spare].tolist())
-    picked = np.asarray(chosen, dtype=np.int64)
-    reason = (
-        "; ".join(
-            f"{alloc.get(str(i), 0)} rows for weak slice '{s['slice']}'"
-            for i, s in enumerate(slices)
-        )
-        or "no weak slice found"
-    )
-    return ActionPlan(
-        TargetedAcquisition.name,
-        f"Slice Tuner allocation: {reason}",
-        acquire=picked,
-        details={"allocation": {s["slice"]: alloc.get(str(i), 0) for i, s in enumerate(slices)}},
+    return TargetedAcquisition.plan(
+        pools,
+        needs,
+        [str(s["slice"]) for s in slices],
+        uncertainty,
+        budget=budget,
+        fairness=config.fairness,
     )
 
 
-def accepts(new: Outcome, old: Outcome, *, tolerance: float, max_slice_drop: float) -> bool:
-    """Higher primary metric without giving up the worst slice, or a better worst slice
-    with the primary metric held (both within their tolerances)."""
-    if new.primary > old.primary and new.worst_slice >= old.worst_slice - max_slice_drop:
-        return True
-    return new.worst_slice > old.worst_slice and new.primary >= old.primary - tolerance
+def accepts(new: Outcome, old: Outcome, *, min_delta: float, max_slice_drop: float) -> bool:
+    """The primary metric (higher is better) rose by more than ``min_delta`` and the
+    worst slice fell by at most ``max_slice_drop``."""
+    if not new.primary > old.primary + min_delta:
+        return False
+    return bool(np.isnan(old.worst_slice) or new.worst_slice >= old.worst_slice - max_slice_drop)
+
+
+def worst_slice_score(
+    frame: pd.DataFrame,
+    metric: Callable[[np.ndarray], float],
+    *,
+    n_bins: int = 4,
+    min_support: int = 30,
+) -> tuple[float, str]:
+    """The lowest ``metric(mask)`` over a fixed family of slices: every single-feature bin.
+
+    The family depends only on ``frame`` (quantile bins of each numeric
+    feature, each category), so different models are compared on the same
+    slices. Returns the worst value of a higher-is-better metric and its slice.
+    """
+    binning = fit_binning(frame, n_bins=n_bins)
+    worst, where = float("inf"), ""
+    for f in range(binning.codes.shape[1]):
+        for code in np.unique(binning.codes[:, f]):
+            mask = binning.codes[:, f] == code
+            if mask.sum() < min_support:
+                continue
+            value = metric(mask)
+            if value < worst:
+                worst, where = value, binning.predicates[f][int(code)]
+    return (worst if np.isfinite(worst) else float("nan")), where
 
 
 def _taken(reserve: Rows, idx: np.ndarray) -> dict[str, int]:
@@ -248,14 +267,55 @@ def _taken(reserve: Rows, idx: np.ndarray) -> dict[str, int]:
     return {str(o): int(c) for o, c in zip(owners, counts, strict=True)}
 
 
-def _candidates(
-    train: Rows, reserve: Rows, clean: ActionPlan, acquire: ActionPlan
-) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """(label, drop, acquire) candidates, the combined one first."""
-    out = [("clean+acquire", clean.drop, acquire.acquire)]
+@dataclass
+class Candidate:
+    """A proposed training set: the plans that made it and what they took from whom."""
+
+    label: str
+    rows: Rows
+    plans: list[ActionPlan]
+    taken: dict[str, int]
+    dropped: int
+    acquired: np.ndarray
+
+
+def candidates(
+    train: Rows, reserve: Rows, plans: dict[str, ActionPlan], number: int
+) -> list[Candidate]:
+    """Candidates of one iteration, best guess first: every data change, then acquisition
+    alone (when cleaning also proposed drops)."""
+    clean, acquire, rebalance = plans["clean"], plans["acquire"], plans["rebalance"]
+    combos = [("clean+acquire", [clean, acquire, rebalance])]
     if len(clean.drop) and len(acquire.acquire):
-        out.append(("acquire", np.empty(0, dtype=np.int64), acquire.acquire))
-    return [c for c in out if len(c[1]) or len(c[2])]
+        combos.append(("acquire", [acquire, rebalance]))
+    out = []
+    for label, used in combos:
+        used = [p for p in used if not p.empty]
+        if not used:
+            continue
+        drop = np.concatenate([p.drop for p in used]).astype(np.int64)
+        take = np.concatenate([p.acquire for p in used]).astype(np.int64)
+        dup = np.concatenate([p.duplicate for p in used]).astype(np.int64)
+        dup = dup[~np.isin(dup, drop)]
+        rows = train.without(drop).concat(reserve.take(take)).concat(train.take(dup))
+        out.append(
+            Candidate(
+                f"iteration {number} ({label})", rows, used, _taken(reserve, take), len(drop), take
+            )
+        )
+    return out
+
+
+def _plans(
+    train: Rows, reserve: Rows, current: Outcome, fit: Fit, budget: int, config: LoopConfig
+) -> dict[str, ActionPlan]:
+    clean, relabel = plan_cleaning(train, fit, config)
+    return {
+        "clean": clean,
+        "relabel": relabel,
+        "acquire": plan_acquisition(train, reserve, current, fit, budget=budget, config=config),
+        "rebalance": Rebalance.plan(train.y, min_share=config.min_class_share, seed=config.seed),
+    }
 
 
 def run_loop(
@@ -278,61 +338,75 @@ def run_loop(
     oracle:
         Trains on a candidate and scores it on the sealed suite (one query each call).
     config:
-        Budget (rows), iterations, owners allowing auto-drop, tolerance.
+        Budget (rows), iterations, owners allowing auto-drop, acceptance margins.
+
+    Returns
+    -------
+    LoopTrace
+        Every iteration (accepted or not), the final rows and reserve, the
+        relabel proposals made to owners.
     """
-    current = oracle(train, "baseline")
-    history = [
-        Iteration(
-            0,
-            True,
-            current.primary,
-            current.worst_slice,
-            len(train),
-            {},
-            0,
-            [],
-            current.slices,
-            current.reference,
-        )
-    ]
+    base = Candidate("baseline", train, [], {}, 0, np.empty(0, dtype=np.int64))
+    current = oracle(base)
+    history = [_record(0, True, current, train, [], base)]
+    if on_iteration:
+        on_iteration(history[0])
     proposals: list[dict[str, Any]] = []
     left = config.budget
     for number in range(1, config.iterations + 1):
         per_iter = int(np.ceil(left / (config.iterations - number + 1)))
-        clean = plan_cleaning(train, fit, config)
-        acquire = plan_acquisition(train, reserve, current, fit, budget=per_iter, config=config)
-        record = Iteration(
-            number,
-            False,
-            current.primary,
-            current.worst_slice,
-            len(train),
-            {},
-            0,
-            [{"action": p.action, "reason": p.reason, **p.details} for p in (clean, acquire)],
-            current.slices,
+        plans = _plans(train, reserve, current, fit, per_iter, config)
+        proposals.extend(
+            {**p, "source": str(train.source[p["row"]]), "source_row": int(train.row[p["row"]])}
+            for p in plans["relabel"].proposals
         )
-        for label, drop, take in _candidates(train, reserve, clean, acquire):
-            candidate = train.without(drop).concat(reserve.take(take))
-            outcome = oracle(candidate, f"iteration {number} ({label})")
-            if accepts(outcome, current, tolerance=config.tolerance,
-                       max_slice_drop=config.max_slice_drop):
-                record.accepted, record.taken, record.dropped = (
-                    True,
-                    _taken(reserve, take),
-                    len(drop),
-                )
-                train, reserve, current = candidate, reserve.without(take), outcome
-                left -= len(take)
-                proposals.extend(p for p in clean.proposals if label.startswith("clean"))
+        actions = [p.to_dict() for p in plans.values()]
+        record = _record(number, False, current, train, actions, None)
+        for cand in candidates(train, reserve, plans, number):
+            outcome = oracle(cand)
+            record.tried.append(
+                {
+                    "label": cand.label,
+                    "primary": outcome.primary,
+                    "worst_slice": outcome.worst_slice,
+                }
+            )
+            if accepts(
+                outcome, current, min_delta=config.tolerance, max_slice_drop=config.max_slice_drop
+            ):
+                train, reserve, current = cand.rows, reserve.without(cand.acquired), outcome
+                left -= len(cand.acquired)
+                record = _record(number, True, current, train, actions, cand, record.tried)
                 break
-        record.primary, record.worst_slice, record.rows = (
-            current.primary,
-            current.worst_slice,
-            len(train),
-        )
-        record.slices, record.reference = current.slices, current.reference
         history.append(record)
         if on_iteration:
             on_iteration(record)
     return LoopTrace(history, train, reserve, current, proposals)
+
+
+def _record(
+    number: int,
+    accepted: bool,
+    current: Outcome,
+    train: Rows,
+    actions: list[dict[str, Any]],
+    cand: Candidate | None,
+    tried: list[dict[str, Any]] | None = None,
+) -> Iteration:
+    return Iteration(
+        number,
+        accepted,
+        current.primary,
+        current.worst_slice,
+        len(train),
+        dict(cand.taken) if cand and accepted else {},
+        cand.dropped if cand and accepted else 0,
+        actions,
+        current.slices,
+        current.reference,
+        current.metrics,
+        tried or [],
+    )
+
+
+Oracle = Callable[[Candidate], Outcome]

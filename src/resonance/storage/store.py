@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from resonance.domain.datasets import Dataset, DatasetKind, DatasetVersion
 from resonance.domain.evaluation import EvaluationRun, EvaluationSuite
 from resonance.domain.ledger import LedgerEntry
+from resonance.domain.loop_run import LoopRun
 from resonance.domain.modeling import ModelVersion
 from resonance.domain.orgs import Consortium, ConsortiumMember, Organization
 from resonance.domain.policies import Policy
@@ -168,7 +169,17 @@ class ModelRepo(Protocol):
     def count_eval_runs(self, *, model_name: str, suite: str) -> int: ...
 
 
+class LoopRepo(Protocol):
+    """Resonance loop runs."""
+
+    def add_loop_run(self, run: LoopRun) -> None: ...
+    def update_loop_run(self, run: LoopRun) -> None: ...
+    def get_loop_run(self, name: str) -> LoopRun | None: ...
+    def list_loop_runs(self, *, created_by: str | None = None) -> list[LoopRun]: ...
+
+
 class Tx(
+    LoopRepo,
     ModelRepo,
     OrgRepo,
     CatalogRepo,

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from resonance.domain.errors import Conflict, InvalidInput, StoreUnavailable
 from resonance.storage.sql.catalog import SqlCatalogRepo
 from resonance.storage.sql.ledger import SqlLedgerRepo
+from resonance.storage.sql.loop import SqlLoopRepo
 from resonance.storage.sql.models import SqlModelRepo
 from resonance.storage.sql.orgs import SqlOrgRepo
 from resonance.storage.sql.registry import SqlRegistryRepo
@@ -22,7 +23,7 @@ from resonance.storage.sql.registry import SqlRegistryRepo
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
-class SqlTx(SqlModelRepo, SqlOrgRepo, SqlCatalogRepo, SqlLedgerRepo, SqlRegistryRepo):
+class SqlTx(SqlLoopRepo, SqlModelRepo, SqlOrgRepo, SqlCatalogRepo, SqlLedgerRepo, SqlRegistryRepo):
     """One transaction; every repository method runs on its connection."""
 
     def __init__(self, conn: sa.Connection) -> None:

@@ -1,0 +1,155 @@
+"""CLI: run the resonance loop, list and show runs, write their HTML report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from resonance.cli.output import console, ctx_of, print_table, progress, show
+from resonance.domain.loop_run import LoopRun
+from resonance.domain.modeling import ModelSpec, parse_params
+from resonance.reports.loop import render_html
+from resonance.services import loop as loops
+
+loop_app = typer.Typer(
+    help="The resonance loop: evaluate → diagnose → optimize the data → retrain.",
+    no_args_is_help=True,
+)
+
+
+def _f(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else "-"
+
+
+def _print_run(run: LoopRun) -> None:
+    s = run.summary
+    console.print(
+        f"[bold]{run.name}[/] by {run.created_by} ({run.status}); suite {run.suite}; "
+        f"{s.get('primary_metric', '')} {_f(s.get('baseline'))} → {_f(s.get('final'))} "
+        f"(lift {_f(s.get('lift'))}); worst slice {_f(s.get('baseline_worst_slice'))} → "
+        f"{_f(s.get('final_worst_slice'))}"
+    )
+    print_table(
+        "Iterations",
+        [
+            "#",
+            "accepted",
+            "primary",
+            "worst slice",
+            "rows",
+            "taken per member",
+            "dropped",
+            "dataset",
+        ],
+        [
+            (
+                it["number"],
+                "yes" if it["accepted"] else "no",
+                _f(it.get("primary")),
+                _f(it.get("worst_slice")),
+                it["rows"],
+                ", ".join(f"{k}: {v}" for k, v in it.get("taken", {}).items()) or "-",
+                it.get("dropped", 0),
+                it.get("dataset", ""),
+            )
+            for it in run.iterations
+        ],
+    )
+    if s:
+        console.print(
+            f"final dataset {s.get('final_dataset')}, model {s.get('final_model')}; rows taken "
+            f"{s.get('rows_taken')} of {s.get('reserve_rows')} reserve rows; relabel proposals "
+            f"sent to owners {s.get('relabel_proposals')}"
+        )
+
+
+@loop_app.command("run")
+def run(
+    ctx: typer.Context,
+    name: str = typer.Option(..., "--name", "-n", help="Run name (also the model's name)."),
+    trainer: str = typer.Option("lightgbm", "--trainer", "-t", help="Trainer of the model spec."),
+    dataset: list[str] = typer.Option(..., "--dataset", "-d", help="Training NAME[@N]; repeat."),
+    reserve: list[str] = typer.Option([], "--reserve", "-r", help="Reserve pool NAME[@N]; repeat."),
+    budget: int = typer.Option(..., "--budget", "-b", help="Acquisition budget in rows."),
+    suite: str = typer.Option(..., "--suite", "-s", help="Sealed evaluation suite."),
+    iterations: int = typer.Option(3, "--iterations", "-i", help="Loop iterations."),
+    param: list[str] = typer.Option([], "--param", "-p", help="KEY=VALUE; repeat."),
+    exclude: list[str] = typer.Option([], "--exclude", "-x", help="Column never used; repeat."),
+    seed: int = typer.Option(0, help="Random seed."),
+) -> None:
+    """Run the loop; accept a new dataset version only when the sealed suite improves."""
+    c = ctx_of(ctx)
+    request = loops.LoopRequest(
+        name=name,
+        spec=ModelSpec(trainer=trainer, params=parse_params(param), exclude_columns=tuple(exclude)),
+        datasets=list(dataset),
+        reserves=list(reserve),
+        budget=budget,
+        suite=suite,
+        iterations=iterations,
+        seed=seed,
+    )
+    with progress(f"loop {name}: baseline", total=iterations + 1) as advance:
+        result = loops.run(
+            c.space(),
+            actor=c.require_actor(),
+            request=request,
+            progress=lambda msg, _done, _total: advance(1, description=f"loop {name}: {msg}"),
+        )
+    show(c, result.to_dict(), lambda: _print_run(result))
+
+
+@loop_app.command("list")
+def list_(ctx: typer.Context) -> None:
+    """Loop runs, oldest first."""
+    c = ctx_of(ctx)
+    items = loops.list_runs(c.space())
+    show(
+        c,
+        [r.to_dict() for r in items],
+        lambda: print_table(
+            "Loop runs",
+            ["name", "by", "status", "suite", "baseline", "final", "lift", "final dataset"],
+            [
+                (
+                    r.name,
+                    r.created_by,
+                    r.status,
+                    r.suite,
+                    _f(r.summary.get("baseline")),
+                    _f(r.summary.get("final")),
+                    _f(r.summary.get("lift")),
+                    r.summary.get("final_dataset", ""),
+                )
+                for r in items
+            ],
+        ),
+    )
+
+
+@loop_app.command("show")
+def show_(ctx: typer.Context, name: str = typer.Argument(..., help="Loop run name.")) -> None:
+    """One run: every iteration, rows taken per member, the lift."""
+    c = ctx_of(ctx)
+    found = loops.get_run(c.space(), name)
+    show(c, found.to_dict(), lambda: _print_run(found))
+
+
+@loop_app.command("report")
+def report(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Loop run name."),
+    out: Path = typer.Option(..., "--out", "-o", help="HTML file to write."),
+) -> None:
+    """Write the run's HTML report (plotly charts, plotly.js embedded: works offline)."""
+    c = ctx_of(ctx)
+    found = loops.get_run(c.space(), name)
+    out.write_text(render_html(found), encoding="utf-8")
+    show(c, {"report": str(out)}, lambda: console.print(f"wrote the report of {name} to {out}"))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``resonance loop ...``."""
+    app.add_typer(loop_app, name="loop")

@@ -1,0 +1,133 @@
+"""HTML report of a resonance loop run: plotly charts inlined, plotly.js embedded (no CDN)."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import plotly.graph_objects as go
+
+from resonance.domain.loop_run import LoopRun
+from resonance.reports.charts import figure_div, plotly_js
+
+
+def metric_figure(run: LoopRun) -> go.Figure:
+    """Primary metric and worst reported slice per iteration (higher is better)."""
+    its = run.iterations
+    x = [it["number"] for it in its]
+    fig = go.Figure()
+    for key, name in (("primary", "primary metric"), ("worst_slice", "worst slice macro-F1")):
+        fig.add_trace(
+            go.Scatter(x=x, y=[it.get(key) for it in its], mode="lines+markers", name=name)
+        )
+    for it in its[1:]:
+        best = max((t["primary"] for t in it.get("tried", [])), default=None)
+        if best is not None and not it["accepted"]:
+            fig.add_trace(
+                go.Scatter(
+                    x=[it["number"]],
+                    y=[best],
+                    mode="markers",
+                    name="rejected",
+                    marker={"symbol": "x", "color": "red"},
+                    showlegend=False,
+                )
+            )
+    fig.update_layout(
+        title=f"Loop {run.name}: sealed suite {run.suite}",
+        xaxis_title="iteration",
+        yaxis_title="score",
+        height=380,
+        margin={"t": 50, "b": 40},
+    )
+    return fig
+
+
+def slice_heatmap(run: LoopRun) -> go.Figure:
+    """Error rate of every reported weak slice (rows) at each iteration (columns)."""
+    names: list[str] = []
+    for it in run.iterations:
+        for s in it.get("slices", []):
+            if s["slice"] not in names:
+                names.append(s["slice"])
+    z = [
+        [
+            next((s["error_rate"] for s in it.get("slices", []) if s["slice"] == n), None)
+            for it in run.iterations
+        ]
+        for n in names
+    ]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[f"it {it['number']}" for it in run.iterations],
+            y=[n[:60] for n in names],
+            colorscale="Reds",
+            colorbar={"title": "error rate"},
+        )
+    )
+    fig.update_layout(
+        title="Weak slices (error rate; lower is better)",
+        height=max(300, 40 * len(names) + 120),
+        margin={"l": 260},
+    )
+    return fig
+
+
+def _table(run: LoopRun) -> str:
+    cols = ("iteration", "accepted", "primary", "worst slice", "rows", "taken", "dropped")
+    head = "<tr>" + "".join(f"<th>{c}</th>" for c in (*cols, "dataset", "model")) + "</tr>"
+    body = []
+    for it in run.iterations:
+        cells = [
+            it["number"],
+            "yes" if it["accepted"] else "no",
+            _f(it.get("primary")),
+            _f(it.get("worst_slice")),
+            it["rows"],
+            ", ".join(f"{k}: {v}" for k, v in it.get("taken", {}).items()) or "-",
+            it.get("dropped", 0),
+            it.get("dataset", ""),
+            it.get("model", ""),
+        ]
+        body.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+    return f"<table>{head}{''.join(body)}</table>"
+
+
+def _actions(run: LoopRun) -> str:
+    items = []
+    for it in run.iterations[1:]:
+        for a in it.get("actions", []):
+            items.append(
+                f"<li>iteration {it['number']} — <b>{html.escape(a['action'])}</b>: "
+                f"{html.escape(a['reason'])}</li>"
+            )
+    return "<ul>" + "".join(items) + "</ul>"
+
+
+def _f(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else "-"
+
+
+def render_html(run: LoopRun) -> str:
+    """A self-contained HTML page (works offline)."""
+    s = {k: html.escape(str(v)) if isinstance(v, str | dict) else v for k, v in run.summary.items()}
+    summary = (
+        f"<p>Primary metric {s.get('primary_metric')}: {_f(s.get('baseline'))} → "
+        f"{_f(s.get('final'))} (lift {_f(s.get('lift'))}); worst slice "
+        f"{_f(s.get('baseline_worst_slice'))} → {_f(s.get('final_worst_slice'))}. Final dataset "
+        f"{s.get('final_dataset')}, model {s.get('final_model')}. "
+        f"Rows taken per member: {s.get('rows_taken')} of {s.get('reserve_rows')} "
+        f"reserve rows. Relabel proposals per member: {s.get('relabel_proposals')}.</p>"
+    )
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>Loop {html.escape(run.name)}</title><script>{plotly_js()}</script>"
+        "<style>body{font-family:sans-serif;margin:2em}td,th{border:1px solid #ccc;padding:4px}"
+        "table{border-collapse:collapse}</style></head><body>"
+        f"<h1>Resonance loop {html.escape(run.name)}</h1><p>by {html.escape(run.created_by)}, "
+        f"{html.escape(run.created_at)}; status {html.escape(run.status)}</p>{summary}"
+        f"{figure_div(metric_figure(run), 'loop-metric')}"
+        f"{figure_div(slice_heatmap(run), 'loop-slices')}"
+        f"<h2>Iterations</h2>{_table(run)}<h2>Actions and reasons</h2>{_actions(run)}</body></html>"
+    )
