@@ -12,6 +12,7 @@ from resonance.domain.evaluation import (
     classification_metrics,
     improved,
     passes,
+    per_slice_metrics,
     regression_metrics,
 )
 
@@ -48,6 +49,25 @@ def test_regression_metrics() -> None:
     assert m["mae"] == pytest.approx(2 / 3)
     assert m["rmse"] == pytest.approx(np.sqrt(4 / 3))
     assert m["r2"] < 1
+
+
+def test_per_slice_metrics_by_mask_or_indices() -> None:
+    y = np.array([0, 0, 1, 1, 2, 2])
+    pred = np.array([0, 0, 1, 0, 2, 1])
+    out = per_slice_metrics(
+        y,
+        pred,
+        {"first": np.array([True, True, True, False, False, False]), "last": np.array([3, 5])},
+        classes=CLASSES,
+    )
+    assert out["first"]["size"] == 3 and out["first"]["accuracy"] == 1.0
+    assert out["last"]["accuracy"] == 0.0 and out["last"]["per_class_recall"]["b"] == 0.0
+    reg = per_slice_metrics(
+        np.array([1.0, 2.0, 3.0]),
+        np.array([1.0, 2.0, 5.0]),
+        {"all": np.ones(3, bool), "none": np.zeros(3, bool)},
+    )
+    assert reg["all"]["mae"] == pytest.approx(2 / 3) and reg["none"] == {"size": 0}
 
 
 def test_passes_and_improved_honour_directions() -> None:

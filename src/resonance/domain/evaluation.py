@@ -7,6 +7,7 @@ Score directions: ``accuracy``, ``macro_f1``, ``roc_auc``, per-class recall and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +89,49 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]
         "mae": float(mean_absolute_error(y_true, y_pred)),
         "r2": float(r2_score(y_true, y_pred)) if len(y_true) > 1 else None,
     }
+
+
+def per_slice_metrics(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    slices: Mapping[str, np.ndarray],
+    *,
+    classes: tuple[str, ...] = (),
+    proba: np.ndarray | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Metrics within each slice, keyed like ``slices``.
+
+    Parameters
+    ----------
+    y_true, y_pred:
+        Class indices into ``classes`` (classification) or values (regression,
+        when ``classes`` is empty).
+    slices:
+        Slice name to a boolean mask or row indices.
+    proba:
+        Class probabilities for ROC-AUC within a slice (classification only).
+
+    Returns
+    -------
+    dict
+        Per slice: ``size`` and :func:`classification_metrics` (higher = better,
+        ``per_class_recall`` included) or :func:`regression_metrics` (``rmse``
+        and ``mae`` lower = better); an empty slice gets only ``size`` 0.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for name, rows in slices.items():
+        idx = np.flatnonzero(rows) if np.asarray(rows).dtype == bool else np.asarray(rows)
+        if len(idx) == 0:
+            out[name] = {"size": 0}
+        elif classes:
+            sub = proba[idx] if proba is not None else None
+            out[name] = {
+                "size": len(idx),
+                **classification_metrics(y_true[idx], y_pred[idx], sub, classes=classes),
+            }
+        else:
+            out[name] = {"size": len(idx), **regression_metrics(y_true[idx], y_pred[idx])}
+    return out
 
 
 def passes(metrics: dict[str, Any], thresholds: dict[str, float]) -> dict[str, bool]:

@@ -20,9 +20,8 @@ from resonance.domain.evaluation import (
     CLASSIFICATION_METRICS,
     EvaluationRun,
     EvaluationSuite,
-    classification_metrics,
     passes,
-    regression_metrics,
+    per_slice_metrics,
 )
 from resonance.domain.events import ModelEvaluated, SuiteRegistered
 from resonance.domain.modeling import ModelVersion, Task
@@ -139,17 +138,22 @@ def _slice_report(
     regression = fitted.spec.task is Task.REGRESSION
     errors = np.abs(pred - y) if regression else (pred != y).astype(float)
     support = max(10, int(SLICE_MIN_SUPPORT_SHARE * len(y)))
-    out = []
-    for s in find_slices(binning, errors, min_support=support, top_k=top_k):
-        mask = s.mask(binning.codes)
-        if regression:
-            m = regression_metrics(y[mask], pred[mask])
-            extra = {"mae": m["mae"], "rmse": m["rmse"]}
-        else:
-            m = classification_metrics(y[mask], pred[mask], None, classes=fitted.classes)
-            extra = {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"]}
-        out.append({**s.to_dict(), **extra, "conditions": s.conditions(binning)})
-    return out
+    found = find_slices(binning, errors, min_support=support, top_k=top_k)
+    metrics = per_slice_metrics(
+        y,
+        pred,
+        {s.description: s.mask(binning.codes) for s in found},
+        classes=() if regression else fitted.classes,
+    )
+    keep = ("mae", "rmse") if regression else ("accuracy", "macro_f1")
+    return [
+        {
+            **s.to_dict(),
+            **{k: metrics[s.description][k] for k in keep},
+            "conditions": s.conditions(binning),
+        }
+        for s in found
+    ]
 
 
 def diagnose_model(
