@@ -148,6 +148,12 @@ def test_suite_rules_and_who_may_evaluate(lite_space: Space, tmp_path: Path) -> 
     )
     with pytest.raises(InvalidInput):  # only the model's builder (or the operator) evaluates it
         evaluation.evaluate(lite_space, actor="plant-a", model="m", suite="s", diagnose=False)
+    with pytest.raises(PolicyDenied):  # the diagnosis reads training rows the operator may not
+        evaluation.evaluate(lite_space, actor="operator", model="m", suite="s")
+    sealed_reads = ledger.entries(lite_space, action="data.accessed", actor="evaluator")
+    assert sealed_reads == []  # it stopped before touching the sealed set
+    run = evaluation.evaluate(lite_space, actor="operator", model="m", suite="s", diagnose=False)
+    assert run.created_by == "operator" and run.diagnosis == {}
 
 
 def test_no_service_call_gives_a_builder_sealed_rows(lite_space: Space, tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ from resonance.services.catalog import require_dataset, resolve_version
 from resonance.services.diagnose import label_issue_summary
 from resonance.services.orgs import require_org, require_role
 from resonance.services.space import Space
-from resonance.services.training import load_model, pool, require_model, score
+from resonance.services.training import PooledData, load_model, pool, require_model, score
 from resonance.training.trainers import FittedModel
 
 SLICE_MIN_SUPPORT_SHARE = 0.03
@@ -130,6 +130,12 @@ def _sealed_rows(space: Space, actor: str, model: ModelVersion, suite: Evaluatio
     return load_rows(space, grant.version)
 
 
+def _training_rows(space: Space, actor: str, model: ModelVersion) -> PooledData:
+    return pool(
+        space, actor=actor, refs=list(model.datasets), purpose=Purpose.TRAIN_POOLED, model=model.ref
+    )
+
+
 def _slice_report(
     fitted: FittedModel, table: pa.Table, y: np.ndarray, pred: np.ndarray, *, top_k: int
 ) -> list[dict[str, Any]]:
@@ -165,6 +171,7 @@ def diagnose_model(
     table: pa.Table,
     top_k: int = 10,
     label_issues: bool = True,
+    train: PooledData | None = None,
 ) -> dict[str, Any]:
     """Per-slice metrics on the sealed rows, label issues and coverage gaps (aggregates only).
 
@@ -179,9 +186,7 @@ def diagnose_model(
             fitted, table.filter(pa.array(known)), prepared.y[known], pred[known], top_k=top_k
         )
     }
-    train = pool(
-        space, actor=actor, refs=list(model.datasets), purpose=Purpose.TRAIN_POOLED, model=model.ref
-    )
+    train = train or _training_rows(space, actor, model)
     ev_bins = fit_binning(fitted.encoder.frame(table))
     tr_bins = apply_binning(
         fitted.encoder.frame(train.table), edges=ev_bins.edges, categories=ev_bins.categories
@@ -213,13 +218,21 @@ def evaluate(
         version = require_model(w.tx, model)
     the_suite = require_suite(space, suite)
     _check_caller(space, actor, version, the_suite)
+    # training rows first: a caller who may not read them stops before the sealed read
+    train = _training_rows(space, actor, version) if diagnose else None
     table = _sealed_rows(space, actor, version, the_suite)
     fitted = load_model(space, version)
     prepared = fitted.prepare(table)
     metrics = the_suite.report(score(fitted, prepared.X, prepared.y))
     diagnosis = (
         diagnose_model(
-            space, actor=actor, model=version, fitted=fitted, table=table, label_issues=label_issues
+            space,
+            actor=actor,
+            model=version,
+            fitted=fitted,
+            table=table,
+            label_issues=label_issues,
+            train=train,
         )
         if diagnose
         else {}
