@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION := 1
 export RESONANCE_NO_PROGRESS ?=
 
-.PHONY: setup setup-dev demo test lint typecheck check bench bench-ingest bench-api bench-slices clean
+.PHONY: setup setup-dev demo test lint typecheck check bench bench-ingest bench-api bench-slices bench-loop clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -17,8 +17,8 @@ setup: $(BIN)/python  ## install the package and its runtime dependencies
 setup-dev: $(BIN)/python  ## install with test and lint tools
 	$(BIN)/pip install --quiet -e ".[dev]"
 
-demo: setup  ## the main job: run the example on a fresh embedded space
-	$(BIN)/python examples/steel_consortium.py --space demo-space --fresh
+demo: setup  ## the main job: the resonance loop end to end on a fresh embedded space
+	$(BIN)/python examples/resonance_loop.py --space demo-space --fresh
 
 lint:
 	$(BIN)/ruff check src tests bench examples
@@ -35,6 +35,7 @@ bench: setup-dev  ## every benchmark, each printing ratios against a baseline ru
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.api_load
 	$(BIN)/python -m bench.slices
+	$(BIN)/python -m bench.loop
 
 bench-ingest: setup-dev
 	$(BIN)/python -m bench.ingest
@@ -44,6 +45,9 @@ bench-api: setup-dev  ## 200 concurrent catalog reads on 127.0.0.1: p50/p99, p99
 
 bench-slices: setup-dev  ## slice search on 100,000 rows x 20 features, ratio to one LightGBM fit
 	$(BIN)/python -m bench.slices
+
+bench-loop: setup-dev  ## the loop vs random / cleanlab / uncertainty / everything, 2 datasets x 5 seeds
+	$(BIN)/python -m bench.loop
 
 clean:
 	rm -rf $(VENV) demo-space .pytest_cache .mypy_cache .ruff_cache

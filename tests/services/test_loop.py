@@ -1,0 +1,62 @@
+"""The loop service on real steel data: versions, lineage, ledger, budgets, reserve policies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from resonance.domain.errors import PolicyDenied
+from resonance.services import catalog, evaluation, ledger
+from resonance.services import loop as loops
+from resonance.services.space import Space
+from tests.loop_seed import request, seed_loop
+
+
+def test_loop_records_iterations_versions_and_ledger(space: Space, tmp_path: Path) -> None:
+    seeded = seed_loop(space, tmp_path / "data")
+    run = loops.run(space, actor="builder", request=request(seeded, budget=60, iterations=1))
+    assert run.status == "finished"
+    assert [it["number"] for it in run.iterations] == [0, 1]
+    s = run.summary
+    assert s["primary_metric"] == "macro_f1"
+    assert s["final"] >= s["baseline"]
+    assert sum(s["rows_taken"].values()) <= 60
+    # every candidate was a derived version of the working dataset with its reasons
+    _, versions = catalog.show_dataset(space, "loop-1-data")
+    assert versions[0].transformation.kind == "loop-pool"
+    for v in versions[1:]:
+        assert v.transformation.kind == "loop-optimize"
+        assert v.transformation.reason
+        assert versions[0].ref in v.parents or v.parents[0].startswith("loop-1-data@")
+    # sealed queries were spent through the evaluation service
+    runs = evaluation.list_runs(space, suite=seeded.suite)
+    assert 2 <= len(runs) <= 3
+    assert loops.get_run(space, "loop-1").summary == s
+    actions = {e.action for e in ledger.entries(space, limit=None)}
+    assert {"loop.started", "loop.iteration", "loop.finished"} <= actions
+    assert ledger.verify(space).ok
+
+
+def test_loop_takes_reserve_rows_through_access_and_proposes_relabels(
+    lite_space: Space, tmp_path: Path
+) -> None:
+    seeded = seed_loop(lite_space, tmp_path / "data")
+    run = loops.run(lite_space, actor="builder", request=request(seeded, budget=80, iterations=2))
+    entries = ledger.entries(lite_space, limit=None)
+    taken = [e for e in entries if e.action == "data.accessed" and "rows_taken" in e.payload]
+    accepted = [it for it in run.iterations[1:] if it["accepted"] and it["taken"]]
+    if accepted:
+        assert taken, "rows taken from a reserve pool must be an authorized, recorded access"
+        assert all(e.object_id.split("@")[0].endswith("-reserve") for e in taken)
+    proposals = [e for e in entries if e.action == "loop.relabel_proposed"]
+    # plant-a allows auto-drop: its suspects are dropped, not proposed
+    assert all(e.payload["owner"] != "plant-a" for e in proposals)
+    for e in proposals:
+        assert {"source", "row", "given", "suggested"} <= set(e.payload["rows"][0])
+
+
+def test_reserve_without_grant_is_denied(lite_space: Space, tmp_path: Path) -> None:
+    seeded = seed_loop(lite_space, tmp_path / "data", reserve_grant=False)
+    with pytest.raises(PolicyDenied):
+        loops.run(lite_space, actor="builder", request=request(seeded))
