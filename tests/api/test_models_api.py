@@ -69,6 +69,8 @@ def test_builder_trains_on_granted_data_only(modeled: tuple[Api, Seeded]) -> Non
     assert_error(api.post("/models", org="plant-a", json=body), "RES-122")
     bad = {**body, "trainer": "sklearn-rf", "params": {"no_such_param": 1}}
     assert_error(api.post("/models", org="builder", json=bad), "RES-170")
+    bad = {**body, "params": {"boosting_type": "no-such-boosting"}}
+    assert_error(api.post("/models", org="builder", json=bad), "RES-170")
     assert_error(api.post("/models", org="builder", json={**body, "trainer": "nope"}), "RES-100")
     assert_error(api.post("/models", org="builder", json={**body, "datasets": []}), "RES-100")
     assert [m["ref"] for m in api.get("/models", org="plant-a").json()] == ["m@1"]
