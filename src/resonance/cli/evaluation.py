@@ -130,13 +130,14 @@ def print_diagnosis(diagnosis: dict[str, Any]) -> None:
                 for t in issues["top"]
             ],
         )
+    gaps = diagnosis.get("coverage_gaps", [])
+    if not gaps:
+        console.print("Coverage gaps: none (every evaluation region has training rows)")
+        return
     print_table(
         "Coverage gaps (evaluation regions rare in training)",
         ["region", "evaluation rows", "training rows"],
-        [
-            (g["region"], g["eval_rows"], g["train_rows"])
-            for g in diagnosis.get("coverage_gaps", [])
-        ],
+        [(g["region"], g["eval_rows"], g["train_rows"]) for g in gaps],
     )
 
 
