@@ -167,6 +167,13 @@ def plan_cleaning(rows: Rows, fit: Fit, config: LoopConfig) -> tuple[ActionPlan,
     """Cleanlab on out-of-fold probabilities → drops (where allowed) and relabel proposals."""
     proba = out_of_fold_proba(rows, fit, folds=config.folds, seed=config.seed)
     issues, _ = label_issues(rows.y, proba)
+    # only confident disagreements: the given label is unlikely and another one likely
+    # (hard but correct rows of confusable classes stay)
+    given = proba[issues, rows.y[issues]] if len(issues) else np.empty(0)
+    confident = (given <= config.max_given_proba) & (
+        proba[issues].max(axis=1) >= config.min_suggested_proba
+    )
+    issues = issues[confident] if len(issues) else issues
     drop = DropLabelIssues.plan(
         issues, rows.owner, auto_drop=config.auto_drop, max_share=config.max_drop_share
     )
@@ -362,6 +369,7 @@ def run_loop(
         )
         actions = [p.to_dict() for p in plans.values()]
         record = _record(number, False, current, train, actions, None)
+        best: tuple[Candidate, Outcome] | None = None
         for cand in candidates(train, reserve, plans, number):
             outcome = oracle(cand)
             record.tried.append(
@@ -371,13 +379,16 @@ def run_loop(
                     "worst_slice": outcome.worst_slice,
                 }
             )
-            if accepts(
+            ok = accepts(
                 outcome, current, min_delta=config.tolerance, max_slice_drop=config.max_slice_drop
-            ):
-                train, reserve, current = cand.rows, reserve.without(cand.acquired), outcome
-                left -= len(cand.acquired)
-                record = _record(number, True, current, train, actions, cand, record.tried)
-                break
+            )
+            if ok and (best is None or outcome.primary > best[1].primary):
+                best = (cand, outcome)
+        if best is not None:  # the best candidate the suite accepted
+            cand, current = best
+            train, reserve = cand.rows, reserve.without(cand.acquired)
+            left -= len(cand.acquired)
+            record = _record(number, True, current, train, actions, cand, record.tried)
         history.append(record)
         if on_iteration:
             on_iteration(record)

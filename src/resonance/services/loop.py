@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from resonance.domain.datasets import Dataset, DatasetKind, LabelSpec, Transformation
-from resonance.domain.errors import AlreadyExists, InvalidInput, NotFound
+from resonance.domain.errors import AlreadyExists, BudgetExhausted, InvalidInput, NotFound
 from resonance.domain.evaluation import HIGHER, METRIC_DIRECTIONS
 from resonance.domain.events import (
     DatasetRegistered,
@@ -359,7 +359,15 @@ def run(
         require_role(w.tx, actor, Role.MODEL_BUILDER)
         if w.tx.get_loop_run(req.name):
             raise AlreadyExists(f"loop run {req.name!r} already exists", loop=req.name)
-    evaluation.require_suite(space, req.suite)
+    left = evaluation.remaining_budget(space, model_name=req.name, suite=req.suite)
+    if left < 1 + 2 * req.iterations:
+        raise BudgetExhausted(
+            f"{req.iterations} iterations may need {1 + 2 * req.iterations} queries of suite "
+            f"{req.suite}; {left} left for {req.name}",
+            model=req.name,
+            suite=req.suite,
+            budget=left,
+        )
     pool = _pool(space, actor, req)
     first = _register_working(space, actor, req.name, pool, req)
     config = LoopConfig(
