@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION := 1
 export RESONANCE_NO_PROGRESS ?=
 
-.PHONY: setup setup-dev demo test lint typecheck check bench bench-ingest bench-api bench-slices bench-loop clean
+.PHONY: setup setup-dev demo test lint typecheck check bench bench-ingest bench-api bench-slices bench-loop bench-federated bench-valuation clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -36,6 +36,8 @@ bench: setup-dev  ## every benchmark, each printing ratios against a baseline ru
 	$(BIN)/python -m bench.api_load
 	$(BIN)/python -m bench.slices
 	$(BIN)/python -m bench.loop
+	$(BIN)/python -m bench.federated
+	$(BIN)/python -m bench.valuation
 
 bench-ingest: setup-dev
 	$(BIN)/python -m bench.ingest
@@ -48,6 +50,12 @@ bench-slices: setup-dev  ## slice search on 100,000 rows x 20 features, ratio to
 
 bench-loop: setup-dev  ## the loop vs random / cleanlab / uncertainty / everything, 2 datasets x 5 seeds
 	$(BIN)/python -m bench.loop
+
+bench-federated: setup-dev  ## federated vs pooled, 2 datasets x 3/5 non-IID members: macro-F1 gap, time ratio
+	$(BIN)/python -m bench.federated
+
+bench-valuation: setup-dev  ## KNN-Shapley 100,000 x 1,000 vs one KNN predict; flipped-label recall
+	$(BIN)/python -m bench.valuation
 
 clean:
 	rm -rf $(VENV) demo-space .pytest_cache .mypy_cache .ruff_cache

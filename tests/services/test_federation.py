@@ -101,3 +101,13 @@ def test_non_iid_parts_cover_every_row_once() -> None:
     labels = np.repeat(np.array(["a", "b", "c"]), [50, 30, 20])
     parts = non_iid_parts(labels, 4, alpha=0.5)
     assert sorted(np.concatenate(parts).tolist()) == list(range(100))
+
+
+def test_fedavgm_strategy_is_registered(lite_space: Space, tmp_path: Path) -> None:
+    fed = seed_members(lite_space, tmp_path / "d", MEMBERS[:2], rows=400)
+    mv = federation.federate(
+        lite_space, actor="builder", name="m", datasets=fed.refs,
+        config=FederationConfig(strategy="fedavgm", rounds=2),
+    )  # fmt: skip
+    assert mv.details["federated"]["strategy"] == "fedavgm"
+    assert len(ledger.entries(lite_space, action="federation.round_aggregated")) == 2

@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
-from flwr.serverapp.strategy import FedAvg, FedProx, Strategy
+from flwr.serverapp.strategy import FedAvg, FedAvgM, FedProx, Strategy
 from flwr.serverapp.strategy.dp_fixed_clipping import DifferentialPrivacyServerSideFixedClipping
 from flwr.serverapp.strategy.strategy_utils import aggregate_metricrecords
 
@@ -233,7 +233,7 @@ class RoundRecorder:
         return None
 
 
-STRATEGIES: dict[str, type[FedAvg]] = {"fedavg": FedAvg, "fedprox": FedProx}
+STRATEGIES: dict[str, type[FedAvg]] = {"fedavg": FedAvg, "fedprox": FedProx, "fedavgm": FedAvgM}
 
 
 @dataclass
@@ -244,6 +244,7 @@ class FederationConfig:
     strategy: str = "fedavg"
     rounds: int = 10
     proximal_mu: float = 0.01
+    server_momentum: float = 0.9
     hidden: int = 32
     local: dict[str, float] = field(
         default_factory=lambda: {"epochs": 2.0, "lr": 0.02, "batch_size": 32.0}
@@ -269,6 +270,8 @@ def build_strategy(cfg: FederationConfig, n_nodes: int, recorder: RoundRecorder)
     }
     if cfg.strategy == "fedprox":
         common["proximal_mu"] = cfg.proximal_mu
+    if cfg.strategy == "fedavgm":
+        common["server_momentum"] = cfg.server_momentum
     strategy: Strategy = STRATEGIES[cfg.strategy](**common)
     if cfg.dp_noise > 0:
         strategy = DifferentialPrivacyServerSideFixedClipping(
