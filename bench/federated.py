@@ -9,7 +9,7 @@ as each member's own dataset. In the same run, on the same rows:
   and fit the ``sklearn-logreg`` trainer once on all rows;
 * resonance (federated): :func:`resonance.services.federation.federate` with
   FedAvgM (server momentum 0.9; ``--strategy fedavg|fedprox`` to compare) and the
-  exchanged softmax-linear model (30 rounds x 2 local epochs, Adam, batch 256);
+  exchanged softmax-linear model (30 rounds x 2 local epochs, Adam lr 0.02, batch 128);
   each member's ClientApp reads its own rows under ``train-federated``, every
   round goes on the ledger.
 
@@ -104,8 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--lr", type=float, default=0.1)
-    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--lr", type=float, default=0.02)
+    parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--strategy", default="fedavgm")
     parser.add_argument("--mu", type=float, default=0.01)
     parser.add_argument("--only", default="", help="steel or ai4i (default: both)")

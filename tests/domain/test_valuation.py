@@ -44,6 +44,7 @@ def test_knn_shapley_equals_brute_force_permutations(k: int) -> None:
     Xt = rng.normal(size=(4, 2))
     yt = rng.integers(0, 2, size=4)
     fast = knn_shapley(X, y, Xt, yt, k=k, batch_size=3)
+    assert np.allclose(knn_shapley(X, y, Xt, yt, k=k, batch_size=1, n_jobs=2), fast)
     assert np.allclose(fast, _brute_force(X, y, Xt, yt, k), atol=1e-12)
     assert fast.sum() == pytest.approx(knn_utility(X, y, Xt, yt, k=k))
 

@@ -75,6 +75,7 @@ def make_client_app(loader: Loader) -> ClientApp:
     """A ClientApp that trains on the rows ``loader`` returns (read once, on first use)."""
     app = ClientApp()
     cache: dict[str, MemberData] = {}
+    encoded: dict[str, Any] = {}
 
     def data() -> MemberData:
         if "d" not in cache:
@@ -90,8 +91,13 @@ def make_client_app(loader: Loader) -> ClientApp:
     def train(msg: Message, context: Context) -> Message:
         d = data()
         cfg = msg.content.config_records["config"]
-        plan = Plan.from_json(str(cfg["plan"]))
-        X, y = plan.encode(d.table, d.label)
+        text = str(cfg["plan"])
+        if encoded.get("plan") != text:  # the plan is fixed for a run: encode once
+            encoded.clear()
+            encoded["plan"] = text
+            encoded["xy"] = Plan.from_json(text).encode(d.table, d.label)
+        plan = Plan.from_json(text)
+        X, y = encoded["xy"]
         local = LocalConfig(
             epochs=int(plan.local["epochs"]),
             lr=float(plan.local["lr"]),
