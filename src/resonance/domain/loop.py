@@ -25,6 +25,7 @@ from resonance.domain.optimization import (
     Rebalance,
     SliceNeed,
     TargetedAcquisition,
+    UncertaintyAcquisition,
     entropy,
     fit_learning_curve,
 )
@@ -110,7 +111,7 @@ class LoopConfig:
     max_slice_drop: float = 0.05
     max_drop_share: float = 0.1
     min_class_share: float = 0.0
-    fairness: float = 0.0
+    fairness: float = 1.0
 
 
 @dataclass
@@ -222,7 +223,7 @@ def plan_acquisition(
     pools = [np.nonzero(conditions_mask(reserve.frame, s["conditions"]))[0] for s in slices]
     curves = _slice_curves(train, slices, fit, config.seed) if slices else []
     needs = [
-        SliceNeed(str(i), int(sz[-1]), len(pool), fit_learning_curve(sz, ls), float(s["size"]))
+        SliceNeed(str(i), int(sz[-1]), len(pool), fit_learning_curve(sz, ls))
         for i, (s, pool, (sz, ls)) in enumerate(zip(slices, pools, curves, strict=True))
     ]
     return TargetedAcquisition.plan(
@@ -289,12 +290,13 @@ class Candidate:
 def candidates(
     train: Rows, reserve: Rows, plans: dict[str, ActionPlan], number: int
 ) -> list[Candidate]:
-    """Candidates of one iteration, best guess first: every data change, then acquisition
-    alone (when cleaning also proposed drops)."""
+    """Candidates of one iteration: Slice Tuner acquisition, uncertainty acquisition, and
+    cleaning with Slice Tuner acquisition (when cleaning proposed drops). The sealed suite
+    decides which, if any, is kept."""
     clean, acquire, rebalance = plans["clean"], plans["acquire"], plans["rebalance"]
-    combos = [("clean+acquire", [clean, acquire, rebalance])]
-    if len(clean.drop) and len(acquire.acquire):
-        combos.append(("acquire", [acquire, rebalance]))
+    combos = [("acquire", [acquire, rebalance]), ("uncertain", [plans["uncertain"], rebalance])]
+    if len(clean.drop):
+        combos.append(("clean+acquire", [clean, acquire, rebalance]))
     out = []
     for label, used in combos:
         used = [p for p in used if not p.empty]
@@ -321,6 +323,10 @@ def _plans(
         "clean": clean,
         "relabel": relabel,
         "acquire": plan_acquisition(train, reserve, current, fit, budget=budget, config=config),
+        "uncertain": UncertaintyAcquisition.plan(
+            entropy(current.model.predict_proba(reserve.X)) if len(reserve) else np.empty(0),
+            budget=budget,
+        ),
         "rebalance": Rebalance.plan(train.y, min_share=config.min_class_share, seed=config.seed),
     }
 

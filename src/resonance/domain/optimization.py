@@ -302,6 +302,20 @@ class TargetedAcquisition(Action):
 
 
 @register_action
+class UncertaintyAcquisition(Action):
+    """Acquire the reserve rows the current model is least sure of (exploration)."""
+
+    name = "uncertainty-acquisition"
+
+    @staticmethod
+    def plan(uncertainty: np.ndarray, *, budget: int) -> ActionPlan:
+        """The ``budget`` rows of highest predictive entropy (higher = more uncertain)."""
+        pick = np.argsort(-np.asarray(uncertainty))[: max(budget, 0)].astype(np.int64)
+        reason = f"{len(pick)} reserve rows the current model is least sure of"
+        return ActionPlan(UncertaintyAcquisition.name, reason, acquire=pick)
+
+
+@register_action
 class Rebalance(Action):
     """Duplicate rows of classes below ``min_share`` of the training rows up to that share."""
 

@@ -360,9 +360,9 @@ def run(
         if w.tx.get_loop_run(req.name):
             raise AlreadyExists(f"loop run {req.name!r} already exists", loop=req.name)
     left = evaluation.remaining_budget(space, model_name=req.name, suite=req.suite)
-    if left < 1 + 2 * req.iterations:
+    if left < 1 + 3 * req.iterations:
         raise BudgetExhausted(
-            f"{req.iterations} iterations may need {1 + 2 * req.iterations} queries of suite "
+            f"{req.iterations} iterations may need {1 + 3 * req.iterations} queries of suite "
             f"{req.suite}; {left} left for {req.name}",
             model=req.name,
             suite=req.suite,
