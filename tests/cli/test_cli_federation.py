@@ -47,6 +47,11 @@ def test_federate_then_value_with_a_statement(tmp_path: Path) -> None:
     human = cli("federate", "run", "--name", "fed", "-d", "steel-plant-a", "-d",
                 "steel-plant-b", "--rounds", "2", actor="lab").stdout  # fmt: skip
     assert "fed@2" in human and "plant-b" in human
+    secure = cli.json(
+        "federate", "run", "--name", "fed", "-d", "steel-plant-a", "-d", "steel-plant-b",
+        "--rounds", "1", "--secure-aggregation", actor="lab",
+    )  # fmt: skip
+    assert "SecAgg+" in secure["details"]["federated"]["secure_aggregation"]
     out = tmp_path / "statement.html"
     values = cli.json("value", "fed@1", "--suite", "s", "--statement", str(out), actor="lab")
     assert set(values["members"]) == {"plant-a", "plant-b"}

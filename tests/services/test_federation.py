@@ -111,3 +111,20 @@ def test_fedavgm_strategy_is_registered(lite_space: Space, tmp_path: Path) -> No
     )  # fmt: skip
     assert mv.details["federated"]["strategy"] == "fedavgm"
     assert len(ledger.entries(lite_space, action="federation.round_aggregated")) == 2
+
+
+def test_secure_aggregation_with_secaggplus(lite_space: Space, tmp_path: Path) -> None:
+    fed = seed_members(lite_space, tmp_path / "d", MEMBERS, rows=900)
+    cfg = FederationConfig(rounds=2, secure_aggregation=True, strategy="fedprox")
+    mv = federation.federate(lite_space, actor="builder", name="sec", datasets=fed.refs, config=cfg)
+    assert "SecAgg+" in mv.details["federated"]["secure_aggregation"]
+    rounds = ledger.entries(lite_space, action="federation.round_aggregated")
+    assert [e.payload["participants"] for e in rounds] == [{"secure-aggregate": 3}] * 2
+    fitted = training.load_model(lite_space, mv)
+    prepared = fitted.prepare(fed.sealed_table)
+    assert (fitted.predict(prepared.X) == prepared.y).mean() > 0.4
+    with pytest.raises(InvalidInput):
+        federation.federate(
+            lite_space, actor="builder", name="sec", datasets=fed.refs,
+            config=FederationConfig(secure_aggregation=True, dp_noise=1.0),
+        )  # fmt: skip

@@ -36,6 +36,9 @@ def run(
         0.0, help="Gaussian noise multiplier (server-side clipping DP; 0 = off)."
     ),
     dp_clip: float = typer.Option(1.0, help="Clipping norm of member updates (DP)."),
+    secure: bool = typer.Option(
+        False, "--secure-aggregation", help="Flower SecAgg+: the coordinator sees only sums."
+    ),
     exclude: list[str] = typer.Option([], "--exclude", "-x", help="Column never used; repeat."),
     seed: int = typer.Option(0, help="Random seed."),
     superlink: str | None = typer.Option(
@@ -59,6 +62,7 @@ def run(
         local={"epochs": float(epochs), "lr": lr, "batch_size": 32.0},
         dp_noise=dp_noise,
         dp_clip=dp_clip,
+        secure_aggregation=secure,
         seed=seed,
     )
     if model not in KINDS:

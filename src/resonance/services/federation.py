@@ -12,8 +12,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flwr.clientapp import ClientApp
-
 from resonance.domain.datasets import Dataset, DatasetVersion
 from resonance.domain.errors import InvalidInput
 from resonance.domain.events import FederatedRoundAggregated
@@ -32,6 +30,7 @@ from resonance.training.federated.apps import (
     RoundSummary,
     make_client_app,
 )
+from resonance.training.federated.secagg import AppCallable, make_secure_client
 from resonance.training.federated.server import Outcome, in_process_grid, serve
 from resonance.training.trainers import FittedModel
 
@@ -92,13 +91,17 @@ def member_loader(
 
 
 def client_apps(
-    space: Space, members: list[Member], *, model: str, run: str, exclude: tuple[str, ...]
-) -> list[ClientApp]:
+    space: Space,
+    members: list[Member],
+    *,
+    model: str,
+    run: str,
+    exclude: tuple[str, ...],
+    secure: bool = False,
+) -> list[AppCallable]:
     """One ClientApp per member, each bound to that member's own version."""
-    return [
-        make_client_app(member_loader(space, m, model=model, run=run, exclude=exclude))
-        for m in members
-    ]
+    build = make_secure_client if secure else make_client_app
+    return [build(member_loader(space, m, model=model, run=run, exclude=exclude)) for m in members]
 
 
 def round_recorder(
@@ -146,7 +149,9 @@ def federate(
         require_role(w.tx, actor, Role.MODEL_BUILDER)
     members = resolve_members(space, datasets)
     run = f"fed-{uuid.uuid4().hex[:12]}"
-    apps = client_apps(space, members, model=name, run=run, exclude=exclude)
+    apps = client_apps(
+        space, members, model=name, run=run, exclude=exclude, secure=cfg.secure_aggregation
+    )
     outcome = serve(
         in_process_grid(apps),
         cfg,

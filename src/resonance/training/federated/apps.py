@@ -256,6 +256,7 @@ class FederationConfig:
         default_factory=lambda: {"epochs": 2.0, "lr": 0.02, "batch_size": 32.0}
     )
     dp_noise: float = 0.0
+    secure_aggregation: bool = False
     dp_clip: float = 1.0
     dp_delta: float = 1e-5
     seed: int = 0

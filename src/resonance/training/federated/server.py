@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,13 +14,12 @@ from uuid import uuid4
 
 import numpy as np
 from flwr.app import ConfigRecord, Context, Message, RecordDict
-from flwr.clientapp import ClientApp
 from flwr.common.constant import SUPERLINK_NODE_ID
 from flwr.serverapp import Grid
 from flwr.supercore.run import Run
 from flwr.supercore.task_identity import TaskIdentity
 
-from resonance.domain.errors import TrainingFailed
+from resonance.domain.errors import InvalidInput, TrainingFailed
 from resonance.training.federated.apps import (
     SCHEMA,
     FederationConfig,
@@ -33,6 +33,7 @@ from resonance.training.federated.apps import (
     merge_schemas,
 )
 from resonance.training.federated.models import ExchangedClassifier, init_params
+from resonance.training.federated.secagg import AppCallable, secure_rounds
 
 
 class InProcessGrid(Grid):
@@ -42,10 +43,10 @@ class InProcessGrid(Grid):
     no Ray, no threads.
     """
 
-    def __init__(self, apps: dict[int, tuple[ClientApp, Context]]) -> None:
+    def __init__(self, apps: dict[int, tuple[AppCallable, Context]]) -> None:
         self._apps = apps
         self._replies: dict[str, Message] = {}
-        self._run: Run | None = None
+        self._run: Run | None = Run.create_empty(1)
         # messages take their run and source node from the task identity of the process
         TaskIdentity.run_id = 1
         TaskIdentity.node_id = SUPERLINK_NODE_ID
@@ -78,7 +79,8 @@ class InProcessGrid(Grid):
             msg_id = str(uuid4())
             msg.metadata.__dict__["_message_id"] = msg_id
             app, context = self._apps[msg.metadata.dst_node_id]
-            self._replies[msg_id] = app(msg, context)
+            # a copy, as if it had crossed the wire: apps and mods may change what they get
+            self._replies[msg_id] = app(copy.deepcopy(msg), context)
             ids.append(msg_id)
         return ids
 
@@ -91,7 +93,7 @@ class InProcessGrid(Grid):
         return self.pull_messages(self.push_messages(messages))
 
 
-def in_process_grid(apps: list[ClientApp]) -> InProcessGrid:
+def in_process_grid(apps: Sequence[AppCallable]) -> InProcessGrid:
     """Number the apps as nodes 1001, 1002, ..., each with its own context."""
     nodes = {}
     for i, app in enumerate(apps, start=1001):
@@ -151,19 +153,14 @@ def _serve(
     plan = merge_schemas(schemas, local=cfg.local, seed=cfg.seed)
     n_features = len(plan.mean)
     initial = init_params(cfg.kind, n_features, len(plan.classes), hidden=cfg.hidden, seed=cfg.seed)
-    recorder = RoundRecorder(on_round)
-    strategy = build_strategy(cfg, len(schemas), recorder)
-    result = strategy.start(
-        grid,
-        _arrays(initial),
-        num_rounds=cfg.rounds,
-        timeout=cfg.timeout,
-        train_config=ConfigRecord({"plan": plan.to_json()}),
-        evaluate_fn=recorder.evaluate,
-    )
-    if len(recorder.rounds) != cfg.rounds:
-        raise TrainingFailed(f"only {len(recorder.rounds)} of {cfg.rounds} rounds completed")
-    params = _params(result.arrays)
+    seen: list[RoundSummary] = []
+
+    def note(summary: RoundSummary) -> None:
+        seen.append(summary)
+        on_round(summary)
+
+    run_rounds = _secure if cfg.secure_aggregation else _plain
+    params = run_rounds(grid, cfg, plan, initial, len(schemas), note)
     estimator = ExchangedClassifier(
         params, np.asarray(plan.mean), np.asarray(plan.scale), np.arange(len(plan.classes))
     )
@@ -177,6 +174,8 @@ def _serve(
     }
     if cfg.strategy == "fedprox":
         details["proximal_mu"] = cfg.proximal_mu
+    if cfg.secure_aggregation:
+        details["secure_aggregation"] = "SecAgg+ (Flower), all members must answer"
     if cfg.dp_noise > 0:
         details["differential_privacy"] = {
             "mechanism": "server-side fixed clipping (Flower), Gaussian noise",
@@ -188,4 +187,49 @@ def _serve(
         }
     members = {s["member"]: int(s["rows"]) for s in schemas}
     details["refs"] = {s["member"]: s["ref"] for s in schemas}
-    return Outcome(estimator, plan, members, recorder.rounds, details)
+    return Outcome(estimator, plan, members, seen, details)
+
+
+def _plain(
+    grid: Grid,
+    cfg: FederationConfig,
+    plan: Plan,
+    initial: list[np.ndarray],
+    n_members: int,
+    on_round: Callable[[RoundSummary], None],
+) -> list[np.ndarray]:
+    recorder = RoundRecorder(on_round)
+    strategy = build_strategy(cfg, n_members, recorder)
+    result = strategy.start(
+        grid,
+        _arrays(initial),
+        num_rounds=cfg.rounds,
+        timeout=cfg.timeout,
+        train_config=ConfigRecord({"plan": plan.to_json()}),
+        evaluate_fn=recorder.evaluate,
+    )
+    if len(recorder.rounds) != cfg.rounds:
+        raise TrainingFailed(f"only {len(recorder.rounds)} of {cfg.rounds} rounds completed")
+    return _params(result.arrays)
+
+
+def _secure(
+    grid: Grid,
+    cfg: FederationConfig,
+    plan: Plan,
+    initial: list[np.ndarray],
+    n_members: int,
+    on_round: Callable[[RoundSummary], None],
+) -> list[np.ndarray]:
+    if cfg.strategy not in ("fedavg", "fedprox") or cfg.dp_noise > 0:
+        raise InvalidInput("secure aggregation works with fedavg or fedprox and without DP noise")
+    rounds: list[RoundSummary] = []
+
+    def note(summary: RoundSummary) -> None:
+        rounds.append(summary)
+        on_round(summary)
+
+    params = secure_rounds(grid, cfg, plan, initial, n_members, note)
+    if len(rounds) != cfg.rounds:
+        raise TrainingFailed(f"only {len(rounds)} of {cfg.rounds} secure rounds completed")
+    return params
