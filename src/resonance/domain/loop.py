@@ -331,6 +331,12 @@ def _plans(
     }
 
 
+def _merit(outcome: Outcome) -> float:
+    """How candidates the suite accepts are ranked: primary plus worst slice (higher = better)."""
+    worst = 0.0 if np.isnan(outcome.worst_slice) else outcome.worst_slice
+    return outcome.primary + worst
+
+
 def run_loop(
     train: Rows,
     reserve: Rows,
@@ -367,7 +373,8 @@ def run_loop(
     proposals: list[dict[str, Any]] = []
     left = config.budget
     for number in range(1, config.iterations + 1):
-        per_iter = int(np.ceil(left / (config.iterations - number + 1)))
+        # spread over all but the last iteration, which spends what rejections left
+        per_iter = int(np.ceil(left / max(1, config.iterations - number)))
         plans = _plans(train, reserve, current, fit, per_iter, config)
         proposals.extend(
             {**p, "source": str(train.source[p["row"]]), "source_row": int(train.row[p["row"]])}
@@ -388,7 +395,7 @@ def run_loop(
             ok = accepts(
                 outcome, current, min_delta=config.tolerance, max_slice_drop=config.max_slice_drop
             )
-            if ok and (best is None or outcome.primary > best[1].primary):
+            if ok and (best is None or _merit(outcome) > _merit(best[1])):
                 best = (cand, outcome)
         if best is not None:  # the best candidate the suite accepted
             cand, current = best
