@@ -29,7 +29,7 @@ def _brute_force(
     for perm in itertools.permutations(range(n)):
         before = 0.0
         for j, i in enumerate(perm):
-            idx = list(perm[: j + 1])
+            idx = sorted(perm[: j + 1])  # ties between equidistant rows break by row index
             after = knn_utility(X[idx], y[idx], Xt, yt, k=k)
             values[i] += after - before
             before = after
@@ -47,6 +47,25 @@ def test_knn_shapley_equals_brute_force_permutations(k: int) -> None:
     assert np.allclose(knn_shapley(X, y, Xt, yt, k=k, batch_size=1, n_jobs=2), fast)
     assert np.allclose(fast, _brute_force(X, y, Xt, yt, k), atol=1e-12)
     assert fast.sum() == pytest.approx(knn_utility(X, y, Xt, yt, k=k))
+
+
+def test_knn_shapley_with_more_neighbours_than_rows() -> None:
+    rng = np.random.default_rng(7)
+    X, y = rng.normal(size=(5, 3)), rng.integers(0, 3, size=5)
+    Xt, yt = rng.normal(size=(3, 3)), rng.integers(0, 3, size=3)
+    fast = knn_shapley(X, y, Xt, yt, k=8)
+    assert np.allclose(fast, _brute_force(X, y, Xt, yt, 8), atol=1e-12)
+
+
+def test_knn_shapley_breaks_distance_ties_by_row_index_with_string_labels() -> None:
+    rng = np.random.default_rng(3)
+    base = rng.normal(size=(3, 2))
+    X = np.vstack([base, base])  # every row has an exact duplicate
+    y = np.array(["ok", "fault", "ok", "fault", "ok", "ok"])
+    Xt = np.vstack([base[:1], rng.normal(size=(2, 2))])
+    yt = np.array(["ok", "fault", "ok"])
+    fast = knn_shapley(X, y, Xt, yt, k=2, batch_size=2, n_jobs=2)
+    assert np.allclose(fast, _brute_force(X, y, Xt, yt, 2), atol=1e-12)
 
 
 def test_flipped_labels_get_low_values() -> None:
