@@ -8,8 +8,10 @@ from fastapi.testclient import TestClient
 
 from resonance.api.app import create_app
 from resonance.domain.orgs import Role
+from resonance.services import loop as loops
 from resonance.services import orgs, tokens
 from resonance.services.space import Space
+from tests.loop_seed import request, seed_loop
 
 PATHS = [
     "/console/",
@@ -43,3 +45,18 @@ def test_console_pages_work_on_an_empty_space(tmp_path: Path) -> None:
         report = client.get("/console/reports/plan?province=Beijing")
         assert report.status_code == 200 and "Implementation plan" in report.text
     space.close()
+
+
+def test_loop_page_shows_a_real_run_with_charts(lite_space: Space, tmp_path: Path) -> None:
+    seeded = seed_loop(lite_space, tmp_path / "data")
+    loops.run(lite_space, actor="builder", request=request(seeded, budget=60, iterations=1))
+    plain, _ = tokens.create_token(lite_space, actor="builder", organization="builder")
+    with TestClient(create_app(lite_space.root)) as client:
+        client.cookies.set("resonance_token", plain, path="/console")
+        page = client.get("/console/loop").text
+        assert "Nothing recorded yet" not in page
+        for marker in ('id="loop-runs"', 'id="loop-iterations"', "chart-loop-metric", "loop-1"):
+            assert marker in page, marker
+        assert "chart-loop-slices" in client.get("/console/loop?run=loop-1").text
+        missing = client.get("/console/loop?run=nope")
+        assert missing.status_code == 404 and "RES-101" in missing.text

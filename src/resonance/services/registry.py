@@ -435,14 +435,3 @@ def list_cases(space: Space, *, model: str | None = None) -> list[LandingCase]:
     """Landing cases, by model."""
     with space.work() as w:
         return w.tx.list_cases(model=model)
-
-
-def peek_tables(space: Space, prefixes: tuple[str, ...], *, limit: int = 50) -> dict[str, Any]:
-    """Rows of other areas' tables whose names start with one of ``prefixes`` (read-only).
-
-    The web console shows models, evaluations and loop runs through this until
-    those areas offer their own listings; it never lists token tables.
-    """
-    with space.work() as w:
-        names = [n for n in w.tx.list_table_names() if n.startswith(prefixes)]
-        return {n: w.tx.peek_table(n, limit=limit) for n in names}

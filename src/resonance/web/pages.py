@@ -247,37 +247,35 @@ def evaluations_page(space: Any, request: Request) -> Ctx:
     }
 
 
-def _area_page(title: str, prefixes: tuple[str, ...], intro: str) -> Callable[..., Ctx]:
-    def fn(space: Any, request: Request) -> Ctx:
-        tables = registry.peek_tables(space, prefixes)
-        figs = []
-        for name, rows in tables.items():
-            fig = _numeric_chart(name, rows)
-            if fig is not None:
-                figs.append(charts.figure_div(fig, f"chart-{name}"))
-        return "area.html", {"title": title, "intro": intro, "tables": tables, "charts": figs}
+def loop_page(space: Any, request: Request) -> Ctx:
+    """Loop runs, and for one of them (``?run=``, else the latest) its lift per iteration,
+    a slice heatmap, its iterations and the actions taken with their reasons."""
+    from resonance.reports import loop as loop_report
+    from resonance.services import loop as loops
 
-    fn.__name__ = title.lower().replace(" ", "_")
-    fn.__doc__ = intro
-    return fn
-
-
-def _numeric_chart(name: str, rows: list[dict[str, Any]]) -> Any:
-    if len(rows) < 2:
-        return None
-    cols = [
-        k
-        for k, v in rows[0].items()
-        if isinstance(v, int | float) and not isinstance(v, bool) and k not in ("id", "number")
-    ][:3]
-    if not cols:
-        return None
-    fig = charts.go.Figure()
-    ordered = list(reversed(rows))
-    for col in cols:
-        fig.add_scatter(name=col, y=[r.get(col) for r in ordered], mode="lines+markers")
-    fig.update_layout(title=f"{name}: {', '.join(cols)} in order", height=300)
-    return fig
+    runs = loops.list_runs(space)
+    wanted = request.query_params.get("run")
+    chosen = next((r for r in runs if r.name == wanted), None) if wanted else None
+    if wanted and chosen is None:
+        loops.get_run(space, wanted)  # raises NotFound (RES-101 page)
+    chosen = chosen or (runs[-1] if runs else None)
+    charts_html = []
+    if chosen is not None and chosen.iterations:
+        charts_html = [
+            charts.figure_div(loop_report.metric_figure(chosen), "chart-loop-metric"),
+            charts.figure_div(loop_report.slice_heatmap(chosen), "chart-loop-slices"),
+        ]
+    actions = [
+        {"iteration": it["number"], **a}
+        for it in (chosen.iterations[1:] if chosen else [])
+        for a in it.get("actions", [])
+    ]
+    return "loop.html", {
+        "runs": [r.to_dict() for r in reversed(runs)],
+        "run": chosen.to_dict() if chosen else None,
+        "actions": actions,
+        "charts": charts_html,
+    }
 
 
 PAGES: list[tuple[str, Callable[..., Ctx]]] = [
@@ -290,15 +288,7 @@ PAGES: list[tuple[str, Callable[..., Ctx]]] = [
     ("/reports", reports_page),
     ("/models", models_page),
     ("/evaluations", evaluations_page),
-    (
-        "/loop",
-        _area_page(
-            "Loop runs",
-            ("loop",),
-            "Evaluation diagnosis → dataset optimization → retraining, with the lift per "
-            "iteration.",
-        ),
-    ),
+    ("/loop", loop_page),
 ]
 
 PARAM_PAGES: list[tuple[str, Callable[..., Ctx]]] = [
