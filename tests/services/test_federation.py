@@ -10,6 +10,7 @@ import pytest
 
 from resonance.domain.errors import InvalidInput, RoleRequired
 from resonance.services import evaluation, federation, ledger, training
+from resonance.services.model_card import model_card
 from resonance.services.space import Space
 from resonance.training.federated.apps import FederationConfig, gaussian_epsilon
 from tests.federation_seed import non_iid_parts, seed_members
@@ -45,10 +46,15 @@ def test_steel_fedavg_linear_keeps_rows_home_and_ledgers_rounds(
     text = json.dumps([e.payload for e in rounds])
     assert "Pastry" not in text and len(text) < 4000  # ids, counts and hashes only
     evaluation.register_suite(lite_space, actor="evaluator", name="steel-s", dataset=fed.sealed)
-    run = evaluation.evaluate(
-        lite_space, actor="builder", model="steel-fed", suite="steel-s", diagnose=False
-    )
+    run = evaluation.evaluate(lite_space, actor="builder", model="steel-fed", suite="steel-s")
     assert run.metrics["macro_f1"] > 0.45
+    # the diagnosis never pools the members' rows: slices only, and it says why
+    assert run.diagnosis["slices"] and run.diagnosis["coverage_gaps"] == []
+    assert "train-federated" in run.diagnosis["unavailable"]["label_issues"]
+    pooled = ledger.entries(lite_space, action="data.accessed")
+    assert {e.payload["purpose"] for e in pooled} == {"train-federated", "evaluate"}
+    card = model_card(lite_space, "steel-fed@1")
+    assert "Not computed: federated model" in card and "Weak slices" in card
 
 
 def test_ai4i_fedprox_mlp_with_differential_privacy(lite_space: Space, tmp_path: Path) -> None:

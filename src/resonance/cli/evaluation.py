@@ -130,9 +130,12 @@ def print_diagnosis(diagnosis: dict[str, Any]) -> None:
                 for t in issues["top"]
             ],
         )
+    for part, why in diagnosis.get("unavailable", {}).items():
+        console.print(f"{part.replace('_', ' ').capitalize()}: not computed ({why})")
     gaps = diagnosis.get("coverage_gaps", [])
     if not gaps:
-        console.print("Coverage gaps: none (every evaluation region has training rows)")
+        if "coverage_gaps" not in diagnosis.get("unavailable", {}):
+            console.print("Coverage gaps: none (every evaluation region has training rows)")
         return
     print_table(
         "Coverage gaps (evaluation regions rare in training)",

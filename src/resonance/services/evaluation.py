@@ -130,6 +130,16 @@ def _sealed_rows(space: Space, actor: str, model: ModelVersion, suite: Evaluatio
     return load_rows(space, grant.version)
 
 
+FEDERATED_NOTE = (
+    "federated model: its training rows stay with their holders (read only under "
+    "train-federated), so coverage gaps and training label issues are not computed here"
+)
+
+
+def _is_federated(model: ModelVersion) -> bool:
+    return "federated" in model.details
+
+
 def _training_rows(space: Space, actor: str, model: ModelVersion) -> PooledData:
     return pool(
         space, actor=actor, refs=list(model.datasets), purpose=Purpose.TRAIN_POOLED, model=model.ref
@@ -177,6 +187,8 @@ def diagnose_model(
 
     Training rows are read again as ``actor`` (``train-pooled``, on the
     ledger); the label-issue section names only those rows, never sealed ones.
+    A federated model's rows are never pooled: its diagnosis holds the slices,
+    and ``unavailable`` says why coverage gaps and label issues are missing.
     """
     prepared = fitted.prepare(table)
     known = prepared.y >= 0 if prepared.classes else np.isfinite(prepared.y)
@@ -186,6 +198,10 @@ def diagnose_model(
             fitted, table.filter(pa.array(known)), prepared.y[known], pred[known], top_k=top_k
         )
     }
+    if _is_federated(model):  # never pool a federated model's rows for a diagnosis
+        diagnosis["coverage_gaps"] = []
+        diagnosis["unavailable"] = {"coverage_gaps": FEDERATED_NOTE, "label_issues": FEDERATED_NOTE}
+        return diagnosis
     train = train or _training_rows(space, actor, model)
     ev_bins = fit_binning(fitted.encoder.frame(table))
     tr_bins = apply_binning(
@@ -219,7 +235,8 @@ def evaluate(
     the_suite = require_suite(space, suite)
     _check_caller(space, actor, version, the_suite)
     # training rows first: a caller who may not read them stops before the sealed read
-    train = _training_rows(space, actor, version) if diagnose else None
+    pooled = diagnose and not _is_federated(version)
+    train = _training_rows(space, actor, version) if pooled else None
     table = _sealed_rows(space, actor, version, the_suite)
     fitted = load_model(space, version)
     prepared = fitted.prepare(table)

@@ -120,8 +120,11 @@ def diagnosis_lines(run: EvaluationRun) -> list[str]:
             for s in slices
         ],
     ) or ["No slice is worse than the whole set.", ""]
-    lines += _label_issue_lines(diag.get("label_issues"))
+    unavailable = diag.get("unavailable", {})
+    lines += _label_issue_lines(diag.get("label_issues"), unavailable.get("label_issues"))
     lines += ["### Coverage gaps (evaluation regions rare in training data)", ""]
+    if "coverage_gaps" in unavailable:
+        return [*lines, f"Not computed: {unavailable['coverage_gaps']}.", ""]
     lines += table(
         ["region", "evaluation rows", "training rows"],
         [(g["region"], g["eval_rows"], g["train_rows"]) for g in diag.get("coverage_gaps", [])],
@@ -129,10 +132,10 @@ def diagnosis_lines(run: EvaluationRun) -> list[str]:
     return lines
 
 
-def _label_issue_lines(issues: dict[str, Any] | None) -> list[str]:
+def _label_issue_lines(issues: dict[str, Any] | None, why_not: str | None = None) -> list[str]:
     lines = ["### Suspected label errors in the training data (cleanlab)", ""]
     if issues is None:
-        return [*lines, "Not computed.", ""]
+        return [*lines, f"Not computed: {why_not}." if why_not else "Not computed.", ""]
     lines += [f"{issues['count']} rows ({issues['share']:.1%}) look mislabeled.", ""]
     lines += table(["dataset version", "suspected rows"], sorted(issues["per_dataset"].items()))
     lines += table(
