@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -34,6 +35,17 @@ class Api:
 ORGS = ("operator", "plant-a", "plant-b", "builder", "apps", "authority", "evaluator")
 
 
+@contextmanager
+def open_api(space: Space, orgs: Iterable[str], *, console: bool = False) -> Iterator[Api]:
+    """A client over ``space`` (API only unless ``console``) with a token per org of ``orgs``."""
+    headers = {}
+    for org in orgs:
+        plain, _ = tokens.create_token(space, actor="operator", organization=org)
+        headers[org] = {"Authorization": f"Bearer {plain}"}
+    with TestClient(create_app(space.root, console=console)) as client:
+        yield Api(client, headers)
+
+
 @pytest.fixture
 def seeded(space: Space) -> Space:
     """A seeded space on each backend (SQLite; PostgreSQL when configured)."""
@@ -43,10 +55,5 @@ def seeded(space: Space) -> Space:
 
 @pytest.fixture
 def api(seeded: Space) -> Iterator[Api]:
-    headers = {}
-    for org in ORGS:
-        plain, _ = tokens.create_token(seeded, actor="operator", organization=org)
-        headers[org] = {"Authorization": f"Bearer {plain}"}
-    app = create_app(seeded.root)
-    with TestClient(app) as client:
-        yield Api(client, headers)
+    with open_api(seeded, ORGS, console=True) as client:
+        yield client

@@ -6,12 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
-from resonance.api.app import create_app
-from resonance.services import tokens
 from resonance.services.space import Space
-from tests.api.conftest import ORGS, Api
+from tests.api.conftest import Api, open_api
 from tests.api.test_api import assert_error
 from tests.model_seed import Seeded, assert_no_sealed_row, seed
 
@@ -22,13 +19,8 @@ LGBM = {"trainer": "lightgbm", "params": {"n_estimators": 30, "n_jobs": 1}}
 def modeled(space: Space, tmp_path: Path) -> Iterator[tuple[Api, Seeded]]:
     """Steel training data granted to ``builder`` (train-pooled) and a sealed evaluation set."""
     seeded = seed(space, tmp_path / "data")
-    headers = {}
-    for org in ORGS:
-        if org in ("operator", "plant-a", "builder", "evaluator"):
-            plain, _ = tokens.create_token(space, actor="operator", organization=org)
-            headers[org] = {"Authorization": f"Bearer {plain}"}
-    with TestClient(create_app(space.root, console=False)) as client:
-        yield Api(client, headers), seeded
+    with open_api(space, ("operator", "plant-a", "builder", "evaluator")) as api:
+        yield api, seeded
 
 
 @pytest.mark.parametrize(

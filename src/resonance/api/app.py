@@ -19,8 +19,10 @@ from resonance.api.routers import (
     consortia,
     datasets,
     evaluations,
+    federation,
     industries,
     ledger,
+    loop,
     models,
     organizations,
     policies,
@@ -28,6 +30,7 @@ from resonance.api.routers import (
     registries,
     reports,
     tokens,
+    valuation,
 )
 from resonance.services.space import Space
 
@@ -44,6 +47,9 @@ ROUTERS: list[APIRouter] = [
     tokens.router,
     models.router,
     evaluations.router,
+    loop.router,
+    federation.router,
+    valuation.router,
 ]
 
 

@@ -1,0 +1,105 @@
+"""The resonance loop: run it (evaluate → diagnose → optimize the data → retrain), list, show,
+and the offline HTML report."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
+
+from resonance.api import serialize
+from resonance.api.deps import OrgDep, SpaceDep
+from resonance.api.errors import ERROR_RESPONSES, ErrorBody
+from resonance.api.params import slug
+from resonance.api.routers.models import Column, ParamKey, ParamValue
+from resonance.domain.modeling import ModelSpec
+from resonance.reports.loop import render_html
+from resonance.services import loop as loops
+
+router = APIRouter(
+    prefix="/loop",
+    tags=["loop"],
+    responses={
+        **ERROR_RESPONSES,
+        429: {"model": ErrorBody, "description": "the suite's query budget is too low (RES-130)"},
+    },
+)
+
+RunName = Annotated[str, Path(max_length=63, examples=["steel-loop"])]
+DatasetRef = Annotated[str, Field(min_length=1, max_length=80)]
+
+
+class LoopBody(BaseModel):
+    """A loop run: the model spec, training data, reserve pools, budget and sealed suite.
+
+    Field names and defaults are those of ``resonance loop run``.
+    """
+
+    name: str = slug("steel-loop")
+    trainer: str = Field("lightgbm", max_length=40, examples=["lightgbm"])
+    datasets: list[DatasetRef] = Field(
+        min_length=1, max_length=20, examples=[["steel-plant-a", "steel-plant-b"]]
+    )
+    reserves: list[DatasetRef] = Field(
+        default_factory=list, max_length=20, examples=[["steel-plant-a-reserve"]]
+    )
+    budget: int = Field(ge=0, le=1_000_000, examples=[60], description="acquisition budget (rows)")
+    suite: str = Field(max_length=63, examples=["steel-sealed"])
+    iterations: int = Field(3, ge=1, le=100)
+    params: dict[ParamKey, ParamValue] = Field(
+        default_factory=dict, max_length=30, examples=[{"n_estimators": 30}]
+    )
+    exclude: list[Column] = Field(default_factory=list, max_length=500)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+
+
+@router.post("/runs", status_code=201)
+def run(body: LoopBody, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
+    """Run the loop to the end as the acting organization (synchronous; may take minutes).
+
+    A new dataset version is accepted only when the sealed suite improves. Needs
+    the model-builder role (RES-122) and ``train-pooled`` grants on every
+    training and reserve version (RES-120); the suite's query budget must cover
+    ``1 + 3 × iterations`` queries (RES-130).
+    """
+    request = loops.LoopRequest(
+        name=body.name,
+        spec=ModelSpec(
+            trainer=body.trainer, params=dict(body.params), exclude_columns=tuple(body.exclude)
+        ),
+        datasets=list(body.datasets),
+        reserves=list(body.reserves),
+        budget=body.budget,
+        suite=body.suite,
+        iterations=body.iterations,
+        seed=body.seed,
+    )
+    return serialize.finite(loops.run(space, actor=me.name, request=request).to_dict())
+
+
+@router.get("/runs")
+def list_runs(
+    space: SpaceDep,
+    _: OrgDep,
+    created_by: Annotated[str | None, Query(max_length=63, examples=["builder"])] = None,
+) -> list[dict[str, Any]]:
+    """Loop runs, oldest first (iterations, rows taken per member, the lift)."""
+    return [serialize.finite(r.to_dict()) for r in loops.list_runs(space, created_by=created_by)]
+
+
+@router.get("/runs/{name}")
+def show_run(name: RunName, space: SpaceDep, _: OrgDep) -> dict[str, Any]:
+    """One loop run: every iteration, rows taken per member, the lift."""
+    return serialize.finite(loops.get_run(space, name).to_dict())
+
+
+@router.get(
+    "/runs/{name}/report",
+    response_class=HTMLResponse,
+    responses={200: {"content": {"text/html": {}}, "description": "the run's report"}},
+)
+def report(name: RunName, space: SpaceDep, _: OrgDep) -> HTMLResponse:
+    """The run's HTML report (plotly charts with plotly.js embedded: works offline)."""
+    return HTMLResponse(render_html(loops.get_run(space, name)))

@@ -1,0 +1,104 @@
+"""Members' contributions to a model version and the benefit-sharing statement."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+from pydantic import BaseModel, Field
+
+from resonance.api import serialize
+from resonance.api.deps import OrgDep, SpaceDep
+from resonance.api.errors import ERROR_RESPONSES
+from resonance.domain.errors import NotFound
+from resonance.domain.ledger import LedgerEntry
+from resonance.services import ledger, training, valuation
+
+router = APIRouter(prefix="/valuations", tags=["valuations"], responses=ERROR_RESPONSES)
+
+ModelRef = Annotated[str, Path(max_length=80, examples=["steel-fed@1", "steel-fed"])]
+VALUED = "contribution.valued"
+
+
+class ValueBody(BaseModel):
+    """A model version to value on a sealed suite (the options of ``resonance value``)."""
+
+    model: str = Field(max_length=80, examples=["steel-fed@1"])
+    suite: str = Field(max_length=63, examples=["steel-sealed"])
+    k: int = Field(5, ge=1, le=1000, description="neighbours of the KNN-Shapley utility")
+    permutations: int = Field(
+        100, ge=1, le=10_000, description="Monte Carlo permutations (more than 8 members)"
+    )
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="random seed (Monte Carlo)")
+
+
+def _recorded(entry: LedgerEntry) -> dict[str, Any]:
+    return serialize.finite(
+        {**entry.payload, "valued_by": entry.actor, "valued_at": entry.timestamp, "seq": entry.seq}
+    )
+
+
+@router.post("", status_code=201)
+def value(body: ValueBody, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
+    """Each member's Shapley value, share, leave-one-out value and KNN-Shapley row total.
+
+    Retrains on coalitions of members in the sandbox (the model's own recipe);
+    every value is **higher = more valuable**. Member rows are read under their
+    policies (RES-120 when one no longer grants the use), sealed rows under the
+    suite owner's; the result goes on the ledger, never rows.
+    """
+    result = valuation.value_model(
+        space,
+        actor=me.name,
+        model=body.model,
+        suite=body.suite,
+        k=body.k,
+        permutations=body.permutations,
+        seed=body.seed,
+    )
+    return serialize.finite(result.to_dict())
+
+
+@router.get("")
+def list_valuations(
+    space: SpaceDep,
+    _: OrgDep,
+    model: Annotated[str | None, Query(max_length=80, examples=["steel-fed@1"])] = None,
+) -> list[dict[str, Any]]:
+    """Valuations on the ledger, oldest first (of one model version when ``model`` is given)."""
+    ref = training.get_model(space, model).ref if model else None
+    return [_recorded(e) for e in ledger.entries(space, action=VALUED, object_id=ref, limit=None)]
+
+
+@router.get("/{ref}")
+def show_valuation(ref: ModelRef, space: SpaceDep, _: OrgDep) -> dict[str, Any]:
+    """The latest valuation of a model version (``NAME@N``, or the latest of ``NAME``)."""
+    version = training.get_model(space, ref).ref
+    found = ledger.entries(space, action=VALUED, object_id=version, limit=None)
+    if not found:
+        raise NotFound(f"no valuation of {version} on the ledger", model=version)
+    return _recorded(found[-1])
+
+
+@router.get(
+    "/{ref}/statement",
+    response_model=None,
+    responses={
+        200: {
+            "content": {"text/markdown": {}, "text/html": {}},
+            "description": "the benefit-sharing statement",
+        }
+    },
+)
+def statement(
+    ref: ModelRef,
+    space: SpaceDep,
+    _: OrgDep,
+    fmt: Annotated[str, Query(alias="format", pattern="^(md|html)$")] = "md",
+) -> Response:
+    """The benefit-sharing statement of a model version, from the ledger alone."""
+    if fmt == "html":
+        return HTMLResponse(valuation.statement(space, ref, fmt="html"))
+    text = valuation.statement(space, ref, fmt="markdown")
+    return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
