@@ -102,6 +102,9 @@ def test_the_readme_walkthrough(cli: Cli, tmp_path: Path, db_url: str) -> None:
     assert actions[-3:] == ["policy.set", "data.access_denied", "data.accessed"]
     assert cli.json("ledger", "verify") == {"ok": True, "entries": len(actions), "problems": []}
     assert "ledger intact" in cli("ledger", "verify").stdout
+    newest = [e["seq"] for e in cli.json("ledger", "show", "--limit", "2")]
+    assert newest == [len(actions) - 1, len(actions)]  # the most recent, in chain order
+    assert [e["seq"] for e in cli.json("ledger", "show", "--first", "--limit", "2")] == [1, 2]
     assert "steel-a" in cli("dataset", "list").stdout
 
 

@@ -242,6 +242,7 @@ BAD_FILES = {
     "garbage.parquet": os.urandom(3000),
     "truncated.parquet": b"PAR1" + os.urandom(100),
     "empty.csv": b"",
+    "unterminated.csv": b'plant,note\n1,"ok"\n2,"never closed\n3,lost\n4,lost\n',
 }
 
 

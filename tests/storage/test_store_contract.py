@@ -162,6 +162,8 @@ def test_ledger_append_head_and_filters(store: SqlStore) -> None:
         assert [e.seq for e in tx.ledger_entries(object_id="o1")] == [2, 4]
         assert [e.seq for e in tx.ledger_entries(actor="op", after_seq=1)] == [3, 5]
         assert len(tx.ledger_entries(limit=2)) == 2
+        assert [e.seq for e in tx.ledger_entries(limit=2, newest=True)] == [4, 5]
+        assert [e.seq for e in tx.ledger_entries(actor="op", limit=1, newest=True)] == [5]
         assert [e.seq for e in tx.iter_ledger(batch=2)] == [1, 2, 3, 4, 5]
         assert verify_chain(tx.iter_ledger(), head_seq=5, head_hash=head.hash).ok
 

@@ -20,15 +20,24 @@ def entry_dict(e: LedgerEntry) -> dict[str, object]:
 def show_(
     ctx: typer.Context,
     limit: int = typer.Option(50, min=0, help="Most entries to show."),
+    first: bool = typer.Option(
+        False, "--first", help="Show the first entries after --after, not the most recent."
+    ),
     after: int = typer.Option(0, min=0, help="Only entries after this sequence number."),
     object_id: str | None = typer.Option(None, "--object", help="Only this object."),
     action: str | None = typer.Option(None, help="Only this action."),
     actor: str | None = typer.Option(None, "--actor", help="Only this actor."),
 ) -> None:
-    """Ledger entries in order."""
+    """The most recent ledger entries (or, with --first, the first ones), in chain order."""
     c = ctx_of(ctx)
     items = svc.entries(
-        c.space(), after_seq=after, limit=limit, object_id=object_id, action=action, actor=actor
+        c.space(),
+        after_seq=after,
+        limit=limit,
+        object_id=object_id,
+        action=action,
+        actor=actor,
+        newest=not first,
     )
     show(
         c,

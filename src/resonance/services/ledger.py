@@ -15,13 +15,23 @@ def entries(
     object_id: str | None = None,
     action: str | None = None,
     actor: str | None = None,
+    newest: bool = False,
 ) -> list[LedgerEntry]:
-    """Ledger entries in order, filtered."""
+    """Ledger entries in chain order, filtered.
+
+    With ``newest`` the ``limit`` keeps the most recent matching entries
+    (still returned oldest first); otherwise the first ones after ``after_seq``.
+    """
     if (limit is not None and limit < 0) or after_seq < 0:
         raise InvalidInput("limit and after_seq must not be negative", limit=limit)
     with space.work() as w:
         return w.tx.ledger_entries(
-            after_seq=after_seq, limit=limit, object_id=object_id, action=action, actor=actor
+            after_seq=after_seq,
+            limit=limit,
+            object_id=object_id,
+            action=action,
+            actor=actor,
+            newest=newest,
         )
 
 

@@ -84,7 +84,21 @@ def read_table(path: Path, *, fmt: str | None = None) -> pa.Table:
         raise MalformedFile(f"{path.name} has no columns", path=str(path))
     if kind == "csv":
         _check_text(path, table)
+        _check_quotes(path)
     return _clean(table)
+
+
+def _check_quotes(path: Path) -> None:
+    """An odd number of ``"`` means a quoted field never ends: Arrow would swallow the rest
+    of the file into one value, so refuse it (escaped quotes come in pairs)."""
+    count = 0
+    with path.open("rb") as f:
+        while chunk := f.read(16 << 20):
+            count += chunk.count(b'"')
+    if count % 2:
+        raise MalformedFile(
+            f"{path.name} has an unterminated quoted field (odd number of '\"')", path=str(path)
+        )
 
 
 def _check_text(path: Path, table: pa.Table) -> None:

@@ -92,8 +92,10 @@ class SqlLedgerRepo(SqlRepoBase):
         object_id: str | None = None,
         action: str | None = None,
         actor: str | None = None,
+        newest: bool = False,
     ) -> list[LedgerEntry]:
-        stmt = sa.select(t.ledger).where(t.ledger.c.seq > after_seq).order_by(t.ledger.c.seq)
+        order = t.ledger.c.seq.desc() if newest else t.ledger.c.seq
+        stmt = sa.select(t.ledger).where(t.ledger.c.seq > after_seq).order_by(order)
         if object_id:
             stmt = stmt.where(t.ledger.c.object_id == object_id)
         if action:
@@ -102,7 +104,8 @@ class SqlLedgerRepo(SqlRepoBase):
             stmt = stmt.where(t.ledger.c.actor == actor)
         if limit is not None:
             stmt = stmt.limit(limit)
-        return [_entry(r) for r in self.conn.execute(stmt)]
+        found = [_entry(r) for r in self.conn.execute(stmt)]
+        return found[::-1] if newest else found
 
     def iter_ledger(self, *, batch: int = 1000) -> Iterator[LedgerEntry]:
         # Storage order is by primary key; a reordered chain shows up as broken links.
