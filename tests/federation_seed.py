@@ -52,6 +52,7 @@ def seed_members(
     eval_share: float = 0.25,
     rows: int | None = None,
     alpha: float = 1.0,
+    seed: int = 0,
 ) -> Federated:
     """Ingest one non-IID part per member (granting builder train-federated) and a sealed set."""
     src, label, industry = (
@@ -64,7 +65,8 @@ def seed_members(
     table = pcsv.read_csv(train_csv)
     if rows:
         table = table.slice(0, rows)
-    parts = non_iid_parts(label_values(table, label).astype(str), len(members), alpha=alpha)
+    labels = label_values(table, label).astype(str)
+    parts = non_iid_parts(labels, len(members), alpha=alpha, seed=seed)
     refs = []
     for member, idx in zip(members, parts, strict=True):
         path = folder / f"{which}-{member}.csv"

@@ -6,14 +6,19 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pcsv
 import pytest
 
 from resonance.domain.errors import InvalidInput, RoleRequired
+from resonance.domain.modeling import ModelSpec
 from resonance.services import evaluation, federation, ledger, training
 from resonance.services.model_card import model_card
 from resonance.services.space import Space
+from resonance.training.features import prepare_xy
 from resonance.training.federated.apps import FederationConfig, gaussian_epsilon
 from tests.federation_seed import non_iid_parts, seed_members
+from tests.model_seed import steel_label
 
 MEMBERS = ["plant-a", "plant-b", "plant-c"]
 
@@ -134,3 +139,32 @@ def test_secure_aggregation_with_secaggplus(lite_space: Space, tmp_path: Path) -
             lite_space, actor="builder", name="sec", datasets=fed.refs,
             config=FederationConfig(secure_aggregation=True, dp_noise=1.0),
         )  # fmt: skip
+
+
+def test_fednewton_federated_linear_matches_pooled_logreg_and_stops_early(
+    lite_space: Space, tmp_path: Path
+) -> None:
+    fed = seed_members(lite_space, tmp_path / "d", MEMBERS, alpha=0.5)
+    cfg = FederationConfig(strategy="fednewton", rounds=30)
+    mv = federation.federate(lite_space, actor="builder", name="nt", datasets=fed.refs, config=cfg)
+    info = mv.details["federated"]
+    assert info["newton"]["C"] == 1.0 and 3 <= info["rounds_run"] < 30
+    rounds = ledger.entries(lite_space, action="federation.round_aggregated")
+    assert [e.payload["round"] for e in rounds] == list(range(1, info["rounds_run"] + 1))
+    assert [p["shape"] for p in rounds[0].payload["parameters"]][1] == [7]  # parameters only
+    fitted = training.load_model(lite_space, mv)
+    prepared = fitted.prepare(fed.sealed_table)
+    rows = pa.concat_tables([pcsv.read_csv(tmp_path / "d" / f"{r}.csv") for r in fed.refs])
+    pooled = training.fit_model(
+        ModelSpec("sklearn-logreg"), prepare_xy(rows, steel_label()), label=steel_label()
+    )
+    agree = fitted.predict(prepared.X) == pooled.predict(pooled.prepare(fed.sealed_table).X)
+    assert agree.mean() > 0.97
+    with pytest.raises(InvalidInput):
+        federation.federate(
+            lite_space,
+            actor="builder",
+            name="nt",
+            datasets=fed.refs,
+            config=FederationConfig(strategy="fednewton", kind="mlp"),
+        )

@@ -3,14 +3,15 @@
 The coordinator (a model builder) runs the server logic; each member's
 ClientApp reads only that member's dataset version, through
 :func:`services.access.authorize` with purpose ``train-federated``. Every
-aggregation round lands on the ledger; the result is a model version.
+aggregation round lands on the ledger (embedded runs write their rounds in one
+transaction when the rounds end); the result is a model version.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from resonance.domain.datasets import Dataset, DatasetVersion
 from resonance.domain.errors import InvalidInput
@@ -104,28 +105,63 @@ def client_apps(
     return [build(member_loader(space, m, model=model, run=run, exclude=exclude)) for m in members]
 
 
+def _round_event(
+    summary: RoundSummary, *, actor: str, model: str, run: str, strategy: str
+) -> FederatedRoundAggregated:
+    return FederatedRoundAggregated(
+        actor=actor,
+        object_id=run,
+        payload={
+            "model": model,
+            "round": summary.round,
+            "strategy": strategy,
+            "participants": summary.participants,
+            "parameters": summary.parameters,
+        },
+    )
+
+
 def round_recorder(
     space: Space, *, actor: str, model: str, run: str, strategy: str
 ) -> Callable[[RoundSummary], None]:
-    """A callback putting each aggregated round on the ledger."""
+    """A callback putting each aggregated round on the ledger as it ends (one transaction each)."""
 
     def on_round(summary: RoundSummary) -> None:
         with space.work() as w:
-            w.emit(
-                FederatedRoundAggregated(
-                    actor=actor,
-                    object_id=run,
-                    payload={
-                        "model": model,
-                        "round": summary.round,
-                        "strategy": strategy,
-                        "participants": summary.participants,
-                        "parameters": summary.parameters,
-                    },
-                )
-            )
+            w.emit(_round_event(summary, actor=actor, model=model, run=run, strategy=strategy))
 
     return on_round
+
+
+@dataclass
+class RoundLedger:
+    """Collects aggregated rounds; :meth:`flush` puts them on the ledger in one transaction.
+
+    The embedded run's rounds take milliseconds each, so one commit per round
+    would be most of their cost; :func:`federate` flushes when the rounds end,
+    whether they completed or failed.
+    """
+
+    space: Space
+    actor: str
+    model: str
+    run: str
+    strategy: str
+    pending: list[RoundSummary] = field(default_factory=list)
+
+    def __call__(self, summary: RoundSummary) -> None:
+        """Note one aggregated round."""
+        self.pending.append(summary)
+
+    def flush(self) -> None:
+        """Write the noted rounds, in order, in one transaction."""
+        if not self.pending:
+            return
+        who = {"actor": self.actor, "model": self.model, "run": self.run}
+        with self.space.work() as w:
+            for summary in self.pending:
+                w.emit(_round_event(summary, **who, strategy=self.strategy))
+        self.pending.clear()
 
 
 def federate(
@@ -152,11 +188,11 @@ def federate(
     apps = client_apps(
         space, members, model=name, run=run, exclude=exclude, secure=cfg.secure_aggregation
     )
-    outcome = serve(
-        in_process_grid(apps),
-        cfg,
-        round_recorder(space, actor=actor, model=name, run=run, strategy=cfg.strategy),
-    )
+    rounds = RoundLedger(space, actor, name, run, cfg.strategy)
+    try:
+        outcome = serve(in_process_grid(apps), cfg, rounds)
+    finally:
+        rounds.flush()
     return store_outcome(
         space,
         actor=actor,

@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
-from flwr.serverapp.strategy import FedAvg, FedAvgM, FedProx, Strategy
+from flwr.serverapp.strategy import FedAdam, FedAvg, FedAvgM, FedProx, FedYogi, Strategy
 from flwr.serverapp.strategy.dp_fixed_clipping import DifferentialPrivacyServerSideFixedClipping
 from flwr.serverapp.strategy.strategy_utils import aggregate_metricrecords
 
@@ -26,6 +26,7 @@ from resonance.domain.datasets import LabelSpec
 from resonance.domain.errors import InvalidInput, TrainingFailed
 from resonance.training.features import FeatureEncoder, encode_labels, label_values
 from resonance.training.federated.models import LocalConfig, local_train
+from resonance.training.federated.newton import FedNewton, l2_for, newton_statistics
 
 SCHEMA = "query.schema"
 
@@ -98,16 +99,18 @@ def make_client_app(loader: Loader) -> ClientApp:
             encoded["xy"] = Plan.from_json(text).encode(d.table, d.label)
         plan = Plan.from_json(text)
         X, y = encoded["xy"]
-        local = LocalConfig(
-            epochs=int(plan.local["epochs"]),
-            lr=float(plan.local["lr"]),
-            batch_size=int(plan.local["batch_size"]),
-            proximal_mu=float(str(cfg.get("proximal-mu", 0.0))),
-            seed=int(str(cfg["server-round"])) * 7919 + plan.seed,
-        )
-        params = local_train(
-            _params(msg.content.array_records["arrays"]), X, y, len(plan.classes), local
-        )
+        current = _params(msg.content.array_records["arrays"])
+        if str(cfg.get("method", "local")) == "newton":  # statistics, no local steps
+            params = newton_statistics(current, X, y, len(plan.classes))
+        else:
+            local = LocalConfig(
+                epochs=int(plan.local["epochs"]),
+                lr=float(plan.local["lr"]),
+                batch_size=int(plan.local["batch_size"]),
+                proximal_mu=float(str(cfg.get("proximal-mu", 0.0))),
+                seed=int(str(cfg["server-round"])) * 7919 + plan.seed,
+            )
+            params = local_train(current, X, y, len(plan.classes), local)
         content = RecordDict(
             {
                 "arrays": _arrays(params),
@@ -132,6 +135,7 @@ class Plan:
     classes: list[str]
     local: dict[str, float]
     seed: int = 0
+    rows: int = 0
 
     def to_json(self) -> str:
         """Serialize for the train config."""
@@ -189,6 +193,7 @@ def merge_schemas(schemas: list[dict[str, Any]], *, local: dict[str, float], see
         classes,
         local,
         seed,
+        sum(int(s["rows"]) for s in schemas),
     )
 
 
@@ -232,14 +237,22 @@ class RoundRecorder:
 
     def evaluate(self, server_round: int, arrays: ArrayRecord) -> MetricRecord | None:
         """Called after each round with the aggregated arrays."""
-        if server_round > 0:
+        if server_round > 0 and self.pending:  # none after an early stop (FedNewton)
             summary = RoundSummary(server_round, self.pending, params_digest(_params(arrays)))
+            self.pending = {}
             self.rounds.append(summary)
             self.on_round(summary)
         return None
 
 
-STRATEGIES: dict[str, type[FedAvg]] = {"fedavg": FedAvg, "fedprox": FedProx, "fedavgm": FedAvgM}
+STRATEGIES: dict[str, type[FedAvg]] = {
+    "fedavg": FedAvg,
+    "fedprox": FedProx,
+    "fedavgm": FedAvgM,
+    "fedadam": FedAdam,
+    "fedyogi": FedYogi,
+    "fednewton": FedNewton,
+}
 
 
 @dataclass
@@ -251,6 +264,9 @@ class FederationConfig:
     rounds: int = 10
     proximal_mu: float = 0.01
     server_momentum: float = 0.9
+    server_lr: float = 0.1
+    c: float = 1.0
+    tol: float = 1e-6
     hidden: int = 32
     local: dict[str, float] = field(
         default_factory=lambda: {"epochs": 2.0, "lr": 0.02, "batch_size": 32.0}
@@ -263,12 +279,20 @@ class FederationConfig:
     timeout: float = 600.0
 
 
-def build_strategy(cfg: FederationConfig, n_nodes: int, recorder: RoundRecorder) -> Strategy:
-    """The registered strategy, wrapped in server-side DP clipping when noise is asked for."""
+def build_strategy(
+    cfg: FederationConfig, n_nodes: int, recorder: RoundRecorder, plan: Plan | None = None
+) -> Strategy:
+    """The registered strategy, wrapped in server-side DP clipping when noise is asked for.
+
+    ``fednewton`` needs the ``plan`` (total rows and classes set its L2 weight),
+    the linear model and no DP noise.
+    """
     if cfg.strategy not in STRATEGIES:
         raise InvalidInput(
             f"unknown strategy {cfg.strategy!r}; choose from {', '.join(STRATEGIES)}"
         )
+    if cfg.strategy == "fednewton" and (cfg.kind != "linear" or cfg.dp_noise > 0 or not plan):
+        raise InvalidInput("fednewton trains the linear model only, without DP noise")
     common: dict[str, Any] = {
         "fraction_evaluate": 0.0,
         "min_train_nodes": n_nodes,
@@ -279,6 +303,11 @@ def build_strategy(cfg: FederationConfig, n_nodes: int, recorder: RoundRecorder)
         common["proximal_mu"] = cfg.proximal_mu
     if cfg.strategy == "fedavgm":
         common["server_momentum"] = cfg.server_momentum
+    if cfg.strategy in ("fedadam", "fedyogi"):
+        common["eta"] = cfg.server_lr
+    if cfg.strategy == "fednewton" and plan:
+        common["l2"] = l2_for(cfg.c, plan.rows, len(plan.classes))
+        common["tol"] = cfg.tol
     strategy: Strategy = STRATEGIES[cfg.strategy](**common)
     if cfg.dp_noise > 0:
         strategy = DifferentialPrivacyServerSideFixedClipping(

@@ -33,6 +33,7 @@ from resonance.training.federated.apps import (
     merge_schemas,
 )
 from resonance.training.federated.models import ExchangedClassifier, init_params
+from resonance.training.federated.newton import prior_logits
 from resonance.training.federated.secagg import AppCallable, secure_rounds
 
 
@@ -153,6 +154,8 @@ def _serve(
     plan = merge_schemas(schemas, local=cfg.local, seed=cfg.seed)
     n_features = len(plan.mean)
     initial = init_params(cfg.kind, n_features, len(plan.classes), hidden=cfg.hidden, seed=cfg.seed)
+    if cfg.strategy == "fednewton" and cfg.kind == "linear":
+        initial[1] = prior_logits(schemas, plan.classes)
     seen: list[RoundSummary] = []
 
     def note(summary: RoundSummary) -> None:
@@ -172,8 +175,11 @@ def _serve(
         "members": {s["member"]: s["rows"] for s in schemas},
         "seconds": round(time.perf_counter() - started, 3),
     }
+    details["rounds_run"] = len(seen)
     if cfg.strategy == "fedprox":
         details["proximal_mu"] = cfg.proximal_mu
+    if cfg.strategy == "fednewton":
+        details["newton"] = {"C": cfg.c, "tol": cfg.tol, "exchanged": "gradient and Hessian"}
     if cfg.secure_aggregation:
         details["secure_aggregation"] = "SecAgg+ (Flower), all members must answer"
     if cfg.dp_noise > 0:
@@ -199,7 +205,7 @@ def _plain(
     on_round: Callable[[RoundSummary], None],
 ) -> list[np.ndarray]:
     recorder = RoundRecorder(on_round)
-    strategy = build_strategy(cfg, n_members, recorder)
+    strategy = build_strategy(cfg, n_members, recorder, plan)
     result = strategy.start(
         grid,
         _arrays(initial),
@@ -208,8 +214,10 @@ def _plain(
         train_config=ConfigRecord({"plan": plan.to_json()}),
         evaluate_fn=recorder.evaluate,
     )
-    if len(recorder.rounds) != cfg.rounds:
-        raise TrainingFailed(f"only {len(recorder.rounds)} of {cfg.rounds} rounds completed")
+    converged = getattr(strategy, "converged_at", None)
+    expected = converged if converged is not None else cfg.rounds
+    if len(recorder.rounds) != expected:
+        raise TrainingFailed(f"only {len(recorder.rounds)} of {expected} rounds completed")
     return _params(result.arrays)
 
 
