@@ -163,3 +163,28 @@ def test_concurrent_registrations_keep_the_ledger_whole(space: Space) -> None:
     report = ledger.verify(space)
     assert report.ok and report.entries == len(entries)
     assert len(orgs.list_organizations(space)) == 6 + 20 * threads
+
+
+def test_concurrent_first_registrations_make_one_operator(tmp_path: Path, db_url: str) -> None:
+    space = Space.init(tmp_path / "s", db_url=db_url)
+    barrier = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def first(i: int) -> None:
+        barrier.wait()
+        try:
+            orgs.register_organization(
+                space, actor=None, name=f"op{i}", roles=frozenset({Role.OPERATOR}), region="Hebei"
+            )
+            outcomes.append("registered")
+        except InvalidInput:  # somebody else was first: now an operator must act
+            outcomes.append("refused")
+
+    workers = [threading.Thread(target=first, args=(i,)) for i in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert sorted(outcomes) == ["refused"] * 3 + ["registered"]
+    assert len(orgs.list_organizations(space)) == 1 and ledger.verify(space).ok
+    space.close()

@@ -63,6 +63,9 @@ def register_organization(
         raise InvalidInput("region is required (a province or municipality)", field="region")
     org = Organization(name, roles, region.strip(), display_name or name, central_enterprise)
     with space.work() as w:
+        # every writer appends to the ledger: take its lock first, so two first
+        # registrations on PostgreSQL cannot both see an empty space
+        w.tx.ledger_head(lock=True)
         if w.tx.list_organizations():
             if actor is None:
                 raise InvalidInput("say which operator registers the organization (--as)")
