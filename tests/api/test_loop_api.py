@@ -54,7 +54,9 @@ def test_builder_runs_the_loop_and_reads_its_report(looped: tuple[Api, LoopSeed]
     # a data holder is no model builder; bad bodies fail before any training
     assert_error(api.post("/loop/runs", org="plant-a", json=_body(seeded)), "RES-122")
     assert_error(api.post("/loop/runs", org="builder", json=_body(seeded, iterations=0)), "RES-100")
-    assert_error(api.post("/loop/runs", org="builder", json=_body(seeded, name="Bad!")), "RES-100")
+    for name in ("Bad!", "x" * 59):
+        resp = api.post("/loop/runs", org="builder", json=_body(seeded, name=name))
+        assert_error(resp, "RES-100")
     assert_error(api.post("/loop/runs", org="builder", json=_body(seeded, suite="nope")), "RES-101")
     assert api.get("/loop/runs").json() == []
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from resonance.api import serialize
 from resonance.api.deps import OrgDep, SpaceDep
 from resonance.api.errors import ERROR_RESPONSES, ErrorBody
-from resonance.api.params import slug
+from resonance.api.params import SLUG_PATTERN
 from resonance.api.routers.models import Column, ParamKey, ParamValue
 from resonance.domain.modeling import ModelSpec
 from resonance.reports.loop import render_html
@@ -37,7 +37,12 @@ class LoopBody(BaseModel):
     Field names and defaults are those of ``resonance loop run``.
     """
 
-    name: str = slug("steel-loop")
+    name: str = Field(
+        max_length=58,  # the run's working dataset is NAME-data, itself a slug
+        pattern=SLUG_PATTERN,
+        examples=["steel-loop"],
+        description="run name (also the model's name)",
+    )
     trainer: str = Field("lightgbm", max_length=40, examples=["lightgbm"])
     datasets: list[DatasetRef] = Field(
         min_length=1, max_length=20, examples=[["steel-plant-a", "steel-plant-b"]]
