@@ -151,6 +151,11 @@ def test_reports_are_dated_against_the_deadlines(seeded: Space) -> None:
     md = render(plan, "md")
     assert "# Implementation plan — province Jiangsu" in md
     assert "Tasks of the plan" in md and "1 more resonance spaces" in md
+    charts = md.split("```mermaid\n")[1:]
+    assert len(charts) >= 2 and all(c.startswith("xychart-beta\n") for c in charts)
+    quota_chart = charts[0].split("```")[0]
+    actual = [i.actual for i in plan.quota.items]
+    assert f"    bar [{', '.join(str(a) for a in actual)}]" in quota_chart
     reports.submit_report(seeded, actor="authority", data=plan, content=md.encode(), fmt="md")
     with pytest.raises(RoleRequired):
         reports.submit_report(seeded, actor="apps", data=plan, content=b"x", fmt="md")

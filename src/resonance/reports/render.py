@@ -6,7 +6,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from resonance.reports import charts
+from resonance.reports import charts, mermaid
 from resonance.services.reports import ReportData
 
 _env = Environment(
@@ -36,8 +36,14 @@ def _context(data: ReportData) -> dict[str, Any]:
 
 
 def render_markdown(data: ReportData) -> str:
-    """The report as Markdown (charts as text bars; the HTML form has the plotly charts)."""
-    return _env.get_template("report.md.j2").render(**_context(data))
+    """The report as Markdown: tables, text bars and Mermaid charts (the HTML form has
+    the interactive plotly charts)."""
+    mermaid_charts = {
+        "quota": mermaid.quota_chart(data.quota),
+        "progress": mermaid.progress_chart(data.quota),
+        "activity": mermaid.activity_chart(data.activity) if data.activity else "",
+    }
+    return _env.get_template("report.md.j2").render(**_context(data), mermaid=mermaid_charts)
 
 
 def render_html(data: ReportData, *, plotly_src: str | None = None) -> str:
