@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from resonance.domain.errors import PolicyDenied
+from resonance.domain.errors import InvalidInput, PolicyDenied
 from resonance.services import catalog, evaluation, ledger
 from resonance.services import loop as loops
 from resonance.services.space import Space
@@ -60,3 +60,11 @@ def test_reserve_without_grant_is_denied(lite_space: Space, tmp_path: Path) -> N
     seeded = seed_loop(lite_space, tmp_path / "data", reserve_grant=False)
     with pytest.raises(PolicyDenied):
         loops.run(lite_space, actor="builder", request=request(seeded))
+
+
+def test_loop_names_leave_room_for_the_working_dataset(lite_space: Space, tmp_path: Path) -> None:
+    seeded = seed_loop(lite_space, tmp_path / "data")
+    with pytest.raises(InvalidInput) as info:
+        loops.run(lite_space, actor="builder", request=request(seeded, name="l" * 59))
+    assert info.value.code == "RES-100" and "-data" in info.value.message
+    assert loops.list_runs(lite_space) == []

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from resonance.domain.errors import NotFound, RoleRequired
 from resonance.domain.modeling import ModelSpec
 from resonance.domain.policies import parse_grant
 from resonance.services import evaluation, federation, ledger, policies, training, valuation
@@ -63,9 +64,16 @@ def test_pooled_model_values_and_statement_before_valuation(
     )
     assert "No contribution valuation" in valuation.statement(lite_space, "steel-pool")
     evaluation.register_suite(lite_space, actor="evaluator", name="steel-s", dataset=fed.sealed)
+    with pytest.raises(RoleRequired):  # nobody else starts retrains under the builder's grants
+        valuation.value_model(lite_space, actor="plant-a", model="steel-pool", suite="steel-s")
+    with pytest.raises(NotFound):
+        valuation.latest(lite_space, "steel-pool")
     result = valuation.value_model(
         lite_space, actor="builder", model="steel-pool", suite="steel-s", k=3
     )
     assert sum(m["shapley"] for m in result.members.values()) == pytest.approx(result.full_score)
+    latest = valuation.latest(lite_space, "steel-pool@1")
+    assert latest["valued_by"] == "builder" and latest["members"] == result.to_dict()["members"]
+    assert [v["model"] for v in valuation.recorded(lite_space)] == ["steel-pool@1"]
     reads = ledger.entries(lite_space, action="data.accessed", actor="builder", limit=None)
     assert {e.payload["purpose"] for e in reads} == {"train-pooled"}

@@ -46,6 +46,9 @@ from resonance.training.trainers import FittedModel, fit_model
 Progress = Callable[[str, int, int], None]
 
 
+MAX_NAME = 58  # so that the working dataset NAME-data stays a 63-character identifier
+
+
 @dataclass
 class LoopRequest:
     """What ``resonance loop run`` takes."""
@@ -351,6 +354,13 @@ def run(
     """
     req = request
     check_slug(req.name, what="loop run")
+    if len(req.name) > MAX_NAME:  # its working dataset is NAME-data, itself a slug
+        raise InvalidInput(
+            f"loop run names are at most {MAX_NAME} characters (the run keeps its data "
+            f"in a dataset named {req.name}-data)",
+            field="loop run",
+            value=req.name,
+        )
     if req.spec.task is not Task.CLASSIFICATION:
         raise InvalidInput("the loop optimizes classification models")
     if req.budget < 0 or req.iterations < 1:

@@ -20,15 +20,18 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from resonance.domain.errors import NotFound, RoleRequired
 from resonance.domain.evaluation import classification_metrics
 from resonance.domain.events import ContributionValued
 from resonance.domain.modeling import ModelVersion
+from resonance.domain.orgs import Role
 from resonance.domain.policies import Purpose
 from resonance.domain.valuation import Utility, knn_shapley, leave_one_out, member_shapley, shares
 from resonance.services.access import authorize, load_rows
 from resonance.services.evaluation import require_suite
 from resonance.services.federation import resolve_members
 from resonance.services.ledger import entries
+from resonance.services.orgs import require_org
 from resonance.services.space import Space
 from resonance.services.training import get_model, load_model
 from resonance.training.features import Prepared
@@ -152,6 +155,38 @@ def _knn_per_member(
     return {d.member: float(values[owners == d.member].sum()) for d in data}
 
 
+def _check_valuer(space: Space, actor: str, model: ModelVersion) -> None:
+    """Valuation retrains on the members' rows under the model's own grants: only the
+    model's builder or the space operator may start it (``RoleRequired``)."""
+    with space.work() as w:
+        org = require_org(w.tx, actor)
+    if actor != model.created_by and not org.has_role(Role.OPERATOR):
+        raise RoleRequired(
+            f"{actor} may not value {model.ref}: only its builder {model.created_by} "
+            "or the space operator may",
+            organization=actor,
+            model=model.ref,
+        )
+
+
+def recorded(space: Space, model: str | None = None) -> list[dict[str, Any]]:
+    """Valuations on the ledger, oldest first (of one model version when ``model`` is given),
+    each with who ran it and when."""
+    ref = get_model(space, model).ref if model else None
+    return [
+        {**e.payload, "valued_by": e.actor, "valued_at": e.timestamp, "seq": e.seq}
+        for e in entries(space, action=ContributionValued.action, object_id=ref, limit=None)
+    ]
+
+
+def latest(space: Space, model: str) -> dict[str, Any]:
+    """The latest valuation of a model version on the ledger, or ``NotFound``."""
+    found = recorded(space, model)
+    if not found:
+        raise NotFound(f"no valuation of {get_model(space, model).ref} on the ledger", model=model)
+    return found[-1]
+
+
 def value_model(
     space: Space,
     *,
@@ -164,10 +199,11 @@ def value_model(
 ) -> Valuation:
     """Each member's Shapley value, leave-one-out value and KNN-Shapley row total.
 
-    All values: **higher = more valuable**; ``share`` normalises positive
-    Shapley values to 1.
+    Only the model's builder or the space operator may run it. All values:
+    **higher = more valuable**; ``share`` normalises positive Shapley values to 1.
     """
     version = get_model(space, model)
+    _check_valuer(space, actor, version)
     data, sealed = _read(space, version, suite)
     utility = _utility(space, version, data, sealed)
     cache: dict[frozenset[int], float] = {}

@@ -38,7 +38,7 @@ class LoopBody(BaseModel):
     """
 
     name: str = Field(
-        max_length=58,  # the run's working dataset is NAME-data, itself a slug
+        max_length=loops.MAX_NAME,  # the run's working dataset is NAME-data, itself a slug
         pattern=SLUG_PATTERN,
         examples=["steel-loop"],
         description="run name (also the model's name)",

@@ -11,14 +11,11 @@ from pydantic import BaseModel, Field
 from resonance.api import serialize
 from resonance.api.deps import OrgDep, SpaceDep
 from resonance.api.errors import ERROR_RESPONSES
-from resonance.domain.errors import NotFound
-from resonance.domain.ledger import LedgerEntry
-from resonance.services import ledger, training, valuation
+from resonance.services import valuation
 
 router = APIRouter(prefix="/valuations", tags=["valuations"], responses=ERROR_RESPONSES)
 
 ModelRef = Annotated[str, Path(max_length=80, examples=["steel-fed@1", "steel-fed"])]
-VALUED = "contribution.valued"
 
 
 class ValueBody(BaseModel):
@@ -33,17 +30,12 @@ class ValueBody(BaseModel):
     seed: int = Field(0, ge=0, le=2**31 - 1, description="random seed (Monte Carlo)")
 
 
-def _recorded(entry: LedgerEntry) -> dict[str, Any]:
-    return serialize.finite(
-        {**entry.payload, "valued_by": entry.actor, "valued_at": entry.timestamp, "seq": entry.seq}
-    )
-
-
 @router.post("", status_code=201)
 def value(body: ValueBody, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
     """Each member's Shapley value, share, leave-one-out value and KNN-Shapley row total.
 
-    Retrains on coalitions of members in the sandbox (the model's own recipe);
+    Only the model's builder or the space operator may (RES-122). Retrains on
+    coalitions of members in the sandbox (the model's own recipe);
     every value is **higher = more valuable**. Member rows are read under their
     policies (RES-120 when one no longer grants the use), sealed rows under the
     suite owner's; the result goes on the ledger, never rows.
@@ -67,18 +59,13 @@ def list_valuations(
     model: Annotated[str | None, Query(max_length=80, examples=["steel-fed@1"])] = None,
 ) -> list[dict[str, Any]]:
     """Valuations on the ledger, oldest first (of one model version when ``model`` is given)."""
-    ref = training.get_model(space, model).ref if model else None
-    return [_recorded(e) for e in ledger.entries(space, action=VALUED, object_id=ref, limit=None)]
+    return [serialize.finite(v) for v in valuation.recorded(space, model)]
 
 
 @router.get("/{ref}")
 def show_valuation(ref: ModelRef, space: SpaceDep, _: OrgDep) -> dict[str, Any]:
     """The latest valuation of a model version (``NAME@N``, or the latest of ``NAME``)."""
-    version = training.get_model(space, ref).ref
-    found = ledger.entries(space, action=VALUED, object_id=version, limit=None)
-    if not found:
-        raise NotFound(f"no valuation of {version} on the ledger", model=version)
-    return _recorded(found[-1])
+    return serialize.finite(valuation.latest(space, ref))
 
 
 @router.get(
