@@ -70,12 +70,23 @@ class LocalConfig:
     l2: float = 1e-4
     proximal_mu: float = 0.0
     seed: int = 0
+    backend: str = "numpy"  # or "torch" (the optional extra): same steps, torch's autograd
+
+
+BACKENDS = ("numpy", "torch")
 
 
 def local_train(
     params: list[np.ndarray], X: np.ndarray, y: np.ndarray, n_classes: int, cfg: LocalConfig
 ) -> list[np.ndarray]:
-    """Adam on the cross-entropy (+ FedProx proximal term) starting from ``params``."""
+    """Adam on the cross-entropy (+ FedProx proximal term) starting from ``params``.
+
+    ``cfg.backend == "torch"`` runs the same steps in PyTorch (see ``torch_local``).
+    """
+    if cfg.backend == "torch":
+        from resonance.training.federated.torch_local import local_train_torch
+
+        return local_train_torch(params, X, y, n_classes, cfg)
     start = [p.copy() for p in params]
     w = [p.copy() for p in params]
     m = [np.zeros_like(p) for p in w]
