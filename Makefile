@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION := 1
 export RESONANCE_NO_PROGRESS ?=
 
-.PHONY: setup setup-dev demo test lint typecheck check bench bench-ingest bench-api bench-slices bench-loop bench-federated bench-valuation clean
+.PHONY: setup setup-dev setup-torch demo test lint typecheck check bench bench-ingest bench-api bench-slices bench-loop bench-federated bench-valuation clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -16,6 +16,10 @@ setup: $(BIN)/python  ## install the package and its runtime dependencies
 
 setup-dev: $(BIN)/python  ## install with test and lint tools
 	$(BIN)/pip install --quiet -e ".[dev]"
+
+setup-torch: setup-dev  ## add the optional torch extra (torch==2.13.0 first: the local CPU wheel)
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[dev,torch]"
 
 demo: setup  ## the main job: the resonance loop end to end on a fresh embedded space
 	$(BIN)/python examples/resonance_loop.py --space demo-space --fresh
