@@ -84,13 +84,26 @@ def read_table(path: Path, *, fmt: str | None = None) -> pa.Table:
         raise MalformedFile(f"{path.name} has no columns", path=str(path))
     if kind == "csv":
         _check_text(path, table)
-        _check_quotes(path)
+        _check_quotes(path, table)
     return _clean(table)
 
 
-def _check_quotes(path: Path) -> None:
+def _check_quotes(path: Path, table: pa.Table) -> None:
     """An odd number of ``"`` means a quoted field never ends: Arrow would swallow the rest
-    of the file into one value, so refuse it (escaped quotes come in pairs)."""
+    of the file into one value, so refuse it (escaped quotes come in pairs).
+
+    Such a value ends the table and holds a line break, so the file is counted only
+    when a string cell of the last row has one.
+    """
+    if table.num_rows == 0:
+        return
+    last = table.slice(table.num_rows - 1)
+    if not any(
+        "\n" in str(last.column(i)[0].as_py() or "")
+        for i, f in enumerate(last.schema)
+        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+    ):
+        return
     count = 0
     with path.open("rb") as f:
         while chunk := f.read(16 << 20):
