@@ -198,7 +198,7 @@ def run_methods(problem: Problem, seed: int) -> dict[str, dict[str, float]]:
     budget = int(BUDGET_SHARE * len(split.reserve))
     rng = np.random.default_rng(seed + 1000)
     trains: dict[str, tuple[Rows, int]] = {}
-    config = LoopConfig(budget=budget, iterations=4, auto_drop=set(problem.members), seed=seed)
+    config = LoopConfig(budget=budget, iterations=6, auto_drop=set(problem.members), seed=seed)
     trace = run_loop(
         split.train, split.reserve, fit=fit, oracle=make_oracle(split, fit), config=config
     )

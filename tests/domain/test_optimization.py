@@ -94,6 +94,18 @@ def test_accept_only_when_primary_improves() -> None:
     assert not accepts(same, old, min_delta=0.0, max_slice_drop=0.05)
 
 
+def test_accept_on_primary_plus_worst_slice() -> None:
+    old = Outcome(0.70, 0.40, {}, [], model=None)  # type: ignore[arg-type]
+    slice_up = Outcome(0.698, 0.45, {}, [], model=None)  # type: ignore[arg-type]
+    primary_down = Outcome(0.68, 0.45, {}, [], model=None)  # type: ignore[arg-type]
+    trade = Outcome(0.72, 0.38, {}, [], model=None)  # type: ignore[arg-type]
+    kw = {"min_delta": 0.005, "max_slice_drop": 0.05, "slice_weight": 1.0}
+    assert accepts(slice_up, old, **kw)
+    assert not accepts(primary_down, old, **kw)
+    assert not accepts(trade, old, **kw)
+    assert not accepts(slice_up, old, min_delta=0.005, max_slice_drop=0.05)
+
+
 def test_cleaning_finds_flipped_steel_labels() -> None:
     table = pcsv.read_csv(STEEL_CSV)
     X = np.column_stack([table[c].to_numpy().astype(float) for c in table.column_names[:-7]])

@@ -3,8 +3,11 @@
 Pure orchestration over in-memory rows with injected callbacks, so the space's
 service (sealed suites, ledger, immutable versions) and the benchmark run the
 same algorithm. A candidate dataset is accepted only when the oracle (the
-sealed suite) says its primary metric improved (higher is better), without
-the worst slice falling by more than ``max_slice_drop``.
+sealed suite) says it improved: primary metric plus ``slice_weight`` × worst
+slice rose (higher is better), without the primary falling by more than the
+tolerance or the worst slice by more than ``max_slice_drop``. The acquisition
+budget is spread evenly over the iterations left, so a rejected iteration's
+share carries over.
 """
 
 from __future__ import annotations
@@ -112,6 +115,7 @@ class LoopConfig:
     max_drop_share: float = 0.1
     min_class_share: float = 0.0
     fairness: float = 1.0
+    slice_weight: float = 1.0
 
 
 @dataclass
@@ -236,12 +240,28 @@ def plan_acquisition(
     )
 
 
-def accepts(new: Outcome, old: Outcome, *, min_delta: float, max_slice_drop: float) -> bool:
-    """The primary metric (higher is better) rose by more than ``min_delta`` and the
-    worst slice fell by at most ``max_slice_drop``."""
-    if not new.primary > old.primary + min_delta:
+def accepts(
+    new: Outcome,
+    old: Outcome,
+    *,
+    min_delta: float,
+    max_slice_drop: float,
+    slice_weight: float = 0.0,
+) -> bool:
+    """Whether the suite says ``new`` improves on ``old`` (every metric higher is better).
+
+    The gain ``Δprimary + slice_weight · Δworst_slice`` must exceed ``min_delta``,
+    the primary metric may fall by at most ``min_delta`` and the worst slice by at
+    most ``max_slice_drop``. With ``slice_weight = 0`` the primary alone must rise.
+    """
+    d_primary = new.primary - old.primary
+    if np.isnan(old.worst_slice) or np.isnan(new.worst_slice):
+        d_worst = 0.0
+    else:
+        d_worst = new.worst_slice - old.worst_slice
+    if d_worst < -max_slice_drop or d_primary < -min_delta:
         return False
-    return bool(np.isnan(old.worst_slice) or new.worst_slice >= old.worst_slice - max_slice_drop)
+    return bool(d_primary + slice_weight * d_worst > min_delta)
 
 
 def worst_slice_score(
@@ -373,8 +393,8 @@ def run_loop(
     proposals: list[dict[str, Any]] = []
     left = config.budget
     for number in range(1, config.iterations + 1):
-        # spread over all but the last iteration, which spends what rejections left
-        per_iter = int(np.ceil(left / max(1, config.iterations - number)))
+        # spread evenly over the iterations left: a rejected iteration's share carries over
+        per_iter = int(np.ceil(left / (config.iterations - number + 1)))
         plans = _plans(train, reserve, current, fit, per_iter, config)
         proposals.extend(
             {**p, "source": str(train.source[p["row"]]), "source_row": int(train.row[p["row"]])}
@@ -393,7 +413,11 @@ def run_loop(
                 }
             )
             ok = accepts(
-                outcome, current, min_delta=config.tolerance, max_slice_drop=config.max_slice_drop
+                outcome,
+                current,
+                min_delta=config.tolerance,
+                max_slice_drop=config.max_slice_drop,
+                slice_weight=config.slice_weight,
             )
             if ok and (best is None or _merit(outcome) > _merit(best[1])):
                 best = (cand, outcome)
