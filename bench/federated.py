@@ -8,21 +8,30 @@ the same rows, both sides end to end through the platform (policy-checked reads
 on the ledger, the model stored as a model version):
 
 * baseline (pooled): read every member's version under ``train-pooled``, encode,
-  fit the ``sklearn-logreg`` trainer (multinomial logistic regression, C=1, lbfgs)
-  once on all rows, record the model version;
+  fit the platform's pooled trainer once on all rows, record the model version;
 * resonance (federated): :func:`resonance.services.federation.federate`; each
   member's ClientApp reads its own rows under ``train-federated``, every round goes
-  on the ledger. Default strategy ``fednewton``: the same softmax-linear model and
-  objective as the baseline (L2 set to match C=1), solved by federated Newton
-  steps from row-weighted member gradients and Hessians until converged
-  (``--rounds`` is the cap). ``--strategy fedavgm|fedavg|fedprox|fedadam|fedyogi``
-  runs the first-order strategies with local Adam epochs instead.
+  on the ledger.
+
+Two models (``--kinds``):
+
+* ``linear``: pooled ``sklearn-logreg`` (multinomial logistic regression, C=1,
+  lbfgs) vs ``fednewton``: the same model and objective (L2 matched to C=1),
+  damped Newton steps from row-weighted member gradients and Hessians until
+  converged (``--rounds`` is the cap);
+* ``mlp``: pooled ``sklearn-mlp`` (one ReLU layer of 64, Adam, up to 300 epochs)
+  vs ``fedsgd``: the same layer, one full-batch member gradient per round and
+  server-side Adam (Flower's FedAdam), 300 rounds.
+
+``--strategy fedavgm|fedavg|fedprox|fedadam|fedyogi`` runs the first-order
+strategies (local Adam epochs) instead. BLAS is limited to ``--blas-threads``
+(default 1) for both sides alike.
 
 Both models are scored on the sealed rows (macro-F1). Targets: macro-F1 gap
 (pooled - federated) ≤ 2 points and wall-time ratio (federated / pooled) ≤ 3, on
 every case and seed. Exits 1 on any miss.
 
-Run: ``make bench-federated`` or ``python -m bench.federated [--seeds N]``.
+Run: ``make bench-federated`` or ``python -m bench.federated [--kinds linear] [--seeds N]``.
 """
 
 from __future__ import annotations
@@ -32,9 +41,12 @@ import logging
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
+from itertools import product
 from pathlib import Path
 
 from tests.federation_seed import Federated, seed_members
+from threadpoolctl import ThreadpoolController
 
 from resonance.domain.modeling import ModelSpec
 from resonance.domain.orgs import Role
@@ -48,6 +60,10 @@ from resonance.training.trainers import FittedModel, fit_model
 
 GAP_TARGET = 2.0
 RATIO_TARGET = 3.0
+HEADER = (
+    "| dataset | members | split | pooled F1 | federated F1 | gap (pts) | pooled s "
+    "| federated s | ratio | rounds |\n" + "|---" * 10 + "|"
+)
 
 
 def _space(root: Path, n: int) -> tuple[Space, list[str]]:
@@ -92,13 +108,14 @@ def pooled_run(space: Space, fed: Federated, spec: ModelSpec) -> FittedModel:
 
 
 def one(
-    which: str, n: int, cfg: FederationConfig, root: Path, *, seed: int = 0, repeat: int = 3
+    which: str, n: int, kind: Kind, root: Path, *, seed: int = 0, repeat: int = 3
 ) -> dict[str, float]:
     """Pooled and federated macro-F1 and seconds for one dataset, member count and split."""
-    space, members = _space(root / f"{which}-{n}-{seed}", n)
+    space, members = _space(root / f"{kind.name}-{which}-{n}-{seed}", n)
     fed = seed_members(
-        space, root / f"{which}-{n}-{seed}-data", members, which=which, alpha=0.5, seed=seed
-    )
+        space, root / f"{kind.name}-{which}-{n}-{seed}-data", members, which=which, alpha=0.5,
+        seed=seed,
+    )  # fmt: skip
     for ref, owner in zip(fed.refs, members, strict=True):
         policies.set_policy(
             space,
@@ -106,7 +123,7 @@ def one(
             dataset=ref,
             grants=[parse_grant("builder:train-pooled"), parse_grant("builder:train-federated")],
         )
-    spec = ModelSpec("sklearn-logreg", exclude_columns=fed.exclude)
+    spec = ModelSpec(kind.pooled, exclude_columns=fed.exclude)
     t_pool = t_fed = float("inf")
     for _ in range(repeat):  # best of ``repeat``: the host is shared
         t0 = time.perf_counter()
@@ -114,68 +131,97 @@ def one(
         t_pool = min(t_pool, time.perf_counter() - t0)
         t0 = time.perf_counter()
         mv = federation.federate(
-            space, actor="builder", name="fed", datasets=fed.refs, config=cfg, exclude=fed.exclude
-        )
+            space, actor="builder", name="fed", datasets=fed.refs, config=kind.cfg,
+            exclude=fed.exclude,
+        )  # fmt: skip
         t_fed = min(t_fed, time.perf_counter() - t0)
     f_pool = _macro_f1(pooled, fed.sealed_table)
     f_fed = _macro_f1(load_model(space, mv), fed.sealed_table)
-    rounds = mv.details["federated"].get("rounds_run", cfg.rounds)
+    rounds = mv.details["federated"].get("rounds_run", kind.cfg.rounds)
     space.close()
-    return {
-        "pooled_f1": f_pool,
-        "fed_f1": f_fed,
-        "pooled_s": t_pool,
-        "fed_s": t_fed,
-        "rounds": rounds,
-    }
+    return {"pooled_f1": f_pool, "fed_f1": f_fed, "pooled_s": t_pool, "fed_s": t_fed,
+            "rounds": rounds}  # fmt: skip
 
 
-def _config(args: argparse.Namespace) -> FederationConfig:
-    return FederationConfig(
-        strategy=args.strategy,
-        proximal_mu=args.mu,
-        rounds=args.rounds,
-        server_lr=args.server_lr,
-        local={"epochs": float(args.epochs), "lr": args.lr, "batch_size": float(args.batch)},
-    )
+@dataclass(frozen=True)
+class Kind:
+    """One compared model: the pooled trainer and the federated configuration."""
+
+    name: str
+    pooled: str
+    cfg: FederationConfig
+
+    def describe(self) -> str:
+        """One line saying what each side trains."""
+        c = self.cfg
+        if c.strategy == "fednewton":
+            how = f"fednewton (C={c.c:g} objective, until converged, cap {c.rounds} rounds)"
+        elif c.strategy == "fedsgd":
+            how = (
+                f"fedsgd (full-batch gradients, server Adam eta {c.server_lr:g}, {c.rounds} rounds)"
+            )
+        else:
+            lo = c.local
+            how = (
+                f"{c.strategy}, {c.rounds} rounds x {lo['epochs']:g} local Adam epochs, "
+                f"batch {lo['batch_size']:g}, lr {lo['lr']:g}"
+            )
+        hidden = f" ({c.hidden} hidden units)" if c.kind == "mlp" else ""
+        return f"{self.name}{hidden}: pooled {self.pooled} vs federated {how}"
 
 
-def _describe(args: argparse.Namespace) -> str:
-    if args.strategy == "fednewton":
-        how = f"federated Newton (C=1 objective, converged or {args.rounds} rounds)"
-    else:
-        how = (
-            f"{args.strategy}, {args.rounds} rounds x {args.epochs} local Adam epochs, "
-            f"batch {args.batch}, lr {args.lr}"
+def kinds(args: argparse.Namespace) -> list[Kind]:
+    """The compared models asked for, each with its default strategy unless one is given."""
+    out = []
+    for name in args.kinds.split(","):
+        linear = name == "linear"
+        strategy = args.strategy or ("fednewton" if linear else "fedsgd")
+        rounds = args.rounds or (30 if strategy == "fednewton" else 300 if not linear else 30)
+        cfg = FederationConfig(
+            kind=name,
+            strategy=strategy,
+            rounds=rounds,
+            hidden=64,  # sklearn-mlp's default layer
+            proximal_mu=args.mu,
+            server_lr=args.server_lr,
+            local={"epochs": float(args.epochs), "lr": args.lr, "batch_size": float(args.batch)},
         )
-    return f"softmax-linear, {how}; non-IID Dirichlet(0.5), split seeds 0..{args.seeds - 1}"
+        out.append(Kind(name, "sklearn-logreg" if linear else "sklearn-mlp", cfg))
+    return out
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kinds", default="linear,mlp", help="linear, mlp or both")
+    parser.add_argument("--strategy", default="", help="default: fednewton/fedsgd")
+    parser.add_argument("--rounds", type=int, default=0, help="default: 30 (linear) / 300 (mlp)")
+    parser.add_argument("--epochs", type=int, default=2, help="local epochs (first-order)")
+    parser.add_argument("--lr", type=float, default=0.02, help="local Adam lr (first-order)")
+    parser.add_argument("--batch", type=int, default=128, help="local batch (first-order)")
+    parser.add_argument("--mu", type=float, default=0.01, help="FedProx mu")
+    parser.add_argument("--server-lr", type=float, default=0.03, help="fedsgd/fedadam eta")
+    parser.add_argument("--seeds", type=int, default=3, help="member splits per case")
+    parser.add_argument("--repeat", type=int, default=3, help="best-of runs for the times")
+    parser.add_argument("--only", default="", help="steel or ai4i (default: both)")
+    parser.add_argument("--blas-threads", type=int, default=1, help="for both sides")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run every case; 0 when every target is met."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--strategy", default="fednewton")
-    parser.add_argument("--rounds", type=int, default=30, help="rounds (fednewton: the cap)")
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--lr", type=float, default=0.02)
-    parser.add_argument("--batch", type=int, default=128)
-    parser.add_argument("--mu", type=float, default=0.01)
-    parser.add_argument("--server-lr", type=float, default=0.1, help="fedadam/fedyogi eta")
-    parser.add_argument("--seeds", type=int, default=3, help="member splits per case")
-    parser.add_argument("--repeat", type=int, default=3, help="best-of runs for the times")
-    parser.add_argument("--only", default="", help="steel or ai4i (default: both)")
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     logging.getLogger("flwr").setLevel(logging.ERROR)
-    cfg = _config(args)
-    print(_describe(args))
-    print("| dataset | members | split | pooled F1 | federated F1 | gap (pts) | pooled s"
-          " | federated s | ratio | rounds |\n" + "|---" * 10 + "|")  # fmt: skip
+    # both sides alike: on 2 shared cores multi-threaded BLAS slows small products ~10x
+    ThreadpoolController().limit(limits=args.blas_threads, user_api="blas")
+    print(f"non-IID Dirichlet(0.5) member splits, seeds 0..{args.seeds - 1}; "
+          f"BLAS threads {args.blas_threads}; times best of {args.repeat}")  # fmt: skip
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
-        for which in [args.only] if args.only else ["steel", "ai4i"]:
-            for n in (3, 5):
-                for seed in range(args.seeds):
-                    r = one(which, n, cfg, Path(tmp), seed=seed, repeat=args.repeat)
+        for kind in kinds(args):
+            print(f"\n{kind.describe()}\n{HEADER}")
+            for which in [args.only] if args.only else ["steel", "ai4i"]:
+                for n, seed in product((3, 5), range(args.seeds)):
+                    r = one(which, n, kind, Path(tmp), seed=seed, repeat=args.repeat)
                     gap, ratio = r["pooled_f1"] - r["fed_f1"], r["fed_s"] / r["pooled_s"]
                     ok = ok and gap <= GAP_TARGET and ratio <= RATIO_TARGET
                     print(
@@ -184,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
                         f"| {r['rounds']} |",
                         flush=True,
                     )
-    print(f"targets: gap <= {GAP_TARGET:g} points, ratio <= {RATIO_TARGET:g}x")
+    print(f"\ntargets: gap <= {GAP_TARGET:g} points, ratio <= {RATIO_TARGET:g}x")
     print("PASS" if ok else "MISS")
     return 0 if ok else 1
 

@@ -168,3 +168,20 @@ def test_fednewton_federated_linear_matches_pooled_logreg_and_stops_early(
             datasets=fed.refs,
             config=FederationConfig(strategy="fednewton", kind="mlp"),
         )
+
+
+def test_fedsgd_federated_mlp_steps_on_the_pooled_gradient(
+    lite_space: Space, tmp_path: Path
+) -> None:
+    fed = seed_members(lite_space, tmp_path / "d", MEMBERS, rows=600, alpha=0.5)
+    cfg = FederationConfig(kind="mlp", hidden=8, strategy="fedsgd", rounds=20, server_lr=0.1)
+    mv = federation.federate(lite_space, actor="builder", name="sg", datasets=fed.refs, config=cfg)
+    assert mv.details["federated"]["rounds_run"] == 20
+    rounds = ledger.entries(lite_space, action="federation.round_aggregated")
+    assert len(rounds) == 20 and len(rounds[0].payload["parameters"]) == 4
+    fitted = training.load_model(lite_space, mv)
+    prepared = fitted.prepare(fed.sealed_table)
+    assert (fitted.predict(prepared.X) == prepared.y).mean() > 0.4
+    adam = FederationConfig(strategy="fedadam", rounds=2)
+    mv = federation.federate(lite_space, actor="builder", name="ad", datasets=fed.refs, config=adam)
+    assert mv.details["federated"]["strategy"] == "fedadam"

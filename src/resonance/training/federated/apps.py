@@ -25,6 +25,7 @@ from flwr.serverapp.strategy.strategy_utils import aggregate_metricrecords
 from resonance.domain.datasets import LabelSpec
 from resonance.domain.errors import InvalidInput, TrainingFailed
 from resonance.training.features import FeatureEncoder, encode_labels, label_values
+from resonance.training.federated.fedsgd import FedSgd, gradient_step
 from resonance.training.federated.models import LocalConfig, local_train
 from resonance.training.federated.newton import FedNewton, l2_for, newton_statistics
 
@@ -100,8 +101,11 @@ def make_client_app(loader: Loader) -> ClientApp:
         plan = Plan.from_json(text)
         X, y = encoded["xy"]
         current = _params(msg.content.array_records["arrays"])
-        if str(cfg.get("method", "local")) == "newton":  # statistics, no local steps
+        method = str(cfg.get("method", "local"))
+        if method == "newton":  # statistics, no local steps
             params = newton_statistics(current, X, y, len(plan.classes))
+        elif method == "gradient":  # one full-batch step (FedSGD)
+            params = gradient_step(current, X, y, len(plan.classes))
         else:
             local = LocalConfig(
                 epochs=int(plan.local["epochs"]),
@@ -252,6 +256,7 @@ STRATEGIES: dict[str, type[FedAvg]] = {
     "fedadam": FedAdam,
     "fedyogi": FedYogi,
     "fednewton": FedNewton,
+    "fedsgd": FedSgd,
 }
 
 
@@ -303,7 +308,7 @@ def build_strategy(
         common["proximal_mu"] = cfg.proximal_mu
     if cfg.strategy == "fedavgm":
         common["server_momentum"] = cfg.server_momentum
-    if cfg.strategy in ("fedadam", "fedyogi"):
+    if cfg.strategy in ("fedadam", "fedyogi", "fedsgd"):
         common["eta"] = cfg.server_lr
     if cfg.strategy == "fednewton" and plan:
         common["l2"] = l2_for(cfg.c, plan.rows, len(plan.classes))
