@@ -178,6 +178,8 @@ def _serve(
     details["rounds_run"] = len(seen)
     if cfg.strategy == "fedprox":
         details["proximal_mu"] = cfg.proximal_mu
+    if cfg.strategy in ("fedadam", "fedyogi", "fedsgd"):
+        details["server_lr"] = cfg.server_lr
     if cfg.strategy == "fednewton":
         details["newton"] = {"C": cfg.c, "tol": cfg.tol, "exchanged": "gradient and Hessian"}
     if cfg.secure_aggregation:
