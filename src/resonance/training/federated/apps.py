@@ -100,21 +100,7 @@ def make_client_app(loader: Loader) -> ClientApp:
             encoded["xy"] = Plan.from_json(text).encode(d.table, d.label)
         plan = Plan.from_json(text)
         X, y = encoded["xy"]
-        current = _params(msg.content.array_records["arrays"])
-        method = str(cfg.get("method", "local"))
-        if method == "newton":  # statistics, no local steps
-            params = newton_statistics(current, X, y, len(plan.classes))
-        elif method == "gradient":  # one full-batch step (FedSGD)
-            params = gradient_step(current, X, y, len(plan.classes))
-        else:
-            local = LocalConfig(
-                epochs=int(plan.local["epochs"]),
-                lr=float(plan.local["lr"]),
-                batch_size=int(plan.local["batch_size"]),
-                proximal_mu=float(str(cfg.get("proximal-mu", 0.0))),
-                seed=int(str(cfg["server-round"])) * 7919 + plan.seed,
-            )
-            params = local_train(current, X, y, len(plan.classes), local)
+        params = member_update(_params(msg.content.array_records["arrays"]), X, y, plan, cfg)
         content = RecordDict(
             {
                 "arrays": _arrays(params),
@@ -125,6 +111,29 @@ def make_client_app(loader: Loader) -> ClientApp:
         return Message(content, reply_to=msg)
 
     return app
+
+
+def member_update(
+    current: list[np.ndarray], X: np.ndarray, y: np.ndarray, plan: Plan, cfg: ConfigRecord
+) -> list[np.ndarray]:
+    """What a member sends back for one train message, by the strategy's ``method``.
+
+    ``newton``: gradient and Hessian at ``current``; ``gradient``: one full-batch
+    gradient step; otherwise the parameters after local epochs (FedProx: proximal term).
+    """
+    method = str(cfg.get("method", "local"))
+    if method == "newton":
+        return newton_statistics(current, X, y, len(plan.classes))
+    if method == "gradient":
+        return gradient_step(current, X, y, len(plan.classes))
+    local = LocalConfig(
+        epochs=int(plan.local["epochs"]),
+        lr=float(plan.local["lr"]),
+        batch_size=int(plan.local["batch_size"]),
+        proximal_mu=float(str(cfg.get("proximal-mu", 0.0))),
+        seed=int(str(cfg["server-round"])) * 7919 + plan.seed,
+    )
+    return local_train(current, X, y, len(plan.classes), local)
 
 
 @dataclass
