@@ -42,6 +42,9 @@ def run(
     ),
     exclude: list[str] = typer.Option([], "--exclude", "-x", help="Column never used; repeat."),
     seed: int = typer.Option(0, help="Random seed."),
+    backend: str = typer.Option(
+        "numpy", help="Members' local training: numpy, or torch (the optional extra)."
+    ),
     superlink: str | None = typer.Option(
         None, help="HOST:PORT of a SuperLink: deployment mode (members run `node start`)."
     ),
@@ -66,6 +69,7 @@ def run(
         dp_clip=dp_clip,
         secure_aggregation=secure,
         seed=seed,
+        backend=backend,
     )
     if model not in KINDS:
         raise typer.BadParameter(f"use one of {', '.join(KINDS)}", param_hint="--model")

@@ -67,6 +67,7 @@ def _federation_config(model: ModelVersion) -> FederationConfig | None:
         rounds=int(info["rounds"]),
         proximal_mu=float(info.get("proximal_mu", 0.01)),
         server_lr=float(info.get("server_lr", 0.1)),
+        backend=str(info.get("backend", "numpy")),
         hidden=int(model.spec.params.get("hidden", 32)),
         local=dict(info["local"]),
     )

@@ -14,7 +14,7 @@ from resonance.api.params import slug
 from resonance.api.routers.models import Column
 from resonance.services import federation
 from resonance.training.federated.apps import STRATEGIES, FederationConfig
-from resonance.training.federated.models import KINDS
+from resonance.training.federated.models import BACKENDS, KINDS
 
 router = APIRouter(prefix="/federation", tags=["federation"], responses=ERROR_RESPONSES)
 
@@ -38,6 +38,9 @@ class FederateBody(BaseModel):
     model: str = Field("linear", pattern=f"^({'|'.join(KINDS)})$", description="model kind")
     rounds: int = Field(10, ge=1, le=1000, description="aggregation rounds")
     mu: Bounded = Field(0.01, ge=0, le=100, description="FedProx proximal term")
+    server_lr: Bounded = Field(
+        0.1, gt=0, le=10, description="server-side step (fedadam, fedyogi, fedsgd)"
+    )
     hidden: int = Field(32, ge=1, le=1024, description="MLP hidden units")
     epochs: int = Field(2, ge=1, le=100, description="local epochs per round")
     lr: Bounded = Field(0.02, gt=0, le=10, description="local learning rate (Adam)")
@@ -46,6 +49,11 @@ class FederateBody(BaseModel):
     secure_aggregation: bool = Field(False, description="Flower SecAgg+: the server sees sums")
     exclude: list[Column] = Field(default_factory=list, max_length=500)
     seed: int = Field(0, ge=0, le=2**31 - 1)
+    backend: str = Field(
+        "numpy",
+        pattern=f"^({'|'.join(BACKENDS)})$",
+        description="members' local training: numpy, or torch (the optional extra)",
+    )
 
 
 @router.post("/runs", status_code=201)
@@ -61,12 +69,14 @@ def federate(body: FederateBody, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
         strategy=body.strategy,
         rounds=body.rounds,
         proximal_mu=body.mu,
+        server_lr=body.server_lr,
         hidden=body.hidden,
         local={"epochs": float(body.epochs), "lr": body.lr, "batch_size": 32.0},
         dp_noise=body.dp_noise,
         dp_clip=body.dp_clip,
         secure_aggregation=body.secure_aggregation,
         seed=body.seed,
+        backend=body.backend,
     )
     model = federation.federate(
         space,

@@ -26,7 +26,7 @@ from resonance.domain.datasets import LabelSpec
 from resonance.domain.errors import InvalidInput, TrainingFailed
 from resonance.training.features import FeatureEncoder, encode_labels, label_values
 from resonance.training.federated.fedsgd import FedSgd, gradient_step
-from resonance.training.federated.models import LocalConfig, local_train
+from resonance.training.federated.models import BACKENDS, LocalConfig, local_train
 from resonance.training.federated.newton import FedNewton, l2_for, newton_statistics
 
 SCHEMA = "query.schema"
@@ -132,6 +132,7 @@ def member_update(
         batch_size=int(plan.local["batch_size"]),
         proximal_mu=float(str(cfg.get("proximal-mu", 0.0))),
         seed=int(str(cfg["server-round"])) * 7919 + plan.seed,
+        backend=str(cfg.get("backend", "numpy")),
     )
     return local_train(current, X, y, len(plan.classes), local)
 
@@ -291,6 +292,14 @@ class FederationConfig:
     dp_delta: float = 1e-5
     seed: int = 0
     timeout: float = 600.0
+    backend: str = "numpy"  # members' local epochs: "numpy" or "torch" (the optional extra)
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise InvalidInput(
+                f"unknown backend {self.backend!r}; choose from {', '.join(BACKENDS)}",
+                backend=self.backend,
+            )
 
 
 def build_strategy(
@@ -305,6 +314,7 @@ def build_strategy(
         raise InvalidInput(
             f"unknown strategy {cfg.strategy!r}; choose from {', '.join(STRATEGIES)}"
         )
+
     if cfg.strategy == "fednewton" and (cfg.kind != "linear" or cfg.dp_noise > 0 or not plan):
         raise InvalidInput("fednewton trains the linear model only, without DP noise")
     common: dict[str, Any] = {

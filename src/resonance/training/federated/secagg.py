@@ -62,6 +62,7 @@ class _MemberClient(NumPyClient):
             batch_size=int(plan.local["batch_size"]),
             proximal_mu=float(config.get("proximal_mu", 0.0)),
             seed=plan.seed,
+            backend=str(config.get("backend", "numpy")),
         )
         return local_train(list(parameters), X, y, len(plan.classes), local), len(y), {}
 
@@ -126,7 +127,11 @@ def secure_rounds(
     on_round: Callable[[RoundSummary], None],
 ) -> list[np.ndarray]:
     """Run ``cfg.rounds`` SecAgg+ rounds of FedAvg/FedProx; the final parameters."""
-    fit_config: dict[str, Scalar] = {"plan": plan.to_json(), "proximal_mu": cfg.proximal_mu}
+    fit_config: dict[str, Scalar] = {
+        "plan": plan.to_json(),
+        "proximal_mu": cfg.proximal_mu,
+        "backend": cfg.backend,
+    }
     common: dict[str, Any] = {
         "fraction_evaluate": 0.0,
         "min_fit_clients": n_members,

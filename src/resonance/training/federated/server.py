@@ -176,6 +176,8 @@ def _serve(
         "seconds": round(time.perf_counter() - started, 3),
     }
     details["rounds_run"] = len(seen)
+    if cfg.backend != "numpy":
+        details["backend"] = cfg.backend
     if cfg.strategy == "fedprox":
         details["proximal_mu"] = cfg.proximal_mu
     if cfg.strategy in ("fedadam", "fedyogi", "fedsgd"):
@@ -213,7 +215,7 @@ def _plain(
         _arrays(initial),
         num_rounds=cfg.rounds,
         timeout=cfg.timeout,
-        train_config=ConfigRecord({"plan": plan.to_json()}),
+        train_config=ConfigRecord({"plan": plan.to_json(), "backend": cfg.backend}),
         evaluate_fn=recorder.evaluate,
     )
     converged = getattr(strategy, "converged_at", None)
