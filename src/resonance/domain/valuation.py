@@ -84,6 +84,7 @@ class _PointValuer:
         self.vals, self.tmp = np.empty(n), np.empty(n)
         self.totals = np.zeros(n)  # sum over test points of s + P[n]
         self.offset = 0.0  # sum over test points of P[n]
+        self.is_label: dict[int, np.ndarray] = {}  # class code -> training rows of that class
 
     def order(self, d: np.ndarray) -> np.ndarray:
         """Permutation sorting ``d`` ascending, ties broken by row index; overwrites ``d``.
@@ -110,11 +111,13 @@ class _PointValuer:
         ``s[i] = c[i] / i + P[i] - P[n]`` with ``P[i] = sum_{j <= i} c[j] / (j (j - 1))``;
         below K, ``s[i] = s[K] + (c[i] - c[K]) / K``.
         """
-        # rounding can push a squared distance below zero; and -0.0 would sort last
-        np.maximum(d, 0.0, out=d)
-        d += 0.0
+        # rounding can push a squared distance of (near) duplicates just below zero, and
+        # negative or -0.0 bit patterns sort last: |d| is as close to the truth, in one pass
+        np.abs(d, out=d)
         order = self.order(d)
-        match = np.take(self.codes, order) == label
+        if label not in self.is_label:
+            self.is_label[label] = self.codes == label
+        match = np.take(self.is_label[label], order)
         vals, tmp = self.vals, self.tmp
         np.multiply(match, self.coef, out=vals)
         np.cumsum(vals, out=vals)
