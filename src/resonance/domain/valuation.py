@@ -129,7 +129,7 @@ class _PointValuer:
         if self.n < self.k:  # fewer rows than K: the utility is additive, s[i] = c[i] / K
             anchor += match[-1] / self.k - match[-1] / self.n
         vals[:top] = anchor + (match[:top].astype(np.float64) - match[top - 1]) / self.k
-        np.add.at(self.totals, order, vals)
+        self.totals += np.bincount(order, weights=vals, minlength=self.n)  # frees the GIL
 
 
 def knn_shapley(
