@@ -108,3 +108,12 @@ def test_member_sums_and_shares() -> None:
     totals = sum_by_member(np.array([1.0, 2.0, -1.0]), ["a", "b", "a"])
     assert totals == {"a": 0.0, "b": 2.0}
     assert shares({"a": 1.0, "b": 3.0, "c": -2.0}) == {"a": 0.25, "b": 0.75, "c": 0.0}
+
+
+def test_rows_are_ordered_by_absolute_distance_then_index() -> None:
+    from resonance.domain.valuation import _PointValuer
+
+    valuer = _PointValuer(np.zeros(5, dtype=np.int64), k=2)
+    # rounding leaves -0.0 and tiny negatives for duplicates: they rank first, by row index
+    order = valuer.order(np.array([3.0, -1e-18, -0.0, 2.0, 0.0]))
+    assert order.tolist() == [2, 4, 1, 3, 0]

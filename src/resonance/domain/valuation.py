@@ -81,6 +81,7 @@ class _PointValuer:
         self.inv = 1.0 / ranks
         self.index = np.arange(n, dtype=np.uint64)
         self.mask = np.uint64((1 << _INDEX_BITS) - 1)
+        self.keep = np.uint64(((1 << 63) - 1) & ~((1 << _INDEX_BITS) - 1))  # no sign, no index
         self.vals, self.tmp = np.empty(n), np.empty(n)
         self.totals = np.zeros(n)  # sum over test points of s + P[n]
         self.offset = 0.0  # sum over test points of P[n]
@@ -89,16 +90,18 @@ class _PointValuer:
     def order(self, d: np.ndarray) -> np.ndarray:
         """Permutation sorting ``d`` ascending, ties broken by row index; overwrites ``d``.
 
-        Squared distances are non-negative, so their float64 bit patterns sort
-        like the values. Truncated to float32 precision, each leaves its low 29
-        mantissa bits for the row index: one plain (SIMD) sort of the packed
-        keys gives the permutation, about twice as fast as ``argsort``.
-        Distances within one part in 2**23 count as ties.
+        Clearing the sign bit takes ``|d|``: rounding can push the squared distance
+        of a (near) duplicate just below zero, and a negative (or -0.0) bit pattern
+        would sort last. Non-negative float64 bit patterns sort like the values.
+        Truncated to float32 precision, each leaves its low 29 mantissa bits for
+        the row index: one plain (SIMD) sort of the packed keys gives the
+        permutation, about twice as fast as ``argsort``. Distances within one
+        part in 2**23 count as ties.
         """
         if self.n >= 1 << _INDEX_BITS:
-            return np.argsort(d, kind="stable")
+            return np.argsort(np.abs(d), kind="stable")
         bits = d.view(np.uint64)
-        bits &= ~self.mask
+        bits &= self.keep  # |d|, truncated to float32 precision
         bits |= self.index
         d.sort()
         bits &= self.mask
@@ -111,9 +114,6 @@ class _PointValuer:
         ``s[i] = c[i] / i + P[i] - P[n]`` with ``P[i] = sum_{j <= i} c[j] / (j (j - 1))``;
         below K, ``s[i] = s[K] + (c[i] - c[K]) / K``.
         """
-        # rounding can push a squared distance of (near) duplicates just below zero, and
-        # negative or -0.0 bit patterns sort last: |d| is as close to the truth, in one pass
-        np.abs(d, out=d)
         order = self.order(d)
         if label not in self.is_label:
             self.is_label[label] = self.codes == label
