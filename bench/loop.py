@@ -329,6 +329,9 @@ def main() -> None:
     """Run every method on both datasets and print the table."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument(
+        "--first-seed", type=int, default=0, help="run seeds first-seed … first-seed+seeds-1"
+    )
     parser.add_argument("--datasets", default="steel,ai4i")
     parser.add_argument("--out", type=Path, default=None, help="also write Markdown here")
     args = parser.parse_args()
@@ -338,7 +341,7 @@ def main() -> None:
     for name in args.datasets.split(","):
         problem = problems[name]()
         results[name] = []
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             results[name].append(run_methods(problem, seed))
             print(f"{name} seed {seed} done ({time.perf_counter() - start:.0f} s)", flush=True)
     table = summarize(results)
@@ -346,7 +349,8 @@ def main() -> None:
     if args.out:
         args.out.write_text(
             "# Loop benchmark\n\nCommand: `python -m bench.loop "
-            f"--seeds {args.seeds} --datasets {args.datasets}`\n\n{table}\n\n"
+            f"--first-seed {args.first_seed} --seeds {args.seeds} --datasets {args.datasets}`"
+            f"\n\n{table}\n\n"
             f"Wall time: {time.perf_counter() - start:.0f} s on 2 cores.\n"
         )
 
