@@ -12,8 +12,10 @@ import math
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from resonance.domain.errors import InvalidInput
 
@@ -61,6 +63,17 @@ def _augmented_test(X_test: np.ndarray) -> np.ndarray:
     """``[x, 1, |x|^2]`` per test point: the left factor of :func:`_augmented_train`."""
     sq = np.einsum("ij,ij->i", X_test, X_test)
     return np.hstack([X_test, np.ones((len(X_test), 1)), sq[:, None]])
+
+
+_BLAS: list[ThreadpoolController] = []  # looked up once: finding the libraries takes ~10 ms
+
+
+def _blas_one_thread() -> Any:
+    """Limit BLAS to one thread: its idle workers spin, taking the cores that
+    the per-point passes (and the ``n_jobs`` threads) need."""
+    if not _BLAS:
+        _BLAS.append(ThreadpoolController())
+    return _BLAS[0].limit(limits=1, user_api="blas")
 
 
 _INDEX_BITS = 29  # float64 keeps 52 mantissa bits; a float32-precision distance needs 23
@@ -202,12 +215,13 @@ def knn_shapley(
             local.valuer.add(d, int(label))
 
     starts = range(0, len(X_test), batch_size)
-    if n_jobs > 1:  # numpy's sorts and arithmetic release the GIL
-        with ThreadPoolExecutor(n_jobs) as pool:
-            list(pool.map(batch, starts))
-    else:
-        for start in starts:
-            batch(start)
+    with _blas_one_thread():
+        if n_jobs > 1:  # numpy's sorts and arithmetic release the GIL
+            with ThreadPoolExecutor(n_jobs) as pool:
+                list(pool.map(batch, starts))
+        else:
+            for start in starts:
+                batch(start)
     values = sum(v.totals for v in valuers) - sum(v.offset for v in valuers)
     return np.asarray(values) / len(X_test)
 
