@@ -13,298 +13,38 @@ authorized access on the ledger naming the rows taken.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
-from resonance.domain.datasets import Dataset, DatasetKind, LabelSpec, Transformation
 from resonance.domain.errors import AlreadyExists, BudgetExhausted, InvalidInput, NotFound
-from resonance.domain.evaluation import HIGHER, METRIC_DIRECTIONS
 from resonance.domain.events import (
-    DatasetRegistered,
     LoopIterationRecorded,
     LoopRunFinished,
     LoopRunStarted,
     RelabelProposed,
 )
-from resonance.domain.loop import Candidate, Iteration, LoopConfig, Outcome, Rows, run_loop
+from resonance.domain.loop import Iteration, LoopConfig, run_loop
 from resonance.domain.loop_run import FAILED, FINISHED, RUNNING, LoopRun
-from resonance.domain.modeling import ModelSpec, Task
+from resonance.domain.modeling import Task
 from resonance.domain.orgs import Role, check_slug
-from resonance.domain.policies import Purpose
 from resonance.services import evaluation
-from resonance.services.access import Grantee, authorize, load_rows
-from resonance.services.catalog import derive_version
+from resonance.services.loop_data import (
+    LoopRequest,
+    Oracle,
+    Pool,
+    auto_drop_members,
+    read_pool,
+    register_working,
+)
 from resonance.services.orgs import require_role
 from resonance.services.space import Space
-from resonance.services.training import record_model
-from resonance.training.features import Prepared, prepare_xy
-from resonance.training.trainers import FittedModel, fit_model
 
 Progress = Callable[[str, int, int], None]
 
 
 MAX_NAME = 58  # so that the working dataset NAME-data stays a 63-character identifier
-
-
-@dataclass
-class LoopRequest:
-    """What ``resonance loop run`` takes."""
-
-    name: str
-    spec: ModelSpec
-    datasets: list[str]
-    reserves: list[str]
-    budget: int
-    suite: str
-    iterations: int = 3
-    seed: int = 0
-
-
-@dataclass
-class _Pool:
-    """Training and reserve rows in one table (``universe``), with provenance."""
-
-    universe: pa.Table
-    prepared: Prepared
-    train: Rows
-    reserve: Rows
-    label: LabelSpec
-    grants: dict[str, Grantee]
-    offsets: dict[str, int]
-    train_refs: list[str]
-
-
-def _read(space: Space, actor: str, refs: list[str], name: str, role: str) -> list[Grantee]:
-    return [
-        authorize(
-            space,
-            actor=actor,
-            ref=r,
-            purpose=Purpose.TRAIN_POOLED,
-            context={"loop": name, "as": role},
-        )
-        for r in refs
-    ]
-
-
-def _pool(space: Space, actor: str, req: LoopRequest) -> _Pool:
-    """Read (and record) every training and reserve version; encode them together."""
-    train_g = _read(space, actor, req.datasets, req.name, "training data")
-    reserve_g = _read(space, actor, req.reserves, req.name, "reserve pool")
-    labels = {g.dataset.label for g in (*train_g, *reserve_g)}
-    if None in labels or len(labels) != 1:
-        raise InvalidInput("training datasets and reserve pools must share one label spec")
-    grants = [*train_g, *reserve_g]
-    tables = [load_rows(space, g.version) for g in grants]
-    try:
-        universe = pa.concat_tables(tables, promote_options="permissive")
-    except pa.ArrowInvalid as exc:
-        raise InvalidInput(f"datasets do not share a schema: {exc}") from exc
-    label = grants[0].dataset.label
-    assert label is not None
-    n_train = sum(t.num_rows for t in tables[: len(train_g)])
-    enc_prep = prepare_xy(
-        universe.slice(0, n_train),
-        label,
-        exclude=req.spec.exclude_columns,
-        feature_columns=req.spec.feature_columns,
-    )
-    prepared = prepare_xy(universe, label, encoder=enc_prep.encoder)
-    owner = np.concatenate(
-        [np.full(t.num_rows, g.dataset.owner) for g, t in zip(grants, tables, strict=True)]
-    )
-    source = np.concatenate(
-        [np.full(t.num_rows, g.version.ref) for g, t in zip(grants, tables, strict=True)]
-    )
-    offsets, at = {}, 0
-    for g, t in zip(grants, tables, strict=True):
-        offsets[g.version.ref], at = at, at + t.num_rows
-    rows = Rows(
-        prepared.encoder.frame(universe),
-        prepared.X,
-        prepared.y,
-        owner,
-        source,
-        np.arange(len(owner)),
-    )
-    idx = np.arange(len(owner))
-    return _Pool(
-        universe,
-        prepared,
-        rows.take(idx[:n_train]),
-        rows.take(idx[n_train:]),
-        label,
-        {g.version.ref: g for g in grants},
-        offsets,
-        [g.version.ref for g in train_g],
-    )
-
-
-def _register_working(space: Space, actor: str, name: str, pool: _Pool, req: LoopRequest) -> str:
-    """The run's working dataset (owned by the builder, in the sandbox) and its first version."""
-    ds_name = f"{name}-data"
-    first = next(iter(pool.grants.values())).dataset
-    with space.work() as w:
-        if w.tx.get_dataset(ds_name):
-            raise AlreadyExists(f"dataset {ds_name!r} already exists", dataset=ds_name)
-        ds = Dataset(
-            name=ds_name,
-            owner=actor,
-            kind=DatasetKind.SPECIALIZED if first.scenario else DatasetKind.COMMON,
-            industry=first.industry,
-            scenario=first.scenario,
-            description=f"working dataset of loop run {name} (pooled in the sandbox)",
-            label=pool.label,
-        )
-        w.tx.add_dataset(ds, created_at=w.now)
-        w.emit(
-            DatasetRegistered(
-                actor=actor,
-                object_id=ds_name,
-                payload={
-                    "owner": actor,
-                    "kind": ds.kind.value,
-                    "industry": ds.industry,
-                    "scenario": ds.scenario,
-                    "loop": name,
-                },
-            )
-        )
-    version, _ = derive_version(
-        space,
-        actor=actor,
-        dataset=ds_name,
-        table=pool.universe.take(pa.array(pool.train.row)),
-        parents=tuple(req.datasets),
-        transformation=Transformation(
-            "loop-pool", {"loop": name}, "training datasets pooled for the loop run"
-        ),
-    )
-    return version.ref
-
-
-def _fitter(spec: ModelSpec, pool: _Pool, seed: int) -> Callable[[Rows], FittedModel]:
-    def fit(rows: Rows) -> FittedModel:
-        prepared = Prepared(
-            rows.X,
-            rows.y,
-            pool.prepared.classes,
-            pool.prepared.feature_names,
-            None,
-            pool.prepared.encoder,
-        )
-        return fit_model(spec, prepared, label=pool.label, seed=seed)
-
-    return fit
-
-
-class _Oracle:
-    """Candidate → derived dataset version → model version → sealed evaluation."""
-
-    def __init__(self, space: Space, actor: str, req: LoopRequest, pool: _Pool, first: str) -> None:
-        self.space, self.actor, self.req, self.pool = space, actor, req, pool
-        self.fit = _fitter(req.spec, pool, req.seed)
-        self.current = first
-        self.refs: dict[str, tuple[str, str]] = {}
-        suite = evaluation.require_suite(space, req.suite)
-        self.primary = suite.primary_metric
-        self.sign = 1.0 if METRIC_DIRECTIONS.get(self.primary, HIGHER) == HIGHER else -1.0
-
-    def _take_reserve(self, cand: Candidate) -> list[str]:
-        """Authorize (and record) the rows taken from each member's reserve pool."""
-        refs = []
-        srcs = self.pool.reserve.source[cand.acquired]
-        for ref in sorted(set(srcs.tolist())):
-            rows = self.pool.reserve.row[cand.acquired][srcs == ref] - self.pool.offsets[ref]
-            authorize(
-                self.space,
-                actor=self.actor,
-                ref=ref,
-                purpose=Purpose.TRAIN_POOLED,
-                context={
-                    "loop": self.req.name,
-                    "candidate": cand.label,
-                    "rows_taken": str(len(rows)),
-                },
-            )
-            refs.append(ref)
-        return refs
-
-    def __call__(self, cand: Candidate) -> Outcome:
-        parents = (
-            (self.current, *self._take_reserve(cand)) if cand.plans else tuple(self.req.datasets)
-        )
-        if cand.plans:
-            version, _ = derive_version(
-                self.space,
-                actor=self.actor,
-                dataset=self.current.split("@")[0],
-                table=self.pool.universe.take(pa.array(cand.rows.row)),
-                parents=parents,
-                transformation=Transformation(
-                    "loop-optimize",
-                    {
-                        "loop": self.req.name,
-                        "candidate": cand.label,
-                        "taken": cand.taken,
-                        "dropped": cand.dropped,
-                        "actions": [p.to_dict() for p in cand.plans],
-                    },
-                    " | ".join(p.reason for p in cand.plans),
-                ),
-            )
-            ref = version.ref
-        else:
-            ref = self.current
-        with self.space.work() as w:
-            v = w.tx.get_version(*_split_ref(ref))
-        assert v is not None
-        fitted = self.fit(cand.rows)
-        mv = record_model(
-            self.space,
-            actor=self.actor,
-            name=self.req.name,
-            model=fitted,
-            versions=[v],
-            metrics={"rows": len(cand.rows)},
-            industry=None,
-            scenario=None,
-            details={"loop": self.req.name, "candidate": cand.label},
-        )
-        run = evaluation.evaluate(
-            self.space, actor=self.actor, model=mv.ref, suite=self.req.suite, label_issues=False
-        )
-        slices = list(run.diagnosis.get("slices", []))
-        scores = [float(s["macro_f1"]) for s in slices if "macro_f1" in s]
-        self.refs[cand.label] = (ref, mv.ref)
-        return Outcome(
-            self.sign * float(run.metrics[self.primary]),
-            min(scores) if scores else float("nan"),
-            {k: v for k, v in run.metrics.items() if isinstance(v, int | float)},
-            slices,
-            fitted,
-            cand.label,
-        )
-
-
-def _split_ref(ref: str) -> tuple[str, int]:
-    name, _, num = ref.partition("@")
-    return name, int(num)
-
-
-def _auto_drop(space: Space, pool: _Pool, refs: list[str]) -> set[str]:
-    """Members whose every training dataset's policy allows auto-drop."""
-    allowed: dict[str, bool] = {}
-    with space.work() as w:
-        for ref in refs:
-            g = pool.grants[ref]
-            policy = w.tx.get_policy(g.dataset.name)
-            ok = bool(policy and policy.allow_auto_drop)
-            allowed[g.dataset.owner] = allowed.get(g.dataset.owner, True) and ok
-    return {o for o, ok in allowed.items() if ok}
 
 
 def _iteration_dict(
@@ -332,27 +72,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def run(
-    space: Space, *, actor: str, request: LoopRequest, progress: Progress | None = None
-) -> LoopRun:
-    """Run the loop and record it (see the module docstring).
-
-    Parameters
-    ----------
-    request:
-        Model spec, training dataset versions, reserve pools, acquisition
-        budget (rows), sealed suite, iterations and seed.
-    progress:
-        Called as ``progress(message, done, total)`` after each step.
-
-    Returns
-    -------
-    LoopRun
-        Every iteration (primary metric, higher is better after the suite's
-        direction; worst reported slice macro-F1; rows; rows taken per member)
-        and a summary with the lift.
-    """
-    req = request
+def _check_request(space: Space, actor: str, req: LoopRequest) -> None:
+    """Refuse a bad request before anything is read or written."""
     check_slug(req.name, what="loop run")
     if len(req.name) > MAX_NAME:  # its working dataset is NAME-data, itself a slug
         raise InvalidInput(
@@ -378,16 +99,40 @@ def run(
             suite=req.suite,
             budget=left,
         )
-    pool = _pool(space, actor, req)
-    first = _register_working(space, actor, req.name, pool, req)
+
+
+def run(
+    space: Space, *, actor: str, request: LoopRequest, progress: Progress | None = None
+) -> LoopRun:
+    """Run the loop and record it (see the module docstring).
+
+    Parameters
+    ----------
+    request:
+        Model spec, training dataset versions, reserve pools, acquisition
+        budget (rows), sealed suite, iterations and seed.
+    progress:
+        Called as ``progress(message, done, total)`` after each step.
+
+    Returns
+    -------
+    LoopRun
+        Every iteration (primary metric, higher is better after the suite's
+        direction; worst reported slice macro-F1; rows; rows taken per member)
+        and a summary with the lift.
+    """
+    req = request
+    _check_request(space, actor, req)
+    pool = read_pool(space, actor, req)
+    first = register_working(space, actor, req.name, pool, req)
     config = LoopConfig(
         budget=min(req.budget, len(pool.reserve)),
         iterations=req.iterations,
-        auto_drop=_auto_drop(space, pool, pool.train_refs),
+        auto_drop=auto_drop_members(space, pool, pool.train_refs),
         seed=req.seed,
     )
     record = _start(space, actor, req, first, config)
-    oracle = _Oracle(space, actor, req, pool, first)
+    oracle = Oracle(space, actor, req, pool, first)
     done = 0
 
     def on_iteration(it: Iteration) -> None:
@@ -421,7 +166,7 @@ def run(
     return record
 
 
-def _proposals(raw: list[dict[str, Any]], pool: _Pool) -> list[dict[str, Any]]:
+def _proposals(raw: list[dict[str, Any]], pool: Pool) -> list[dict[str, Any]]:
     """Relabel proposals once per source row, named by version and row there."""
     out: dict[tuple[str, int], dict[str, Any]] = {}
     classes = pool.prepared.classes
@@ -495,7 +240,7 @@ def _save_iteration(space: Space, actor: str, record: LoopRun) -> None:
         )
 
 
-def _summary(trace: Any, oracle: _Oracle, record: LoopRun) -> dict[str, Any]:
+def _summary(trace: Any, oracle: Oracle, record: LoopRun) -> dict[str, Any]:
     its = record.iterations
     taken: dict[str, int] = {}
     for it in its:

@@ -1,0 +1,289 @@
+"""The resonance loop's data side: the pooled rows, the working dataset and the oracle.
+
+:func:`resonance.services.loop.run` drives the engine; this module reads (and
+records) the training and reserve versions, registers the run's working dataset,
+and turns each candidate into a derived dataset version, a model version and a
+sealed evaluation (:class:`Oracle`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from resonance.domain.datasets import Dataset, DatasetKind, LabelSpec, Transformation
+from resonance.domain.errors import AlreadyExists, InvalidInput
+from resonance.domain.evaluation import HIGHER, METRIC_DIRECTIONS
+from resonance.domain.events import DatasetRegistered
+from resonance.domain.loop import Candidate, Outcome, Rows
+from resonance.domain.modeling import ModelSpec
+from resonance.domain.policies import Purpose
+from resonance.services import evaluation
+from resonance.services.access import Grantee, authorize, load_rows
+from resonance.services.catalog import derive_version
+from resonance.services.space import Space
+from resonance.services.training import record_model
+from resonance.training.features import Prepared, prepare_xy
+from resonance.training.trainers import FittedModel, fit_model
+
+
+@dataclass
+class LoopRequest:
+    """What ``resonance loop run`` takes."""
+
+    name: str
+    spec: ModelSpec
+    datasets: list[str]
+    reserves: list[str]
+    budget: int
+    suite: str
+    iterations: int = 3
+    seed: int = 0
+
+
+@dataclass
+class Pool:
+    """Training and reserve rows in one table (``universe``), with provenance."""
+
+    universe: pa.Table
+    prepared: Prepared
+    train: Rows
+    reserve: Rows
+    label: LabelSpec
+    grants: dict[str, Grantee]
+    offsets: dict[str, int]
+    train_refs: list[str]
+
+
+def _read(space: Space, actor: str, refs: list[str], name: str, role: str) -> list[Grantee]:
+    return [
+        authorize(
+            space,
+            actor=actor,
+            ref=r,
+            purpose=Purpose.TRAIN_POOLED,
+            context={"loop": name, "as": role},
+        )
+        for r in refs
+    ]
+
+
+def read_pool(space: Space, actor: str, req: LoopRequest) -> Pool:
+    """Read (and record) every training and reserve version; encode them together."""
+    train_g = _read(space, actor, req.datasets, req.name, "training data")
+    reserve_g = _read(space, actor, req.reserves, req.name, "reserve pool")
+    labels = {g.dataset.label for g in (*train_g, *reserve_g)}
+    if None in labels or len(labels) != 1:
+        raise InvalidInput("training datasets and reserve pools must share one label spec")
+    grants = [*train_g, *reserve_g]
+    tables = [load_rows(space, g.version) for g in grants]
+    try:
+        universe = pa.concat_tables(tables, promote_options="permissive")
+    except pa.ArrowInvalid as exc:
+        raise InvalidInput(f"datasets do not share a schema: {exc}") from exc
+    label = grants[0].dataset.label
+    assert label is not None
+    n_train = sum(t.num_rows for t in tables[: len(train_g)])
+    enc_prep = prepare_xy(
+        universe.slice(0, n_train),
+        label,
+        exclude=req.spec.exclude_columns,
+        feature_columns=req.spec.feature_columns,
+    )
+    prepared = prepare_xy(universe, label, encoder=enc_prep.encoder)
+    owner = np.concatenate(
+        [np.full(t.num_rows, g.dataset.owner) for g, t in zip(grants, tables, strict=True)]
+    )
+    source = np.concatenate(
+        [np.full(t.num_rows, g.version.ref) for g, t in zip(grants, tables, strict=True)]
+    )
+    offsets, at = {}, 0
+    for g, t in zip(grants, tables, strict=True):
+        offsets[g.version.ref], at = at, at + t.num_rows
+    rows = Rows(
+        prepared.encoder.frame(universe),
+        prepared.X,
+        prepared.y,
+        owner,
+        source,
+        np.arange(len(owner)),
+    )
+    idx = np.arange(len(owner))
+    return Pool(
+        universe,
+        prepared,
+        rows.take(idx[:n_train]),
+        rows.take(idx[n_train:]),
+        label,
+        {g.version.ref: g for g in grants},
+        offsets,
+        [g.version.ref for g in train_g],
+    )
+
+
+def register_working(space: Space, actor: str, name: str, pool: Pool, req: LoopRequest) -> str:
+    """The run's working dataset (owned by the builder, in the sandbox) and its first version."""
+    ds_name = f"{name}-data"
+    first = next(iter(pool.grants.values())).dataset
+    with space.work() as w:
+        if w.tx.get_dataset(ds_name):
+            raise AlreadyExists(f"dataset {ds_name!r} already exists", dataset=ds_name)
+        ds = Dataset(
+            name=ds_name,
+            owner=actor,
+            kind=DatasetKind.SPECIALIZED if first.scenario else DatasetKind.COMMON,
+            industry=first.industry,
+            scenario=first.scenario,
+            description=f"working dataset of loop run {name} (pooled in the sandbox)",
+            label=pool.label,
+        )
+        w.tx.add_dataset(ds, created_at=w.now)
+        w.emit(
+            DatasetRegistered(
+                actor=actor,
+                object_id=ds_name,
+                payload={
+                    "owner": actor,
+                    "kind": ds.kind.value,
+                    "industry": ds.industry,
+                    "scenario": ds.scenario,
+                    "loop": name,
+                },
+            )
+        )
+    version, _ = derive_version(
+        space,
+        actor=actor,
+        dataset=ds_name,
+        table=pool.universe.take(pa.array(pool.train.row)),
+        parents=tuple(req.datasets),
+        transformation=Transformation(
+            "loop-pool", {"loop": name}, "training datasets pooled for the loop run"
+        ),
+    )
+    return version.ref
+
+
+def _fitter(spec: ModelSpec, pool: Pool, seed: int) -> Callable[[Rows], FittedModel]:
+    def fit(rows: Rows) -> FittedModel:
+        prepared = Prepared(
+            rows.X,
+            rows.y,
+            pool.prepared.classes,
+            pool.prepared.feature_names,
+            None,
+            pool.prepared.encoder,
+        )
+        return fit_model(spec, prepared, label=pool.label, seed=seed)
+
+    return fit
+
+
+class Oracle:
+    """Candidate → derived dataset version → model version → sealed evaluation."""
+
+    def __init__(self, space: Space, actor: str, req: LoopRequest, pool: Pool, first: str) -> None:
+        self.space, self.actor, self.req, self.pool = space, actor, req, pool
+        self.fit = _fitter(req.spec, pool, req.seed)
+        self.current = first
+        self.refs: dict[str, tuple[str, str]] = {}
+        suite = evaluation.require_suite(space, req.suite)
+        self.primary = suite.primary_metric
+        self.sign = 1.0 if METRIC_DIRECTIONS.get(self.primary, HIGHER) == HIGHER else -1.0
+
+    def _take_reserve(self, cand: Candidate) -> list[str]:
+        """Authorize (and record) the rows taken from each member's reserve pool."""
+        refs = []
+        srcs = self.pool.reserve.source[cand.acquired]
+        for ref in sorted(set(srcs.tolist())):
+            rows = self.pool.reserve.row[cand.acquired][srcs == ref] - self.pool.offsets[ref]
+            authorize(
+                self.space,
+                actor=self.actor,
+                ref=ref,
+                purpose=Purpose.TRAIN_POOLED,
+                context={
+                    "loop": self.req.name,
+                    "candidate": cand.label,
+                    "rows_taken": str(len(rows)),
+                },
+            )
+            refs.append(ref)
+        return refs
+
+    def __call__(self, cand: Candidate) -> Outcome:
+        parents = (
+            (self.current, *self._take_reserve(cand)) if cand.plans else tuple(self.req.datasets)
+        )
+        if cand.plans:
+            version, _ = derive_version(
+                self.space,
+                actor=self.actor,
+                dataset=self.current.split("@")[0],
+                table=self.pool.universe.take(pa.array(cand.rows.row)),
+                parents=parents,
+                transformation=Transformation(
+                    "loop-optimize",
+                    {
+                        "loop": self.req.name,
+                        "candidate": cand.label,
+                        "taken": cand.taken,
+                        "dropped": cand.dropped,
+                        "actions": [p.to_dict() for p in cand.plans],
+                    },
+                    " | ".join(p.reason for p in cand.plans),
+                ),
+            )
+            ref = version.ref
+        else:
+            ref = self.current
+        with self.space.work() as w:
+            v = w.tx.get_version(*split_ref(ref))
+        assert v is not None
+        fitted = self.fit(cand.rows)
+        mv = record_model(
+            self.space,
+            actor=self.actor,
+            name=self.req.name,
+            model=fitted,
+            versions=[v],
+            metrics={"rows": len(cand.rows)},
+            industry=None,
+            scenario=None,
+            details={"loop": self.req.name, "candidate": cand.label},
+        )
+        run = evaluation.evaluate(
+            self.space, actor=self.actor, model=mv.ref, suite=self.req.suite, label_issues=False
+        )
+        slices = list(run.diagnosis.get("slices", []))
+        scores = [float(s["macro_f1"]) for s in slices if "macro_f1" in s]
+        self.refs[cand.label] = (ref, mv.ref)
+        return Outcome(
+            self.sign * float(run.metrics[self.primary]),
+            min(scores) if scores else float("nan"),
+            {k: v for k, v in run.metrics.items() if isinstance(v, int | float)},
+            slices,
+            fitted,
+            cand.label,
+        )
+
+
+def split_ref(ref: str) -> tuple[str, int]:
+    """``NAME@N`` as ``(NAME, N)``."""
+    name, _, num = ref.partition("@")
+    return name, int(num)
+
+
+def auto_drop_members(space: Space, pool: Pool, refs: list[str]) -> set[str]:
+    """Members whose every training dataset's policy allows auto-drop."""
+    allowed: dict[str, bool] = {}
+    with space.work() as w:
+        for ref in refs:
+            g = pool.grants[ref]
+            policy = w.tx.get_policy(g.dataset.name)
+            ok = bool(policy and policy.allow_auto_drop)
+            allowed[g.dataset.owner] = allowed.get(g.dataset.owner, True) and ok
+    return {o for o, ok in allowed.items() if ok}
