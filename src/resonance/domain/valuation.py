@@ -12,11 +12,10 @@ import math
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
+from resonance.domain.blas import one_blas_thread
 from resonance.domain.errors import InvalidInput
 
 Utility = Callable[[frozenset[int]], float]
@@ -37,15 +36,6 @@ def _check_knn_inputs(
         raise InvalidInput("training and test rows must have the same features")
 
 
-def _sq_distances(X_test: np.ndarray, X_train: np.ndarray) -> np.ndarray:
-    """Squared Euclidean distances (m, n), computed as ``|x|^2 + |t|^2 - 2 x.t``."""
-    d = X_test @ X_train.T
-    d *= -2.0
-    d += np.einsum("ij,ij->i", X_train, X_train)[None, :]
-    d += np.einsum("ij,ij->i", X_test, X_test)[:, None]
-    return np.asarray(d)
-
-
 def _augmented_train(X_train: np.ndarray) -> np.ndarray:
     """``[-2 X_train^T; |t|^2; 1]`` as a C-contiguous (d + 2, n) array.
 
@@ -63,17 +53,6 @@ def _augmented_test(X_test: np.ndarray) -> np.ndarray:
     """``[x, 1, |x|^2]`` per test point: the left factor of :func:`_augmented_train`."""
     sq = np.einsum("ij,ij->i", X_test, X_test)
     return np.hstack([X_test, np.ones((len(X_test), 1)), sq[:, None]])
-
-
-_BLAS: list[ThreadpoolController] = []  # looked up once: finding the libraries takes ~10 ms
-
-
-def _blas_one_thread() -> Any:
-    """Limit BLAS to one thread: its idle workers spin, taking the cores that
-    the per-point passes (and the ``n_jobs`` threads) need."""
-    if not _BLAS:
-        _BLAS.append(ThreadpoolController())
-    return _BLAS[0].limit(limits=1, user_api="blas")
 
 
 _INDEX_BITS = 29  # float64 keeps 52 mantissa bits; a float32-precision distance needs 23
@@ -216,7 +195,7 @@ def knn_shapley(
             local.valuer.add(d, int(label))
 
     starts = range(0, len(X_test), batch_size)
-    with _blas_one_thread():
+    with one_blas_thread():  # idle BLAS workers would spin on the cores the passes need
         if n_jobs > 1:  # numpy's sorts and arithmetic release the GIL
             with ThreadPoolExecutor(n_jobs) as pool:
                 list(pool.map(batch, starts))
@@ -241,7 +220,7 @@ def knn_utility(
         return 0.0
     X_train = np.asarray(X_train, dtype=np.float64)
     X_test = np.asarray(X_test, dtype=np.float64)
-    d = _sq_distances(X_test, X_train)
+    d = _augmented_test(X_test) @ _augmented_train(X_train)  # squared distances
     order = np.argsort(d, axis=1, kind="stable")[:, :k]
     return float((np.asarray(y_train)[order] == np.asarray(y_test)[:, None]).sum(axis=1).mean() / k)
 

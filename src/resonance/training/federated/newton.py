@@ -23,19 +23,11 @@ import numpy as np
 from flwr.app import ArrayRecord, ConfigRecord, Message, MetricRecord
 from flwr.serverapp import Grid
 from flwr.serverapp.strategy import FedAvg
-from threadpoolctl import ThreadpoolController
 
+from resonance.domain.blas import one_blas_thread
 from resonance.training.federated.models import forward
 
 FULL_STEP_BELOW = 0.5  # Newton decrement under which full steps are taken
-_BLAS: list[ThreadpoolController] = []  # found once: looking up the libraries takes ~10 ms
-
-
-def _one_thread() -> Any:
-    """A context limiting BLAS to one thread (a small system: more threads only contend)."""
-    if not _BLAS:
-        _BLAS.append(ThreadpoolController())
-    return _BLAS[0].limit(limits=1, user_api="blas")
 
 
 def prior_logits(schemas: list[dict[str, Any]], classes: list[str]) -> np.ndarray:
@@ -147,7 +139,7 @@ def newton_step(
     penalty[-1] = 1e-10  # biases are not penalised; a tiny ridge keeps the system solvable
     g = (grad + penalty * W).ravel()
     h = hess + np.diag(penalty.ravel())
-    with _one_thread():
+    with one_blas_thread():
         step = np.linalg.solve(h, g)
     decrement = float(np.sqrt(max(g @ step, 0.0)))
     log.append(decrement)
