@@ -255,10 +255,8 @@ def loop_page(space: Any, request: Request) -> Ctx:
 
     runs = loops.list_runs(space)
     wanted = request.query_params.get("run")
-    chosen = next((r for r in runs if r.name == wanted), None) if wanted else None
-    if wanted and chosen is None:
-        loops.get_run(space, wanted)  # raises NotFound (RES-101 page)
-    chosen = chosen or (runs[-1] if runs else None)
+    # an unknown run is NotFound (the RES-101 page)
+    chosen = loops.get_run(space, wanted) if wanted else (runs[-1] if runs else None)
     charts_html = []
     if chosen is not None and chosen.iterations:
         charts_html = [
