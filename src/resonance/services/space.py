@@ -16,6 +16,7 @@ from typing import Any
 from resonance.domain.errors import AlreadyExists, InvalidInput, StoreUnavailable
 from resonance.domain.events import Event
 from resonance.services.events import EventBus
+from resonance.services.keys import SpaceKeys, load_or_create
 from resonance.storage.artifacts import LocalArtifactStore
 from resonance.storage.sql import SqlStore
 from resonance.storage.store import Tx
@@ -71,6 +72,7 @@ class Space:
         self.store = SqlStore(config.db_url)
         self.artifacts = LocalArtifactStore(config.artifacts)
         self.bus = EventBus()
+        self._keys: SpaceKeys | None = None
 
     @classmethod
     def _read_config(cls, root: Path) -> SpaceConfig:
@@ -152,6 +154,13 @@ class Space:
         """Open a unit of work; commits on success, rolls back on error."""
         with self.store.transaction() as tx:
             yield Work(tx, self.bus, utcnow())
+
+    @property
+    def keys(self) -> SpaceKeys:
+        """The space's Ed25519 signing key pair (created in ``<root>/keys`` on first use)."""
+        if self._keys is None:
+            self._keys = load_or_create(self.root)
+        return self._keys
 
     def today(self) -> date:
         """Today's date in UTC (policy expiry is checked against it)."""
