@@ -151,3 +151,30 @@ class TrainingFailed(ResonanceError):
     """A trainer could not fit a model on the given data."""
 
     spec = _spec("RES-170", 422, "training failed")
+
+
+# --- integrity: artifacts, model files, receipts, caps (issue 17) ---
+
+
+class ArtifactCorrupted(ResonanceError):
+    """A stored artifact's bytes no longer match its content address, or do not parse."""
+
+    spec = _spec("RES-114", 409, "artifact corrupted")
+
+
+class UnsafeModelFile(ResonanceError):
+    """A model file is not in a format that loads without running code (e.g. a pickle)."""
+
+    spec = _spec("RES-115", 422, "unsafe model file")
+
+
+class LimitExceeded(ResonanceError):
+    """Input is above one of the space's caps (columns, rows, cell length, parameters)."""
+
+    spec = _spec("RES-116", 413, "limit exceeded")
+
+
+class ReceiptInvalid(ResonanceError):
+    """A receipt's signature does not verify, or the chain no longer holds what it saw."""
+
+    spec = _spec("RES-141", 409, "receipt does not match the ledger")

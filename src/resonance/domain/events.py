@@ -253,3 +253,24 @@ class ContributionValued(Event):
 
     action: ClassVar[str] = "contribution.valued"
     object_type: ClassVar[str] = "model_version"
+
+
+# --- integrity (issue 17) ---
+
+
+@event_type
+@dataclass(frozen=True)
+class ArtifactCorruptionDetected(Event):
+    """A read found an artifact whose bytes no longer match its content address."""
+
+    action: ClassVar[str] = "artifact.corrupted"
+    object_type: ClassVar[str] = "artifact"
+
+
+@event_type
+@dataclass(frozen=True)
+class ModelMigrated(Event):
+    """A model version's file was rewritten from a legacy pickle into a code-free format."""
+
+    action: ClassVar[str] = "model.migrated"
+    object_type: ClassVar[str] = "model_version"

@@ -8,9 +8,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from resonance.domain.datasets import Dataset, DatasetVersion
-from resonance.domain.errors import PolicyDenied
+from resonance.domain.errors import ArtifactCorrupted, PolicyDenied
 from resonance.domain.events import DataAccessDenied, DataAccessed
 from resonance.domain.policies import AccessRequest, Decision, Purpose, RuleChain
+from resonance.services.artifact_guard import record_corruption, verified_path
 from resonance.services.catalog import PARQUET, require_dataset, resolve_version
 from resonance.services.orgs import require_org
 from resonance.services.space import Space
@@ -74,8 +75,29 @@ def authorize(
 
 
 def load_rows(space: Space, version: DatasetVersion) -> pa.Table:
-    """Rows of a version already authorized by :func:`authorize` (services only)."""
-    return pq.read_table(space.artifacts.open(version.content_hash, PARQUET))
+    """Rows of a version already authorized by :func:`authorize` (services only).
+
+    The Parquet file is re-hashed against the version's content hash on first use
+    in this process (and whenever the file changed since).
+
+    Raises
+    ------
+    ArtifactCorrupted
+        ``RES-114`` when the file does not match its content address or does not
+        parse as Parquet (recorded on the ledger).
+    """
+    path = verified_path(space, version.content_hash, PARQUET, used_for=f"rows of {version.ref}")
+    try:
+        return pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        err = ArtifactCorrupted(
+            f"the Parquet file of {version.ref} does not parse: {exc}",
+            digest=version.content_hash,
+            suffix=PARQUET,
+            actual="",
+        )
+        record_corruption(space, err, used_for=f"rows of {version.ref}")
+        raise err from None
 
 
 def read_version(

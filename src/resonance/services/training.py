@@ -2,32 +2,33 @@
 
 from __future__ import annotations
 
-import io
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import pyarrow as pa
 
 import resonance
 from resonance.domain.datasets import Dataset, DatasetVersion, LabelSpec
-from resonance.domain.errors import InvalidInput, NotFound
+from resonance.domain.errors import InvalidInput, NotFound, UnsafeModelFile
 from resonance.domain.evaluation import classification_metrics, regression_metrics
 from resonance.domain.events import ModelTrained
 from resonance.domain.modeling import ModelSpec, ModelVersion, Task
 from resonance.domain.orgs import Role, check_slug
 from resonance.domain.policies import Purpose
 from resonance.services.access import authorize, load_rows
+from resonance.services.artifact_guard import verified_bytes
 from resonance.services.orgs import require_role
 from resonance.services.space import Space
 from resonance.storage.store import Tx
+from resonance.training import model_format
 from resonance.training.features import Prepared, prepare_xy
 from resonance.training.trainers import FittedModel, fit_model, get_trainer, split
 
-MODEL_SUFFIX = ".joblib"
+MODEL_SUFFIX = model_format.MODEL_SUFFIX
+LEGACY_SUFFIX = ".joblib"  # pickles written before issue 17; never loaded outside migration
 
 
 def code_version() -> str:
@@ -117,9 +118,7 @@ def score(model: FittedModel, X: np.ndarray, y: np.ndarray) -> dict[str, Any]:
 
 
 def _store_model(space: Space, model: FittedModel) -> str:
-    buf = io.BytesIO()
-    joblib.dump(model, buf)
-    digest, _ = space.artifacts.put_bytes(buf.getvalue(), MODEL_SUFFIX)
+    digest, _ = space.artifacts.put_bytes(model_format.dumps(model), MODEL_SUFFIX)
     return digest
 
 
@@ -237,11 +236,28 @@ def require_model(tx: Tx, ref: str) -> ModelVersion:
 
 
 def load_model(space: Space, version: ModelVersion) -> FittedModel:
-    """The fitted model stored for a version."""
-    path = space.artifacts.open(version.artifact_hash, MODEL_SUFFIX)
-    model = joblib.load(path)
-    assert isinstance(model, FittedModel)
-    return model
+    """The fitted model stored for a version, re-hashed before it is read.
+
+    Raises
+    ------
+    ArtifactCorrupted
+        ``RES-114`` when the file no longer matches the version's content address
+        (recorded on the ledger).
+    UnsafeModelFile
+        ``RES-115`` when the version is still stored as a pickle (run
+        ``resonance admin migrate-models``) or the file is not a code-free model file.
+    """
+    digest = version.artifact_hash
+    if not space.artifacts.exists(digest, MODEL_SUFFIX) and space.artifacts.exists(
+        digest, LEGACY_SUFFIX
+    ):
+        raise UnsafeModelFile(
+            f"model {version.ref} is stored as a pickle, which Resonance no longer loads; "
+            "the operator runs 'resonance admin migrate-models' to convert it",
+            model=version.ref,
+        )
+    data = verified_bytes(space, digest, MODEL_SUFFIX, used_for=f"model {version.ref}")
+    return model_format.loads(data, error=UnsafeModelFile)
 
 
 def list_models(space: Space, *, name: str | None = None) -> list[ModelVersion]:

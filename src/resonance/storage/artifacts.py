@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
-from resonance.domain.errors import NotFound
+from resonance.domain.errors import ArtifactCorrupted, NotFound
 
 CHUNK = 1 << 20
 
@@ -36,6 +36,8 @@ class LocalArtifactStore:
         self.root.mkdir(parents=True, exist_ok=True)
         self.tmp = self.root / "tmp"
         self.tmp.mkdir(exist_ok=True)
+        # digest -> (inode, size, mtime_ns) of the file as last verified in this process
+        self._verified: dict[str, tuple[int, int, int]] = {}
 
     def path(self, digest: str, suffix: str = "") -> Path:
         """Where an artifact with this digest lives (it may not exist)."""
@@ -98,3 +100,72 @@ class LocalArtifactStore:
     def remove(self, digest: str, suffix: str = "") -> None:
         """Delete an artifact (used to undo a write whose transaction failed)."""
         self.path(digest, suffix).unlink(missing_ok=True)
+
+    def verified(self, digest: str, suffix: str = "", *, always: bool = False) -> Path:
+        """Path of a stored artifact whose bytes were checked against its digest.
+
+        The bytes are re-hashed on first use in this process, whenever the file's
+        inode, size or modification time changed since, and every time when
+        ``always`` (used before a model is loaded).
+
+        Raises
+        ------
+        NotFound
+            When the artifact is missing.
+        ArtifactCorrupted
+            ``RES-114`` when the bytes no longer hash to ``digest``.
+        """
+        path = self.open(digest, suffix)
+        st = path.stat()
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+        if not always and self._verified.get(digest + suffix) == stamp:
+            return path
+        actual = sha256_file(path)
+        if actual != digest:
+            self._verified.pop(digest + suffix, None)
+            raise ArtifactCorrupted(
+                f"artifact {digest[:12]}{suffix} does not match its content address "
+                f"(its bytes hash to {actual[:12]}); it was replaced or damaged",
+                digest=digest,
+                actual=actual,
+                suffix=suffix,
+            )
+        self._verified[digest + suffix] = stamp
+        return path
+
+    def read_verified(self, digest: str, suffix: str = "") -> bytes:
+        """The bytes of an artifact, hashed in the same read that returns them."""
+        data = self.open(digest, suffix).read_bytes()
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != digest:
+            raise ArtifactCorrupted(
+                f"artifact {digest[:12]}{suffix} does not match its content address "
+                f"(its bytes hash to {actual[:12]}); it was replaced or damaged",
+                digest=digest,
+                actual=actual,
+                suffix=suffix,
+            )
+        return data
+
+    def iter_artifacts(self) -> list[tuple[str, str, Path]]:
+        """Every stored artifact as ``(digest, suffix, path)`` (temporary files excluded)."""
+        out: list[tuple[str, str, Path]] = []
+        base = self.root / "sha256"
+        if not base.exists():
+            return out
+        for path in sorted(base.glob("*/*")):
+            name = path.name
+            digest, suffix = name[:64], name[64:]
+            out.append((digest, suffix, path))
+        return out
+
+    def clean_tmp(self) -> int:
+        """Remove leftovers of writes that never finished (call at start-up); returns the count."""
+        removed = 0
+        for path in self.tmp.iterdir():
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed += 1
+        return removed

@@ -75,6 +75,14 @@ class SqlModelRepo(SqlRepoBase):
         row = self.conn.execute(stmt.order_by(m.c.number.desc()).limit(1)).first()
         return _model(row) if row else None
 
+    def set_model_artifact(self, name: str, number: int, artifact_hash: str) -> None:
+        m = t.model_versions
+        self.conn.execute(
+            m.update()
+            .where(m.c.name == name, m.c.number == number)
+            .values(artifact_hash=artifact_hash)
+        )
+
     def list_model_versions(
         self, *, name: str | None = None, created_by: str | None = None
     ) -> list[ModelVersion]:
