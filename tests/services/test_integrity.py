@@ -15,10 +15,12 @@ import pytest
 
 from resonance.domain.errors import ArtifactCorrupted, UnsafeModelFile
 from resonance.domain.modeling import ModelSpec
-from resonance.domain.policies import Purpose
+from resonance.domain.policies import Policy, Purpose, parse_grant
 from resonance.services import access, evaluation, integrity, ledger, training
 from resonance.services.catalog import PARQUET
 from resonance.services.space import Space
+from resonance.storage import tables as t
+from resonance.storage import tables_models as tm
 from resonance.training import model_format
 from tests.model_seed import Seeded, seed
 
@@ -192,3 +194,52 @@ def test_a_truncated_parquet_is_a_coded_error(trained: tuple[Space, Seeded]) -> 
     with pytest.raises(ArtifactCorrupted) as err:
         access.read_version(space, actor="plant-a", ref=seeded.train, purpose=Purpose.DOWNLOAD)
     assert err.value.code == "RES-114"
+
+
+def _state_differences(space: Space) -> list[tuple[str, str]]:
+    report = integrity.verify_state(space)
+    return [(d.area, d.key) for d in report.differences]
+
+
+def test_verify_state_reports_the_three_direct_table_edits(
+    trained: tuple[Space, Seeded],
+) -> None:
+    space, seeded = trained
+    evaluation.evaluate(space, actor="builder", model="m", suite="s", diagnose=False)
+    evaluation.evaluate(space, actor="builder", model="m", suite="s", diagnose=False)
+    assert integrity.verify_state(space).ok
+    assert _state_differences(space) == []
+
+    # 1. a row added to policies grants download (no event, no ledger entry)
+    with space.store.transaction() as tx:
+        current = tx.get_policy(seeded.train)
+        assert current is not None
+        tx.add_policy(
+            Policy(
+                seeded.train,
+                (*current.grants, parse_grant("builder:download")),
+                version=current.version + 1,
+                set_by="plant-a",
+                set_at=current.set_at,
+            )
+        )
+    access.authorize(space, actor="builder", ref=seeded.train, purpose=Purpose.DOWNLOAD)
+    # 2. deleting eval_runs resets the model's query budget
+    with space.store.engine.begin() as conn:
+        conn.execute(tm.eval_runs.delete())
+    # 3. editing organizations.roles changes a role
+    with space.store.engine.begin() as conn:
+        conn.execute(
+            t.organizations.update()
+            .where(t.organizations.c.name == "plant-b")
+            .values(roles=["model_builder", "data_holder"])
+        )
+    assert ledger.verify(space).ok  # the chain itself is intact
+    found = _state_differences(space)
+    assert ("policies", seeded.train) in found
+    assert ("policy_versions", seeded.train) in found
+    assert ("eval_runs", "m/s") in found
+    assert ("roles", "plant-b") in found
+    assert len(found) == 4
+    diff = {d.area: d for d in integrity.verify_state(space).differences}
+    assert diff["eval_runs"].ledger == 2 and diff["eval_runs"].tables is None

@@ -13,6 +13,7 @@ from typer.core import TyperGroup
 from resonance.cli import datasets as datasets_cli
 from resonance.cli import evaluation as evaluation_cli
 from resonance.cli import federation as federation_cli
+from resonance.cli import integrity as integrity_cli
 from resonance.cli import ledger as ledger_cli
 from resonance.cli import loop as loop_cli
 from resonance.cli import models as models_cli
@@ -33,6 +34,9 @@ class ResonanceGroup(TyperGroup):
         except ResonanceError as exc:
             obj = ctx.obj
             fail(exc, obj.fmt if isinstance(obj, Context) else "table")
+        finally:
+            if isinstance(ctx.obj, Context):
+                ctx.obj.write_receipts()
 
 
 app = typer.Typer(
@@ -57,11 +61,18 @@ def root(
     fmt: str = typer.Option(
         "table", "--format", "-f", envvar="RESONANCE_FORMAT", help="Output: table or json."
     ),
+    receipt_out: Path | None = typer.Option(
+        None,
+        "--receipt-out",
+        envvar="RESONANCE_RECEIPT_OUT",
+        help="Write the signed receipts of this command's ledger entries to this file "
+        "(keep it: 'resonance ledger verify --receipt FILE' checks the chain against it).",
+    ),
 ) -> None:
     """Global options."""
     if fmt not in ("table", "json"):
         raise typer.BadParameter("use table or json", param_hint="--format")
-    ctx.obj = Context(space_path=space, actor=actor, fmt=fmt)
+    ctx.obj = Context(space_path=space, actor=actor, fmt=fmt, receipt_out=receipt_out)
 
 
 orgs_cli.register(app)
@@ -74,6 +85,7 @@ evaluation_cli.register(app)
 federation_cli.register(app)
 valuation_cli.register(app)
 loop_cli.register(app)
+integrity_cli.register(app)
 
 
 def main() -> None:

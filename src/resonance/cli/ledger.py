@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from resonance.cli.output import console, ctx_of, print_table, show
@@ -51,10 +53,24 @@ def show_(
 
 
 @ledger_app.command("verify")
-def verify(ctx: typer.Context) -> None:
-    """Check the hash chain; exit status 1 when it was tampered with."""
+def verify(
+    ctx: typer.Context,
+    receipt: Path | None = typer.Option(
+        None,
+        "--receipt",
+        exists=True,
+        dir_okay=False,
+        help="A receipt kept by an organization: prove the chain still holds what it saw.",
+    ),
+) -> None:
+    """Check the hash chain and the signed head; exit status 1 when it was tampered with."""
     c = ctx_of(ctx)
-    report = svc.verify(c.space())
+    space = c.space()
+    report = (
+        svc.verify_receipt(space, svc.parse_receipt(receipt.read_text()))
+        if receipt
+        else svc.verify(space)
+    )
 
     def human() -> None:
         if report.ok:

@@ -30,7 +30,17 @@ class Context:
     space_path: Path
     actor: str | None
     fmt: str
+    receipt_out: Path | None = None
     _space: Space | None = field(default=None, repr=False, compare=False)
+
+    def write_receipts(self) -> None:
+        """Write this command's signed receipts to ``--receipt-out`` (when both exist)."""
+        if self.receipt_out is None or self._space is None or not self._space.receipts:
+            return
+        items = [r.to_dict() for r in self._space.receipts]
+        tmp = self.receipt_out.with_name(self.receipt_out.name + ".tmp")
+        tmp.write_text(json.dumps(items, indent=1, sort_keys=True))
+        os.replace(tmp, self.receipt_out)
 
     @property
     def json(self) -> bool:

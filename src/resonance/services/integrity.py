@@ -14,10 +14,12 @@ from typing import Any
 
 from resonance.domain.events import ModelMigrated
 from resonance.domain.orgs import Role
+from resonance.domain.state_check import Difference, StateView, compare, replay
 from resonance.services.orgs import require_role
 from resonance.services.space import Space
 from resonance.services.training import LEGACY_SUFFIX, MODEL_SUFFIX
 from resonance.storage.artifacts import sha256_file
+from resonance.storage.store import Tx
 from resonance.training import model_format
 from resonance.training.trainers import FittedModel
 
@@ -159,9 +161,72 @@ def verify_artifacts(space: Space) -> ArtifactReport:
     return report
 
 
+def _tables(tx: Tx) -> StateView:
+    view = StateView()
+    for ds in tx.list_datasets():
+        history = tx.policy_history(ds.name)
+        if history:
+            view.policy_versions[ds.name] = len(history)
+            current = tx.get_policy(ds.name)
+            if current is not None:
+                view.policies[ds.name] = current.to_dict()
+        for v in tx.list_versions(ds.name):
+            view.versions[v.ref] = v.content_hash
+    for org in tx.list_organizations():
+        view.roles[org.name] = tuple(sorted(r.value for r in org.roles))
+    for run in tx.list_eval_runs():
+        view.eval_runs[(run.model.partition("@")[0], run.suite)] += 1
+    for mv in tx.list_model_versions():
+        view.models[mv.ref] = mv.artifact_hash
+    view.registry |= {f"scenario:{x.name}" for x in tx.list_scenarios()}
+    view.registry |= {f"model:{x.name}" for x in tx.list_model_entries()}
+    view.registry |= {f"case:{x.name}" for x in tx.list_cases()}
+    view.registry |= {f"space:{x.name}" for x in tx.list_space_entries()}
+    view.registry |= {f"key_city:{x.province}/{x.city}" for x in tx.list_key_cities()}
+    view.registry |= {f"key_industry:{x.holder}/{x.industry}" for x in tx.list_key_industries()}
+    return view
+
+
+@dataclass
+class StateReport:
+    """Result of :func:`verify_state`."""
+
+    entries: int
+    differences: list[Difference]
+
+    @property
+    def ok(self) -> bool:
+        """True when the tables hold exactly what the ledger's events imply."""
+        return not self.differences
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize to plain JSON types."""
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "differences": [d.to_dict() for d in self.differences],
+        }
+
+
+def verify_state(space: Space) -> StateReport:
+    """Replay the ledger's events and compare with the state tables.
+
+    Covers policies (current grants and how many were set), organizations' roles,
+    evaluation runs per model and suite (what query budgets count), dataset
+    versions and their content hashes, model versions and their artifacts, and
+    registry entries. Every difference is reported; nothing is repaired.
+    """
+    with space.work() as w:
+        entries = list(w.tx.iter_ledger())
+        tables = _tables(w.tx)
+    return StateReport(len(entries), compare(replay(entries), tables))
+
+
 __all__ = [
     "ArtifactReport",
     "MigratedModel",
+    "StateReport",
     "migrate_models",
     "verify_artifacts",
+    "verify_state",
 ]

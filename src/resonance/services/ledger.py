@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from resonance.domain.errors import InvalidInput
 from resonance.domain.ledger import LedgerEntry, VerifyReport, verify_chain
-from resonance.services.space import Space
+from resonance.domain.receipts import SignedStatement, check_statement
+from resonance.services.space import HEAD_FILE, HEAD_META, Space
 
 
 def entries(
@@ -35,12 +39,98 @@ def entries(
         )
 
 
+def _entry_at(tx: Any, seq: int) -> LedgerEntry | None:
+    found = tx.ledger_entries(after_seq=seq - 1, limit=1) if seq > 0 else []
+    return found[0] if found and found[0].seq == seq else None
+
+
+def _head_problems(space: Space, tx: Any, head_seq: int) -> list[dict[str, Any]]:
+    """Check the signed head kept beside the chain and the copy kept outside the database."""
+    problems: list[dict[str, Any]] = []
+    pem = space.keys.public_pem
+    raw = tx.get_meta(HEAD_META)
+    if raw is None:
+        if head_seq > 0:
+            problems.append({"seq": head_seq, "problem": "the ledger head is not signed"})
+    else:
+        signed = SignedStatement.from_dict(json.loads(raw))
+        found = check_statement(
+            signed, public_pem=pem, entry=_entry_at(tx, signed.seq), head_seq=head_seq
+        )
+        problems += [{**p, "source": "signed head"} for p in found]
+        if not found and signed.seq != head_seq:
+            problems.append(
+                {
+                    "seq": head_seq,
+                    "problem": "the head moved past its signature",
+                    "signed_seq": signed.seq,
+                    "source": "signed head",
+                }
+            )
+    copy = space.root / HEAD_FILE
+    if copy.exists():
+        try:
+            outside = SignedStatement.from_dict(json.loads(copy.read_text()))
+        except (OSError, ValueError, KeyError):
+            problems.append({"seq": 0, "problem": f"{HEAD_FILE} is unreadable"})
+        else:
+            found = check_statement(
+                outside, public_pem=pem, entry=_entry_at(tx, outside.seq), head_seq=head_seq
+            )
+            problems += [{**p, "source": HEAD_FILE} for p in found]
+    return problems
+
+
 def verify(space: Space) -> VerifyReport:
-    """Walk the whole chain and compare it with the recorded head."""
+    """Walk the whole chain, compare it with the recorded head and check the head's signatures.
+
+    The head is signed with the space key in the transaction of every append (kept
+    beside the chain) and copied to ``<space>/ledger-head.json``; a chain rewritten
+    without the key no longer matches either.
+    """
     with space.work() as w:
         head = w.tx.recorded_head()
-        return verify_chain(
+        report = verify_chain(
             w.tx.iter_ledger(),
             head_seq=head[0] if head else 0,
             head_hash=head[1] if head else None,
         )
+        report.problems += _head_problems(space, w.tx, head[0] if head else 0)
+        return report
+
+
+def parse_receipt(text: str) -> SignedStatement:
+    """A receipt from its JSON text (a list of receipts keeps the last one).
+
+    Raises
+    ------
+    InvalidInput
+        ``RES-100`` when the text is not a receipt.
+    """
+    try:
+        data = json.loads(text)
+        if isinstance(data, list):
+            data = data[-1]
+        return SignedStatement.from_dict(data)
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
+        raise InvalidInput(f"not a Resonance receipt: {exc}") from None
+
+
+def verify_receipt(space: Space, receipt: SignedStatement) -> VerifyReport:
+    """Verify the chain and that it still holds, unchanged, the entry ``receipt`` saw.
+
+    Detects a truncated or emptied chain (the entry is missing) and a chain edited
+    and rehashed by whoever holds the database (the entry's hash changed), even
+    when the recorded head was rewritten to match.
+    """
+    report = verify(space)
+    with space.work() as w:
+        head = w.tx.recorded_head()
+        found = check_statement(
+            receipt,
+            public_pem=space.keys.public_pem,
+            entry=_entry_at(w.tx, receipt.seq),
+            head_seq=head[0] if head else 0,
+        )
+    report.problems += [{**p, "source": "receipt"} for p in found]
+    return report

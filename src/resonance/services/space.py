@@ -8,13 +8,15 @@ import re
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from resonance.domain import receipts
 from resonance.domain.errors import AlreadyExists, InvalidInput, StoreUnavailable
 from resonance.domain.events import Event
+from resonance.domain.ledger import LedgerEntry
 from resonance.services.events import EventBus
 from resonance.services.keys import SpaceKeys, load_or_create
 from resonance.storage.artifacts import LocalArtifactStore
@@ -22,6 +24,9 @@ from resonance.storage.sql import SqlStore
 from resonance.storage.store import Tx
 
 CONFIG_NAME = "resonance.toml"
+HEAD_META = "ledger_head_signed"
+HEAD_FILE = "ledger-head.json"
+KEEP_RECEIPTS = 100
 DEFAULT_MAX_INGEST_BYTES = 2 * 1024**3
 
 
@@ -57,10 +62,14 @@ class Work:
     tx: Tx
     bus: EventBus
     now: str
+    appended: list[LedgerEntry] = field(default_factory=list)
 
     def emit(self, event: Event) -> None:
         """Publish ``event`` inside this transaction (the ledger records it)."""
         self.bus.publish(self.tx, event, self.now)
+        head = self.tx.ledger_head()
+        if head is not None:
+            self.appended.append(head)
 
 
 class Space:
@@ -73,6 +82,8 @@ class Space:
         self.artifacts = LocalArtifactStore(config.artifacts)
         self.bus = EventBus()
         self._keys: SpaceKeys | None = None
+        # signed receipts of the entries this process appended, newest last
+        self.receipts: list[receipts.SignedStatement] = []
 
     @classmethod
     def _read_config(cls, root: Path) -> SpaceConfig:
@@ -151,9 +162,45 @@ class Space:
 
     @contextmanager
     def work(self) -> Iterator[Work]:
-        """Open a unit of work; commits on success, rolls back on error."""
+        """Open a unit of work; commits on success, rolls back on error.
+
+        When the work appended to the ledger, the new head is signed with the space
+        key in the same transaction; after the commit every appended entry gets a
+        signed receipt (:attr:`receipts`) and the signed head is copied to
+        ``<root>/ledger-head.json``, outside the database.
+        """
         with self.store.transaction() as tx:
-            yield Work(tx, self.bus, utcnow())
+            work = Work(tx, self.bus, utcnow())
+            yield work
+            if work.appended:
+                head = self._sign(work.appended[-1], receipts.KIND_HEAD)
+                tx.set_meta(HEAD_META, json.dumps(head.to_dict(), sort_keys=True))
+        if work.appended:
+            self._after_commit(work.appended, head)
+
+    def _sign(self, entry: LedgerEntry, kind: str) -> receipts.SignedStatement:
+        keys = self.keys
+        unsigned = receipts.statement_for(
+            entry, kind=kind, space=self.config.name, key_id=keys.key_id
+        )
+        return receipts.SignedStatement(
+            **{**unsigned.body(), "signature": keys.sign_json(unsigned.body())}
+        )
+
+    def _after_commit(self, entries: list[LedgerEntry], head: receipts.SignedStatement) -> None:
+        for entry in entries:
+            self.receipts.append(self._sign(entry, receipts.KIND_RECEIPT))
+        del self.receipts[:-KEEP_RECEIPTS]
+        path = self.root / HEAD_FILE
+        try:
+            old = json.loads(path.read_text()) if path.exists() else {}
+        except (OSError, ValueError):
+            old = {}
+        if int(old.get("seq", 0)) >= head.seq:
+            return  # another process already recorded a later head
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(head.to_dict(), sort_keys=True, indent=1))
+        os.replace(tmp, path)
 
     @property
     def keys(self) -> SpaceKeys:

@@ -1,0 +1,83 @@
+"""CLI: verify the space's state and artifacts; operator maintenance (model migration)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from resonance.cli.output import console, ctx_of, print_table, show
+from resonance.services import integrity as svc
+from resonance.services import ledger as ledger_svc
+
+admin_app = typer.Typer(help="Operator maintenance of the space.", no_args_is_help=True)
+
+
+def verify(
+    ctx: typer.Context,
+    artifacts: bool = typer.Option(
+        False, "--artifacts", help="Re-hash every artifact against its content address."
+    ),
+    state: bool = typer.Option(
+        False, "--state", help="Replay the ledger's events and compare with the state tables."
+    ),
+) -> None:
+    """Check the ledger, and with --artifacts / --state the files and tables; exit 1 on a finding.
+
+    Without either flag all three checks run.
+    """
+    c = ctx_of(ctx)
+    space = c.space()
+    if not artifacts and not state:
+        artifacts = state = True
+    out: dict[str, Any] = {"ledger": ledger_svc.verify(space).to_dict()}
+    if artifacts:
+        out["artifacts"] = svc.verify_artifacts(space).to_dict()
+    if state:
+        out["state"] = svc.verify_state(space).to_dict()
+    ok = all(part["ok"] for part in out.values())
+    out["ok"] = ok
+
+    def human() -> None:
+        for name in ("ledger", "artifacts", "state"):
+            part = out.get(name)
+            if part is None:
+                continue
+            found = part.get("problems", part.get("differences", []))
+            mark = "[green]ok[/]" if part["ok"] else f"[red]{len(found)} finding(s)[/]"
+            console.print(f"{name}: {mark}")
+            if found:
+                keys = sorted({k for f in found for k in f})
+                print_table(name, keys, [tuple(str(f.get(k, "")) for k in keys) for f in found])
+
+    show(c, out, human)
+    if not ok:
+        raise typer.Exit(1)
+
+
+@admin_app.command("migrate-models")
+def migrate_models(ctx: typer.Context) -> None:
+    """Rewrite models still stored as pickles into code-free files (operator only).
+
+    A pickle is read only when its bytes match the content address recorded by the
+    platform (model version and ledger); anything else is refused and never loaded.
+    """
+    c = ctx_of(ctx)
+    result = svc.migrate_models(c.space(), actor=c.require_actor())
+    show(
+        c,
+        [r.to_dict() for r in result],
+        lambda: print_table(
+            "Models",
+            ["model", "status", "old", "new", "reason"],
+            [(r.ref, r.status, r.old_hash[:12], r.new_hash[:12], r.reason) for r in result],
+        ),
+    )
+    if any(r.status == "refused" for r in result):
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach these commands to the root app."""
+    app.command("verify")(verify)
+    app.add_typer(admin_app, name="admin")
