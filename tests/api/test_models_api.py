@@ -60,7 +60,9 @@ def test_builder_trains_on_granted_data_only(modeled: tuple[Api, Seeded]) -> Non
     assert details["ref"] == f"{seeded.sealed}@1" and details["purpose"] == "train-pooled"
     assert_error(api.post("/models", org="plant-a", json=body), "RES-122")
     bad = {**body, "trainer": "sklearn-rf", "params": {"no_such_param": 1}}
-    assert_error(api.post("/models", org="builder", json=bad), "RES-170")
+    assert_error(api.post("/models", org="builder", json=bad), "RES-100")  # before any work
+    huge = {**body, "params": {"n_estimators": 1_000_000_000}}
+    assert_error(api.post("/models", org="builder", json=huge), "RES-116")
     bad = {**body, "params": {"boosting_type": "no-such-boosting"}}
     assert_error(api.post("/models", org="builder", json=bad), "RES-170")
     assert_error(api.post("/models", org="builder", json={**body, "trainer": "nope"}), "RES-100")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from itertools import combinations
 
 import numpy as np
@@ -132,3 +133,21 @@ def test_the_feature_cap_keeps_a_planted_categorical_predicate() -> None:
     binning = fit_binning(frame)
     first = find_slices(binning, errors, max_level=3, min_support=50)[0]
     assert {binning.features[f] for f, _ in first.predicates} == PLANTED
+
+
+_FORKS: list[int] = []
+os.register_at_fork(before=lambda: _FORKS.append(os.getpid()))
+
+
+def test_label_issues_never_fork() -> None:
+    """A fork inside the threaded server hung a diagnosis (issue 17): cleanlab runs in-process."""
+    rng = np.random.default_rng(0)
+    n, k = 20_000, 4
+    labels = rng.integers(0, k, n)
+    probs = rng.dirichlet(np.ones(k), n)
+    probs[np.arange(n), labels] += 1.0
+    probs /= probs.sum(axis=1, keepdims=True)
+    before = len(_FORKS)
+    issues, quality = label_issues(labels, probs)
+    assert len(quality) == n and len(issues) < n
+    assert len(_FORKS) == before

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pytest
 
-from resonance.domain.datasets import make_label_spec
+from resonance.domain.datasets import LabelKind, LabelSpec, make_label_spec
 from resonance.domain.validation import QUARTILE_SAMPLE, ValidationReport, validate_table
 from tests.conftest import AI4I_CSV, STEEL_CSV, STEEL_LABELS
 
@@ -166,3 +166,43 @@ def test_quartiles_of_large_columns_come_from_an_even_sample() -> None:
     again = validate_table(table)[1]["columns"][0]
     assert [again["q25"], again["q50"], again["q75"]] == [col["q25"], col["q50"], col["q75"]]
     assert validate_table(pcsv.read_csv(STEEL_CSV))[1]["quartile_sample"] is None
+
+
+def _wide_fixture(rows: int = 40, columns: int = 300) -> pa.Table:
+    rng = np.random.default_rng(1)
+    arrays: list[pa.Array] = []
+    names: list[str] = []
+    for j in range(columns):
+        if j % 3 == 0:
+            arrays.append(pa.array(rng.integers(0, 5, rows), mask=rng.random(rows) < 0.1))
+        elif j % 3 == 1:
+            arrays.append(pa.array(rng.normal(10 * j, 1, rows), mask=rng.random(rows) < 0.1))
+        else:
+            arrays.append(pa.array([f"v{k}" for k in rng.integers(0, 4, rows)]))
+        names.append(f"c{j}")
+    table = pa.Table.from_arrays(arrays, names=names)
+    onehot = np.eye(3, dtype=np.int64)[rng.integers(0, 3, rows)]
+    for k in range(3):
+        table = table.append_column(f"y{k}", pa.array(onehot[:, k]))
+    return pa.concat_tables([table, table.slice(0, 2)])  # two duplicate rows
+
+
+def test_wide_tables_profile_like_the_sql_scan(monkeypatch: pytest.MonkeyPatch) -> None:
+    from resonance.domain import validation
+
+    table = _wide_fixture()
+    label = LabelSpec(LabelKind.ONE_HOT, ("y0", "y1", "y2"))
+    wide, wide_profile = validation.validate_table(table, label=label)
+    monkeypatch.setattr(validation, "WIDE_COLUMNS", 10_000)
+    narrow, narrow_profile = validation.validate_table(table, label=label)
+    assert wide.duplicate_rows == narrow.duplicate_rows == 2
+    assert wide.errors == narrow.errors and wide.warnings == narrow.warnings
+    assert wide_profile["label_distribution"] == narrow_profile["label_distribution"]
+    for a, b in zip(wide_profile["columns"], narrow_profile["columns"], strict=True):
+        for key in ("name", "type", "min", "max", "missing", "q50"):
+            assert a[key] == b[key], (a["name"], key)
+        for key in ("mean", "std"):
+            expected = None if b[key] is None else pytest.approx(b[key], rel=1e-9)
+            assert a[key] == expected, (a["name"], key)
+        # exact on the wide path, HyperLogLog in SQL
+        assert a["distinct_approx"] == pytest.approx(b["distinct_approx"], rel=0.2, abs=1)

@@ -339,8 +339,14 @@ def label_issues(
     from cleanlab.rank import get_label_quality_scores
 
     quality = get_label_quality_scores(labels, pred_probs)
+    # n_jobs=1: cleanlab's default forks worker processes, and a fork inside the threaded
+    # API server can copy a held lock into the child, which then waits forever
     issues = find_label_issues(
-        labels, pred_probs, filter_by=filter_by, return_indices_ranked_by="self_confidence"
+        labels,
+        pred_probs,
+        filter_by=filter_by,
+        return_indices_ranked_by="self_confidence",
+        n_jobs=1,
     )
     return np.asarray(issues, dtype=np.int64), np.asarray(quality)
 

@@ -21,6 +21,7 @@ from resonance.domain.datasets import (
 )
 from resonance.domain.errors import Conflict, NotFound, RoleRequired, ValidationFailed
 from resonance.domain.events import DatasetRegistered, DatasetVersionCreated
+from resonance.domain.limits import Limits
 from resonance.domain.orgs import Role, check_industry, check_slug
 from resonance.domain.validation import (
     ValidationReport,
@@ -297,7 +298,7 @@ def ingest(
     ds, latest, is_new = _prepare_ingest(space, actor, dataset, new)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="source-hash") as pool:
         hashing = pool.submit(sha256_file, path)
-        table = read_table(path, fmt=fmt)
+        table = read_table(path, fmt=fmt, limits=space.config.limits)
         source_hash = hashing.result()
     if not is_new:
         known = _known_source(space, dataset, source_hash)
@@ -365,11 +366,17 @@ def validate_file(
     group_key: str | None = None,
     fmt: str | None = None,
     max_bytes: int = 2 * 1024**3,
+    limits: Limits | None = None,
 ) -> ValidationReport:
-    """Validate a file without storing anything (a dry run of ingest)."""
+    """Validate a file without storing anything (a dry run of ingest).
+
+    ``limits`` (default: the documented defaults) caps columns, rows and cell length
+    before any value is validated.
+    """
     path = Path(path)
     check_file(path, max_bytes=max_bytes)
-    report, _ = validate_table(read_table(path, fmt=fmt), label=label, group_key=group_key)
+    table = read_table(path, fmt=fmt, limits=limits or Limits())
+    report, _ = validate_table(table, label=label, group_key=group_key)
     return report
 
 

@@ -40,6 +40,7 @@ from resonance.services.loop_data import (
 )
 from resonance.services.orgs import require_role
 from resonance.services.space import Space
+from resonance.training.trainers import check_spec
 
 Progress = Callable[[str, int, int], None]
 
@@ -84,6 +85,7 @@ def _check_request(space: Space, actor: str, req: LoopRequest) -> None:
         )
     if req.spec.task is not Task.CLASSIFICATION:
         raise InvalidInput("the loop optimizes classification models")
+    check_spec(req.spec, space.config.limits)
     if req.budget < 0 or req.iterations < 1:
         raise InvalidInput("budget must be ≥ 0 and iterations ≥ 1")
     with space.work() as w:

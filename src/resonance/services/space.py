@@ -17,6 +17,7 @@ from resonance.domain import receipts
 from resonance.domain.errors import AlreadyExists, InvalidInput, StoreUnavailable
 from resonance.domain.events import Event
 from resonance.domain.ledger import LedgerEntry
+from resonance.domain.limits import Limits
 from resonance.services.events import EventBus
 from resonance.services.keys import SpaceKeys, load_or_create
 from resonance.storage.artifacts import LocalArtifactStore
@@ -48,6 +49,7 @@ class SpaceConfig:
     db_url: str
     artifacts: Path
     max_ingest_bytes: int = DEFAULT_MAX_INGEST_BYTES
+    limits: Limits = field(default_factory=Limits)
 
     @property
     def safe_db_url(self) -> str:
@@ -150,7 +152,8 @@ class Space:
 
     @staticmethod
     def _read_config_text(root: Path, text: str) -> SpaceConfig:
-        data: dict[str, Any] = tomllib.loads(text)["space"]
+        doc = tomllib.loads(text)
+        data: dict[str, Any] = doc["space"]
         artifacts = Path(data.get("artifacts", "artifacts"))
         db_url = os.environ.get("RESONANCE_DB_URL") or data["db_url"]
         return SpaceConfig(
@@ -158,6 +161,7 @@ class Space:
             db_url=db_url.replace("{root}", str(root)),
             artifacts=artifacts if artifacts.is_absolute() else root / artifacts,
             max_ingest_bytes=int(data.get("max_ingest_bytes", DEFAULT_MAX_INGEST_BYTES)),
+            limits=Limits.from_dict(doc.get("limits", {})),
         )
 
     @contextmanager

@@ -13,6 +13,7 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from resonance.domain.errors import FileTooLarge, InvalidInput, MalformedFile, NotFound
+from resonance.domain.limits import Limits, check_cells, check_shape
 
 FORMATS = ("csv", "parquet")
 
@@ -66,9 +67,49 @@ def _clean(table: pa.Table) -> pa.Table:
     return table
 
 
-def read_table(path: Path, *, fmt: str | None = None) -> pa.Table:
-    """Read a CSV (UTF-8, BOM allowed) or Parquet file, raising ``MalformedFile`` on bad input."""
+def header_columns(path: Path, kind: str) -> tuple[int, int | None]:
+    """``(columns, rows or None)`` from a file's header alone (CSV: its first line)."""
+    try:
+        if kind == "parquet":
+            meta = pq.read_metadata(path)
+            return meta.num_columns, meta.num_rows
+        with path.open("rb") as fh:
+            line = fh.readline(64 << 20)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise MalformedFile(f"cannot parse {path.name} as {kind}: {exc}", path=str(path)) from exc
+    names = (
+        pcsv.read_csv(
+            io.BytesIO(line), read_options=pcsv.ReadOptions(autogenerate_column_names=True)
+        ).num_columns
+        if line.strip()
+        else 0
+    )
+    return names, None
+
+
+def longest_cells(table: pa.Table) -> dict[str, int]:
+    """Length in characters of the longest cell of each text column."""
+    import pyarrow.compute as pc
+
+    out = {}
+    for f, col in zip(table.schema, table.columns, strict=True):
+        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type):
+            longest = pc.max(pc.utf8_length(col)).as_py()
+            out[f.name] = int(longest or 0)
+    return out
+
+
+def read_table(path: Path, *, fmt: str | None = None, limits: Limits | None = None) -> pa.Table:
+    """Read a CSV (UTF-8, BOM allowed) or Parquet file, raising ``MalformedFile`` on bad input.
+
+    With ``limits``, the column count (and a Parquet file's row count) is checked from
+    the header before any value is read, then rows and text-cell lengths before any
+    validation (``LimitExceeded``, RES-116).
+    """
     kind = detect_format(path, fmt)
+    if limits is not None:
+        columns, rows = header_columns(path, kind)
+        check_shape(columns=columns, rows=rows, limits=limits)
     try:
         if kind == "csv":
             table = pcsv.read_csv(
@@ -85,6 +126,9 @@ def read_table(path: Path, *, fmt: str | None = None) -> pa.Table:
     if kind == "csv":
         _check_text(path, table)
         _check_quotes(path, table)
+    if limits is not None:
+        check_shape(columns=table.num_columns, rows=table.num_rows, limits=limits)
+        check_cells(longest_cells(table), limits=limits)
     return _clean(table)
 
 

@@ -25,7 +25,7 @@ from resonance.services.space import Space
 from resonance.storage.store import Tx
 from resonance.training import model_format
 from resonance.training.features import Prepared, prepare_xy
-from resonance.training.trainers import FittedModel, fit_model, get_trainer, split
+from resonance.training.trainers import FittedModel, check_spec, fit_model, split
 
 MODEL_SUFFIX = model_format.MODEL_SUFFIX
 LEGACY_SUFFIX = ".joblib"  # pickles written before issue 17; never loaded outside migration
@@ -141,7 +141,7 @@ def train_model(
     (groups never straddle it); the stored model is then fitted on all rows.
     """
     check_slug(name, what="model")
-    get_trainer(spec.trainer)
+    check_spec(spec, space.config.limits)  # unknown parameters and caps, before any read
     with space.work() as w:
         require_role(w.tx, actor, Role.MODEL_BUILDER)
     data = pool(space, actor=actor, refs=datasets, purpose=Purpose.TRAIN_POOLED, model=name)

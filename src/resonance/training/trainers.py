@@ -21,7 +21,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from resonance.domain.datasets import LabelSpec
-from resonance.domain.errors import InvalidInput, TrainingFailed
+from resonance.domain.errors import InvalidInput, LimitExceeded, TrainingFailed
+from resonance.domain.limits import Limits, Param, check_params
 from resonance.domain.modeling import ModelSpec, Task
 from resonance.training.features import FeatureEncoder, Prepared, prepare_xy
 
@@ -32,6 +33,11 @@ class Trainer:
     name: ClassVar[str] = "trainer"
     tasks: ClassVar[tuple[Task, ...]] = (Task.CLASSIFICATION, Task.REGRESSION)
     defaults: ClassVar[dict[str, Any]] = {}
+    accepted: ClassVar[dict[str, Param]] = {}
+
+    def check(self, params: dict[str, Any], limits: Limits) -> None:
+        """Refuse unknown parameters (RES-100) and values above the space's caps (RES-116)."""
+        check_params(self.name, params, self.accepted, limits=limits)
 
     def build(self, task: Task, params: dict[str, Any], seed: int) -> BaseEstimator:
         """A fresh, unfitted estimator."""
@@ -60,6 +66,7 @@ class LogisticTrainer(Trainer):
 
     name = "sklearn-logreg"
     defaults = {"C": 1.0, "max_iter": 2000}
+    accepted = {"C": Param(float, 1e-9, 1e9), "max_iter": Param(int, 1, cap="max_iter")}
 
     def build(self, task: Task, params: dict[str, Any], seed: int) -> BaseEstimator:
         p = {**self.defaults, **params}
@@ -77,6 +84,13 @@ class RandomForestTrainer(Trainer):
 
     name = "sklearn-rf"
     defaults = {"n_estimators": 200, "min_samples_leaf": 1}
+    accepted = {
+        "n_estimators": Param(int, 1, cap="max_estimators"),
+        "min_samples_leaf": Param(int, 1, 1_000_000),
+        "max_depth": Param(int, 1, 1_000),
+        "class_weight": Param(str),
+        "n_jobs": Param(int, 1, cap="max_n_jobs"),
+    }
 
     def build(self, task: Task, params: dict[str, Any], seed: int) -> BaseEstimator:
         p = {"n_jobs": 2, **self.defaults, **params}
@@ -91,11 +105,40 @@ class MLPTrainer(Trainer):
     name = "sklearn-mlp"
     # early stopping scores accuracy on a validation split: on rare failures it stops at once
     defaults = {"hidden_layer_sizes": (64,), "max_iter": 300, "early_stopping": False}
+    accepted = {
+        "max_iter": Param(int, 1, cap="max_iter"),
+        "early_stopping": Param(bool),
+        "alpha": Param(float, 0, 1e6),
+        "learning_rate_init": Param(float, 1e-9, 10),
+    }
+
+    def check(self, params: dict[str, Any], limits: Limits) -> None:
+        """As :meth:`Trainer.check`; ``hidden_layer_sizes`` (``64`` or ``"64-32"``) is capped
+        by ``max_hidden_units`` in all."""
+        rest = dict(params)
+        layers = rest.pop("hidden_layer_sizes", None)
+        if layers is not None:
+            try:
+                sizes = _layers(layers)
+            except ValueError:
+                raise InvalidInput(
+                    "hidden_layer_sizes is a size or sizes joined by '-', e.g. 64-32",
+                    param="hidden_layer_sizes",
+                ) from None
+            if not sizes or min(sizes) < 1:
+                raise InvalidInput("hidden layers need at least one unit each")
+            if sum(sizes) > limits.max_hidden_units:
+                raise LimitExceeded(
+                    f"hidden_layer_sizes has {sum(sizes)} units, above this space's cap of "
+                    f"{limits.max_hidden_units} (max_hidden_units in resonance.toml [limits])",
+                    param="hidden_layer_sizes",
+                    limit=limits.max_hidden_units,
+                )
+        super().check(rest, limits)
 
     def build(self, task: Task, params: dict[str, Any], seed: int) -> BaseEstimator:
         p = {**self.defaults, **params}
-        if isinstance(p["hidden_layer_sizes"], int | str):
-            p["hidden_layer_sizes"] = tuple(int(x) for x in str(p["hidden_layer_sizes"]).split("-"))
+        p["hidden_layer_sizes"] = _layers(p["hidden_layer_sizes"])
         cls = MLPRegressor if task is Task.REGRESSION else MLPClassifier
         return make_pipeline(StandardScaler(), cls(random_state=seed, **p))
 
@@ -111,6 +154,22 @@ class LightGBMTrainer(Trainer):
 
     name = "lightgbm"
     defaults = {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 31, "verbose": -1}
+    accepted = {
+        "n_estimators": Param(int, 1, cap="max_estimators"),
+        "learning_rate": Param(float, 1e-9, 10),
+        "num_leaves": Param(int, 2, cap="max_leaves"),
+        "max_depth": Param(int, -1, 1_000),
+        "min_child_samples": Param(int, 1, 1_000_000),
+        "subsample": Param(float, 1e-9, 1),
+        "subsample_freq": Param(int, 0, 1_000),
+        "colsample_bytree": Param(float, 1e-9, 1),
+        "reg_alpha": Param(float, 0, 1e9),
+        "reg_lambda": Param(float, 0, 1e9),
+        "class_weight": Param(str),
+        "boosting_type": Param(str),
+        "verbose": Param(int, -1, 2),
+        "n_jobs": Param(int, 1, cap="max_n_jobs"),
+    }
 
     def build(self, task: Task, params: dict[str, Any], seed: int) -> BaseEstimator:
         import lightgbm as lgb
@@ -118,6 +177,27 @@ class LightGBMTrainer(Trainer):
         p = {"n_jobs": 1, **self.defaults, **params}
         cls = lgb.LGBMRegressor if task is Task.REGRESSION else lgb.LGBMClassifier
         return cls(random_state=seed, **p)
+
+
+def _layers(value: Any) -> tuple[int, ...]:
+    """``64``, ``"64-32"`` or ``(64, 32)`` as a tuple of sizes (``ValueError`` otherwise)."""
+    if isinstance(value, bool):
+        raise ValueError("not a size")
+    if isinstance(value, int | str):
+        return tuple(int(x) for x in str(value).split("-"))
+    if isinstance(value, tuple | list):
+        return tuple(int(x) for x in value)
+    raise ValueError("not a size")
+
+
+def check_spec(spec: ModelSpec, limits: Limits | None = None) -> Trainer:
+    """The spec's trainer, after refusing an unknown trainer, task or parameter and values
+    above the caps; call it before reading any data."""
+    trainer = get_trainer(spec.trainer)
+    if spec.task not in trainer.tasks:
+        raise InvalidInput(f"trainer {spec.trainer} does not do {spec.task.value}")
+    trainer.check(spec.params, limits or Limits())
+    return trainer
 
 
 @dataclass

@@ -91,7 +91,11 @@ def validate(
     try:
         path = _save_upload(space, file, folder)
         report = catalog.validate_file(
-            path, label=spec, group_key=group_key, max_bytes=space.config.max_ingest_bytes
+            path,
+            label=spec,
+            group_key=group_key,
+            max_bytes=space.config.max_ingest_bytes,
+            limits=space.config.limits,
         )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
