@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import time
 from pathlib import Path
 
 from tests.cli.test_cli_foundation import Cli, setup_steel
@@ -48,3 +50,16 @@ def test_verify_state_and_artifacts_report_edits(tmp_path: Path) -> None:
     out = cli.json("verify", "--artifacts", ok=False)
     assert out["artifacts"]["problems"][0]["problem"] == "bytes do not match the address"
     assert cli.json("admin", "migrate-models", actor="operator") == []
+
+
+def test_admin_recover_removes_only_stale_temp_files(tmp_path: Path) -> None:
+    cli = Cli(tmp_path / "sp")
+    cli("init", "--operator", "operator", "--region", "Beijing")
+    tmp = tmp_path / "sp" / "artifacts" / "tmp"
+    stale, fresh = tmp / "stale.parquet", tmp / "fresh.parquet"
+    stale.write_bytes(b"half a file")
+    fresh.write_bytes(b"being written")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    out = cli.json("admin", "recover", actor="operator")
+    assert out == {"temp_files_removed": 1, "loop_runs_failed": []}
+    assert not stale.exists() and fresh.exists()

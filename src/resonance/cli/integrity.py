@@ -9,8 +9,36 @@ import typer
 from resonance.cli.output import console, ctx_of, print_table, show
 from resonance.services import integrity as svc
 from resonance.services import ledger as ledger_svc
+from resonance.services import loop as loop_svc
+from resonance.services.space import Space
 
 admin_app = typer.Typer(help="Operator maintenance of the space.", no_args_is_help=True)
+TMP_GRACE_S = 60  # temp files untouched this long belong to no running write
+
+
+def recover(space: Space) -> dict[str, Any]:
+    """Start-up recovery: drop unfinished temp files, fail loop runs whose process died.
+
+    ``resonance serve`` runs it before it listens; ``resonance admin recover`` on demand.
+    """
+    removed = space.artifacts.clean_tmp(older_than_s=TMP_GRACE_S)
+    failed = [r.name for r in loop_svc.recover_runs(space)]
+    return {"temp_files_removed": removed, "loop_runs_failed": failed}
+
+
+@admin_app.command("recover")
+def recover_cmd(ctx: typer.Context) -> None:
+    """Remove temp files of writes that never finished; mark loop runs whose process died failed."""
+    c = ctx_of(ctx)
+    out = recover(c.space())
+    show(
+        c,
+        out,
+        lambda: console.print(
+            f"{out['temp_files_removed']} temp file(s) removed; "
+            f"loop runs marked failed: {', '.join(out['loop_runs_failed']) or 'none'}"
+        ),
+    )
 
 
 def verify(

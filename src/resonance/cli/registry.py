@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 
+from resonance.cli.integrity import recover
 from resonance.cli.output import console, ctx_of, print_table, show
 from resonance.domain.errors import InvalidInput
 from resonance.domain.quotas import QuotaReport
@@ -342,7 +343,8 @@ def serve(
     import uvicorn
 
     c = ctx_of(ctx)
-    c.space()  # fail early with a clear error when there is no space
+    space = c.space()  # fail early with a clear error when there is no space
+    recover(space)
     os.environ["RESONANCE_SPACE"] = str(c.space_path.resolve())
     uvicorn.run(
         "resonance.api.server:make",

@@ -12,8 +12,11 @@ authorized access on the ledger naming the rows taken.
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -90,8 +93,14 @@ def _check_request(space: Space, actor: str, req: LoopRequest) -> None:
         raise InvalidInput("budget must be ≥ 0 and iterations ≥ 1")
     with space.work() as w:
         require_role(w.tx, actor, Role.MODEL_BUILDER)
-        if w.tx.get_loop_run(req.name):
-            raise AlreadyExists(f"loop run {req.name!r} already exists", loop=req.name)
+        existing = w.tx.get_loop_run(req.name)
+        if existing is not None and (existing.status != FAILED or existing.created_by != actor):
+            raise AlreadyExists(
+                f"loop run {req.name!r} already exists (only a failed run of yours can be "
+                "re-run under its name)",
+                loop=req.name,
+                status=existing.status,
+            )
     left = evaluation.remaining_budget(space, model_name=req.name, suite=req.suite)
     if left < 1 + 3 * req.iterations:
         raise BudgetExhausted(
@@ -126,14 +135,16 @@ def run(
     req = request
     _check_request(space, actor, req)
     pool = read_pool(space, actor, req)
-    first = register_working(space, actor, req.name, pool, req)
+    with space.work() as w:
+        rerun = w.tx.get_loop_run(req.name) is not None  # a failed run of the caller's
+    first = register_working(space, actor, req.name, pool, req, reuse=rerun)
     config = LoopConfig(
         budget=min(req.budget, len(pool.reserve)),
         iterations=req.iterations,
         auto_drop=auto_drop_members(space, pool, pool.train_refs),
         seed=req.seed,
     )
-    record = _start(space, actor, req, first, config)
+    record = _start(space, actor, req, first, config, rerun=rerun)
     oracle = Oracle(space, actor, req, pool, first)
     done = 0
 
@@ -185,7 +196,15 @@ def _proposals(raw: list[dict[str, Any]], pool: Pool) -> list[dict[str, Any]]:
     return list(out.values())
 
 
-def _start(space: Space, actor: str, req: LoopRequest, first: str, config: LoopConfig) -> LoopRun:
+def _start(
+    space: Space,
+    actor: str,
+    req: LoopRequest,
+    first: str,
+    config: LoopConfig,
+    *,
+    rerun: bool = False,
+) -> LoopRun:
     with space.work() as w:
         run_ = LoopRun(
             name=req.name,
@@ -205,14 +224,16 @@ def _start(space: Space, actor: str, req: LoopRequest, first: str, config: LoopC
                 "auto_drop": sorted(config.auto_drop),
             },
         )
-        w.tx.add_loop_run(run_)
-        w.emit(
-            LoopRunStarted(
-                actor=actor,
-                object_id=req.name,
-                payload={**run_.config, "suite": req.suite, "working_version": first},
-            )
-        )
+        payload = {**run_.config, "suite": req.suite, "working_version": first}
+        if rerun:
+            payload["rerun_of_failed"] = True
+        # which process runs it, so a restart can tell a dead run from a live one
+        run_.config["process"] = process_marker()
+        if rerun:
+            w.tx.update_loop_run(run_)
+        else:
+            w.tx.add_loop_run(run_)
+        w.emit(LoopRunStarted(actor=actor, object_id=req.name, payload=payload))
     return run_
 
 
@@ -296,6 +317,66 @@ def _finish(space: Space, actor: str, record: LoopRun, proposals: list[dict[str,
                 },
             )
         )
+
+
+def process_marker() -> dict[str, Any]:
+    """This process: host, pid and start time (a reused pid has another start time)."""
+    return {
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "started": _process_start(os.getpid()),
+    }
+
+
+def _process_start(pid: int) -> str:
+    """The process's start time in clock ticks since boot (Linux), "" when unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _alive(marker: dict[str, Any]) -> bool:
+    if marker.get("host") != socket.gethostname():
+        return True  # another machine's run: not ours to judge
+    pid = int(marker.get("pid", 0))
+    if pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    started = _process_start(pid)
+    return not started or started == marker.get("started")
+
+
+def recover_runs(space: Space) -> list[LoopRun]:
+    """Mark failed every loop run still ``running`` whose process on this host died.
+
+    Called when the server starts (and by ``resonance admin recover``). The run keeps
+    its completed iterations; its summary says which was the last, and the same
+    name can be run again by its creator.
+    """
+    with space.work() as w:
+        stale = [
+            r
+            for r in w.tx.list_loop_runs()
+            if r.status == RUNNING and "process" in r.config and not _alive(r.config["process"])
+        ]
+    out = []
+    for record in stale:
+        last = record.iterations[-1]["number"] if record.iterations else None
+        record.summary = {
+            **record.summary,
+            "error": "the process running the loop died",
+            "last_completed_iteration": last,
+        }
+        _finish(space, record.created_by, replace(record, status=FAILED), [])
+        out.append(get_run(space, record.name))
+    return out
 
 
 def get_run(space: Space, name: str) -> LoopRun:

@@ -124,12 +124,19 @@ def read_pool(space: Space, actor: str, req: LoopRequest) -> Pool:
     )
 
 
-def register_working(space: Space, actor: str, name: str, pool: Pool, req: LoopRequest) -> str:
-    """The run's working dataset (owned by the builder, in the sandbox) and its first version."""
+def register_working(
+    space: Space, actor: str, name: str, pool: Pool, req: LoopRequest, *, reuse: bool = False
+) -> str:
+    """The run's working dataset (owned by the builder, in the sandbox) and its first version.
+
+    ``reuse`` (a failed run re-run under its name) adds a version to the working dataset
+    the failed run registered.
+    """
     ds_name = f"{name}-data"
     first = next(iter(pool.grants.values())).dataset
     with space.work() as w:
-        if w.tx.get_dataset(ds_name):
+        found = w.tx.get_dataset(ds_name)
+        if found and not (reuse and found.owner == actor):
             raise AlreadyExists(f"dataset {ds_name!r} already exists", dataset=ds_name)
         ds = Dataset(
             name=ds_name,
@@ -140,20 +147,21 @@ def register_working(space: Space, actor: str, name: str, pool: Pool, req: LoopR
             description=f"working dataset of loop run {name} (pooled in the sandbox)",
             label=pool.label,
         )
-        w.tx.add_dataset(ds, created_at=w.now)
-        w.emit(
-            DatasetRegistered(
-                actor=actor,
-                object_id=ds_name,
-                payload={
-                    "owner": actor,
-                    "kind": ds.kind.value,
-                    "industry": ds.industry,
-                    "scenario": ds.scenario,
-                    "loop": name,
-                },
+        if not found:
+            w.tx.add_dataset(ds, created_at=w.now)
+            w.emit(
+                DatasetRegistered(
+                    actor=actor,
+                    object_id=ds_name,
+                    payload={
+                        "owner": actor,
+                        "kind": ds.kind.value,
+                        "industry": ds.industry,
+                        "scenario": ds.scenario,
+                        "loop": name,
+                    },
+                )
             )
-        )
     version, _ = derive_version(
         space,
         actor=actor,

@@ -159,10 +159,22 @@ class LocalArtifactStore:
             out.append((digest, suffix, path))
         return out
 
-    def clean_tmp(self) -> int:
-        """Remove leftovers of writes that never finished (call at start-up); returns the count."""
+    def clean_tmp(self, *, older_than_s: float = 0.0) -> int:
+        """Remove leftovers of writes that never finished (call at start-up); returns the count.
+
+        ``older_than_s`` spares entries modified more recently (a write another
+        process may still be making).
+        """
+        import time
+
         removed = 0
+        cutoff = time.time() - older_than_s
         for path in self.tmp.iterdir():
+            try:
+                if older_than_s and path.stat().st_mtime > cutoff:
+                    continue
+            except FileNotFoundError:
+                continue
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
             else:

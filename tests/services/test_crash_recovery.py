@@ -1,0 +1,84 @@
+"""Crash-safe runs: a loop killed with SIGKILL is marked failed on restart and can be re-run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from resonance.services import ledger
+from resonance.services import loop as loops
+from resonance.services.space import Space
+from tests.loop_seed import request, seed_loop
+
+REPO = Path(__file__).resolve().parents[2]
+
+# runs the loop in a child process and kills itself (SIGKILL) right after iteration 0 is stored
+CHILD = """
+import json, os, signal, sys
+from resonance.services import loop as loops
+from resonance.services.space import Space
+from tests.loop_seed import LoopSeed, request
+root, seeded = sys.argv[1], LoopSeed(**json.loads(sys.argv[2]))
+def progress(message, done, total):
+    if done == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+loops.run(Space.open(root), actor="builder", request=request(seeded, iterations=2),
+          progress=progress)
+"""
+
+
+def test_a_killed_loop_is_marked_failed_and_its_name_reused(
+    lite_space: Space, tmp_path: Path
+) -> None:
+    seeded = seed_loop(lite_space, tmp_path / "data")
+    env = {**os.environ, "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{REPO}"}
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD, str(lite_space.root), json.dumps(seeded.__dict__)],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert child.returncode == -9, child.stderr
+    (lite_space.artifacts.tmp / "partial.parquet").write_bytes(b"PAR1 half")  # litter
+    stuck = loops.get_run(lite_space, "loop-1")
+    assert stuck.status == "running" and [it["number"] for it in stuck.iterations] == [0]
+
+    recovered = loops.recover_runs(lite_space)
+    assert [r.name for r in recovered] == ["loop-1"]
+    failed = loops.get_run(lite_space, "loop-1")
+    assert failed.status == "failed" and failed.finished_at
+    assert failed.summary["last_completed_iteration"] == 0
+    assert loops.recover_runs(lite_space) == []
+    assert lite_space.artifacts.clean_tmp() == 1
+    assert not any(lite_space.artifacts.tmp.iterdir())
+
+    again = loops.run(lite_space, actor="builder", request=request(seeded, iterations=1))
+    assert again.status == "finished" and [it["number"] for it in again.iterations] == [0, 1]
+    started = ledger.entries(lite_space, action="loop.started", limit=None)
+    assert [e.payload.get("rerun_of_failed", False) for e in started] == [False, True]
+    assert ledger.verify(lite_space).ok
+
+
+def test_a_live_run_is_left_alone(lite_space: Space, tmp_path: Path) -> None:
+    from resonance.domain.loop_run import RUNNING, LoopRun
+
+    with lite_space.work() as w:
+        w.tx.add_loop_run(
+            LoopRun(
+                name="live",
+                created_by="builder",
+                created_at=w.now,
+                status=RUNNING,
+                suite="s",
+                model="live",
+                dataset="live-data",
+                config={"process": loops.process_marker()},
+            )
+        )
+    assert loops.recover_runs(lite_space) == []
+    assert loops.get_run(lite_space, "live").status == RUNNING
