@@ -206,3 +206,20 @@ def test_wide_tables_profile_like_the_sql_scan(monkeypatch: pytest.MonkeyPatch) 
             assert a[key] == expected, (a["name"], key)
         # exact on the wide path, HyperLogLog in SQL
         assert a["distinct_approx"] == pytest.approx(b["distinct_approx"], rel=0.2, abs=1)
+
+
+def test_non_finite_cells_are_counted_with_a_policy() -> None:
+    table = pa.table(
+        {
+            "a": [1.0, math.inf, -math.inf, math.nan, 2.0],
+            "b": [1.0, 2.0, 3.0, 4.0, None],
+            "c": ["x", "y", "z", "w", "v"],
+        }
+    )
+    report, _ = validate_table(table)
+    assert report.ok and report.non_finite == {"a": 3}
+    assert any("3 inf/-inf/NaN cells" in w for w in report.warnings)
+    assert report.to_dict()["non_finite"] == {"a": 3}
+    rejected, _ = validate_table(table, non_finite="reject")
+    assert not rejected.ok and "inf/-inf/NaN" in rejected.errors[0]
+    assert ValidationReport.from_dict(rejected.to_dict()).non_finite == {"a": 3}

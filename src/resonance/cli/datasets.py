@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import typer
 
@@ -20,6 +19,7 @@ from resonance.domain.errors import InvalidInput
 from resonance.domain.policies import parse_purposes
 from resonance.domain.validation import ValidationReport
 from resonance.services import access, catalog
+from resonance.services.tabular import write_csv
 
 dataset_app = typer.Typer(help="Datasets and their immutable versions.", no_args_is_help=True)
 
@@ -249,7 +249,7 @@ def read(
     version, table = access.read_version(c.space(), actor=c.require_actor(), ref=ref, purpose=p)
     try:
         if suffix == ".csv":
-            pcsv.write_csv(table, out)
+            write_csv(table, out)  # formula cells neutralised
         else:
             pq.write_table(table, out)
     except OSError as exc:

@@ -64,6 +64,7 @@ class ValidationReport:
     duplicate_rows: int = 0
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    non_finite: dict[str, int] = field(default_factory=dict)  # column -> inf/-inf/NaN cells
 
     @property
     def ok(self) -> bool:
@@ -79,6 +80,7 @@ class ValidationReport:
             "columns": self.columns,
             "errors": self.errors,
             "warnings": self.warnings,
+            "non_finite": self.non_finite,
         }
 
     @staticmethod
@@ -90,6 +92,7 @@ class ValidationReport:
             duplicate_rows=int(data.get("duplicate_rows", 0)),
             errors=list(data.get("errors", [])),
             warnings=list(data.get("warnings", [])),
+            non_finite={str(k): int(v) for k, v in (data.get("non_finite") or {}).items()},
         )
 
 
@@ -151,6 +154,8 @@ def _column_aggregates(i: int, f: pa.Field, shift: float) -> list[str]:
     if _is_numeric(f.type):
         d = f"(CAST({col} AS DOUBLE) - ({shift!r}))"
         out += [f"sum({d}) AS c{i}_s1", f"sum({d} * {d}) AS c{i}_s2"]
+    if pa.types.is_floating(f.type):
+        out.append(f"count(*) FILTER (WHERE isinf({col}) OR isnan({col})) AS c{i}_nonfinite")
     return out
 
 
@@ -291,6 +296,7 @@ def _numeric_block(
     X = np.empty((table.num_rows, len(idx)), dtype=np.float64)
     for j, i in enumerate(idx):
         X[:, j] = table.column(i).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+    infs = np.isinf(X).sum(axis=0)
     valid = ~np.isnan(X)
     counts = valid.sum(axis=0)
     shift = np.asarray([shifts.get(i, 0.0) for i in idx])
@@ -312,6 +318,8 @@ def _numeric_block(
         rec[f"c{i}_distinct"] = int(distinct[j])
         rec[f"c{i}_s1"] = float(s1[j]) if n else None
         rec[f"c{i}_s2"] = float(s2[j]) if n else None
+        if pa.types.is_floating(table.schema.field(i).type):
+            rec[f"c{i}_nonfinite"] = int(infs[j])
     return rec, X
 
 
@@ -402,6 +410,27 @@ def _warn(report: ValidationReport, stats: list[dict[str, Any]], rows: int) -> N
         report.warnings.append(f"{report.duplicate_rows} duplicate rows")
 
 
+def _non_finite(
+    report: ValidationReport, rec: dict[str, Any], table: pa.Table, *, policy: str
+) -> None:
+    if policy not in NON_FINITE_POLICIES:
+        raise ValueError(f"non_finite policy must be one of {NON_FINITE_POLICIES}")
+    report.non_finite = {
+        f.name: int(rec[f"c{i}_nonfinite"])
+        for i, f in enumerate(table.schema)
+        if rec.get(f"c{i}_nonfinite")
+    }
+    if not report.non_finite:
+        return
+    total = sum(report.non_finite.values())
+    cols = sorted(report.non_finite)[:5]
+    message = f"{total} inf/-inf/NaN cells in column(s) {cols}"
+    if policy == "reject":
+        report.errors.append(message + " (this space rejects non-finite values)")
+    else:
+        report.warnings.append(message + " (kept)")
+
+
 def shape_errors(
     table: pa.Table, *, label: LabelSpec | None = None, group_key: str | None = None
 ) -> list[str]:
@@ -423,8 +452,15 @@ def shape_errors(
     return errors
 
 
+NON_FINITE_POLICIES = ("warn", "reject")
+
+
 def validate_table(
-    table: pa.Table, *, label: LabelSpec | None = None, group_key: str | None = None
+    table: pa.Table,
+    *,
+    label: LabelSpec | None = None,
+    group_key: str | None = None,
+    non_finite: str = "warn",
 ) -> tuple[ValidationReport, dict[str, Any]]:
     """Validate ``table`` and profile it.
 
@@ -437,6 +473,10 @@ def validate_table(
         values, one-hot columns hold only 0/1 and every row has exactly one 1.
     group_key:
         A column that must exist (used later for leak-free splits).
+    non_finite:
+        What inf, -inf and NaN cells of floating-point columns make: ``"warn"`` (kept,
+        counted in ``non_finite`` and warned about) or ``"reject"`` (an error). Tables
+        wider than :data:`WIDE_COLUMNS` count NaN as missing and only inf as non-finite.
 
     Returns
     -------
@@ -463,6 +503,7 @@ def validate_table(
             report.duplicate_rows = _duplicates(con, table.num_rows, int(rec["row_hashes"]))
         finally:
             con.close()
+    _non_finite(report, rec, table, policy=non_finite)
     label_dist = _label_distribution(table, rec, names, label, report) if label else {}
     stats = _column_stats(table, rec, shifts, quartiles.result())
     report.columns = [

@@ -123,7 +123,12 @@ def _validate_and_snapshot(space: Space, table: pa.Table, ds: Dataset, what: str
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot") as pool:
             written = pool.submit(write_parquet, table, tmp)
-            report, profile = validate_table(table, label=ds.label, group_key=ds.group_key)
+            report, profile = validate_table(
+                table,
+                label=ds.label,
+                group_key=ds.group_key,
+                non_finite=space.config.non_finite,
+            )
             digest = written.result()
         if not report.ok:
             raise ValidationFailed(

@@ -36,6 +36,12 @@ def _toml_str(value: str) -> str:
     return json.dumps(value)
 
 
+def _non_finite_policy(value: Any) -> str:
+    if value not in ("warn", "reject"):
+        raise InvalidInput('[space] non_finite must be "warn" or "reject"', value=value)
+    return str(value)
+
+
 def utcnow() -> str:
     """Current UTC time as an ISO 8601 string with microseconds."""
     return datetime.now(UTC).isoformat(timespec="microseconds")
@@ -50,6 +56,7 @@ class SpaceConfig:
     artifacts: Path
     max_ingest_bytes: int = DEFAULT_MAX_INGEST_BYTES
     limits: Limits = field(default_factory=Limits)
+    non_finite: str = "warn"  # inf/-inf/NaN cells at ingest: "warn" (kept) or "reject"
 
     @property
     def safe_db_url(self) -> str:
@@ -162,6 +169,7 @@ class Space:
             artifacts=artifacts if artifacts.is_absolute() else root / artifacts,
             max_ingest_bytes=int(data.get("max_ingest_bytes", DEFAULT_MAX_INGEST_BYTES)),
             limits=Limits.from_dict(doc.get("limits", {})),
+            non_finite=_non_finite_policy(data.get("non_finite", "warn")),
         )
 
     @contextmanager

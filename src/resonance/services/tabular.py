@@ -211,3 +211,27 @@ def write_parquet(table: pa.Table, path: Path) -> str:
         fh.flush()
         os.fsync(fh.fileno())  # durable before it is adopted into the store
     return sink.sha256.hexdigest()
+
+
+FORMULA_PREFIX = "^[=+\\-@\t\r]"
+
+
+def csv_safe(table: pa.Table) -> pa.Table:
+    """Text cells a spreadsheet would run as a formula (leading ``=``, ``+``, ``-``, ``@``,
+    tab or carriage return) prefixed with ``'``, for CSV export only (stored data is
+    unchanged)."""
+    import pyarrow.compute as pc
+
+    columns = []
+    for f, col in zip(table.schema, table.columns, strict=True):
+        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type):
+            risky = pc.fill_null(pc.match_substring_regex(col, FORMULA_PREFIX), False)
+            quoted = pc.binary_join_element_wise("'", col, "")
+            col = pc.if_else(risky, quoted, col)
+        columns.append(col)
+    return pa.Table.from_arrays(columns, schema=table.schema)
+
+
+def write_csv(table: pa.Table, sink: Any) -> None:
+    """Write ``table`` as CSV with formula cells neutralised (see :func:`csv_safe`)."""
+    pcsv.write_csv(csv_safe(table), sink)

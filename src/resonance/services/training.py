@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 import resonance
-from resonance.domain.datasets import Dataset, DatasetVersion, LabelSpec
+from resonance.domain.datasets import Dataset, DatasetVersion, LabelSpec, parse_ref
 from resonance.domain.errors import InvalidInput, NotFound, UnsafeModelFile
 from resonance.domain.evaluation import classification_metrics, regression_metrics
 from resonance.domain.events import ModelTrained
@@ -226,10 +226,8 @@ def _headline(metrics: dict[str, Any]) -> dict[str, Any]:
 
 def require_model(tx: Tx, ref: str) -> ModelVersion:
     """Load ``name@number`` (or the latest of ``name``) or raise ``NotFound``."""
-    name, _, num = ref.partition("@")
-    if num and not num.isdigit():
-        raise InvalidInput(f"bad model reference {ref!r}; use NAME or NAME@NUMBER")
-    version = tx.get_model_version(name, int(num) if num else None)
+    name, num = parse_ref(ref)
+    version = tx.get_model_version(name, num)
     if version is None:
         raise NotFound(f"unknown model {ref!r}", model=ref)
     return version

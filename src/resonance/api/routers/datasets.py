@@ -10,7 +10,6 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-import pyarrow.csv as pcsv
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
 
@@ -23,6 +22,7 @@ from resonance.domain.errors import FileTooLarge
 from resonance.domain.policies import Purpose
 from resonance.services import access, catalog
 from resonance.services.space import Space
+from resonance.services.tabular import write_csv
 
 router = APIRouter(prefix="/datasets", tags=["datasets"], responses=ERROR_RESPONSES)
 
@@ -158,7 +158,7 @@ def read_rows(
     part = table.slice(0, limit)
     if fmt == "csv":
         buf = io.BytesIO()
-        pcsv.write_csv(part, buf)
+        write_csv(part, buf)  # formula cells neutralised
         return Response(buf.getvalue(), media_type="text/csv")
     return {
         "ref": version.ref,
