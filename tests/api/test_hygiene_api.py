@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,22 @@ def test_parse_ref_bounds() -> None:
     for bad in (f"x@{HUGE}", f"x@{MAX_VERSION_NUMBER + 1}", "x@0", "x@-1", "x@1e3", "x@٣"):
         with pytest.raises(InvalidInput):
             parse_ref(bad)
+
+
+def test_actions_return_a_signed_receipt_the_ledger_verifies(api: Api, seeded: Space) -> None:
+    from resonance.api.receipts import HEADER, decode
+    from resonance.services import ledger
+
+    response = api.put(
+        "/policies/steel-a", org="plant-a", json={"grants": ["builder:train-pooled"]}
+    )
+    assert response.status_code == 200, response.text
+    receipts = decode(response.headers[HEADER])
+    assert [r["organization"] for r in receipts] == ["plant-a"]
+    assert receipts[0]["action"] == "policy.set"
+    receipt = ledger.parse_receipt(json.dumps(receipts))
+    assert ledger.verify_receipt(seeded, receipt).ok
+    denied = api.get("/datasets/steel-a/rows?purpose=download", org="builder")
+    assert denied.status_code == 403
+    assert decode(denied.headers[HEADER])[0]["action"] == "data.access_denied"
+    assert HEADER not in api.get("/datasets", org="builder").headers

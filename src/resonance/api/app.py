@@ -15,6 +15,7 @@ from fastapi import APIRouter, FastAPI
 
 import resonance
 from resonance.api import errors
+from resonance.api.receipts import ReceiptMiddleware
 from resonance.api.routers import (
     consortia,
     datasets,
@@ -79,6 +80,7 @@ def create_app(space_path: str | Path, *, console: bool = True) -> FastAPI:
     )
     app.state.space = space
     errors.install(app)
+    app.add_middleware(ReceiptMiddleware)
 
     @app.get("/health", tags=["health"])
     async def health() -> dict[str, str]:

@@ -8,6 +8,7 @@ import re
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -28,6 +29,10 @@ CONFIG_NAME = "resonance.toml"
 HEAD_META = "ledger_head_signed"
 HEAD_FILE = "ledger-head.json"
 KEEP_RECEIPTS = 100
+# receipts of the current request (the API sets a list per request and returns them)
+RECEIPT_SINK: ContextVar[list[receipts.SignedStatement] | None] = ContextVar(
+    "resonance_receipts", default=None
+)
 DEFAULT_MAX_INGEST_BYTES = 2 * 1024**3
 
 
@@ -200,9 +205,12 @@ class Space:
         )
 
     def _after_commit(self, entries: list[LedgerEntry], head: receipts.SignedStatement) -> None:
-        for entry in entries:
-            self.receipts.append(self._sign(entry, receipts.KIND_RECEIPT))
+        signed = [self._sign(entry, receipts.KIND_RECEIPT) for entry in entries]
+        self.receipts.extend(signed)
         del self.receipts[:-KEEP_RECEIPTS]
+        sink = RECEIPT_SINK.get()
+        if sink is not None:
+            sink.extend(signed)
         path = self.root / HEAD_FILE
         try:
             old = json.loads(path.read_text()) if path.exists() else {}
