@@ -172,9 +172,3 @@ class LimitExceeded(ResonanceError):
     """Input is above one of the space's caps (columns, rows, cell length, parameters)."""
 
     spec = _spec("RES-116", 413, "limit exceeded")
-
-
-class ReceiptInvalid(ResonanceError):
-    """A receipt's signature does not verify, or the chain no longer holds what it saw."""
-
-    spec = _spec("RES-141", 409, "receipt does not match the ledger")
