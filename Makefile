@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION := 1
 export RESONANCE_NO_PROGRESS ?=
 
-.PHONY: setup setup-dev setup-torch demo test lint typecheck check bench bench-ingest bench-api bench-slices bench-loop bench-federated bench-valuation bench-validate clean
+.PHONY: setup setup-dev setup-torch demo test lint typecheck check bench bench-ingest bench-api bench-slices bench-loop bench-federated bench-valuation bench-validate soak clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -64,6 +64,9 @@ bench-valuation: setup-dev  ## KNN-Shapley 100,000 x 1,000 vs one KNN predict; f
 
 bench-validate: setup-dev  ## validate 20 rows x 1k/5k/20k columns: seconds, per-column cost ratio (target: 20k < 10 s)
 	$(BIN)/python -m bench.validate_wide
+
+soak: setup-dev  ## 10 kill -9 at random points of ingest/loop/federated runs, then verify and re-run
+	$(BIN)/python -m bench.soak
 
 clean:
 	rm -rf $(VENV) demo-space .pytest_cache .mypy_cache .ruff_cache

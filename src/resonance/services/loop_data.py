@@ -130,14 +130,13 @@ def register_working(
     """The run's working dataset (owned by the builder, in the sandbox) and its first version.
 
     ``reuse`` (a failed run re-run under its name) adds a version to the working dataset
-    the failed run registered.
+    the failed run registered; so does a run whose earlier attempt died before its
+    record was stored.
     """
     ds_name = f"{name}-data"
     first = next(iter(pool.grants.values())).dataset
     with space.work() as w:
         found = w.tx.get_dataset(ds_name)
-        if found and not (reuse and found.owner == actor):
-            raise AlreadyExists(f"dataset {ds_name!r} already exists", dataset=ds_name)
         ds = Dataset(
             name=ds_name,
             owner=actor,
@@ -147,6 +146,11 @@ def register_working(
             description=f"working dataset of loop run {name} (pooled in the sandbox)",
             label=pool.label,
         )
+        # a run killed before it was recorded leaves its working dataset behind: reuse it
+        orphan = found is not None and w.tx.get_loop_run(name) is None
+        ours = found is not None and found.owner == actor and found.description == ds.description
+        if found and not ((reuse or orphan) and ours):
+            raise AlreadyExists(f"dataset {ds_name!r} already exists", dataset=ds_name)
         if not found:
             w.tx.add_dataset(ds, created_at=w.now)
             w.emit(
