@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -217,10 +218,13 @@ class Space:
         except (OSError, ValueError):
             old = {}
         if int(old.get("seq", 0)) >= head.seq:
-            return  # another process already recorded a later head
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(head.to_dict(), sort_keys=True, indent=1))
-        os.replace(tmp, path)
+            return  # another writer already recorded a later head
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            tmp.write_text(json.dumps(head.to_dict(), sort_keys=True, indent=1))
+            os.replace(tmp, path)
+        except OSError:  # the copy is a lower bound; the committed work stands
+            tmp.unlink(missing_ok=True)
 
     @property
     def keys(self) -> SpaceKeys:
