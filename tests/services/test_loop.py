@@ -17,11 +17,12 @@ def test_loop_records_iterations_versions_and_ledger(space: Space, tmp_path: Pat
     seeded = seed_loop(space, tmp_path / "data")
     run = loops.run(space, actor="builder", request=request(seeded, budget=60, iterations=1))
     assert run.status == "finished"
-    assert [it["number"] for it in run.iterations] == [0, 1]
+    assert [it.number for it in run.iterations] == [0, 1]
     s = run.summary
-    assert s["primary_metric"] == "macro_f1"
-    assert s["final"] >= s["baseline"]
-    assert sum(s["rows_taken"].values()) <= 60
+    assert s is not None and s.final is not None and s.baseline is not None
+    assert s.primary_metric == "macro_f1"
+    assert s.final >= s.baseline
+    assert sum(s.rows_taken.values()) <= 60
     # every candidate was a derived version of the working dataset with its reasons
     _, versions = catalog.show_dataset(space, "loop-1-data")
     assert versions[0].transformation.kind == "loop-pool"
@@ -45,7 +46,7 @@ def test_loop_takes_reserve_rows_through_access_and_proposes_relabels(
     run = loops.run(lite_space, actor="builder", request=request(seeded, budget=80, iterations=2))
     entries = ledger.entries(lite_space, limit=None)
     taken = [e for e in entries if e.action == "data.accessed" and "rows_taken" in e.payload]
-    accepted = [it for it in run.iterations[1:] if it["accepted"] and it["taken"]]
+    accepted = [it for it in run.iterations[1:] if it.accepted and it.taken]
     if accepted:
         assert taken, "rows taken from a reserve pool must be an authorized, recorded access"
         assert all(e.object_id.split("@")[0].endswith("-reserve") for e in taken)

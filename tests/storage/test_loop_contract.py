@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from resonance.domain.errors import Conflict
-from resonance.domain.loop_run import FINISHED, RUNNING, LoopRun
+from resonance.domain.loop_types import FINISHED, RUNNING, Iteration, LoopRun, LoopSummary
 from resonance.domain.orgs import Organization, Role
 from resonance.storage.sql import SqlStore
 
@@ -36,8 +36,13 @@ def test_add_update_get_list(store: SqlStore) -> None:
         tx.add_loop_run(_run())
         tx.add_loop_run(_run("loop-2"))
     run = _run()
-    run.iterations.append({"number": 0, "accepted": True, "primary": 0.7, "taken": {"a": 3}})
-    run.status, run.finished_at, run.summary = FINISHED, NOW, {"lift": 0.02}
+    run.iterations.append(
+        Iteration(0, True, 0.7, None, 10, {"a": 3}, 0, [], [], dataset="d@1", model="m@1")
+    )
+    run.status, run.finished_at = FINISHED, NOW
+    run.summary = LoopSummary.of(
+        run.iterations, primary_metric="macro_f1", reserve_rows=5, proposal_owners=["a"]
+    )
     with store.transaction() as tx:
         tx.update_loop_run(run)
     with store.transaction() as tx:

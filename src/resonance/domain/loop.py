@@ -49,6 +49,7 @@ __all__ = [
     "LoopConfig",
     "LoopTrace",
     "Model",
+    "Oracle",
     "Outcome",
     "Rows",
     "accepts",
@@ -202,7 +203,11 @@ def _taken(reserve: Rows, idx: np.ndarray) -> dict[str, int]:
 
 @dataclass
 class Candidate:
-    """A proposed training set: the plans that made it and what they took from whom."""
+    """A proposed training set: the plans that made it and what they took from whom.
+
+    ``parent`` is the dataset ref of the accepted outcome it derives from
+    (empty for the baseline).
+    """
 
     label: str
     rows: Rows
@@ -210,10 +215,11 @@ class Candidate:
     taken: dict[str, int]
     dropped: int
     acquired: np.ndarray
+    parent: str = ""
 
 
 def candidates(
-    train: Rows, reserve: Rows, plans: dict[str, ActionPlan], number: int
+    train: Rows, reserve: Rows, plans: dict[str, ActionPlan], number: int, *, parent: str = ""
 ) -> list[Candidate]:
     """Candidates of one iteration: Slice Tuner acquisition, uncertainty acquisition, and
     cleaning with Slice Tuner acquisition (when cleaning proposed drops). The sealed suite
@@ -234,7 +240,13 @@ def candidates(
         rows = train.without(drop).concat(reserve.take(take)).concat(train.take(dup))
         out.append(
             Candidate(
-                f"iteration {number} ({label})", rows, used, _taken(reserve, take), len(drop), take
+                f"iteration {number} ({label})",
+                rows,
+                used,
+                _taken(reserve, take),
+                len(drop),
+                take,
+                parent,
             )
         )
     return out
@@ -280,7 +292,9 @@ def run_loop(
     fit:
         Trains a model on rows (used for cleaning and learning curves, never on sealed data).
     oracle:
-        Trains on a candidate and scores it on the sealed suite (one query each call).
+        Trains on a candidate and scores it on the sealed suite (one query each call);
+        its outcome names the dataset and model versions it made, which the
+        iterations record and the next candidates derive from.
     config:
         Budget (rows), iterations, owners allowing auto-drop, acceptance margins.
 
@@ -308,7 +322,7 @@ def run_loop(
         actions = [p.to_dict() for p in plans.values()]
         record = _record(number, False, current, train, actions, None)
         best: tuple[Candidate, Outcome] | None = None
-        for cand in candidates(train, reserve, plans, number):
+        for cand in candidates(train, reserve, plans, number, parent=current.dataset):
             outcome = oracle(cand)
             record.tried.append(
                 {
@@ -356,10 +370,13 @@ def _record(
         cand.dropped if cand and accepted else 0,
         actions,
         current.slices,
-        current.reference,
+        current.label,
         current.metrics,
         tried or [],
+        current.dataset,
+        current.model_version,
     )
 
 
 Oracle = Callable[[Candidate], Outcome]
+"""Scores a candidate (see :func:`run_loop`)."""

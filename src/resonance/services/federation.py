@@ -32,7 +32,7 @@ from resonance.training.federated.apps import (
     make_client_app,
 )
 from resonance.training.federated.secagg import AppCallable, make_secure_client
-from resonance.training.federated.server import Outcome, in_process_grid, serve
+from resonance.training.federated.server import FederatedResult, in_process_grid, serve
 from resonance.training.trainers import FittedModel
 
 
@@ -211,7 +211,7 @@ def store_outcome(
     actor: str,
     name: str,
     members: list[Member],
-    outcome: Outcome,
+    outcome: FederatedResult,
     cfg: FederationConfig,
     run: str,
     exclude: tuple[str, ...],

@@ -16,8 +16,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-import numpy as np
-
 from resonance.domain.errors import AlreadyExists, BudgetExhausted, InvalidInput, NotFound
 from resonance.domain.events import (
     LoopIterationRecorded,
@@ -25,15 +23,15 @@ from resonance.domain.events import (
     LoopRunStarted,
     RelabelProposed,
 )
-from resonance.domain.loop import Iteration, LoopConfig, run_loop
-from resonance.domain.loop_run import FAILED, FINISHED, RUNNING, LoopRun
+from resonance.domain.loop import Iteration, LoopConfig, LoopTrace, run_loop
+from resonance.domain.loop_types import FAILED, FINISHED, RUNNING, LoopRun, LoopSummary
 from resonance.domain.modeling import Task
 from resonance.domain.orgs import Role, check_slug
 from resonance.services import evaluation
 from resonance.services.loop_data import (
     LoopRequest,
-    Oracle,
     Pool,
+    SuiteOracle,
     auto_drop_members,
     read_pool,
     register_working,
@@ -45,31 +43,6 @@ Progress = Callable[[str, int, int], None]
 
 
 MAX_NAME = 58  # so that the working dataset NAME-data stays a 63-character identifier
-
-
-def _iteration_dict(
-    it: Iteration, refs: dict[str, tuple[str, str]], top: int = 5
-) -> dict[str, Any]:
-    d = it.to_dict()
-    d["slices"] = [
-        {k: s.get(k) for k in ("slice", "size", "error_rate", "macro_f1", "accuracy")}
-        for s in it.slices[:top]
-    ]
-    d["dataset"], d["model"] = refs.get(it.reference, ("", ""))
-    return _plain(d)
-
-
-def _plain(value: Any) -> Any:
-    """JSON-safe copy (numpy scalars → Python, NaN → None)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
 
 
 def _check_request(space: Space, actor: str, req: LoopRequest) -> None:
@@ -132,15 +105,13 @@ def run(
         seed=req.seed,
     )
     record = _start(space, actor, req, first, config)
-    oracle = Oracle(space, actor, req, pool, first)
+    oracle = SuiteOracle(space, actor, req, pool, first)
     done = 0
 
     def on_iteration(it: Iteration) -> None:
         nonlocal done
         done += 1
-        if it.accepted:
-            oracle.current = oracle.refs[it.reference][0]
-        record.iterations.append(_iteration_dict(it, oracle.refs))
+        record.iterations.append(it.stored())
         _save_iteration(space, actor, record)
         if progress:
             progress(
@@ -223,50 +194,26 @@ def _save_iteration(space: Space, actor: str, record: LoopRun) -> None:
                 actor=actor,
                 object_id=record.name,
                 payload={
-                    k: it.get(k)
-                    for k in (
-                        "number",
-                        "accepted",
-                        "primary",
-                        "worst_slice",
-                        "rows",
-                        "taken",
-                        "dropped",
-                        "dataset",
-                        "model",
-                    )
+                    "number": it.number,
+                    "accepted": it.accepted,
+                    "primary": it.primary,
+                    "worst_slice": it.worst_slice,
+                    "rows": it.rows,
+                    "taken": it.taken,
+                    "dropped": it.dropped,
+                    "dataset": it.dataset,
+                    "model": it.model,
                 },
             )
         )
 
 
-def _summary(trace: Any, oracle: Oracle, record: LoopRun) -> dict[str, Any]:
-    its = record.iterations
-    taken: dict[str, int] = {}
-    for it in its:
-        if it["accepted"]:
-            for k, v in it["taken"].items():
-                taken[k] = taken.get(k, 0) + int(v)
-    proposals: dict[str, int] = {}
-    for p in trace.proposals:
-        proposals[p["owner"]] = proposals.get(p["owner"], 0) + 1
-    last = next(it for it in reversed(its) if it["accepted"])
-    base = its[0]["primary"]
-    return _plain(
-        {
-            "primary_metric": oracle.primary,
-            "baseline": base,
-            "final": last["primary"],
-            "lift": (last["primary"] - base) if base is not None else None,
-            "baseline_worst_slice": its[0]["worst_slice"],
-            "final_worst_slice": last["worst_slice"],
-            "final_dataset": last["dataset"],
-            "final_model": last["model"],
-            "accepted": sum(1 for it in its[1:] if it["accepted"]),
-            "rows_taken": taken,
-            "reserve_rows": len(oracle.pool.reserve),
-            "relabel_proposals": proposals,
-        }
+def _summary(trace: LoopTrace, oracle: SuiteOracle, record: LoopRun) -> LoopSummary:
+    return LoopSummary.of(
+        record.iterations,
+        primary_metric=oracle.primary,
+        reserve_rows=len(oracle.pool.reserve),
+        proposal_owners=[str(p["owner"]) for p in trace.proposals],
     )
 
 
@@ -290,7 +237,11 @@ def _finish(space: Space, actor: str, record: LoopRun, proposals: list[dict[str,
                 object_id=record.name,
                 payload={
                     "status": record.status,
-                    **{k: v for k, v in record.summary.items() if k != "relabel_proposals"},
+                    **{
+                        k: v
+                        for k, v in (record.summary.to_dict() if record.summary else {}).items()
+                        if k != "relabel_proposals"
+                    },
                 },
             )
         )

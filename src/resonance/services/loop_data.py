@@ -182,14 +182,18 @@ def _fitter(spec: ModelSpec, pool: Pool, seed: int) -> Callable[[Rows], FittedMo
     return fit
 
 
-class Oracle:
-    """Candidate → derived dataset version → model version → sealed evaluation."""
+class SuiteOracle:
+    """Candidate → derived dataset version → model version → sealed evaluation.
+
+    The baseline is scored on the run's first working version; every other
+    candidate becomes a new version derived from its ``parent`` (the accepted
+    version the engine built it from). The outcome names both versions.
+    """
 
     def __init__(self, space: Space, actor: str, req: LoopRequest, pool: Pool, first: str) -> None:
         self.space, self.actor, self.req, self.pool = space, actor, req, pool
         self.fit = _fitter(req.spec, pool, req.seed)
-        self.current = first
-        self.refs: dict[str, tuple[str, str]] = {}
+        self.first = first
         suite = evaluation.require_suite(space, req.suite)
         self.primary = suite.primary_metric
         self.sign = 1.0 if METRIC_DIRECTIONS.get(self.primary, HIGHER) == HIGHER else -1.0
@@ -215,14 +219,13 @@ class Oracle:
         return refs
 
     def __call__(self, cand: Candidate) -> Outcome:
-        parents = (
-            (self.current, *self._take_reserve(cand)) if cand.plans else tuple(self.req.datasets)
-        )
+        base = cand.parent or self.first
+        parents = (base, *self._take_reserve(cand)) if cand.plans else tuple(self.req.datasets)
         if cand.plans:
             version, _ = derive_version(
                 self.space,
                 actor=self.actor,
-                dataset=self.current.split("@")[0],
+                dataset=split_ref(base)[0],
                 table=self.pool.universe.take(pa.array(cand.rows.row)),
                 parents=parents,
                 transformation=Transformation(
@@ -239,7 +242,7 @@ class Oracle:
             )
             ref = version.ref
         else:
-            ref = self.current
+            ref = base
         with self.space.work() as w:
             v = w.tx.get_version(*split_ref(ref))
         assert v is not None
@@ -260,14 +263,15 @@ class Oracle:
         )
         slices = list(run.diagnosis.get("slices", []))
         scores = [float(s["macro_f1"]) for s in slices if "macro_f1" in s]
-        self.refs[cand.label] = (ref, mv.ref)
         return Outcome(
             self.sign * float(run.metrics[self.primary]),
             min(scores) if scores else float("nan"),
             {k: v for k, v in run.metrics.items() if isinstance(v, int | float)},
             slices,
             fitted,
-            cand.label,
+            label=cand.label,
+            dataset=ref,
+            model_version=mv.ref,
         )
 
 

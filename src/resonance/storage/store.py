@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from resonance.domain.datasets import Dataset, DatasetKind, DatasetVersion
 from resonance.domain.evaluation import EvaluationRun, EvaluationSuite
 from resonance.domain.ledger import LedgerEntry
-from resonance.domain.loop_run import LoopRun
+from resonance.domain.loop_types import LoopRun
 from resonance.domain.modeling import ModelVersion
 from resonance.domain.orgs import Consortium, ConsortiumMember, Organization
 from resonance.domain.policies import Policy

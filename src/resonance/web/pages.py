@@ -264,9 +264,9 @@ def loop_page(space: Any, request: Request) -> Ctx:
             charts.figure_div(loop_report.slice_heatmap(chosen), "chart-loop-slices"),
         ]
     actions = [
-        {"iteration": it["number"], **a}
+        {"iteration": it.number, **a}
         for it in (chosen.iterations[1:] if chosen else [])
-        for a in it.get("actions", [])
+        for a in it.actions
     ]
     return "loop.html", {
         "runs": [r.to_dict() for r in reversed(runs)],
