@@ -142,12 +142,10 @@ def _register(w: Work, actor: str, dataset: Dataset) -> None:
         DatasetRegistered(
             actor=actor,
             object_id=dataset.name,
-            payload={
-                "owner": dataset.owner,
-                "kind": dataset.kind.value,
-                "industry": dataset.industry,
-                "scenario": dataset.scenario,
-            },
+            owner=dataset.owner,
+            kind=dataset.kind.value,
+            industry=dataset.industry,
+            scenario=dataset.scenario,
         )
     )
 
@@ -206,13 +204,11 @@ def _commit_version(
                 DatasetVersionCreated(
                     actor=actor,
                     object_id=version.ref,
-                    payload={
-                        "content_hash": snap.digest,
-                        "source_hash": source_hash,
-                        "rows": snap.rows,
-                        "parents": list(version.parents),
-                        "transformation": transformation.to_dict(),
-                    },
+                    content_hash=snap.digest,
+                    source_hash=source_hash,
+                    rows=snap.rows,
+                    parents=list(version.parents),
+                    transformation=transformation.to_dict(),
                 )
             )
             _, adopted = space.artifacts.adopt(snap.tmp, PARQUET, snap.digest)

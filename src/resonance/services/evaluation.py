@@ -83,7 +83,8 @@ def register_suite(
             SuiteRegistered(
                 actor=actor,
                 object_id=name,
-                payload={**suite.to_dict(), "content_hash": version.content_hash},
+                suite=suite,
+                content_hash=version.content_hash,
             )
         )
     return suite
@@ -290,13 +291,11 @@ def _record_run(
             ModelEvaluated(
                 actor=actor,
                 object_id=version.ref,
-                payload={
-                    "suite": suite.name,
-                    "run": run.id,
-                    "dataset_hash": sealed.content_hash,
-                    "metrics": {k: v for k, v in metrics.items() if isinstance(v, int | float)},
-                    "passed": run.passed,
-                },
+                suite=suite.name,
+                run=run.id,
+                dataset_hash=sealed.content_hash,
+                metrics={k: v for k, v in metrics.items() if isinstance(v, int | float)},
+                passed=run.passed,
             )
         )
     return run

@@ -111,13 +111,11 @@ def _round_event(
     return FederatedRoundAggregated(
         actor=actor,
         object_id=run,
-        payload={
-            "model": model,
-            "round": summary.round,
-            "strategy": strategy,
-            "participants": summary.participants,
-            "parameters": summary.parameters,
-        },
+        model=model,
+        round=summary.round,
+        strategy=strategy,
+        participants=summary.participants,
+        parameters=summary.parameters,
     )
 
 

@@ -179,7 +179,15 @@ def _start(space: Space, actor: str, req: LoopRequest, first: str, config: LoopC
             LoopRunStarted(
                 actor=actor,
                 object_id=req.name,
-                payload={**run_.config, "suite": req.suite, "working_version": first},
+                spec=req.spec.to_dict(),
+                datasets=list(req.datasets),
+                reserves=list(req.reserves),
+                budget=config.budget,
+                iterations=req.iterations,
+                seed=req.seed,
+                auto_drop=sorted(config.auto_drop),
+                suite=req.suite,
+                working_version=first,
             )
         )
     return run_
@@ -193,17 +201,15 @@ def _save_iteration(space: Space, actor: str, record: LoopRun) -> None:
             LoopIterationRecorded(
                 actor=actor,
                 object_id=record.name,
-                payload={
-                    "number": it.number,
-                    "accepted": it.accepted,
-                    "primary": it.primary,
-                    "worst_slice": it.worst_slice,
-                    "rows": it.rows,
-                    "taken": it.taken,
-                    "dropped": it.dropped,
-                    "dataset": it.dataset,
-                    "model": it.model,
-                },
+                number=it.number,
+                accepted=it.accepted,
+                primary=it.primary,
+                worst_slice=it.worst_slice,
+                rows=it.rows,
+                taken=it.taken,
+                dropped=it.dropped,
+                dataset=it.dataset,
+                model=it.model,
             )
         )
 
@@ -228,21 +234,17 @@ def _finish(space: Space, actor: str, record: LoopRun, proposals: list[dict[str,
                 RelabelProposed(
                     actor=actor,
                     object_id=ref,
-                    payload={"loop": record.name, "owner": mine[0]["owner"], "rows": mine},
+                    loop=record.name,
+                    owner=str(mine[0]["owner"]),
+                    rows=mine,
                 )
             )
         w.emit(
             LoopRunFinished(
                 actor=actor,
                 object_id=record.name,
-                payload={
-                    "status": record.status,
-                    **{
-                        k: v
-                        for k, v in (record.summary.to_dict() if record.summary else {}).items()
-                        if k != "relabel_proposals"
-                    },
-                },
+                status=record.status,
+                summary=record.summary,
             )
         )
 

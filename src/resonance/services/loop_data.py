@@ -145,13 +145,11 @@ def register_working(space: Space, actor: str, name: str, pool: Pool, req: LoopR
             DatasetRegistered(
                 actor=actor,
                 object_id=ds_name,
-                payload={
-                    "owner": actor,
-                    "kind": ds.kind.value,
-                    "industry": ds.industry,
-                    "scenario": ds.scenario,
-                    "loop": name,
-                },
+                owner=actor,
+                kind=ds.kind.value,
+                industry=ds.industry,
+                scenario=ds.scenario,
+                loop=name,
             )
         )
     version, _ = derive_version(

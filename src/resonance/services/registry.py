@@ -77,7 +77,7 @@ _CURATORS = (Role.OPERATOR, Role.AUTHORITY)
 def _emit_added(w: Any, actor: str, registry: str, name: str, payload: dict[str, Any]) -> None:
     w.emit(
         RegistryEntryAdded(
-            actor=actor, object_id=f"{registry}:{name}", payload={"registry": registry, **payload}
+            actor=actor, object_id=f"{registry}:{name}", registry=registry, entry=payload
         )
     )
 
@@ -122,7 +122,8 @@ def set_scenario_status(
             ScenarioStatusChanged(
                 actor=actor,
                 object_id=f"scenario:{name}",
-                payload={"from": current.status.value, "to": status.value},
+                from_status=current.status.value,
+                to_status=status.value,
             )
         )
     return ScenarioFile(**{**current.__dict__, "status": status})

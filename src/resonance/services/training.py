@@ -207,14 +207,12 @@ def record_model(
             ModelTrained(
                 actor=actor,
                 object_id=version.ref,
-                payload={
-                    "datasets": dict(zip(version.datasets, version.dataset_hashes, strict=True)),
-                    "trainer": model.spec.trainer,
-                    "params": model.spec.params,
-                    "artifact_hash": digest,
-                    "code_version": version.code_version,
-                    "metrics": _headline(metrics),
-                },
+                datasets=dict(zip(version.datasets, version.dataset_hashes, strict=True)),
+                trainer=model.spec.trainer,
+                params=model.spec.params,
+                artifact_hash=digest,
+                code_version=version.code_version,
+                metrics=_headline(metrics),
             )
         )
     return version

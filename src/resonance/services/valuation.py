@@ -234,7 +234,18 @@ def value_model(
     method = "exact" if n <= 8 else f"monte-carlo ({permutations} permutations, seed {seed})"
     result = Valuation(version.ref, suite, "macro_f1", cached(frozenset(range(n))), members, method)
     with space.work() as w:
-        w.emit(ContributionValued(actor=actor, object_id=version.ref, payload=result.to_dict()))
+        w.emit(
+            ContributionValued(
+                actor=actor,
+                object_id=version.ref,
+                model=result.model,
+                suite=result.suite,
+                metric=result.metric,
+                full_score=result.full_score,
+                members=result.members,
+                method=result.method,
+            )
+        )
     return result
 
 
