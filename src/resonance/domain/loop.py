@@ -18,9 +18,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedKFold
 
-from resonance.domain.diagnosis import conditions_mask, fit_binning, label_issues
+from resonance.domain.diagnosis import (
+    conditions_mask,
+    fit_binning,
+    label_issues,
+    out_of_fold_proba,
+)
 from resonance.domain.loop_types import (
     Fit,
     Iteration,
@@ -54,7 +58,6 @@ __all__ = [
     "Rows",
     "accepts",
     "candidates",
-    "out_of_fold_proba",
     "plan_acquisition",
     "plan_cleaning",
     "run_loop",
@@ -62,21 +65,14 @@ __all__ = [
 ]
 
 
-def out_of_fold_proba(rows: Rows, fit: Fit, *, folds: int, seed: int) -> np.ndarray:
-    """Cross-validated class probabilities for every row."""
-    n_classes = int(rows.y.max()) + 1
-    proba = np.full((len(rows), n_classes), 1.0 / n_classes)
-    counts = np.bincount(rows.y, minlength=n_classes)
-    k = int(max(2, min(folds, counts[counts > 0].min())))
-    for tr, te in StratifiedKFold(k, shuffle=True, random_state=seed).split(rows.X, rows.y):
-        p = fit(rows.take(tr)).predict_proba(rows.X[te])
-        proba[te, : p.shape[1]] = p
-    return proba
-
-
 def plan_cleaning(rows: Rows, fit: Fit, config: LoopConfig) -> tuple[ActionPlan, ActionPlan]:
     """Cleanlab on out-of-fold probabilities → drops (where allowed) and relabel proposals."""
-    proba = out_of_fold_proba(rows, fit, folds=config.folds, seed=config.seed)
+    proba = out_of_fold_proba(
+        rows.y,
+        lambda tr, te: fit(rows.take(tr)).predict_proba(rows.X[te]),
+        folds=config.folds,
+        seed=config.seed,
+    )
     issues, _ = label_issues(rows.y, proba)
     # only confident disagreements: the given label is unlikely and another one likely
     # (hard but correct rows of confusable classes stay)

@@ -17,11 +17,11 @@ from resonance.domain.datasets import (
     Schema,
     Transformation,
     check_compatible,
-    parse_ref,
 )
 from resonance.domain.errors import Conflict, NotFound, RoleRequired, ValidationFailed
 from resonance.domain.events import DatasetRegistered, DatasetVersionCreated
 from resonance.domain.orgs import Role, check_industry, check_slug
+from resonance.domain.refs import parse_ref
 from resonance.domain.validation import (
     ValidationReport,
     schema_of,

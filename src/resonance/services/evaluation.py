@@ -137,10 +137,6 @@ FEDERATED_NOTE = (
 )
 
 
-def _is_federated(model: ModelVersion) -> bool:
-    return "federated" in model.details
-
-
 def _training_rows(space: Space, actor: str, model: ModelVersion) -> PooledData:
     return pool(
         space, actor=actor, refs=list(model.datasets), purpose=Purpose.TRAIN_POOLED, model=model.ref
@@ -199,7 +195,7 @@ def diagnose_model(
             fitted, table.filter(pa.array(known)), prepared.y[known], pred[known], top_k=top_k
         )
     }
-    if _is_federated(model):  # never pool a federated model's rows for a diagnosis
+    if model.federated:  # never pool a federated model's rows for a diagnosis
         diagnosis["coverage_gaps"] = []
         diagnosis["unavailable"] = {"coverage_gaps": FEDERATED_NOTE, "label_issues": FEDERATED_NOTE}
         return diagnosis
@@ -236,7 +232,7 @@ def evaluate(
     the_suite = require_suite(space, suite)
     _check_caller(space, actor, version, the_suite)
     # training rows first: a caller who may not read them stops before the sealed read
-    pooled = diagnose and not _is_federated(version)
+    pooled = diagnose and not version.federated
     train = _training_rows(space, actor, version) if pooled else None
     table = _sealed_rows(space, actor, version, the_suite)
     fitted = load_model(space, version)

@@ -27,6 +27,7 @@ from resonance.domain.loop import Iteration, LoopConfig, LoopTrace, run_loop
 from resonance.domain.loop_types import FAILED, FINISHED, RUNNING, LoopRun, LoopSummary
 from resonance.domain.modeling import Task
 from resonance.domain.orgs import Role, check_slug
+from resonance.domain.refs import ref_name
 from resonance.services import evaluation
 from resonance.services.loop_data import (
     LoopRequest,
@@ -163,7 +164,7 @@ def _start(space: Space, actor: str, req: LoopRequest, first: str, config: LoopC
             status=RUNNING,
             suite=req.suite,
             model=req.name,
-            dataset=first.split("@")[0],
+            dataset=ref_name(first),
             config={
                 "spec": req.spec.to_dict(),
                 "datasets": list(req.datasets),

@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from resonance.domain.datasets import DatasetKind, parse_ref
+from resonance.domain.datasets import DatasetKind
 from resonance.domain.errors import AlreadyExists, InvalidInput, NotFound, RoleRequired
 from resonance.domain.events import RegistryEntryAdded, ScenarioStatusChanged
 from resonance.domain.orgs import Role
@@ -24,6 +24,7 @@ from resonance.domain.quotas import (
     check_province,
     check_scenario,
 )
+from resonance.domain.refs import parse_ref
 from resonance.domain.registry import (
     ConsortiumEntry,
     DatasetEntry,

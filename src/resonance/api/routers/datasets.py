@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import math
 import re
 import shutil
 import tempfile
@@ -14,10 +13,10 @@ import pyarrow.csv as pcsv
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
 
-from resonance.api import serialize
 from resonance.api.deps import OrgDep, SpaceDep
 from resonance.api.errors import ERROR_RESPONSES
 from resonance.api.params import DatasetName, VersionRef
+from resonance.domain import forms
 from resonance.domain.datasets import DatasetKind, make_label_spec
 from resonance.domain.errors import FileTooLarge
 from resonance.domain.policies import Purpose
@@ -39,7 +38,7 @@ def list_datasets(
 ) -> list[dict[str, Any]]:
     """The catalog: every dataset with its latest version (no rows)."""
     items = catalog.list_datasets(space, owner=owner, kind=kind, industry=industry)
-    return [serialize.dataset(d, v) for d, v in items]
+    return [forms.dataset(d, v) for d, v in items]
 
 
 @router.get("/{name}")
@@ -48,15 +47,15 @@ def show_dataset(name: DatasetName, space: SpaceDep, _: OrgDep) -> dict[str, Any
     ds, versions = catalog.show_dataset(space, name)
     latest = versions[-1] if versions else None
     return {
-        **serialize.dataset(ds, latest),
-        "versions": [serialize.version(v, full=v is latest) for v in versions],
+        **forms.dataset(ds, latest),
+        "versions": [forms.version(v, full=v is latest) for v in versions],
     }
 
 
 @router.get("/{ref}/lineage")
 def lineage(ref: VersionRef, space: SpaceDep, _: OrgDep) -> list[dict[str, Any]]:
     """A version (``NAME`` or ``NAME@N``) and its ancestors, nearest first."""
-    return [serialize.version(v) for v in catalog.lineage(space, ref)]
+    return [forms.version(v) for v in catalog.lineage(space, ref)]
 
 
 def _save_upload(space: Space, upload: UploadFile, folder: Path) -> Path:
@@ -136,10 +135,6 @@ def ingest(
     return result.to_dict()
 
 
-def _finite(value: Any) -> Any:
-    return None if isinstance(value, float) and not math.isfinite(value) else value
-
-
 @router.get("/{ref}/rows", response_model=None)
 def read_rows(
     ref: VersionRef,
@@ -160,5 +155,5 @@ def read_rows(
         "ref": version.ref,
         "rows": table.num_rows,
         "returned": part.num_rows,
-        "data": [{k: _finite(v) for k, v in row.items()} for row in part.to_pylist()],
+        "data": [forms.plain(row) for row in part.to_pylist()],
     }
