@@ -90,5 +90,5 @@ def create_app(space_path: str | Path, *, console: bool = True) -> FastAPI:
     if console:
         from resonance.web.app import install as install_console
 
-        install_console(app)
+        install_console(app, api_error=errors.error_response)
     return app

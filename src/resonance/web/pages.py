@@ -20,6 +20,9 @@ from resonance.reports import charts
 from resonance.reports.render import render_html
 from resonance.services import catalog, ledger, policies, registry, reports
 
+PREFIX = "/console"
+PLOTLY_URL = f"{PREFIX}/assets/plotly.min.js"
+
 Ctx = tuple[str, dict[str, Any]]
 
 
@@ -155,8 +158,6 @@ def report_view(space: Any, request: Request, name: str) -> Ctx:
         enterprise=q.get("enterprise") or None,
         as_of=as_of,
     )
-    from resonance.web.app import PLOTLY_URL
-
     return "raw.html", {"html": render_html(data, plotly_src=PLOTLY_URL)}
 
 

@@ -111,6 +111,10 @@ class SqlStore:
             conn = conn_cm.__enter__()
         except OperationalError as exc:
             raise StoreUnavailable(f"cannot open the metadata store: {exc.orig}") from exc
+        except sa.exc.TimeoutError as exc:  # every pooled connection is in use
+            raise StoreUnavailable(
+                "the metadata store is busy (no free connection); retry"
+            ) from exc
         try:
             yield SqlTx(conn)
         except BaseException as exc:
