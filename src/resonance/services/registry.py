@@ -52,15 +52,11 @@ ModelRefResolver = Callable[[Tx, str], dict[str, Any] | None]
 
 
 def tx_model_version_resolver(tx: Tx, ref: str) -> dict[str, Any] | None:
-    """Link ``name@number`` through ``tx.get_model_version(name, number)`` when a
-    model-version area adds that repository method (``None`` otherwise)."""
-    getter = getattr(tx, "get_model_version", None)
-    if getter is None:
-        return None
+    """Link ``NAME@N`` (or ``NAME``) to the trained model version it names (``None``
+    when there is none or ``ref`` is not a reference)."""
     try:
-        name, number = parse_ref(ref)
-        found = getter(name, number)
-    except (TypeError, InvalidInput):  # another signature, or a ref that is not NAME@N
+        found = tx.get_model_version(*parse_ref(ref, what="model"))
+    except InvalidInput:  # not NAME@N
         return None
     if found is None:
         return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import Protocol
 
 from resonance.domain.datasets import Dataset, DatasetKind, DatasetVersion
 from resonance.domain.evaluation import EvaluationRun, EvaluationSuite
@@ -139,8 +139,6 @@ class RegistryRepo(Protocol):
     def list_report_submissions(
         self, *, subject_kind: SubjectKind | None = None, subject: str | None = None
     ) -> list[ReportSubmission]: ...
-    def list_table_names(self) -> list[str]: ...
-    def peek_table(self, name: str, *, limit: int = 50) -> list[dict[str, Any]]: ...
 
 
 class TokenRepo(Protocol):
