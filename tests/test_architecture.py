@@ -117,3 +117,10 @@ def test_the_checker_flags_a_forbidden_third_party_import() -> None:
     found = imported_modules("from sqlalchemy.exc import IntegrityError\n", package="resonance.api")
     assert "sqlalchemy.exc" in found
     assert "sqlalchemy.exc".startswith(tuple(f"{b}." for b in FORBIDDEN_EXTERNAL["api"]))
+
+
+def test_the_architecture_page_names_every_package() -> None:
+    page = (SRC.parents[1] / "docs" / "ARCHITECTURE.md").read_text()
+    packages = sorted(p.name for p in SRC.iterdir() if (p / "__init__.py").exists())
+    assert [p for p in packages if f"`{p}`" not in page] == []
+    assert set(FORBIDDEN) <= set(packages)
