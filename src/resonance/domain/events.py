@@ -383,3 +383,89 @@ class ContributionValued(Event):
     full_score: float
     members: dict[str, dict[str, float]]
     method: str
+
+
+# --- review queue of data holders (issue 11) ---
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class ReviewProposed(Event):
+    """A loop run proposed fixes for rows of an owner's version (item ids and counts, no values)."""
+
+    action: ClassVar[str] = "review.proposed"
+    object_type: ClassVar[str] = "dataset_version"
+
+    owner: str
+    loops: list[str]
+    kinds: dict[str, int]
+    items: list[str]
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class ReviewDecided(Event):
+    """An owner (or its delegated reviewer, or its auto-drop policy) decided review items."""
+
+    action: ClassVar[str] = "review.decided"
+    object_type: ClassVar[str] = "dataset_version"
+
+    owner: str
+    accepted: list[str]
+    rejected: list[str]
+    by: str | None = None
+    policy_version: int | None = None
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class ReviewApplied(Event):
+    """Accepted review items made a new version of the owner's dataset."""
+
+    action: ClassVar[str] = "review.applied"
+    object_type: ClassVar[str] = "dataset_version"
+
+    owner: str
+    parent: str
+    items: list[str]
+    fixes: dict[str, int]
+    loops: list[str]
+    open_moved: int
+    open_expired: int
+    reason: str
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class ReviewExpired(Event):
+    """Review items expired: the version they were raised on was replaced by its owner."""
+
+    action: ClassVar[str] = "review.expired"
+    object_type: ClassVar[str] = "dataset"
+
+    owner: str
+    items: list[str]
+    reason: str
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class ReviewDelegated(Event):
+    """An owner let another organization review its rows (or took that back)."""
+
+    action: ClassVar[str] = "review.delegated"
+    object_type: ClassVar[str] = "organization"
+
+    granted: bool
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class VersionMarked(Event):
+    """A dataset version was marked accepted or rejected by the process that made it."""
+
+    action: ClassVar[str] = "dataset.version_marked"
+    object_type: ClassVar[str] = "dataset_version"
+
+    status: str
+    reason: str

@@ -164,7 +164,7 @@ def _next_version(
         check_compatible(latest.schema, snap.schema)
     return DatasetVersion(
         dataset=dataset,
-        number=(latest.number + 1) if latest else 1,
+        number=w.tx.last_version_number(dataset) + 1,  # rejected candidates keep their numbers
         content_hash=snap.digest,
         row_count=snap.rows,
         schema=snap.schema,
