@@ -16,8 +16,8 @@ from resonance.domain.datasets import (
 )
 from resonance.domain.policies import Grant, Policy
 from resonance.storage import tables as t
-from resonance.storage.tables_review import version_marks
 from resonance.storage.sql.base import SqlRepoBase
+from resonance.storage.tables_review import version_marks
 
 
 def _dataset(row: Any) -> Dataset:
