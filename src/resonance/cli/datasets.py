@@ -14,7 +14,7 @@ from resonance.domain.datasets import DatasetKind, make_label_spec
 from resonance.domain.errors import InvalidInput
 from resonance.domain.policies import parse_purposes
 from resonance.domain.validation import ValidationReport
-from resonance.services import access, catalog
+from resonance.services import access, catalog, review
 
 dataset_app = typer.Typer(help="Datasets and their immutable versions.", no_args_is_help=True)
 
@@ -137,19 +137,25 @@ def show_(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
     """A dataset, its versions and the latest schema."""
     c = ctx_of(ctx)
     ds, versions = catalog.show_dataset(c.space(), name)
+    marks = {n: m.status for n, m in review.version_marks(c.space(), name).items()}
+    kept = [v for v in versions if marks.get(v.number) != "rejected"]
+    latest = kept[-1] if kept else None  # a rejected loop candidate is never the latest
     data = {
-        **forms.dataset(ds, versions[-1] if versions else None),
-        "versions": [forms.version(v, full=v is versions[-1]) for v in versions],
+        **forms.dataset(ds, latest),
+        "versions": [
+            {**forms.version(v, full=v is latest), "status": marks.get(v.number)} for v in versions
+        ],
     }
 
     def human() -> None:
         console.print(f"[bold]{ds.name}[/] owned by {ds.owner} ({ds.kind.value}, {ds.industry})")
         print_table(
             "Versions",
-            ["ref", "rows", "sha256", "made by", "parents"],
+            ["ref", "status", "rows", "sha256", "made by", "parents"],
             [
                 (
-                    v.ref,
+                    v.ref + (" (latest)" if v is latest else ""),
+                    marks.get(v.number, ""),
                     f"{v.row_count:,}",
                     v.content_hash[:16],
                     v.transformation.kind,
@@ -158,11 +164,11 @@ def show_(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
                 for v in versions
             ],
         )
-        if versions:
+        if latest:
             print_table(
                 "Schema",
                 ["column", "type"],
-                [(col.name, col.type) for col in versions[-1].schema.columns],
+                [(col.name, col.type) for col in latest.schema.columns],
             )
 
     show(c, data, human)

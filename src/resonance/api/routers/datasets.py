@@ -20,7 +20,7 @@ from resonance.domain import forms
 from resonance.domain.datasets import DatasetKind, make_label_spec
 from resonance.domain.errors import FileTooLarge
 from resonance.domain.policies import Purpose
-from resonance.services import access, catalog
+from resonance.services import access, catalog, review
 from resonance.services.space import Space
 
 router = APIRouter(prefix="/datasets", tags=["datasets"], responses=ERROR_RESPONSES)
@@ -43,12 +43,19 @@ def list_datasets(
 
 @router.get("/{name}")
 def show_dataset(name: DatasetName, space: SpaceDep, _: OrgDep) -> dict[str, Any]:
-    """A dataset and its versions (the latest with schema, validation and profile)."""
+    """A dataset and its versions (the latest with schema, validation and profile); each
+    version's ``status`` says whether the process that made it accepted or rejected it
+    (a rejected loop candidate is kept for audit, never the latest)."""
     ds, versions = catalog.show_dataset(space, name)
-    latest = versions[-1] if versions else None
+    marks = {n: m.status for n, m in review.version_marks(space, name).items()}
+    kept = [v for v in versions if marks.get(v.number) != "rejected"]
+    latest = kept[-1] if kept else None  # a rejected loop candidate is never the latest
     return {
         **forms.dataset(ds, latest),
-        "versions": [forms.version(v, full=v is latest) for v in versions],
+        "versions": [
+            {**forms.version(v, full=v is latest), "status": marks.get(v.number)}
+            for v in versions
+        ],
     }
 
 
