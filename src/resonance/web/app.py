@@ -154,7 +154,10 @@ def install(app: FastAPI, *, api_error: Callable[[ResonanceError], Response]) ->
         page_router.add_api_route(
             path, _wrap_param(fn), methods=["GET"], response_class=HTMLResponse
         )
+    from resonance.web import review  # data holders' pages; its home comes before the overview
+
     app.include_router(router)
+    app.include_router(review.router)
     app.include_router(page_router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.add_exception_handler(LoginRequired, _login_required)

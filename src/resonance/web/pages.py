@@ -18,7 +18,7 @@ from resonance.domain.industries import INDUSTRIES
 from resonance.domain.reporting import DEADLINES, ReportKind
 from resonance.reports import charts
 from resonance.reports.render import render_html
-from resonance.services import catalog, ledger, policies, registry, reports
+from resonance.services import catalog, ledger, policies, registry, reports, review
 
 PREFIX = "/console"
 PLOTLY_URL = f"{PREFIX}/assets/plotly.min.js"
@@ -54,10 +54,13 @@ def catalog_page(space: Any, request: Request) -> Ctx:
 def dataset_page(space: Any, request: Request, name: str) -> Ctx:
     """One dataset: versions, schema, validation, policy, lineage."""
     ds, versions = catalog.show_dataset(space, name)
-    latest = versions[-1] if versions else None
+    marks = {n: m.status for n, m in review.version_marks(space, name).items()}
+    kept = [v for v in versions if marks.get(v.number) != "rejected"]
+    latest = kept[-1] if kept else None  # a rejected loop candidate is never the latest
     return "dataset.html", {
         "ds": ds,
         "versions": versions,
+        "marks": marks,
         "latest": latest,
         "policy": policies.get_policy(space, name),
         "lineage": catalog.lineage(space, latest.ref) if latest else [],
