@@ -92,6 +92,9 @@ def plan_cleaning(rows: Rows, fit: Fit, config: LoopConfig) -> tuple[ActionPlan,
         auto_drop=config.auto_drop,
         max_share=config.max_drop_share,
     )
+    for p in relabel.proposals:  # the evidence the owner reviews the row with
+        p["given_proba"] = float(proba[p["row"], p["given"]])
+        p["suggested_proba"] = float(proba[p["row"], p["suggested"]])
     return drop, relabel
 
 
@@ -264,6 +267,25 @@ def _plans(
     }
 
 
+def _auto_drops(train: Rows, cand: Candidate, number: int) -> list[dict[str, Any]]:
+    """Rows an accepted candidate dropped under its owners' auto-drop policies (by source row)."""
+    out = []
+    for plan in cand.plans:
+        if plan.action != DropLabelIssues.name:
+            continue
+        for i in plan.drop.tolist():
+            out.append(
+                {
+                    "source": str(train.source[i]),
+                    "source_row": int(train.row[i]),
+                    "owner": str(train.owner[i]),
+                    "given": int(train.y[i]),
+                    "iteration": number,
+                }
+            )
+    return out
+
+
 def _merit(outcome: Outcome) -> float:
     """How candidates the suite accepts are ranked: primary plus worst slice (higher = better)."""
     worst = 0.0 if np.isnan(outcome.worst_slice) else outcome.worst_slice
@@ -306,13 +328,19 @@ def run_loop(
     if on_iteration:
         on_iteration(history[0])
     proposals: list[dict[str, Any]] = []
+    drops: list[dict[str, Any]] = []
     left = config.budget
     for number in range(1, config.iterations + 1):
         # spread evenly over the iterations left: a rejected iteration's share carries over
         per_iter = int(np.ceil(left / (config.iterations - number + 1)))
         plans = _plans(train, reserve, current, fit, per_iter, config)
         proposals.extend(
-            {**p, "source": str(train.source[p["row"]]), "source_row": int(train.row[p["row"]])}
+            {
+                **p,
+                "source": str(train.source[p["row"]]),
+                "source_row": int(train.row[p["row"]]),
+                "iteration": number,
+            }
             for p in plans["relabel"].proposals
         )
         actions = [p.to_dict() for p in plans.values()]
@@ -338,13 +366,14 @@ def run_loop(
                 best = (cand, outcome)
         if best is not None:  # the best candidate the suite accepted
             cand, current = best
+            drops.extend(_auto_drops(train, cand, number))
             train, reserve = cand.rows, reserve.without(cand.acquired)
             left -= len(cand.acquired)
             record = _record(number, True, current, train, actions, cand, record.tried)
         history.append(record)
         if on_iteration:
             on_iteration(record)
-    return LoopTrace(history, train, reserve, current, proposals)
+    return LoopTrace(history, train, reserve, current, proposals, drops)
 
 
 def _record(

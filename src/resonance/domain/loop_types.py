@@ -183,6 +183,7 @@ class LoopTrace:
     reserve: Rows
     final: Outcome
     proposals: list[dict[str, Any]] = field(default_factory=list)
+    drops: list[dict[str, Any]] = field(default_factory=list)  # auto-drops kept by the suite
 
     @property
     def acquired(self) -> int:
