@@ -174,7 +174,7 @@ def run_loop(space: Space, out: Path) -> loops.LoopRun:
         suite="steel-suite",
         iterations=3,
     )
-    say(f"[bold]1. {BUILDER} runs the loop[/] on the three plants' data (sealed suite steel-suite)")
+    say(f"[bold]1. {BUILDER} runs the loop[/] on the plants' data (sealed suite steel-suite)")
     with progress("loop steel-loop: baseline", total=request.iterations + 1) as advance:
         run = loops.run(
             space,
@@ -210,18 +210,16 @@ class Review:
 def review_as_owner(space: Space, truth: list[str], flips: int) -> Review:
     """plant-a checks each proposed row against its records (the true label) and decides."""
     counts = rv.counts(space, actor=BUILDER, loop="steel-loop")
-    say(
-        f"[bold]2. The loop proposes fixes to the rows' owners[/] ({BUILDER} sees counts only): "
-        + ", ".join(f"{o} {sum(c.values())}" for o, c in counts.items())
-    )
+    say(f"[bold]2. Proposed fixes go to the rows' owners[/] ({BUILDER} sees only counts):")
+    say("   " + ", ".join(f"{o} {sum(c.values())}" for o, c in counts.items()))
     items: list[ReviewItem] = rv.list_items(
         space, actor=NOISY, where=rv.ReviewFilter(owner=NOISY, loop="steel-loop")
     )
-    given = {i.row: i.current for i in items}
+    flipped = {i.id for i in items if i.dataset == f"steel-{NOISY}" and i.current != truth[i.row]}
     lines = []
-    for i in items:
-        true = truth[i.row]
-        if i.current != true:  # the records say otherwise: accept, with the recorded class
+    for i in items:  # (its reserve pool's labels were not flipped: the records confirm them)
+        true = truth[i.row] if i.id in flipped else str(i.current)
+        if i.id in flipped:  # the records say otherwise: accept, with the recorded class
             lines.append(
                 rv.DecisionLine(
                     i.id,
@@ -232,27 +230,21 @@ def review_as_owner(space: Space, truth: list[str], flips: int) -> Review:
             )
         else:
             lines.append(rv.DecisionLine(i.id, Decision.REJECT, f"our records confirm {true}"))
-    say(
-        f"[bold]3. {NOISY} reviews its {len(items)} proposals[/] side by side with the "
-        "evidence, checking each row against its records"
-    )
+    say(f"[bold]3. {NOISY} checks its {len(items)} proposals[/] against its records, row by row")
     result = rv.decide_items(space, actor=NOISY, lines=lines)
-    found = sum(1 for r in given if given[r] != truth[r])
-    right = sum(1 for i in items if i.current != truth[i.row] and i.proposed == truth[i.row])
+    found = len(flipped)
+    right = sum(1 for i in items if i.id in flipped and i.proposed == truth[i.row])
     accepted = sum(1 for d in result.decided if d.status.value == "accepted")
     for ref in result.versions:
         with space.work() as w:
             v = catalog.resolve_version(w.tx, ref)
-        say(f"   new version {ref}: {v.transformation.reason}")
+        say(f"   {ref}: {v.transformation.reason}")
     return Review(flips, len(items), found, right, accepted, len(items) - accepted, result.versions)
 
 
 def use_reviewed(space: Space) -> tuple[tuple[float, float], tuple[float, float]]:
     """Train on the unreviewed and on the reviewed version; score both on the sealed suite."""
-    say(
-        "[bold]4. Later training picks the reviewed version up[/] (steel-plant-a now names it);"
-        " same recipe on the unreviewed one for comparison"
-    )
+    say("[bold]4. Later training uses the reviewed version[/] (steel-plant-a names it now)")
     scores = []
     for name, plant_a in (
         ("steel-unreviewed", "steel-plant-a@1"),
@@ -270,7 +262,7 @@ def use_reviewed(space: Space) -> tuple[tuple[float, float], tuple[float, float]
         )
         slices = [float(s["macro_f1"]) for s in run.diagnosis.get("slices", []) if "macro_f1" in s]
         scores.append((float(run.metrics["macro_f1"]), min(slices) if slices else float("nan")))
-        say(f"   {mv.ref} trained on {', '.join(mv.datasets)}")
+        say(f"   {mv.ref} on {', '.join(mv.datasets)}")
     return scores[0], scores[1]
 
 
@@ -303,8 +295,9 @@ def owner_view(space: Space) -> None:
     """What plant-a sees about its data (``resonance my-data``), in three lines."""
     seen = my_data.my_data(space, actor=NOISY)
     uses = seen.uses_by_org()
+    say(f"[bold]5. {NOISY} sees every use of its data[/] (resonance my-data):")
     say(
-        f"[bold]5. {NOISY} sees what is done with its data[/] (resonance my-data): "
+        "   "
         + ", ".join(f"{n} uses by {o}" for o, n in uses.items())
         + f"; {len(seen.models)} model versions built on it"
     )
