@@ -75,6 +75,8 @@ def test_reviews_over_http(seeded: Space, api: Api, tmp_path: Path) -> None:
     )
     assert bulk.status_code == 200 and bulk.json()["accepted"] == 1
     assert bulk.json()["versions"] == ["rows@3"]
+    assert api.post("/reviews/apply/rows", "plant-a").json() == {"version": None}
+    assert api.post("/reviews/apply/rows", "builder").status_code == 403
     shown = api.get("/datasets/rows", "plant-a").json()
     assert shown["latest"] == "rows@3"
     assert [v["status"] for v in shown["versions"]] == [None, "accepted", "accepted"]

@@ -82,6 +82,8 @@ def test_delegate_and_bad_input(tmp_path: Path) -> None:
     cli("review", "delegate", "plant-b", actor="plant-a")
     out = cli.json("review", "accept", first, "--value", "b", "--no-apply", actor="plant-b")
     assert out["decided"][0]["decided_by"] == "plant-b" and out["versions"] == []
+    assert cli.json("review", "apply", "rows", actor="plant-a") == {"version": "rows@2"}
+    assert cli.json("review", "apply", "rows", actor="plant-a") == {"version": None}
     assert cli.json("review", "delegate", "plant-b", "--revoke", actor="plant-a") == {
         "revoked": True
     }

@@ -82,6 +82,9 @@ def test_proposals_are_deduplicated_across_iterations_and_runs(
         ("loop-2", 1),
     ]
     assert items[0].loops == ["loop-1", "loop-2"]
+    strong = rv.list_items(space, actor="plant-a", strongest_first=True)
+    assert [i.row for i in strong] == [0, 2]  # three sightings before one
+    assert rv.list_items(space, actor="plant-a", strongest_first=True, limit=1) == strong[:1]
     entries = ledger.entries(space, action="review.proposed", limit=None)
     assert len(entries) == 3 and "current" not in str(entries[0].payload)
 

@@ -91,11 +91,20 @@ def list_(
     loop: str | None = _LOOP,
     max_given_proba: float | None = _MAXP,
     limit: int | None = typer.Option(None, help="At most this many items."),
+    strongest_first: bool = typer.Option(
+        False, "--strongest-first", help="Most sightings, then least likely current label first."
+    ),
 ) -> None:
     """Items you may see (yours, those of owners that delegated to you), open ones by default."""
     c = ctx_of(ctx)
     where = _filter(owner, dataset, status or None, kind, loop, max_given_proba)
-    items = rv.list_items(c.space(), actor=c.require_actor(), where=where, limit=limit)
+    items = rv.list_items(
+        c.space(),
+        actor=c.require_actor(),
+        where=where,
+        limit=limit,
+        strongest_first=strongest_first,
+    )
     show(
         c,
         [i.to_dict() for i in items],
@@ -235,6 +244,17 @@ def decide_file(
     c = ctx_of(ctx)
     result = rv.decide_file(c.space(), actor=c.require_actor(), path=path, apply_now=apply_now)
     show(c, result.to_dict(), lambda: _print_result(result))
+
+
+@review_app.command("apply")
+def apply(
+    ctx: typer.Context, dataset: str = typer.Argument(..., help="Your dataset's name.")
+) -> None:
+    """Make the new version from accepted items not applied yet (after --no-apply)."""
+    c = ctx_of(ctx)
+    made = rv.apply(c.space(), actor=c.require_actor(), dataset=dataset)
+    data = {"version": made.ref if made else None}
+    show(c, data, lambda: console.print(f"new version {made.ref}" if made else "nothing to apply"))
 
 
 @review_app.command("counts")

@@ -373,6 +373,16 @@ def apply_fixes(
     return table, FixSummary(dict(counts))
 
 
+def strength(item: ReviewItem) -> tuple[int, float]:
+    """How strongly the evidence backs an item, for sorting (higher = review first).
+
+    More sightings (iterations and runs that raised it) first, then the lowest
+    out-of-fold probability of the current label.
+    """
+    probs = [e.given_proba for e in item.evidence if e.given_proba is not None]
+    return len(item.evidence), -(min(probs) if probs else 1.0)
+
+
 def matches(
     item: ReviewItem,
     *,

@@ -54,6 +54,7 @@ from resonance.domain.review import (
     matches,
     new_item,
     sighted_again,
+    strength,
 )
 from resonance.services.access import load_rows
 from resonance.services.catalog import derive_version, require_dataset
@@ -236,10 +237,17 @@ def propose(space: Space, *, actor: str, proposals: Iterable[Proposal]) -> Propo
 
 
 def list_items(
-    space: Space, *, actor: str, where: ReviewFilter | None = None, limit: int | None = None
+    space: Space,
+    *,
+    actor: str,
+    where: ReviewFilter | None = None,
+    limit: int | None = None,
+    strongest_first: bool = False,
 ) -> list[ReviewItem]:
     """Items ``actor`` may see (its own, those of owners that delegated to it; all for the
-    operator) that pass ``where``.
+    operator) that pass ``where``; by dataset, version and row, or with
+    ``strongest_first`` by the strength of their evidence (see
+    :func:`resonance.domain.review.strength`).
 
     Raises
     ------
@@ -266,6 +274,8 @@ def list_items(
         if (owners is None or i.owner in owners)
         and matches(i, loop=f.loop, max_given_proba=f.max_given_proba)
     ]
+    if strongest_first:
+        out.sort(key=strength, reverse=True)
     return out[:limit] if limit is not None else out
 
 

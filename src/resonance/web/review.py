@@ -55,7 +55,7 @@ def reviews(
     except ValueError:
         raise InvalidInput(f"unknown status {status!r}") from None
     where = rv.ReviewFilter(status=st, loop=loop or None)
-    items = rv.list_items(space, actor=me.name, where=where, limit=500)
+    items = rv.list_items(space, actor=me.name, where=where, limit=500, strongest_first=True)
     views = rv.views(space, actor=me.name, items=items)
     columns = sorted({k for v in views for k in v.row})
     return page(

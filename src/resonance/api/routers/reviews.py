@@ -85,6 +85,7 @@ def list_items(
     loop: Name = None,
     max_given_proba: Annotated[float | None, Query(ge=0, le=1)] = None,
     limit: Annotated[int | None, Query(ge=0, le=100_000)] = None,
+    strongest_first: bool = False,
 ) -> list[dict[str, Any]]:
     """Review items the caller may see: its own, those of owners that delegated reviewing to
     it (all for the operator); open ones unless ``status`` says otherwise. Another owner's
@@ -130,6 +131,15 @@ def decide(body: DecideBody, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
         lines = [rv.DecisionLine(d.id, d.decision, d.reason, d.value) for d in body.decisions]
         result = rv.decide_items(space, actor=me.name, lines=lines, apply_now=body.apply)
     return _plain(result.to_dict())
+
+
+@router.post("/apply/{dataset}")
+def apply(
+    dataset: Annotated[str, Path(max_length=63)], space: SpaceDep, me: OrgDep
+) -> dict[str, str | None]:
+    """Make the new version of ``dataset`` from accepted items not applied yet."""
+    made = rv.apply(space, actor=me.name, dataset=dataset)
+    return {"version": made.ref if made else None}
 
 
 @router.post("/delegations")
