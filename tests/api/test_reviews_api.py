@@ -44,6 +44,8 @@ def test_reviews_over_http(seeded: Space, api: Api, tmp_path: Path) -> None:
     items = api.get("/reviews", "plant-a").json()
     assert [i["row"] for i in items] == [0, 1, 2]
     assert api.get("/reviews", "builder").json() == []
+    strong = api.get("/reviews", "plant-a", params={"strongest_first": True}).json()
+    assert [i["row"] for i in strong] == [0, 2, 1]  # lowest p(current) first
     denied = api.get("/reviews", "builder", params={"owner": "plant-a"})
     assert denied.status_code == 403 and denied.json()["error"]["code"] == "RES-220"
     assert api.get("/reviews/counts", "builder").json() == {"plant-a": {"open": 3}}

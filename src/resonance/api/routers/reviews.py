@@ -89,11 +89,13 @@ def list_items(
 ) -> list[dict[str, Any]]:
     """Review items the caller may see: its own, those of owners that delegated reviewing to
     it (all for the operator); open ones unless ``status`` says otherwise. Another owner's
-    items are refused (RES-220)."""
+    items are refused (RES-220). ``strongest_first`` sorts by the evidence (most sightings,
+    then lowest out-of-fold probability of the current label)."""
     where = rv.ReviewFilter(owner, dataset, version, status, kind, loop, max_given_proba)
-    return [
-        _plain(i.to_dict()) for i in rv.list_items(space, actor=me.name, where=where, limit=limit)
-    ]
+    items = rv.list_items(
+        space, actor=me.name, where=where, limit=limit, strongest_first=strongest_first
+    )
+    return [_plain(i.to_dict()) for i in items]
 
 
 @router.get("/counts")
