@@ -237,3 +237,20 @@ def test_only_owner_or_maker_marks_versions(space: Space, tmp_path: Path) -> Non
     _seed(space, tmp_path)
     with pytest.raises(RoleRequired):
         rv.mark_version(space, actor="builder", ref="plant-a-data@1", accepted=False)
+
+
+def test_accepted_items_on_a_replaced_version_expire(space: Space, tmp_path: Path) -> None:
+    _seed(space, tmp_path)
+    [item_id] = rv.propose(space, actor="builder", proposals=[_p(0)]).created
+    rv.decide_items(
+        space, actor="plant-a", lines=[rv.DecisionLine(item_id, Decision.ACCEPT)], apply_now=False
+    )
+    path = tmp_path / "new.csv"
+    pcsv.write_csv(pa.table({"x": [9.0, 8.0], "y": ["a", "b"]}), path)
+    catalog.ingest(space, actor="plant-a", path=path, dataset="plant-a-data")  # the owner's @2
+    assert rv.apply(space, actor="plant-a", dataset="plant-a-data") is None
+    [item] = rv.list_items(space, actor="plant-a", where=rv.ReviewFilter())
+    assert item.status is ReviewStatus.EXPIRED and "newer version" in item.reason
+    assert ledger.entries(space, action="review.expired", limit=None)[0].payload["items"] == [
+        item_id
+    ]

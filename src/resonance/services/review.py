@@ -33,6 +33,7 @@ from resonance.domain.events import (
     ReviewApplied,
     ReviewDecided,
     ReviewDelegated,
+    ReviewExpired,
     ReviewProposed,
     VersionMarked,
 )
@@ -537,6 +538,18 @@ def apply(space: Space, *, actor: str, dataset: str) -> DatasetVersion | None:
         for i in stale:
             w.tx.update_review(
                 expire(i, now=w.now, reason=f"{dataset} has a newer version than {i.ref}")
+            )
+        if stale:
+            w.emit(
+                ReviewExpired(
+                    actor=actor,
+                    object_id=dataset,
+                    payload={
+                        "owner": ds.owner,
+                        "items": [i.id for i in stale],
+                        "reason": "accepted on a version the owner has replaced since",
+                    },
+                )
             )
     todo = [i for i in pending if latest is not None and i.version == latest.number]
     if not todo or latest is None or ds.label is None:
