@@ -17,7 +17,7 @@ from resonance.domain.orgs import Organization
 from resonance.reports.charts import plotly_js
 from resonance.services import tokens
 from resonance.services.space import Space
-from resonance.web import pages
+from resonance.web import pages, review
 
 HERE = Path(__file__).resolve().parent
 COOKIE = "resonance_token"
@@ -154,10 +154,11 @@ def install(app: FastAPI, *, api_error: Callable[[ResonanceError], Response]) ->
         page_router.add_api_route(
             path, _wrap_param(fn), methods=["GET"], response_class=HTMLResponse
         )
-    from resonance.web import review  # data holders' pages; its home comes before the overview
-
+    holders = review.make_router(  # data holders' pages; its home comes before the overview
+        prefix=PREFIX, render=page, console_org=console_org, space_of=_space
+    )
     app.include_router(router)
-    app.include_router(review.router)
+    app.include_router(holders)
     app.include_router(page_router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.add_exception_handler(LoginRequired, _login_required)
