@@ -61,7 +61,8 @@ def test_loop_takes_reserve_rows_through_access_and_proposes_relabels(
     for owner in ("plant-b", "plant-c"):
         items = review.list_items(lite_space, actor=owner)
         assert len({(i.ref, i.row) for i in items}) == len(items)
-        assert len(items) == run.summary["relabel_proposals"].get(owner, 0)
+        assert run.summary is not None
+        assert len(items) == run.summary.relabel_proposals.get(owner, 0)
         for i in items:
             assert i.owner == owner and i.current != i.proposed
             e = i.evidence[0]
@@ -78,7 +79,7 @@ def test_loop_takes_reserve_rows_through_access_and_proposes_relabels(
         lite_space, actor="plant-a", where=review.ReviewFilter(status=ReviewStatus.ACCEPTED)
     )
     assert all(i.decided_by == review.AUTO_DROP for i in dropped)
-    if any(it["accepted"] and it["dropped"] for it in run.iterations[1:]):
+    if any(it.accepted and it.dropped for it in run.iterations[1:]):
         assert dropped and dropped[0].applied_in == "steel-plant-a@2"
 
 
@@ -89,9 +90,10 @@ def test_rejected_candidates_are_kept_but_never_latest(lite_space: Space, tmp_pa
     _, versions = catalog.show_dataset(lite_space, "loop-1-data")
     assert set(marks) == {v.number for v in versions}  # every version says what became of it
     accepted = [n for n, m in marks.items() if m.status == "accepted"]
-    assert f"loop-1-data@{max(accepted)}" == run.summary["final_dataset"]
+    assert run.summary is not None
+    assert f"loop-1-data@{max(accepted)}" == run.summary.final_dataset
     [v] = [v for d, v in catalog.list_datasets(lite_space) if d.name == "loop-1-data"]
-    assert v is not None and v.ref == run.summary["final_dataset"]
+    assert v is not None and v.ref == run.summary.final_dataset
 
 
 def test_reserve_without_grant_is_denied(lite_space: Space, tmp_path: Path) -> None:

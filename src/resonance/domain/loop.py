@@ -353,6 +353,7 @@ def run_loop(
                     "label": cand.label,
                     "primary": outcome.primary,
                     "worst_slice": outcome.worst_slice,
+                    "dataset": outcome.dataset,
                 }
             )
             ok = accepts(

@@ -223,12 +223,10 @@ def propose(space: Space, *, actor: str, proposals: Iterable[Proposal]) -> Propo
                 ReviewProposed(
                     actor=actor,
                     object_id=f"{dataset}@{version}",
-                    payload={
-                        "owner": group[0].owner,
-                        "loops": sorted({p.evidence.loop for p in group}),
-                        "kinds": dict(Counter(p.kind.value for p in group)),
-                        "items": sorted(set(ids)),
-                    },
+                    owner=group[0].owner,
+                    loops=sorted({p.evidence.loop for p in group}),
+                    kinds=dict(Counter(p.kind.value for p in group)),
+                    items=sorted(set(ids)),
                 )
             )
     return result
@@ -291,13 +289,11 @@ def _row_values(
             DataAccessed(
                 actor=actor,
                 object_id=version.ref,
-                payload={
-                    "purpose": "review",
-                    "content_hash": version.content_hash,
-                    "rule": "review-delegation",
-                    "reason": f"{ds.owner} delegated reviewing to {actor}",
-                    "rows": len(rows),
-                },
+                purpose="review",
+                content_hash=version.content_hash,
+                rule="review-delegation",
+                reason=f"{ds.owner} delegated reviewing to {actor}",
+                rows=len(rows),
             )
         )
     return {r: table.slice(r, 1).to_pylist()[0] for r in rows if 0 <= r < table.num_rows}
@@ -405,11 +401,9 @@ def decide_items(
                 ReviewDecided(
                     actor=actor,
                     object_id=ref,
-                    payload={
-                        "owner": group[0].owner,
-                        "accepted": [i.id for i in group if i.status is ReviewStatus.ACCEPTED],
-                        "rejected": [i.id for i in group if i.status is ReviewStatus.REJECTED],
-                    },
+                    owner=group[0].owner,
+                    accepted=[i.id for i in group if i.status is ReviewStatus.ACCEPTED],
+                    rejected=[i.id for i in group if i.status is ReviewStatus.REJECTED],
                 )
             )
     versions: list[str] = []
@@ -544,11 +538,9 @@ def apply(space: Space, *, actor: str, dataset: str) -> DatasetVersion | None:
                 ReviewExpired(
                     actor=actor,
                     object_id=dataset,
-                    payload={
-                        "owner": ds.owner,
-                        "items": [i.id for i in stale],
-                        "reason": "accepted on a version the owner has replaced since",
-                    },
+                    owner=ds.owner,
+                    items=[i.id for i in stale],
+                    reason="accepted on a version the owner has replaced since",
                 )
             )
     todo = [i for i in pending if latest is not None and i.version == latest.number]
@@ -590,23 +582,22 @@ def apply(space: Space, *, actor: str, dataset: str) -> DatasetVersion | None:
             VersionMarked(
                 actor=actor,
                 object_id=version.ref,
-                payload={"status": ACCEPTED_VERSION, "reason": reason},
+                status=ACCEPTED_VERSION,
+                reason=reason,
             )
         )
         w.emit(
             ReviewApplied(
                 actor=actor,
                 object_id=version.ref,
-                payload={
-                    "owner": ds.owner,
-                    "parent": latest.ref,
-                    "items": [i.id for i in todo],
-                    "fixes": summary.counts,
-                    "loops": loops,
-                    "open_moved": moved,
-                    "open_expired": expired,
-                    "reason": reason,
-                },
+                owner=ds.owner,
+                parent=latest.ref,
+                items=[i.id for i in todo],
+                fixes=summary.counts,
+                loops=loops,
+                open_moved=moved,
+                open_expired=expired,
+                reason=reason,
             )
         )
     return version
@@ -656,13 +647,11 @@ def record_auto_drops(
                 ReviewDecided(
                     actor=actor,
                     object_id=ref,
-                    payload={
-                        "owner": group[0].owner,
-                        "accepted": [i.id for i in group],
-                        "rejected": [],
-                        "by": AUTO_DROP,
-                        "policy_version": policy_version,
-                    },
+                    owner=group[0].owner,
+                    accepted=[i.id for i in group],
+                    rejected=[],
+                    by=AUTO_DROP,
+                    policy_version=policy_version,
                 )
             )
     versions = []
@@ -688,7 +677,7 @@ def delegate(space: Space, *, actor: str, to: str) -> Delegation:
             raise AlreadyExists(f"{actor} already delegated reviewing to {to}", delegate=to)
         d = Delegation(actor, to, w.now)
         w.tx.add_delegation(d)
-        w.emit(ReviewDelegated(actor=actor, object_id=to, payload={"granted": True}))
+        w.emit(ReviewDelegated(actor=actor, object_id=to, granted=True))
     return d
 
 
@@ -698,7 +687,7 @@ def undelegate(space: Space, *, actor: str, to: str) -> bool:
         require_org(w.tx, actor)
         done = w.tx.remove_delegation(actor, to)
         if done:
-            w.emit(ReviewDelegated(actor=actor, object_id=to, payload={"granted": False}))
+            w.emit(ReviewDelegated(actor=actor, object_id=to, granted=False))
     return done
 
 
@@ -735,11 +724,7 @@ def mark_version(
         status = ACCEPTED_VERSION if accepted else REJECTED_VERSION
         mark = VersionMark(name, version.number, status, w.now, actor, reason)
         w.tx.mark_version(mark)
-        w.emit(
-            VersionMarked(
-                actor=actor, object_id=version.ref, payload={"status": status, "reason": reason}
-            )
-        )
+        w.emit(VersionMarked(actor=actor, object_id=version.ref, status=status, reason=reason))
     return mark
 
 

@@ -53,8 +53,7 @@ def show_dataset(name: DatasetName, space: SpaceDep, _: OrgDep) -> dict[str, Any
     return {
         **forms.dataset(ds, latest),
         "versions": [
-            {**forms.version(v, full=v is latest), "status": marks.get(v.number)}
-            for v in versions
+            {**forms.version(v, full=v is latest), "status": marks.get(v.number)} for v in versions
         ],
     }
 

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
-from resonance.api import serialize
 from resonance.api.deps import OrgDep, SpaceDep
 from resonance.api.errors import ERROR_RESPONSES
 from resonance.domain.errors import InvalidInput
+from resonance.domain.plain import plain
 from resonance.domain.review import Decision, ProposalKind, ReviewStatus
 from resonance.services import my_data as my_data_svc
 from resonance.services import review as rv
@@ -70,7 +70,7 @@ class DelegateBody(BaseModel):
 
 
 def _plain(data: Any) -> Any:
-    return serialize.finite(data)
+    return plain(data)
 
 
 @router.get("")
