@@ -317,7 +317,7 @@ def _cast_like(values: list[Value], typ: pa.DataType) -> pa.Array:
 
 
 def apply_fixes(
-    table: pa.Table, *, label: LabelSpec, items: list[ReviewItem]
+    table: pa.Table, *, label: LabelSpec | None, items: list[ReviewItem]
 ) -> tuple[pa.Table, FixSummary]:
     """The rows of the next version: accepted ``items`` applied to ``table``.
 
@@ -328,8 +328,9 @@ def apply_fixes(
     Raises
     ------
     InvalidInput
-        An item is not accepted, names a row outside the table, or proposes a
-        class that is not one of a one-hot label's columns.
+        An item is not accepted, names a row outside the table, proposes a
+        class that is not one of a one-hot label's columns, or fixes a label
+        of a dataset without one.
     """
     n = table.num_rows
     set_to: dict[int, Value] = {}
@@ -345,7 +346,9 @@ def apply_fixes(
         else:
             set_to[it.row] = it.proposed
         counts[it.kind.value] += 1
-    if set_to:
+    if set_to and label is None:
+        raise InvalidInput("the dataset has no label to fix; only drops apply to it")
+    if set_to and label is not None:
         if label.kind is LabelKind.COLUMN:
             name = label.columns[0]
             col = table.column(name)

@@ -544,7 +544,7 @@ def apply(space: Space, *, actor: str, dataset: str) -> DatasetVersion | None:
                 )
             )
     todo = [i for i in pending if latest is not None and i.version == latest.number]
-    if not todo or latest is None or ds.label is None:
+    if not todo or latest is None:
         return None
     table, summary = apply_fixes(load_rows(space, latest), label=ds.label, items=todo)
     loops = sorted({lp for i in todo for lp in i.loops})
