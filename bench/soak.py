@@ -28,7 +28,7 @@ from tests.conftest import STEEL_CSV, make_space
 from tests.loop_seed import LoopSeed, seed_loop
 
 from resonance.domain.policies import parse_grant
-from resonance.services import integrity, ledger, policies
+from resonance.services import integrity, ledger, policies, review
 from resonance.services import loop as loops
 from resonance.services.space import Space
 
@@ -77,7 +77,9 @@ def child(root: Path, op: str, seeded: LoopSeed, n: int) -> subprocess.Popen[byt
 def recover(space: Space) -> tuple[int, list[str]]:
     """What ``resonance serve`` does at start-up (no other writer runs here: no grace)."""
     removed = space.artifacts.clean_tmp()
-    return removed, [r.name for r in loops.recover_runs(space)]
+    failed = [r.name for r in loops.recover_runs(space)]
+    review.recover_applies(space)
+    return removed, failed
 
 
 def findings(space: Space) -> list[str]:

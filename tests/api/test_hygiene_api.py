@@ -23,6 +23,7 @@ HUGE = "99999999999999999999"
         f"/datasets/steel-a@{HUGE}/lineage",
         f"/datasets/steel-a@{HUGE}/rows?purpose=download",
         "/datasets/steel-a@0/lineage",
+        f"/reviews?dataset=steel-a&version={HUGE}",
     ],
 )
 def test_out_of_range_refs_are_422_not_500(api: Api, path: str) -> None:
@@ -60,7 +61,7 @@ def test_formula_cells_are_neutralised_on_csv_export(space: Space, tmp_path: Pat
 
 
 def test_parse_ref_bounds() -> None:
-    from resonance.domain.datasets import MAX_VERSION_NUMBER, parse_ref
+    from resonance.domain.refs import MAX_VERSION_NUMBER, parse_ref
 
     assert parse_ref(f"x@{MAX_VERSION_NUMBER}") == ("x", MAX_VERSION_NUMBER)
     for bad in (f"x@{HUGE}", f"x@{MAX_VERSION_NUMBER + 1}", "x@0", "x@-1", "x@1e3", "x@٣"):

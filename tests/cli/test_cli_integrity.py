@@ -61,5 +61,9 @@ def test_admin_recover_removes_only_stale_temp_files(tmp_path: Path) -> None:
     fresh.write_bytes(b"being written")
     os.utime(stale, (time.time() - 3600, time.time() - 3600))
     out = cli.json("admin", "recover", actor="operator")
-    assert out == {"temp_files_removed": 1, "loop_runs_failed": []}
+    assert out == {
+        "temp_files_removed": 1,
+        "loop_runs_failed": [],
+        "review_applies_completed": [],
+    }
     assert not stale.exists() and fresh.exists()

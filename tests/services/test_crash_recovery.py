@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from resonance.services import ledger
+from resonance.domain.datasets import Transformation
+from resonance.services import access, catalog, integrity, ledger, review
 from resonance.services import loop as loops
 from resonance.services.space import Space
 from tests.loop_seed import request, seed_loop
@@ -46,26 +47,45 @@ def test_a_killed_loop_is_marked_failed_and_its_name_reused(
     assert child.returncode == -9, child.stderr
     (lite_space.artifacts.tmp / "partial.parquet").write_bytes(b"PAR1 half")  # litter
     stuck = loops.get_run(lite_space, "loop-1")
-    assert stuck.status == "running" and [it["number"] for it in stuck.iterations] == [0]
+    assert stuck.status == "running" and [it.number for it in stuck.iterations] == [0]
+
+    # a candidate the dying iteration had made but the suite never judged
+    with lite_space.work() as w:
+        pooled = w.tx.get_version("loop-1-data")
+    assert pooled is not None
+    candidate, _ = catalog.derive_version(
+        lite_space,
+        actor="builder",
+        dataset="loop-1-data",
+        table=access.load_rows(lite_space, pooled).slice(1),
+        parents=(pooled.ref,),
+        transformation=Transformation("drop", {"rows": [0]}, "candidate of iteration 1"),
+    )
 
     recovered = loops.recover_runs(lite_space)
     assert [r.name for r in recovered] == ["loop-1"]
     failed = loops.get_run(lite_space, "loop-1")
     assert failed.status == "failed" and failed.finished_at
-    assert failed.summary["last_completed_iteration"] == 0
+    assert failed.failure is not None and failed.failure.last_completed_iteration == 0
+    assert failed.summary is None
+    assert review.version_marks(lite_space, "loop-1-data")[candidate.number].status == "rejected"
+    with lite_space.work() as w:
+        latest = w.tx.get_version("loop-1-data")
+    assert latest is not None and latest.number != candidate.number  # never the latest
     assert loops.recover_runs(lite_space) == []
     assert lite_space.artifacts.clean_tmp() == 1
     assert not any(lite_space.artifacts.tmp.iterdir())
 
     again = loops.run(lite_space, actor="builder", request=request(seeded, iterations=1))
-    assert again.status == "finished" and [it["number"] for it in again.iterations] == [0, 1]
+    assert again.status == "finished" and [it.number for it in again.iterations] == [0, 1]
     started = ledger.entries(lite_space, action="loop.started", limit=None)
     assert [e.payload.get("rerun_of_failed", False) for e in started] == [False, True]
     assert ledger.verify(lite_space).ok
+    assert integrity.verify_state(lite_space).ok, integrity.verify_state(lite_space).to_dict()
 
 
 def test_a_live_run_is_left_alone(lite_space: Space, tmp_path: Path) -> None:
-    from resonance.domain.loop_run import RUNNING, LoopRun
+    from resonance.domain.loop_types import RUNNING, LoopRun
 
     with lite_space.work() as w:
         w.tx.add_loop_run(
@@ -77,7 +97,7 @@ def test_a_live_run_is_left_alone(lite_space: Space, tmp_path: Path) -> None:
                 suite="s",
                 model="live",
                 dataset="live-data",
-                config={"process": loops.process_marker()},
+                process=loops.process_marker(),
             )
         )
     assert loops.recover_runs(lite_space) == []

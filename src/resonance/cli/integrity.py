@@ -10,6 +10,7 @@ from resonance.cli.output import console, ctx_of, print_table, show
 from resonance.services import integrity as svc
 from resonance.services import ledger as ledger_svc
 from resonance.services import loop as loop_svc
+from resonance.services import review as review_svc
 from resonance.services.space import Space
 
 admin_app = typer.Typer(help="Operator maintenance of the space.", no_args_is_help=True)
@@ -17,18 +18,26 @@ TMP_GRACE_S = 60  # temp files untouched this long belong to no running write
 
 
 def recover(space: Space) -> dict[str, Any]:
-    """Start-up recovery: drop unfinished temp files, fail loop runs whose process died.
+    """Start-up recovery: drop unfinished temp files, fail loop runs whose process died
+    (their unjudged candidate versions marked rejected), finish review applies a crash
+    cut short.
 
     ``resonance serve`` runs it before it listens; ``resonance admin recover`` on demand.
     """
     removed = space.artifacts.clean_tmp(older_than_s=TMP_GRACE_S)
     failed = [r.name for r in loop_svc.recover_runs(space)]
-    return {"temp_files_removed": removed, "loop_runs_failed": failed}
+    applied = review_svc.recover_applies(space)
+    return {
+        "temp_files_removed": removed,
+        "loop_runs_failed": failed,
+        "review_applies_completed": applied,
+    }
 
 
 @admin_app.command("recover")
 def recover_cmd(ctx: typer.Context) -> None:
-    """Remove temp files of writes that never finished; mark loop runs whose process died failed."""
+    """Remove temp files of writes that never finished; mark loop runs whose process died
+    failed; finish review applies a crash cut short."""
     c = ctx_of(ctx)
     out = recover(c.space())
     show(
@@ -36,7 +45,8 @@ def recover_cmd(ctx: typer.Context) -> None:
         out,
         lambda: console.print(
             f"{out['temp_files_removed']} temp file(s) removed; "
-            f"loop runs marked failed: {', '.join(out['loop_runs_failed']) or 'none'}"
+            f"loop runs marked failed: {', '.join(out['loop_runs_failed']) or 'none'}; "
+            f"review applies completed: {', '.join(out['review_applies_completed']) or 'none'}"
         ),
     )
 

@@ -200,25 +200,3 @@ class DatasetVersion:
     def ref(self) -> str:
         """The version's reference, ``name@number``."""
         return f"{self.dataset}@{self.number}"
-
-
-MAX_VERSION_NUMBER = 2**31 - 1  # fits every store's integer column
-
-
-def parse_ref(ref: str) -> tuple[str, int | None]:
-    """Split ``name@number`` (or plain ``name`` for the latest version).
-
-    The number is 1 to :data:`MAX_VERSION_NUMBER`; anything else is ``RES-100``
-    (a 20-digit number once overflowed SQLite's integers into a 500).
-    """
-    name, sep, num = ref.partition("@")
-    if not sep:
-        return name, None
-    if not (num.isascii() and num.isdigit()) or len(num) > 10:
-        raise InvalidInput(f"bad version reference {ref!r}; use NAME or NAME@NUMBER", ref=ref)
-    number = int(num)
-    if not 1 <= number <= MAX_VERSION_NUMBER:
-        raise InvalidInput(
-            f"version numbers run from 1 to {MAX_VERSION_NUMBER}; got {ref!r}", ref=ref
-        )
-    return name, number

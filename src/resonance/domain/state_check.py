@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from resonance.domain.ledger import LedgerEntry
+from resonance.domain.refs import ref_name
 
 
 @dataclass
@@ -35,6 +36,13 @@ class StateView:
         Artifact hash of each model version (``name@n``).
     registry:
         Registry entries as ``kind:name``.
+    marks:
+        Accepted/rejected mark of each marked dataset version (``name@n``).
+    delegations:
+        ``owner/delegate`` pairs of review delegations in force.
+    reviews:
+        Each review item's ``(status, decided by, version applied in)``: an item
+        flipped to accepted in the table would change its owner's data when applied.
     """
 
     policies: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -44,6 +52,9 @@ class StateView:
     versions: dict[str, str] = field(default_factory=dict)
     models: dict[str, str] = field(default_factory=dict)
     registry: set[str] = field(default_factory=set)
+    marks: dict[str, str] = field(default_factory=dict)
+    delegations: set[str] = field(default_factory=set)
+    reviews: dict[str, tuple[str, str | None, str | None]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -60,10 +71,6 @@ class Difference:
         return {"area": self.area, "key": self.key, "ledger": self.ledger, "tables": self.tables}
 
 
-def _name(ref: str) -> str:
-    return ref.partition("@")[0]
-
-
 def replay(entries: Iterable[LedgerEntry]) -> StateView:
     """The state the chain's typed events imply (events the view does not cover are skipped)."""
     view = StateView()
@@ -75,14 +82,47 @@ def replay(entries: Iterable[LedgerEntry]) -> StateView:
         elif e.action == "organization.registered":
             view.roles[e.object_id] = tuple(sorted(p.get("roles", [])))
         elif e.action == "model.evaluated":
-            view.eval_runs[(_name(e.object_id), str(p.get("suite")))] += 1
+            view.eval_runs[(ref_name(e.object_id), str(p.get("suite")))] += 1
         elif e.action == "dataset.version_created":
             view.versions[e.object_id] = str(p.get("content_hash"))
         elif e.action in ("model.trained", "model.migrated"):
             view.models[e.object_id] = str(p.get("artifact_hash"))
         elif e.action == "registry.entry_added":
             view.registry.add(e.object_id)
+        elif e.action == "dataset.version_marked":
+            view.marks[e.object_id] = str(p.get("status"))
+        elif e.action == "review.delegated":
+            pair = f"{e.actor}/{e.object_id}"
+            if p.get("granted"):
+                view.delegations.add(pair)
+            else:
+                view.delegations.discard(pair)
+        else:
+            _replay_review(view.reviews, e)
     return view
+
+
+def _replay_review(reviews: dict[str, tuple[str, str | None, str | None]], e: LedgerEntry) -> None:
+    """Review items' statuses from ``review.*`` entries (other entries are left alone)."""
+    p = e.payload
+    if e.action == "review.proposed":
+        for item in p.get("items", []):
+            reviews.setdefault(str(item), ("open", None, None))  # a sighting never reopens
+    elif e.action == "review.decided":
+        by = p.get("by") or e.actor
+        for status in ("accepted", "rejected"):
+            for item in p.get(status, []):
+                reviews[str(item)] = (status, by, None)
+    elif e.action == "review.expired":
+        for item in p.get("items", []):
+            _, by, _ = reviews.get(str(item), ("open", None, None))
+            reviews[str(item)] = ("expired", by, None)
+    elif e.action == "review.applied":
+        for item in p.get("items", []):
+            status, by, _ = reviews.get(str(item), ("accepted", None, None))
+            reviews[str(item)] = (status, by, e.object_id)
+        for item in p.get("expired_items", []):
+            reviews[str(item)] = ("expired", None, None)
 
 
 def _diff_maps(area: str, ledger: dict[Any, Any], tables: dict[Any, Any]) -> list[Difference]:
@@ -108,4 +148,11 @@ def compare(ledger: StateView, tables: StateView) -> list[Difference]:
         dict.fromkeys(ledger.registry, True),
         dict.fromkeys(tables.registry, True),
     )
+    out += _diff_maps("version_marks", ledger.marks, tables.marks)
+    out += _diff_maps(
+        "review_delegations",
+        dict.fromkeys(ledger.delegations, True),
+        dict.fromkeys(tables.delegations, True),
+    )
+    out += _diff_maps("review_items", ledger.reviews, tables.reviews)
     return out

@@ -18,11 +18,9 @@ def record_corruption(space: Space, exc: ArtifactCorrupted, *, used_for: str) ->
             ArtifactCorruptionDetected(
                 actor=SYSTEM_ACTOR,
                 object_id=str(exc.details.get("digest", "")),
-                payload={
-                    "suffix": exc.details.get("suffix", ""),
-                    "actual": exc.details.get("actual", ""),
-                    "used_for": used_for,
-                },
+                suffix=str(exc.details.get("suffix", "")),
+                actual=str(exc.details.get("actual", "")),
+                used_for=used_for,
             )
         )
 

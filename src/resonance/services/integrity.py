@@ -14,6 +14,7 @@ from typing import Any
 
 from resonance.domain.events import ModelMigrated
 from resonance.domain.orgs import Role
+from resonance.domain.refs import ref_name
 from resonance.domain.state_check import Difference, StateView, compare, replay
 from resonance.services.orgs import require_role
 from resonance.services.space import Space
@@ -94,7 +95,9 @@ def migrate_models(space: Space, *, actor: str) -> list[MigratedModel]:
                 ModelMigrated(
                     actor=actor,
                     object_id=v.ref,
-                    payload={"old_hash": digest, "artifact_hash": new, "format": "rmodel"},
+                    old_hash=digest,
+                    artifact_hash=new,
+                    format="rmodel",
                 )
             )
         space.artifacts.remove(digest, LEGACY_SUFFIX)
@@ -172,10 +175,15 @@ def _tables(tx: Tx) -> StateView:
                 view.policies[ds.name] = current.to_dict()
         for v in tx.list_versions(ds.name):
             view.versions[v.ref] = v.content_hash
+        for number, mark in tx.version_marks(ds.name).items():
+            view.marks[f"{ds.name}@{number}"] = mark.status
+        for item in tx.list_reviews(dataset=ds.name):
+            view.reviews[item.id] = (item.status.value, item.decided_by, item.applied_in)
+    view.delegations = {f"{d.owner}/{d.delegate}" for d in tx.list_delegations()}
     for org in tx.list_organizations():
         view.roles[org.name] = tuple(sorted(r.value for r in org.roles))
     for run in tx.list_eval_runs():
-        view.eval_runs[(run.model.partition("@")[0], run.suite)] += 1
+        view.eval_runs[(ref_name(run.model), run.suite)] += 1
     for mv in tx.list_model_versions():
         view.models[mv.ref] = mv.artifact_hash
     view.registry |= {f"scenario:{x.name}" for x in tx.list_scenarios()}
@@ -213,8 +221,11 @@ def verify_state(space: Space) -> StateReport:
 
     Covers policies (current grants and how many were set), organizations' roles,
     evaluation runs per model and suite (what query budgets count), dataset
-    versions and their content hashes, model versions and their artifacts, and
-    registry entries. Every difference is reported; nothing is repaired.
+    versions and their content hashes, model versions and their artifacts,
+    registry entries, and the review queue: version marks (a rejected loop candidate
+    is never a dataset's latest), review delegations, and each review item's status,
+    decider and the version it was applied in. Every difference is reported;
+    nothing is repaired.
     """
     with space.work() as w:
         entries = list(w.tx.iter_ledger())

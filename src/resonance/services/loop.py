@@ -19,24 +19,31 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from resonance.domain.errors import AlreadyExists, BudgetExhausted, InvalidInput, NotFound
 from resonance.domain.events import (
     LoopIterationRecorded,
     LoopRunFinished,
     LoopRunStarted,
-    RelabelProposed,
 )
-from resonance.domain.loop import Iteration, LoopConfig, run_loop
-from resonance.domain.loop_run import FAILED, FINISHED, RUNNING, LoopRun
+from resonance.domain.loop import Iteration, LoopConfig, LoopTrace, run_loop
+from resonance.domain.loop_types import (
+    FAILED,
+    FINISHED,
+    RUNNING,
+    LoopFailure,
+    LoopRun,
+    LoopSummary,
+    ProcessMarker,
+)
 from resonance.domain.modeling import Task
 from resonance.domain.orgs import Role, check_slug
-from resonance.services import evaluation
+from resonance.domain.refs import ref_name, version_ref
+from resonance.domain.review import Evidence, Proposal, ProposalKind
+from resonance.services import evaluation, review
 from resonance.services.loop_data import (
     LoopRequest,
-    Oracle,
     Pool,
+    SuiteOracle,
     auto_drop_members,
     read_pool,
     register_working,
@@ -49,31 +56,6 @@ Progress = Callable[[str, int, int], None]
 
 
 MAX_NAME = 58  # so that the working dataset NAME-data stays a 63-character identifier
-
-
-def _iteration_dict(
-    it: Iteration, refs: dict[str, tuple[str, str]], top: int = 5
-) -> dict[str, Any]:
-    d = it.to_dict()
-    d["slices"] = [
-        {k: s.get(k) for k in ("slice", "size", "error_rate", "macro_f1", "accuracy")}
-        for s in it.slices[:top]
-    ]
-    d["dataset"], d["model"] = refs.get(it.reference, ("", ""))
-    return _plain(d)
-
-
-def _plain(value: Any) -> Any:
-    """JSON-safe copy (numpy scalars → Python, NaN → None)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
 
 
 def _check_request(space: Space, actor: str, req: LoopRequest) -> None:
@@ -145,15 +127,15 @@ def run(
         seed=req.seed,
     )
     record = _start(space, actor, req, first, config, rerun=rerun)
-    oracle = Oracle(space, actor, req, pool, first)
+    oracle = SuiteOracle(space, actor, req, pool, first)
     done = 0
 
     def on_iteration(it: Iteration) -> None:
         nonlocal done
         done += 1
-        if it.accepted:
-            oracle.current = oracle.refs[it.reference][0]
-        record.iterations.append(_iteration_dict(it, oracle.refs))
+        previous = record.iterations[-1].dataset if record.iterations else ""
+        _mark_candidates(space, actor, it, previous)
+        record.iterations.append(it.stored())
         _save_iteration(space, actor, record)
         if progress:
             progress(
@@ -171,29 +153,102 @@ def run(
             config=config,
             on_iteration=on_iteration,
         )
-    except BaseException:
-        _finish(space, actor, replace(record, status=FAILED), [])
+    except BaseException as exc:
+        last = record.iterations[-1].number if record.iterations else None
+        failure = LoopFailure(f"{type(exc).__name__}: {exc}", last)
+        _finish(space, actor, replace(record, status=FAILED, failure=failure))
+        _reject_unjudged(space, record)
         raise
     record.summary = _summary(trace, oracle, record)
-    _finish(space, actor, record, _proposals(trace.proposals, pool))
+    _finish(space, actor, record)
+    _to_owners(space, actor, req.name, trace, pool)
     return record
 
 
-def _proposals(raw: list[dict[str, Any]], pool: Pool) -> list[dict[str, Any]]:
-    """Relabel proposals once per source row, named by version and row there."""
-    out: dict[tuple[str, int], dict[str, Any]] = {}
+def _row_of(p: dict[str, Any], pool: Pool) -> tuple[str, int, int]:
+    """A proposal's dataset, version number and row in that version."""
+    ref = str(p["source"])
+    name, number = version_ref(ref)
+    return name, number, int(p["source_row"]) - pool.offsets[ref]
+
+
+def _review_proposals(raw: list[dict[str, Any]], pool: Pool, loop: str) -> list[Proposal]:
+    """The loop's relabel proposals as review items' proposals, with their evidence."""
     classes = pool.prepared.classes
+    out = []
     for p in raw:
-        ref = str(p["source"])
-        row = int(p["source_row"]) - pool.offsets[ref]
-        out[(ref, row)] = {
-            "source": ref,
-            "row": row,
-            "owner": p["owner"],
-            "given": classes[int(p["given"])],
-            "suggested": classes[int(p["suggested"])],
-        }
-    return list(out.values())
+        name, number, row = _row_of(p, pool)
+        out.append(
+            Proposal(
+                owner=str(p["owner"]),
+                dataset=name,
+                version=number,
+                row=row,
+                kind=ProposalKind.RELABEL,
+                current=classes[int(p["given"])],
+                proposed=classes[int(p["suggested"])],
+                evidence=Evidence(
+                    loop=loop,
+                    iteration=int(p["iteration"]),
+                    given_proba=p.get("given_proba"),
+                    suggested_proba=p.get("suggested_proba"),
+                ),
+            )
+        )
+    return out
+
+
+def _to_owners(space: Space, actor: str, loop: str, trace: Any, pool: Pool) -> None:
+    """Relabel proposals into their owners' review queues; auto-drops the suite kept
+    recorded as decisions of the owners' policies (each making a version of their data)."""
+    proposals = _review_proposals(trace.proposals, pool, loop)
+    if proposals:
+        review.propose(space, actor=actor, proposals=proposals)
+    by_source: dict[str, list[Proposal]] = {}
+    classes = pool.prepared.classes
+    for p in trace.drops:
+        name, number, row = _row_of(p, pool)
+        by_source.setdefault(name, []).append(
+            Proposal(
+                str(p["owner"]),
+                name,
+                number,
+                row,
+                ProposalKind.DROP,
+                classes[int(p["given"])],
+                None,
+                Evidence(loop=loop, iteration=int(p["iteration"]), method="cleanlab (auto-drop)"),
+            )
+        )
+    for name, drops in sorted(by_source.items()):
+        with space.work() as w:
+            policy = w.tx.get_policy(name)
+        review.record_auto_drops(
+            space, actor=actor, proposals=drops, policy_version=policy.version if policy else 0
+        )
+
+
+def _mark_candidates(space: Space, actor: str, it: Iteration, previous: str) -> None:
+    """Mark the versions an iteration made: the accepted candidate's accepted, the others
+    rejected (kept for audit, never the working dataset's latest)."""
+    chosen = it.dataset if it.accepted and it.dataset else None
+    made = {str(t["dataset"]) for t in it.tried if t.get("dataset")} - {previous}
+    for ref in sorted(made - {chosen}):
+        review.mark_version(
+            space,
+            actor=actor,
+            ref=ref,
+            accepted=False,
+            reason=f"iteration {it.number}: the sealed suite did not accept it",
+        )
+    if chosen is not None:
+        review.mark_version(
+            space,
+            actor=actor,
+            ref=chosen,
+            accepted=True,
+            reason=f"iteration {it.number}: the sealed suite accepted it",
+        )
 
 
 def _start(
@@ -213,7 +268,7 @@ def _start(
             status=RUNNING,
             suite=req.suite,
             model=req.name,
-            dataset=first.split("@")[0],
+            dataset=ref_name(first),
             config={
                 "spec": req.spec.to_dict(),
                 "datasets": list(req.datasets),
@@ -224,16 +279,28 @@ def _start(
                 "auto_drop": sorted(config.auto_drop),
             },
         )
-        payload = {**run_.config, "suite": req.suite, "working_version": first}
-        if rerun:
-            payload["rerun_of_failed"] = True
         # which process runs it, so a restart can tell a dead run from a live one
-        run_.config["process"] = process_marker()
+        run_.process = process_marker()
         if rerun:
             w.tx.update_loop_run(run_)
         else:
             w.tx.add_loop_run(run_)
-        w.emit(LoopRunStarted(actor=actor, object_id=req.name, payload=payload))
+        w.emit(
+            LoopRunStarted(
+                actor=actor,
+                object_id=req.name,
+                spec=req.spec.to_dict(),
+                datasets=list(req.datasets),
+                reserves=list(req.reserves),
+                budget=config.budget,
+                iterations=req.iterations,
+                seed=req.seed,
+                auto_drop=sorted(config.auto_drop),
+                suite=req.suite,
+                working_version=first,
+                rerun_of_failed=rerun,
+            )
+        )
     return run_
 
 
@@ -245,87 +312,48 @@ def _save_iteration(space: Space, actor: str, record: LoopRun) -> None:
             LoopIterationRecorded(
                 actor=actor,
                 object_id=record.name,
-                payload={
-                    k: it.get(k)
-                    for k in (
-                        "number",
-                        "accepted",
-                        "primary",
-                        "worst_slice",
-                        "rows",
-                        "taken",
-                        "dropped",
-                        "dataset",
-                        "model",
-                    )
-                },
+                number=it.number,
+                accepted=it.accepted,
+                primary=it.primary,
+                worst_slice=it.worst_slice,
+                rows=it.rows,
+                taken=it.taken,
+                dropped=it.dropped,
+                dataset=it.dataset,
+                model=it.model,
             )
         )
 
 
-def _summary(trace: Any, oracle: Oracle, record: LoopRun) -> dict[str, Any]:
-    its = record.iterations
-    taken: dict[str, int] = {}
-    for it in its:
-        if it["accepted"]:
-            for k, v in it["taken"].items():
-                taken[k] = taken.get(k, 0) + int(v)
-    proposals: dict[str, int] = {}
-    for p in trace.proposals:
-        proposals[p["owner"]] = proposals.get(p["owner"], 0) + 1
-    last = next(it for it in reversed(its) if it["accepted"])
-    base = its[0]["primary"]
-    return _plain(
-        {
-            "primary_metric": oracle.primary,
-            "baseline": base,
-            "final": last["primary"],
-            "lift": (last["primary"] - base) if base is not None else None,
-            "baseline_worst_slice": its[0]["worst_slice"],
-            "final_worst_slice": last["worst_slice"],
-            "final_dataset": last["dataset"],
-            "final_model": last["model"],
-            "accepted": sum(1 for it in its[1:] if it["accepted"]),
-            "rows_taken": taken,
-            "reserve_rows": len(oracle.pool.reserve),
-            "relabel_proposals": proposals,
-        }
+def _summary(trace: LoopTrace, oracle: SuiteOracle, record: LoopRun) -> LoopSummary:
+    once = {(p["source"], p["source_row"]): p for p in trace.proposals}  # a row counts once
+    return LoopSummary.of(
+        record.iterations,
+        primary_metric=oracle.primary,
+        reserve_rows=len(oracle.pool.reserve),
+        proposal_owners=[str(p["owner"]) for p in once.values()],
     )
 
 
-def _finish(space: Space, actor: str, record: LoopRun, proposals: list[dict[str, Any]]) -> None:
+def _finish(space: Space, actor: str, record: LoopRun) -> None:
     with space.work() as w:
         record.status = record.status if record.status == FAILED else FINISHED
         record.finished_at = w.now
         w.tx.update_loop_run(record)
-        for ref in sorted({str(p["source"]) for p in proposals}):
-            mine = [p for p in proposals if p["source"] == ref]
-            w.emit(
-                RelabelProposed(
-                    actor=actor,
-                    object_id=ref,
-                    payload={"loop": record.name, "owner": mine[0]["owner"], "rows": mine},
-                )
-            )
         w.emit(
             LoopRunFinished(
                 actor=actor,
                 object_id=record.name,
-                payload={
-                    "status": record.status,
-                    **{k: v for k, v in record.summary.items() if k != "relabel_proposals"},
-                },
+                status=record.status,
+                summary=record.summary,
+                failure=record.failure,
             )
         )
 
 
-def process_marker() -> dict[str, Any]:
+def process_marker() -> ProcessMarker:
     """This process: host, pid and start time (a reused pid has another start time)."""
-    return {
-        "host": socket.gethostname(),
-        "pid": os.getpid(),
-        "started": _process_start(os.getpid()),
-    }
+    return ProcessMarker(socket.gethostname(), os.getpid(), _process_start(os.getpid()))
 
 
 def _process_start(pid: int) -> str:
@@ -337,10 +365,10 @@ def _process_start(pid: int) -> str:
     return stat.rsplit(")", 1)[1].split()[19]
 
 
-def _alive(marker: dict[str, Any]) -> bool:
-    if marker.get("host") != socket.gethostname():
+def _alive(marker: ProcessMarker) -> bool:
+    if marker.host != socket.gethostname():
         return True  # another machine's run: not ours to judge
-    pid = int(marker.get("pid", 0))
+    pid = marker.pid
     if pid <= 0:
         return True
     try:
@@ -350,7 +378,7 @@ def _alive(marker: dict[str, Any]) -> bool:
     except PermissionError:
         pass
     started = _process_start(pid)
-    return not started or started == marker.get("started")
+    return not started or started == marker.started
 
 
 def recover_runs(space: Space) -> list[LoopRun]:
@@ -364,19 +392,36 @@ def recover_runs(space: Space) -> list[LoopRun]:
         stale = [
             r
             for r in w.tx.list_loop_runs()
-            if r.status == RUNNING and "process" in r.config and not _alive(r.config["process"])
+            if r.status == RUNNING and r.process is not None and not _alive(r.process)
         ]
     out = []
     for record in stale:
-        last = record.iterations[-1]["number"] if record.iterations else None
-        record.summary = {
-            **record.summary,
-            "error": "the process running the loop died",
-            "last_completed_iteration": last,
-        }
-        _finish(space, record.created_by, replace(record, status=FAILED), [])
+        last = record.iterations[-1].number if record.iterations else None
+        failure = LoopFailure("the process running the loop died", last)
+        _finish(space, record.created_by, replace(record, status=FAILED, failure=failure))
+        _reject_unjudged(space, record)
         out.append(get_run(space, record.name))
     return out
+
+
+def _reject_unjudged(space: Space, record: LoopRun) -> None:
+    """Mark rejected the candidate versions of a failed run that no completed iteration
+    judged (so none becomes its working dataset's latest); the pooled working versions
+    (``loop-pool``) stay as they are, a re-run under the name builds on them."""
+    with space.work() as w:
+        marks = w.tx.version_marks(record.dataset)
+        versions = w.tx.list_versions(record.dataset)
+    judged = {it.dataset for it in record.iterations}
+    for v in versions:
+        if v.number in marks or v.ref in judged or v.transformation.kind == "loop-pool":
+            continue
+        review.mark_version(
+            space,
+            actor=v.created_by,
+            ref=v.ref,
+            accepted=False,
+            reason=f"loop run {record.name} failed before the sealed suite judged it",
+        )
 
 
 def get_run(space: Space, name: str) -> LoopRun:
