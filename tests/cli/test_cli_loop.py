@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from resonance.domain.loop_types import FAILED, LoopFailure, LoopRun
 from resonance.services.space import Space
 from tests.cli.test_cli_foundation import Cli
 from tests.loop_seed import seed_loop
@@ -41,3 +42,30 @@ def test_loop_commands(tmp_path: Path) -> None:
     assert cli.error("loop", "run", "--name", "x", *args, "--budget", "5", "--suite",
                      seeded.suite, actor="plant-a")["code"].startswith("RES-")  # fmt: skip
     assert cli.error("loop", "show", "nope")["code"].startswith("RES-")
+
+
+def test_loop_show_says_why_a_run_failed(tmp_path: Path) -> None:
+    cli = Cli(tmp_path / "space")
+    cli("init", "--operator", "operator", "--region", "Beijing")
+    space = Space.open(tmp_path / "space")
+    with space.work() as w:
+        w.tx.add_loop_run(
+            LoopRun(
+                name="dead",
+                created_by="operator",
+                created_at=w.now,
+                status=FAILED,
+                suite="s",
+                model="dead",
+                dataset="dead-data",
+                failure=LoopFailure("the process running the loop died", 0),
+            )
+        )
+    space.close()
+    out = cli("loop", "show", "dead").stdout
+    assert "failed: the process running the loop died (last completed iteration: 0)" in out
+    shown = cli.json("loop", "show", "dead")
+    assert shown["config"]["failure"] == {
+        "error": "the process running the loop died",
+        "last_completed_iteration": 0,
+    }
