@@ -11,7 +11,11 @@ from resonance.services.reports import ReportData
 
 _env = Environment(
     loader=PackageLoader("resonance.reports", "templates"),
-    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+    # the templates are named *.html.j2 / *.md.j2: escape by the format before ".j2"
+    # (select_autoescape on "html" alone never matched "report.html.j2")
+    autoescape=select_autoescape(
+        enabled_extensions=("html", "html.j2"), default_for_string=False
+    ),
     trim_blocks=True,
     lstrip_blocks=True,
     keep_trailing_newline=True,
