@@ -98,6 +98,10 @@ def test_role_denials(api: Api) -> None:
     assert api.post("/organizations", json=org).json()["name"] == "newco"
     city = {"province": "Hebei", "city": "Tangshan"}
     assert_error(api.post("/registries/key-cities", org="builder", json=city), "RES-122")
+    # Jiangsu's authority acts only for Jiangsu
+    assert_error(api.post("/registries/key-cities", org="authority", json=city), "RES-191")
+    assert api.post("/registries/key-cities", json=city).status_code == 201
+    city = {"province": "Jiangsu", "city": "Nanjing"}
     assert api.post("/registries/key-cities", org="authority", json=city).status_code == 201
 
 
@@ -157,10 +161,36 @@ def test_registries_quotas_and_reports(api: Api) -> None:
     assert_error(api.post("/registries/scenarios", org="plant-a", json=scenario), "RES-122")
     made = api.post("/registries/scenarios", org="apps", json=scenario).json()
     assert made["owner"] == "apps" and made["status"] == "proposed"
-    moved = api.put(
-        "/registries/scenarios/ladle-life/status", org="apps", json={"status": "landed"}
-    )
+    jump = api.put("/registries/scenarios/ladle-life/status", org="apps", json={"status": "landed"})
+    assert_error(jump, "RES-193")  # no jump from proposed to landed
+    for org, status in [
+        ("authority", "approved"),
+        ("apps", "in_progress"),
+        ("authority", "landed"),
+    ]:
+        moved = api.put("/registries/scenario/ladle-life/status", org=org, json={"status": status})
+        assert moved.status_code == 200, moved.text
     assert moved.json()["status"] == "landed"
+    fixed = api.client.patch(
+        "/registries/scenario/ladle-life",
+        headers=api.headers["apps"],
+        json={"changes": {"title": "Ladle lining remaining life"}},
+    )
+    assert fixed.json()["title"] == "Ladle lining remaining life"
+    hist = api.get("/registries/scenario/ladle-life/history").json()
+    assert [h["action"] for h in hist] == ["status"] * 3 + ["corrected"]
+    case = {
+        "name": "case-9",
+        "model": "steel-fm",
+        "adopter": "builder",
+        "region": "Jiangsu",
+        "description": "x",
+        "evidence": "deployment:x",
+    }
+    assert_error(api.post("/registries/cases", org="apps", json=case), "RES-192")
+    assert_error(
+        api.post("/registries/cases", org="apps", json={**case, "region": "Mars"}), "RES-190"
+    )
     quota = api.get("/quotas?province=Jiangsu").json()
     assert (
         quota["met"] is False

@@ -63,7 +63,11 @@ def test_registry_commands_and_quota_check(lite_space: Space) -> None:
         "Regressor",
         actor="apps",
     )
-    run(root, "registry", "scenario-status", "ladle-life", "approved", actor="apps")
+    err = run_json(
+        root, "registry", "scenario-status", "ladle-life", "approved", actor="apps", code=1
+    )
+    assert err["error"]["code"] == "RES-193"  # approving is for a curator
+    run(root, "registry", "scenario-status", "ladle-life", "approved", actor="authority")
     run(root, "registry", "space-add", "js-space-9", "--industry", "ships", "--province", "Jiangsu")
     run(root, "registry", "city-add", "Nanjing", "--province", "Jiangsu", actor="authority")
     err = run_json(root, "registry", "city-add", "Nantong", "--province", "Jiangsu", code=1)
@@ -77,13 +81,22 @@ def test_registry_commands_and_quota_check(lite_space: Space) -> None:
         "--model",
         "steel-fm2",
         "--adopter",
-        "Mill X",
+        "mill-1",
         "--region",
         "Jiangsu",
         "--description",
         "Deployed on line 2",
+        "--evidence",
+        "deployment:mes-line-2",
         actor="apps",
     )
+    run(root, "registry", "status", "case", "case-x", "confirmed", actor="mill-1")
+    run(root, "registry", "correct", "case", "case-x", "--set", "description=Line 2 and 3")
+    hist = run_json(root, "registry", "history", "case", "case-x")
+    assert [h["action"] for h in hist] == ["status", "corrected"]
+    cases = {c["name"]: c for c in run_json(root, "registry", "show", "cases")}
+    assert cases["case-x"]["status"] == "confirmed"
+    assert cases["case-x"]["description"] == "Line 2 and 3"
     scenarios = run_json(root, "registry", "show", "scenarios")
     assert {s["name"]: s["status"] for s in scenarios}["ladle-life"] == "approved"
     quota = run_json(root, "quota", "check", "--province", "Jiangsu", code=2)

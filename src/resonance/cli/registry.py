@@ -21,10 +21,12 @@ from resonance.domain.registry import (
     ResonanceSpaceEntry,
     ScenarioFile,
     ScenarioStatus,
+    entry_to_dict,
     parse_enum,
 )
 from resonance.domain.reporting import ReportKind
 from resonance.services import registry as svc
+from resonance.services import registry_state as state_svc
 from resonance.services import reports as report_svc
 from resonance.services import tokens as token_svc
 
@@ -137,16 +139,77 @@ def case_add(
     adopter: str = typer.Option(..., help="Who applies the model."),
     region: str = typer.Option(...),
     description: str = typer.Option(...),
+    evidence: str = typer.Option(
+        ..., help="sha256:<document hash> or deployment:<record id or URL>."
+    ),
 ) -> None:
-    """Record an application (landing) case of a model."""
+    """Record a landing case of a model at an adopter organization (not its builder);
+    it counts once the adopter confirms it (`registry status case NAME confirmed`)."""
     c = ctx_of(ctx)
     actor = c.require_actor()
     case = svc.record_case(
         c.space(),
         actor=actor,
-        case=LandingCase(name, model, adopter, region, description, actor),
+        case=LandingCase(name, model, adopter, region, description, actor, evidence),
     )
-    show(c, dict(case.__dict__), lambda: console.print(f"recorded {case.name}"))
+    data = {**case.__dict__, "status": case.status.value}
+    show(
+        c, data, lambda: console.print(f"recorded {case.name} (awaiting {adopter}'s confirmation)")
+    )
+
+
+@registry_app.command("status")
+def entry_status(
+    ctx: typer.Context,
+    registry: str = typer.Argument(..., help="scenario, case, model or space."),
+    name: str = typer.Argument(...),
+    status: str = typer.Argument(..., help="The next status (see docs/reports.md)."),
+) -> None:
+    """Move an entry one step of its state machine (e.g. an adopter confirms a case)."""
+    c = ctx_of(ctx)
+    entry = state_svc.move(
+        c.space(), actor=c.require_actor(), registry=registry, name=name, status=status
+    )
+    show(c, entry_to_dict(entry), lambda: console.print(f"{registry} {name}: {entry.status}"))
+
+
+@registry_app.command("correct")
+def entry_correct(
+    ctx: typer.Context,
+    registry: str = typer.Argument(..., help="scenario, case, model or space."),
+    name: str = typer.Argument(...),
+    sets: list[str] = typer.Option(..., "--set", help="FIELD=VALUE; repeat."),
+) -> None:
+    """Correct text fields of an entry, keeping the old values in its history."""
+    c = ctx_of(ctx)
+    changes: dict[str, str] = {}
+    for item in sets:
+        field, sep, value = item.partition("=")
+        if not sep:
+            raise InvalidInput(f"bad --set {item!r}; use FIELD=VALUE", value=item)
+        changes[field.strip()] = value
+    entry = state_svc.correct(
+        c.space(), actor=c.require_actor(), registry=registry, name=name, changes=changes
+    )
+    show(c, entry_to_dict(entry), lambda: console.print(f"corrected {registry} {name}"))
+
+
+@registry_app.command("history")
+def entry_history(
+    ctx: typer.Context,
+    registry: str = typer.Argument(..., help="scenario, case, model or space."),
+    name: str = typer.Argument(...),
+) -> None:
+    """Every status step and correction of an entry."""
+    c = ctx_of(ctx)
+    rows = [h.to_dict() for h in state_svc.history(c.space(), registry=registry, name=name)]
+    show(
+        c,
+        rows,
+        lambda: _table(
+            f"History of {registry} {name}", rows, ["at", "actor", "action", "before", "after"]
+        ),
+    )
 
 
 @registry_app.command("space-add")

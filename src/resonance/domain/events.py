@@ -253,3 +253,54 @@ class ContributionValued(Event):
 
     action: ClassVar[str] = "contribution.valued"
     object_type: ClassVar[str] = "model_version"
+
+
+# --- the authority's side: status steps, corrections, report notes, national bundles ---
+
+
+@event_type
+@dataclass(frozen=True)
+class RegistryStatusChanged(Event):
+    """A landing case, listed model or space took a step of its state machine.
+
+    ``object_id`` is ``registry:name``; the payload says ``from`` and ``to``.
+    """
+
+    action: ClassVar[str] = "registry.status_changed"
+    object_type: ClassVar[str] = "registry_entry"
+
+
+@event_type
+@dataclass(frozen=True)
+class RegistryEntryCorrected(Event):
+    """A registry entry was corrected (the fields before and after are kept in its history)."""
+
+    action: ClassVar[str] = "registry.entry_corrected"
+    object_type: ClassVar[str] = "registry_entry"
+
+
+@event_type
+@dataclass(frozen=True)
+class ReportNoteWritten(Event):
+    """An authority wrote a new version of a report's measures, problems and next steps."""
+
+    action: ClassVar[str] = "report.note_written"
+    object_type: ClassVar[str] = "report"
+
+
+@event_type
+@dataclass(frozen=True)
+class BundleImported(Event):
+    """A space's signed bundle was verified and imported into the national view."""
+
+    action: ClassVar[str] = "national.bundle_imported"
+    object_type: ClassVar[str] = "bundle"
+
+
+@event_type
+@dataclass(frozen=True)
+class BundleExported(Event):
+    """The space signed and exported a bundle of its registries and quota figures."""
+
+    action: ClassVar[str] = "national.bundle_exported"
+    object_type: ClassVar[str] = "bundle"

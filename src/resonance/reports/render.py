@@ -13,9 +13,7 @@ _env = Environment(
     loader=PackageLoader("resonance.reports", "templates"),
     # the templates are named *.html.j2 / *.md.j2: escape by the format before ".j2"
     # (select_autoescape on "html" alone never matched "report.html.j2")
-    autoescape=select_autoescape(
-        enabled_extensions=("html", "html.j2"), default_for_string=False
-    ),
+    autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
     trim_blocks=True,
     lstrip_blocks=True,
     keep_trailing_newline=True,

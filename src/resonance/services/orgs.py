@@ -19,6 +19,7 @@ from resonance.domain.orgs import (
     check_industry,
     check_slug,
 )
+from resonance.domain.provinces import check_province
 from resonance.services.space import DEFAULT_MAX_INGEST_BYTES, Space
 from resonance.storage.store import Tx
 
@@ -61,7 +62,8 @@ def register_organization(
     check_slug(name, what="organization")
     if not region.strip():
         raise InvalidInput("region is required (a province or municipality)", field="region")
-    org = Organization(name, roles, region.strip(), display_name or name, central_enterprise)
+    region = check_province(region, what="region")
+    org = Organization(name, roles, region, display_name or name, central_enterprise)
     with space.work() as w:
         # every writer appends to the ledger: take its lock first, so two first
         # registrations on PostgreSQL cannot both see an empty space
@@ -106,6 +108,7 @@ def init_space(
     check_slug(operator, what="organization")
     if not region.strip():
         raise InvalidInput("region is required (a province or municipality)", field="region")
+    check_province(region, what="region")
     space = Space.init(root, db_url=db_url, name=name, max_ingest_bytes=max_ingest_bytes)
     register_organization(
         space, actor=None, name=operator, roles=frozenset({Role.OPERATOR}), region=region

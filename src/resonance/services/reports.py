@@ -19,6 +19,7 @@ from resonance.domain.errors import InvalidInput, NotFound
 from resonance.domain.events import ReportSubmitted
 from resonance.domain.ledger import LedgerEntry, verify_chain
 from resonance.domain.orgs import Role
+from resonance.domain.provinces import check_province as valid_province
 from resonance.domain.quotas import QuotaReport, check_enterprise, check_province
 from resonance.domain.registry import HolderKind, RegistrySnapshot
 from resonance.domain.reporting import (
@@ -108,6 +109,7 @@ def _subject(
     if bool(province) == bool(enterprise):
         raise InvalidInput("give exactly one of: province, enterprise")
     if province:
+        province = valid_province(province)
         return SubjectKind.PROVINCE, province, check_province(snap, province), HolderKind.PROVINCE
     assert enterprise
     if enterprise not in snap.central_enterprises():
