@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -205,10 +206,14 @@ def test_registries_quotas_and_reports(api: Api) -> None:
     assert "Summary report — enterprise sinosteel" in html.text
     body = {"province": "Jiangsu", "as_of": "2026-05-29"}
     assert_error(api.post("/reports/plan/submit", org="apps", json=body), "RES-122")
-    sub = api.post("/reports/plan/submit", org="authority", json=body).json()
-    assert sub["submitted_on"] == "2026-05-29" and len(sub["content_hash"]) == 64
+    # a back-dated submission is refused: submissions are stamped with the real time
+    assert_error(api.post("/reports/plan/submit", org="authority", json=body), "RES-195")
+    sub = api.post("/reports/plan/submit", org="authority", json={"province": "Jiangsu"}).json()
+    assert sub["submitted_on"] == date.today().isoformat() and len(sub["content_hash"]) == 64
+    assert sub["late"] is (date.today() > date(2026, 5, 30))
     later = api.get("/reports/midterm?province=Jiangsu&as_of=2026-06-01").json()
-    assert [d["state"] for d in later["deadlines"]] == ["met", "upcoming", "upcoming"]
+    assert later["preview"] is True
+    assert [d["state"] for d in later["deadlines"]] == ["overdue", "upcoming", "upcoming"]
     assert api.get("/reports/submissions?subject=Jiangsu").json()[0]["kind"] == "plan"
     assert api.get("/ledger/verify").json()["ok"] is True
 

@@ -15,6 +15,7 @@ from resonance.domain.errors import (
     NotFound,
     RoleRequired,
     StepNotAllowed,
+    SubmissionRefused,
     Unauthorized,
 )
 from resonance.domain.registry import (
@@ -165,34 +166,42 @@ def test_reports_are_dated_against_the_deadlines(seeded: Space) -> None:
     assert [d.state for d in plan.deadlines] == [DeadlineState.UPCOMING] * 3
     md = render(plan, "md")
     assert "# Implementation plan — province Jiangsu" in md
-    assert "Tasks of the plan" in md and "1 more resonance spaces" in md
+    assert plan.quota.items[0].actual == 0  # no key industry existed on May 20
+    # as of May 20 nothing of the seed existed yet (it was all registered today)
+    assert "Tasks of the plan" in md and "3 more resonance spaces (have 0)" in md
+    now = reports.build_report(seeded, kind=ReportKind.PLAN, province="Jiangsu")
+    md = render(now, "md")
+    assert "1 more resonance spaces (have 2)" in md
     charts = md.split("```mermaid\n")[1:]
     assert len(charts) >= 2 and all(c.startswith("xychart-beta\n") for c in charts)
     quota_chart = charts[0].split("```")[0]
-    actual = [i.actual for i in plan.quota.items]
+    actual = [i.actual for i in now.quota.items]
     assert f"    bar [{', '.join(str(a) for a in actual)}]" in quota_chart
-    reports.submit_report(seeded, actor="authority", data=plan, content=md.encode(), fmt="md")
+    assert plan.preview  # a past --as-of is a preview: it cannot be handed in
+    with pytest.raises(SubmissionRefused):
+        reports.submit_report(seeded, actor="authority", data=plan, content=md.encode(), fmt="md")
     with pytest.raises(RoleRequired):
         reports.submit_report(seeded, actor="apps", data=plan, content=b"x", fmt="md")
+    today = reports.build_report(seeded, kind=ReportKind.PLAN, province="Jiangsu")
+    sub = reports.submit_report(
+        seeded, actor="authority", data=today, content=render(today, "md").encode(), fmt="md"
+    )
+    assert sub.submitted_on == seeded.today()  # the real date, never the report's as-of
+    (entry,) = ledger.entries(seeded, action="report.submitted", limit=None)
+    assert entry.payload["late"] is (seeded.today() > date(2026, 5, 30))
     mid = reports.build_report(
         seeded, kind=ReportKind.MIDTERM, province="Jiangsu", as_of=date(2026, 9, 1)
     )
     states = [d.state for d in mid.deadlines]
-    assert states == [DeadlineState.MET, DeadlineState.OVERDUE, DeadlineState.UPCOMING]
+    # a plan handed in today did not exist on 2026-09-01
+    assert states == [DeadlineState.OVERDUE, DeadlineState.OVERDUE, DeadlineState.UPCOMING]
     html = render(mid, "html")
     assert "Mid-term report — province Jiangsu" in html
     assert 'id="chart-quota"' in html and '<script src="http' not in html
     assert "Plotly.newPlot" in html and len(html) > 1_000_000  # plotly.js inlined
-    assert ledger.entries(seeded, action="report.submitted", limit=None)
     with pytest.raises(InvalidInput):
-        reports.submit_report(
-            seeded,
-            actor="authority",
-            data=reports.build_report(
-                seeded, kind=ReportKind.SUMMARY, province="Jiangsu", as_of=date(2099, 1, 1)
-            ),
-            content=b"x",
-            fmt="md",
+        reports.build_report(
+            seeded, kind=ReportKind.SUMMARY, province="Jiangsu", as_of=date(2099, 1, 1)
         )
 
 

@@ -24,7 +24,7 @@ from resonance.domain.registry import (
     entry_to_dict,
     parse_enum,
 )
-from resonance.domain.reporting import ReportKind
+from resonance.domain.reporting import DEADLINES, KEY_TASKS, ReportKind, TaskNote
 from resonance.services import registry as svc
 from resonance.services import registry_state as state_svc
 from resonance.services import reports as report_svc
@@ -297,6 +297,17 @@ def quota_check(
         raise typer.Exit(2)
 
 
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder, so a
+    reader never sees half a file and a failure leaves no file behind."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _report(kind: ReportKind) -> Any:
     def command(
         ctx: typer.Context,
@@ -304,8 +315,12 @@ def _report(kind: ReportKind) -> Any:
         enterprise: str | None = typer.Option(None),
         fmt: str = typer.Option("md", "--format", help="md or html."),
         out: Path = typer.Option(..., "--out", "-o", help="File to write."),
-        as_of: str | None = typer.Option(None, help="Date of the report (default today)."),
-        submit: bool = typer.Option(False, help="Record the report as handed in on its date."),
+        as_of: str | None = typer.Option(
+            None, help="Preview as the ledger stood at the end of this day (YYYY-MM-DD)."
+        ),
+        submit: bool = typer.Option(
+            False, help="Hand the report in, stamped with the real time (not with --as-of)."
+        ),
     ) -> None:
         c = ctx_of(ctx)
         if fmt not in ("md", "html"):
@@ -314,27 +329,51 @@ def _report(kind: ReportKind) -> Any:
             on = date.fromisoformat(as_of) if as_of else None
         except ValueError:
             raise InvalidInput(f"bad --as-of date {as_of!r}; use YYYY-MM-DD") from None
-        from resonance.reports.render import render
+        from resonance.reports.render import hand_in, preview
 
         space = c.space()
-        data = report_svc.build_report(
-            space, kind=kind, province=province, enterprise=enterprise, as_of=on
-        )
-        text = render(data, fmt)
-        out.write_text(text, encoding="utf-8")
+        sub = None
+        if submit:
+            data, text, sub = hand_in(
+                space,
+                actor=c.require_actor(),
+                kind=kind,
+                province=province,
+                enterprise=enterprise,
+                as_of=on,
+                fmt=fmt,
+            )
+        else:
+            data, text = preview(
+                space, kind=kind, province=province, enterprise=enterprise, as_of=on, fmt=fmt
+            )
+        write_atomically(out, text)  # only after every check and the submission passed
         result: dict[str, Any] = {
             "out": str(out),
             "title": data.title,
             "as_of": data.as_of.isoformat(),
+            "preview": data.preview,
             "deadlines": [d.to_dict() for d in data.deadlines],
             "met": data.quota.met,
         }
-        if submit:
-            sub = report_svc.submit_report(
-                space, actor=c.require_actor(), data=data, content=text.encode(), fmt=fmt
-            )
-            result["submission"] = sub.to_dict()
-        show(c, result, lambda: console.print(f"wrote {data.title} to {out}"))
+        if sub is not None:
+            due = DEADLINES[kind]
+            result["submission"] = {
+                **sub.to_dict(),
+                "late": sub.submitted_on > due,
+                "days_late": max(0, (sub.submitted_on - due).days),
+            }
+
+        def human() -> None:
+            console.print(f"wrote {data.title} to {out}")
+            if sub is not None:
+                late = result["submission"]["late"]
+                console.print(
+                    f"submitted on {sub.submitted_on}"
+                    + (f" — LATE by {result['submission']['days_late']} days" if late else "")
+                )
+
+        show(c, result, human)
 
     command.__doc__ = f"Write the {kind.value} report of a province or a central enterprise."
     return command
@@ -342,6 +381,32 @@ def _report(kind: ReportKind) -> Any:
 
 for _kind in ReportKind:
     report_app.command(_kind.value)(_report(_kind))
+
+
+@report_app.command("note")
+def report_note(
+    ctx: typer.Context,
+    kind: str = typer.Argument(..., help="plan, midterm or summary."),
+    province: str | None = typer.Option(None),
+    enterprise: str | None = typer.Option(None),
+    task: str = typer.Option(..., help="Key task: " + ", ".join(KEY_TASKS)),
+    measures: str = typer.Option("", help="Measures (the plan)."),
+    progress: str = typer.Option("", help="Progress narrative (mid-term)."),
+    problems: str = typer.Option("", help="Problems met."),
+    next_steps: str = typer.Option("", help="Next steps."),
+    typical: list[str] = typer.Option([], "--typical", help="A typical landing case; repeat."),
+) -> None:
+    """Write a new version of the authority's text for one key task of a report."""
+    c = ctx_of(ctx)
+    note = report_svc.write_note(
+        c.space(),
+        actor=c.require_actor(),
+        kind=parse_enum(ReportKind, kind, what="kind"),
+        province=province,
+        enterprise=enterprise,
+        tasks=[TaskNote(task, measures, progress, problems, next_steps, tuple(typical))],
+    )
+    show(c, note.to_dict(), lambda: console.print(f"wrote version {note.version}"))
 
 
 @token_app.command("create")

@@ -101,3 +101,22 @@ def figure_div(fig: go.Figure, div_id: str) -> str:
         config={"displaylogo": False, "responsive": True},
     )
     return str(html)
+
+
+def tasks_figure(tasks: Any) -> go.Figure:
+    """Completion of each of the seven key tasks (share of its floors reached)."""
+    fig = go.Figure(
+        go.Bar(
+            x=[round(100 * t.completion, 1) for t in tasks],
+            y=[t.title for t in tasks],
+            orientation="h",
+            marker_color=[MET if t.completion >= 1 else MISSING for t in tasks],
+        )
+    )
+    fig.update_layout(
+        title="Completion per key task (%)",
+        xaxis={"range": [0, 100]},
+        height=120 + 40 * len(tasks),
+        margin={"l": 380, "r": 20, "t": 50, "b": 40},
+    )
+    return fig
