@@ -24,6 +24,7 @@ from resonance.api.routers import (
     ledger,
     loop,
     models,
+    national,
     organizations,
     policies,
     quotas,
@@ -50,6 +51,7 @@ ROUTERS: list[APIRouter] = [
     loop.router,
     federation.router,
     valuation.router,
+    national.router,
 ]
 
 

@@ -120,3 +120,19 @@ def tasks_figure(tasks: Any) -> go.Figure:
         margin={"l": 380, "r": 20, "t": 50, "b": 40},
     )
     return fig
+
+
+def national_figure(by_province: dict[str, dict[str, int]]) -> go.Figure:
+    """Achievements per province, stacked by list."""
+    fig = go.Figure()
+    provinces = list(by_province)
+    lists = sorted({k for row in by_province.values() for k in row})
+    for name in lists:
+        fig.add_bar(name=name, x=provinces, y=[by_province[p].get(name, 0) for p in provinces])
+    fig.update_layout(
+        title="Achievements per province (a joint one counts for each partner)",
+        barmode="stack",
+        height=420,
+        margin={"l": 40, "r": 20, "t": 50, "b": 80},
+    )
+    return fig
