@@ -25,6 +25,7 @@ from resonance.domain.registry import (
     parse_enum,
 )
 from resonance.domain.reporting import DEADLINES, KEY_TASKS, ReportKind, TaskNote
+from resonance.services import bulk as bulk_svc
 from resonance.services import registry as svc
 from resonance.services import registry_state as state_svc
 from resonance.services import reports as report_svc
@@ -156,6 +157,29 @@ def case_add(
     show(
         c, data, lambda: console.print(f"recorded {case.name} (awaiting {adopter}'s confirmation)")
     )
+
+
+@registry_app.command("import")
+def bulk_import(
+    ctx: typer.Context,
+    registry: str = typer.Argument(..., help="scenarios, cases or models."),
+    file: Path = typer.Argument(..., help="A .csv (header row) or .yaml file."),
+) -> None:
+    """Import every row of a file, all or nothing, with a per-row report (RES-196 when a
+    row fails: nothing is stored)."""
+    c = ctx_of(ctx)
+    if not file.is_file():
+        raise InvalidInput(f"no such file: {file}", path=str(file))
+    fmt = file.suffix.lower().lstrip(".")
+    rows = bulk_svc.bulk_import(
+        c.space(),
+        actor=c.require_actor(),
+        registry=registry,
+        content=file.read_bytes(),
+        fmt=fmt,
+    )
+    data = [r.to_dict() for r in rows]
+    show(c, data, lambda: console.print(f"imported {len(rows)} {registry} from {file}"))
 
 
 @registry_app.command("status")

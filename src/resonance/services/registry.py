@@ -41,6 +41,7 @@ from resonance.domain.registry import (
     CaseStatus,
     ConsortiumEntry,
     DatasetEntry,
+    EntryStatus,
     HolderKind,
     KeyCity,
     KeyIndustry,
@@ -131,20 +132,23 @@ def file_scenario(space: Space, *, actor: str, scenario: ScenarioFile) -> Scenar
     # a scenario file starts proposed: later statuses are steps of its state machine
     scenario = replace(scenario, owner=actor, status=ScenarioStatus.PROPOSED).checked()
     with space.work() as w:
-        require_role(w.tx, actor, Role.APP_DEVELOPER, Role.OPERATOR)
-        if w.tx.get_scenario(scenario.name):
-            raise AlreadyExists(
-                f"scenario {scenario.name!r} already exists", scenario=scenario.name
-            )
-        w.tx.add_scenario(scenario, created_at=w.now)
-        _emit_added(
-            w,
-            actor,
-            "scenario",
-            scenario.name,
-            {"industry": scenario.industry, "status": scenario.status.value},
-        )
+        file_scenario_in(w, actor, scenario)
     return scenario
+
+
+def file_scenario_in(w: Work, actor: str, scenario: ScenarioFile) -> None:
+    """:func:`file_scenario` inside the caller's unit of work (``scenario`` checked)."""
+    require_role(w.tx, actor, Role.APP_DEVELOPER, Role.OPERATOR)
+    if w.tx.get_scenario(scenario.name):
+        raise AlreadyExists(f"scenario {scenario.name!r} already exists", scenario=scenario.name)
+    w.tx.add_scenario(scenario, created_at=w.now)
+    _emit_added(
+        w,
+        actor,
+        "scenario",
+        scenario.name,
+        {"industry": scenario.industry, "status": scenario.status.value},
+    )
 
 
 def set_scenario_status(
@@ -167,32 +171,37 @@ def register_model(space: Space, *, actor: str, entry: ModelEntry) -> ModelEntry
     an existing scenario of the same industry.
     """
     with space.work() as w:
-        org = require_role(w.tx, actor, Role.MODEL_BUILDER, Role.OPERATOR)
-        owner = entry.owner or actor
-        if owner != actor and not org.has_role(Role.OPERATOR):
-            raise RoleRequired("only an operator registers a model for another organization")
-        entry = ModelEntry(**{**entry.__dict__, "owner": owner}).checked()
-        require_org(w.tx, owner)
-        if entry.scenario:
-            scen = w.tx.get_scenario(entry.scenario)
-            if scen is None:
-                raise NotFound(f"unknown scenario {entry.scenario!r}", scenario=entry.scenario)
-            if scen.industry != entry.industry:
-                raise InvalidInput(
-                    f"scenario {scen.name} belongs to {scen.industry}, not {entry.industry}"
-                )
-        if w.tx.get_model_entry(entry.name):
-            raise AlreadyExists(f"model {entry.name!r} is already registered", model=entry.name)
-        if entry.ref is not None:
-            check_model_ref(w.tx, entry.ref)
-        w.tx.add_model_entry(entry, created_at=w.now)
-        _emit_added(
-            w,
-            actor,
-            "model",
-            entry.name,
-            {"industry": entry.industry, "kind": entry.kind.value, "ref": entry.ref},
-        )
+        return register_model_in(w, actor, entry)
+
+
+def register_model_in(w: Work, actor: str, entry: ModelEntry) -> ModelEntry:
+    """:func:`register_model` inside the caller's unit of work."""
+    org = require_role(w.tx, actor, Role.MODEL_BUILDER, Role.OPERATOR)
+    owner = entry.owner or actor
+    if owner != actor and not org.has_role(Role.OPERATOR):
+        raise RoleRequired("only an operator registers a model for another organization")
+    entry = replace(entry, owner=owner, status=EntryStatus.LISTED).checked()
+    require_org(w.tx, owner)
+    if entry.scenario:
+        scen = w.tx.get_scenario(entry.scenario)
+        if scen is None:
+            raise NotFound(f"unknown scenario {entry.scenario!r}", scenario=entry.scenario)
+        if scen.industry != entry.industry:
+            raise InvalidInput(
+                f"scenario {scen.name} belongs to {scen.industry}, not {entry.industry}"
+            )
+    if w.tx.get_model_entry(entry.name):
+        raise AlreadyExists(f"model {entry.name!r} is already registered", model=entry.name)
+    if entry.ref is not None:
+        check_model_ref(w.tx, entry.ref)
+    w.tx.add_model_entry(entry, created_at=w.now)
+    _emit_added(
+        w,
+        actor,
+        "model",
+        entry.name,
+        {"industry": entry.industry, "kind": entry.kind.value, "ref": entry.ref},
+    )
     return entry
 
 

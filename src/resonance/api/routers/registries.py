@@ -27,6 +27,7 @@ from resonance.domain.registry import (
     ScenarioStatus,
     entry_to_dict,
 )
+from resonance.services import bulk as bulk_svc
 from resonance.services import registry as svc
 from resonance.services import registry_state as state_svc
 
@@ -161,6 +162,25 @@ def record_case(body: NewCase, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
         space, actor=me.name, case=LandingCase(**body.model_dump(), recorded_by=me.name)
     )
     return entry_to_dict(c)
+
+
+class BulkBody(BaseModel):
+    """A CSV (header row) or YAML file's text to import, all or nothing."""
+
+    format: str = Field(pattern="^(csv|yaml)$", examples=["csv"])
+    content: str = Field(min_length=1, max_length=20 * 1024 * 1024)
+
+
+@router.post("/{registry}/import", status_code=201)
+def bulk_import(
+    registry: RegistryName, body: BulkBody, space: SpaceDep, me: OrgDep
+) -> list[dict[str, Any]]:
+    """Import scenarios, cases or models from a file; RES-196 with the per-row report
+    when a row fails (nothing is stored)."""
+    rows = bulk_svc.bulk_import(
+        space, actor=me.name, registry=registry, content=body.content.encode(), fmt=body.format
+    )
+    return [r.to_dict() for r in rows]
 
 
 @router.put("/{registry}/{name}/status")
