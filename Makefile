@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION := 1
 export RESONANCE_NO_PROGRESS ?=
 
-.PHONY: setup setup-dev setup-torch demo test lint typecheck check bench bench-ingest bench-api bench-slices bench-loop bench-federated bench-valuation clean
+.PHONY: setup setup-dev setup-torch demo test lint typecheck check bench bench-ingest bench-api bench-slices bench-loop bench-federated bench-valuation bench-reports clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -42,6 +42,7 @@ bench: setup-dev  ## every benchmark, each printing ratios against a baseline ru
 	$(BIN)/python -m bench.loop
 	$(BIN)/python -m bench.federated
 	$(BIN)/python -m bench.valuation
+	$(BIN)/python -m bench.reports
 
 bench-ingest: setup-dev
 	$(BIN)/python -m bench.ingest
@@ -60,6 +61,9 @@ bench-federated: setup-dev  ## federated vs pooled, 2 datasets x 3/5 non-IID mem
 
 bench-valuation: setup-dev  ## KNN-Shapley 100,000 x 1,000 vs one KNN predict; flipped-label recall
 	$(BIN)/python -m bench.valuation
+
+bench-reports: setup-dev  ## a province report (3 industries, 93 scenarios) < 5 s; bulk import of 100 scenarios < 10 s
+	$(BIN)/python -m bench.reports
 
 clean:
 	rm -rf $(VENV) demo-space .pytest_cache .mypy_cache .ruff_cache

@@ -11,7 +11,6 @@ from resonance.cli.registry import write_atomically
 from resonance.domain.errors import NotFound
 from resonance.domain.national import LISTS
 from resonance.domain.signing import canonical_json
-from resonance.reports.national import render_national
 from resonance.services import national as svc
 
 national_app = typer.Typer(
@@ -88,6 +87,8 @@ def report(
     out: Path = typer.Option(..., "--out", "-o", help="File to write."),
 ) -> None:
     """Render the national lists and the ministries' overview."""
+    from resonance.reports.national import render_national  # plotly: loaded when needed
+
     c = ctx_of(ctx)
     text = render_national(svc.national_view(c.space()), fmt)
     write_atomically(out, text)
