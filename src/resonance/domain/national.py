@@ -140,6 +140,13 @@ def verify_bundle(document: Any, *, pinned: dict[str, str] | None = None) -> dic
         )
     if not isinstance(manifest.get("achievements"), list):
         raise BundleInvalid("the manifest holds no achievements")
+    head = manifest.get("ledger_head")
+    if not (
+        isinstance(head, dict)
+        and isinstance(head.get("seq"), int)
+        and isinstance(head.get("hash"), str)
+    ):
+        raise BundleInvalid("the manifest names no ledger head (seq, hash)")
     return manifest
 
 

@@ -56,7 +56,10 @@ def parse_rows(content: bytes, *, fmt: str) -> list[dict[str, str]]:
     except UnicodeDecodeError:
         raise MalformedFile("a bulk file is UTF-8 text") from None
     if fmt == "csv":
-        rows: Any = list(csv.DictReader(io.StringIO(text)))
+        try:
+            rows: Any = list(csv.DictReader(io.StringIO(text)))
+        except csv.Error as exc:
+            raise MalformedFile(f"not CSV: {exc}") from None
     elif fmt in ("yaml", "yml"):
         try:
             rows = yaml.safe_load(text)
@@ -70,6 +73,8 @@ def parse_rows(content: bytes, *, fmt: str) -> list[dict[str, str]]:
         raise MalformedFile("a bulk file holds a list of rows (mappings of field to value)")
     if len(rows) > MAX_ROWS:
         raise MalformedFile(f"a bulk file holds at most {MAX_ROWS} rows")
+    if any(None in r for r in rows):
+        raise MalformedFile("a CSV row has more fields than the header")
     return [{str(k).strip(): "" if v is None else str(v) for k, v in r.items()} for r in rows]
 
 
