@@ -9,6 +9,7 @@ import pytest
 
 from resonance.domain.errors import (
     AlreadyExists,
+    InvalidInput,
     OutsideRegion,
     RoleRequired,
     StepNotAllowed,
@@ -271,3 +272,31 @@ def test_a_listed_model_counts_with_its_sealed_evaluation(
     assert row["sealed_score"]["ref"] == "steel-lgbm@1"
     assert row["sealed_score"]["value"] == pytest.approx(run.metrics["macro_f1"])
     assert row["linked_version"]["ref"] == "steel-lgbm@1"
+
+
+def test_organizations_of_a_central_enterprise_count_for_it(lite_space: Space) -> None:
+    seed(lite_space)
+    orgs.register_organization(
+        lite_space,
+        actor="operator",
+        name="sinosteel-js",
+        roles=frozenset({Role.APP_DEVELOPER}),
+        region="Jiangsu",
+        enterprise="sinosteel",
+    )
+    with pytest.raises(InvalidInput):  # plant-a is no central enterprise
+        orgs.register_organization(
+            lite_space,
+            actor="operator",
+            name="x-js",
+            roles=frozenset({Role.APP_DEVELOPER}),
+            region="Jiangsu",
+            enterprise="plant-a",
+        )
+    registry.file_scenario(lite_space, actor="sinosteel-js", scenario=scenario_file("js-ladle"))
+    ent = registry.quota_check(lite_space, enterprise="sinosteel")
+    assert {i.key: i.actual for i in ent.children[0].items}["scenario_files"] == 1
+    # the same scenario counts for Jiangsu too (the organization's province)
+    js = registry.quota_check(lite_space, province="Jiangsu")
+    steel = next(c for c in js.children if c.subject == "steel")
+    assert {i.key: i.actual for i in steel.items}["scenario_files"] == 2

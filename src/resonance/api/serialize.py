@@ -19,6 +19,7 @@ def org(o: Organization) -> dict[str, Any]:
         "roles": sorted(r.value for r in o.roles),
         "region": o.region,
         "central_enterprise": o.central_enterprise,
+        "enterprise": o.enterprise,
     }
 
 

@@ -25,6 +25,7 @@ def org_dict(org: Organization) -> dict[str, object]:
         "roles": sorted(r.value for r in org.roles),
         "region": org.region,
         "central_enterprise": org.central_enterprise,
+        "enterprise": org.enterprise,
     }
 
 
@@ -73,6 +74,11 @@ def org_add(
     region: str = typer.Option(..., help="Province or municipality."),
     display_name: str = typer.Option("", help="Full name."),
     central_enterprise: bool = typer.Option(False, help="A central (state-owned) enterprise."),
+    enterprise: str | None = typer.Option(
+        None,
+        help="The central enterprise this organization belongs to (its achievements "
+        "count for that enterprise too).",
+    ),
 ) -> None:
     """Register an organization (as an operator)."""
     c = ctx_of(ctx)
@@ -84,6 +90,7 @@ def org_add(
         region=region,
         display_name=display_name,
         central_enterprise=central_enterprise,
+        enterprise=enterprise,
     )
     show(c, org_dict(org), lambda: console.print(f"[green]registered[/] {org.name}"))
 

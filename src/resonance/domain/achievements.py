@@ -23,8 +23,15 @@ from resonance.domain.registry import (
 
 
 def _enterprises(snap: RegistrySnapshot, orgs: list[str]) -> tuple[str, ...]:
-    central = {o.name for o in snap.organizations if o.central_enterprise}
-    return tuple(sorted(o for o in set(orgs) if o in central))
+    """The central enterprises of ``orgs``: themselves, or the one they belong to."""
+    out = set()
+    for o in snap.organizations:
+        if o.name in orgs:
+            if o.central_enterprise:
+                out.add(o.name)
+            if o.enterprise:
+                out.add(o.enterprise)
+    return tuple(sorted(out))
 
 
 def achievements(snap: RegistrySnapshot) -> list[Achievement]:

@@ -17,10 +17,13 @@ from resonance.domain.registry import HolderKind, RegistrySnapshot
 def organizations_of(
     snap: RegistrySnapshot, *, province: str | None = None, enterprise: str | None = None
 ) -> frozenset[str]:
-    """Names of the organizations of a province, or the central enterprise itself."""
+    """Names of the organizations of a province, or of a central enterprise: the
+    enterprise itself and the organizations that belong to it."""
     if enterprise is not None:
         return frozenset(
-            o.name for o in snap.organizations if o.name == enterprise and o.central_enterprise
+            o.name
+            for o in snap.organizations
+            if (o.name == enterprise and o.central_enterprise) or o.enterprise == enterprise
         )
     return frozenset(o.name for o in snap.organizations if o.region == province)
 

@@ -96,6 +96,7 @@ class Organization:
     region: str
     display_name: str = ""
     central_enterprise: bool = False
+    enterprise: str | None = None  # the central enterprise this organization belongs to
 
     def has_role(self, role: Role) -> bool:
         """Return True when the organization holds ``role``."""

@@ -335,6 +335,7 @@ class OrgEntry:
     name: str
     region: str
     central_enterprise: bool
+    enterprise: str | None = None  # the central enterprise it belongs to
 
 
 @dataclass(frozen=True)

@@ -456,7 +456,9 @@ def _snapshot_now(tx: Tx) -> RegistrySnapshot:
         spaces=tx.list_space_entries(),
         key_cities=tx.list_key_cities(),
         key_industries=tx.list_key_industries(),
-        organizations=[OrgEntry(o.name, o.region, o.central_enterprise) for o in orgs.values()],
+        organizations=[
+            OrgEntry(o.name, o.region, o.central_enterprise, o.enterprise) for o in orgs.values()
+        ],
     )
 
 

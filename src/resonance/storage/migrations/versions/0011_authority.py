@@ -18,6 +18,8 @@ depends_on = "0003_registry"
 
 def upgrade() -> None:
     """Add status/evidence columns to the registry tables and the authority's tables."""
+    with op.batch_alter_table("organizations") as batch:
+        batch.add_column(sa.Column("enterprise", sa.String(64)))
     with op.batch_alter_table("registry_cases") as batch:
         batch.add_column(sa.Column("evidence", sa.String(300), nullable=False, server_default=""))
         batch.add_column(
@@ -80,3 +82,5 @@ def downgrade() -> None:
     with op.batch_alter_table("registry_cases") as batch:
         batch.drop_column("evidence")
         batch.drop_column("status")
+    with op.batch_alter_table("organizations") as batch:
+        batch.drop_column("enterprise")
