@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from resonance.domain.asof import ledger_view
 from resonance.domain.errors import (
     AlreadyExists,
     InvalidInput,
@@ -28,8 +29,19 @@ from resonance.domain.registry import (
     ResonanceSpaceEntry,
 )
 from resonance.domain.reporting import ReportKind
-from resonance.services import evaluation, orgs, registry, registry_state, reports, training
+from resonance.services import (
+    catalog,
+    evaluation,
+    ledger,
+    orgs,
+    registry,
+    registry_state,
+    reports,
+    training,
+)
+from resonance.services import review as rv
 from resonance.services.space import Space
+from tests.conftest import STEEL_CSV
 from tests.model_seed import seed as model_seed
 from tests.registry_seed import SCENARIO, scenario_file, seed
 
@@ -300,3 +312,31 @@ def test_organizations_of_a_central_enterprise_count_for_it(lite_space: Space) -
     js = registry.quota_check(lite_space, province="Jiangsu")
     steel = next(c for c in js.children if c.subject == "steel")
     assert {i.key: i.actual for i in steel.items}["scenario_files"] == 2
+
+
+def _dataset_done(data: reports.ReportData) -> dict[str, str | None]:
+    return {a.key: a.ref for t in data.tasks for a in t.done if a.key.startswith("dataset:")}
+
+
+def test_rejected_candidate_versions_are_no_achievements(lite_space: Space, tmp_path: Path) -> None:
+    seed(lite_space)
+    head = STEEL_CSV.read_text().splitlines()[:400]
+    smaller = tmp_path / "steel-head.csv"
+    smaller.write_text("\n".join(head) + "\n")
+    catalog.ingest(lite_space, actor="plant-a", path=smaller, dataset="steel-a")
+    report = reports.build_report(lite_space, kind=ReportKind.PLAN, province="Jiangsu")
+    assert _dataset_done(report)["dataset:plant-a/steel-a"] == "steel-a@2"
+    # the sealed suite rejected the candidate: the report counts version 1 again,
+    # live and as the ledger stood today
+    rv.mark_version(lite_space, actor="plant-a", ref="steel-a@2", accepted=False, reason="worse")
+    report = reports.build_report(lite_space, kind=ReportKind.PLAN, province="Jiangsu")
+    assert _dataset_done(report)["dataset:plant-a/steel-a"] == "steel-a@1"
+    entries = ledger.entries(lite_space, limit=None)
+    assert ledger_view(entries, as_of=lite_space.today()).versions["steel-a"] == 1
+    # a dataset whose only version was rejected counts nowhere
+    rv.mark_version(lite_space, actor="plant-a", ref="steel-a@1", accepted=False, reason="bad")
+    report = reports.build_report(lite_space, kind=ReportKind.PLAN, province="Jiangsu")
+    assert "dataset:plant-a/steel-a" not in _dataset_done(report)
+    assert report.counts["steel"]["common datasets"] == 0
+    entries = ledger.entries(lite_space, limit=None)
+    assert "steel-a" not in ledger_view(entries, as_of=lite_space.today()).versions

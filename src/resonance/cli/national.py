@@ -8,6 +8,7 @@ import typer
 
 from resonance.cli.output import console, ctx_of, print_table, show
 from resonance.cli.registry import write_atomically
+from resonance.domain import forms
 from resonance.domain.errors import NotFound
 from resonance.domain.national import LISTS
 from resonance.domain.signing import canonical_json
@@ -50,15 +51,7 @@ def import_(
         if not f.is_file():
             raise NotFound(f"no such file: {f}", path=str(f))
         b = svc.import_bundle(space, actor=actor, document=svc.parse_bundle(f.read_bytes()))
-        rows.append(
-            {
-                "file": str(f),
-                "space": b.space,
-                "key_id": b.key_id,
-                "head_seq": b.head_seq,
-                "achievements": len(b.achievements()),
-            }
-        )
+        rows.append({"file": str(f), **forms.bundle(b)})
     show(c, rows, lambda: print_table("Imported", list(rows[0]), [list(r.values()) for r in rows]))
 
 

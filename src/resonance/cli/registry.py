@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from resonance.cli.output import console, ctx_of, print_table, show
+from resonance.domain import forms
 from resonance.domain.errors import InvalidInput
 from resonance.domain.quotas import QuotaReport
 from resonance.domain.registry import (
@@ -24,7 +25,7 @@ from resonance.domain.registry import (
     entry_to_dict,
     parse_enum,
 )
-from resonance.domain.reporting import DEADLINES, KEY_TASKS, ReportKind, TaskNote
+from resonance.domain.reporting import KEY_TASKS, ReportKind, TaskNote
 from resonance.services import bulk as bulk_svc
 from resonance.services import registry as svc
 from resonance.services import registry_state as state_svc
@@ -381,12 +382,7 @@ def _report(kind: ReportKind) -> Any:
             "met": data.quota.met,
         }
         if sub is not None:
-            due = DEADLINES[kind]
-            result["submission"] = {
-                **sub.to_dict(),
-                "late": sub.submitted_on > due,
-                "days_late": max(0, (sub.submitted_on - due).days),
-            }
+            result["submission"] = forms.submission(sub)
 
         def human() -> None:
             console.print(f"wrote {data.title} to {out}")

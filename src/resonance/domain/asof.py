@@ -10,13 +10,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 
+from resonance.domain.errors import InvalidInput
 from resonance.domain.ledger import LedgerEntry
+from resonance.domain.refs import version_ref
 from resonance.domain.registry import (
     CaseStatus,
     EntryStatus,
     RegistrySnapshot,
     ScenarioStatus,
 )
+from resonance.domain.review import REJECTED_VERSION
 
 
 @dataclass
@@ -26,6 +29,7 @@ class LedgerView:
     as_of: date
     added: set[str] = field(default_factory=set)  # "registry:name" of registry entries
     versions: dict[str, int] = field(default_factory=dict)  # dataset -> last version number
+    # (rejected loop candidates left out: like the catalog, they are never a dataset's latest)
     consortia: set[str] = field(default_factory=set)
     organizations: set[str] = field(default_factory=set)
     status: dict[str, str] = field(default_factory=dict)  # "registry:name" -> status then
@@ -36,6 +40,8 @@ def ledger_view(entries: Iterable[LedgerEntry], *, as_of: date) -> LedgerView:
     """Fold the ledger's entries up to the end of ``as_of`` into a :class:`LedgerView`."""
     view = LedgerView(as_of)
     day = as_of.isoformat()
+    created: set[tuple[str, int]] = set()
+    marks: dict[str, str] = {}  # NAME@N -> its last mark by then
     for e in entries:
         if e.timestamp[:10] > day:
             continue
@@ -44,15 +50,21 @@ def ledger_view(entries: Iterable[LedgerEntry], *, as_of: date) -> LedgerView:
         elif e.action in ("registry.scenario_status", "registry.status_changed"):
             view.status[e.object_id] = str(e.payload.get("to", ""))
         elif e.action == "dataset.version_created":
-            name, _, number = e.object_id.rpartition("@")
-            if number.isdigit():
-                view.versions[name] = max(view.versions.get(name, 0), int(number))
+            try:
+                created.add(version_ref(e.object_id))
+            except InvalidInput:
+                continue
+        elif e.action == "dataset.version_marked":
+            marks[e.object_id] = str(e.payload.get("status", ""))
         elif e.action == "consortium.formed":
             view.consortia.add(e.object_id)
         elif e.action == "organization.registered":
             view.organizations.add(e.object_id)
         elif e.action == "model.evaluated":
             view.evaluated.add(e.object_id)
+    for name, number in created:
+        if marks.get(f"{name}@{number}") != REJECTED_VERSION:
+            view.versions[name] = max(view.versions.get(name, 0), number)
     return view
 
 

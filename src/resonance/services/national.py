@@ -84,7 +84,8 @@ def export_bundle(space: Space, *, actor: str) -> dict[str, Any]:
             BundleExported(
                 actor=actor,
                 object_id=f"{space.config.name}@{head_seq}",
-                payload={"head_hash": head_hash, "key_id": keys.key_id},
+                head_hash=head_hash,
+                key_id=keys.key_id,
             )
         )
     return {"manifest": manifest, "signature": signature, "public_key": keys.public_pem}
@@ -139,7 +140,8 @@ def import_bundle(space: Space, *, actor: str, document: Any) -> ImportedBundle:
             BundleImported(
                 actor=actor,
                 object_id=f"{bundle.space}@{bundle.head_seq}",
-                payload={"key_id": bundle.key_id, "head_hash": bundle.head_hash},
+                key_id=bundle.key_id,
+                head_hash=bundle.head_hash,
             )
         )
     return bundle

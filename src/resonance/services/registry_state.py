@@ -160,14 +160,23 @@ def move_in(w: Work, actor: str, registry: str, name: str, status: str) -> Entry
             registry, name, w.now, actor, "status", {"status": current}, {"status": status}
         )
     )
-    event = ScenarioStatusChanged if registry == "scenario" else RegistryStatusChanged
-    w.emit(
-        event(
-            actor=actor,
-            object_id=f"{registry}:{name}",
-            payload={"registry": registry, "from": current, "to": status},
+    object_id = f"{registry}:{name}"
+    if registry == "scenario":
+        w.emit(
+            ScenarioStatusChanged(
+                actor=actor, object_id=object_id, from_status=current, to_status=status
+            )
         )
-    )
+    else:
+        w.emit(
+            RegistryStatusChanged(
+                actor=actor,
+                object_id=object_id,
+                registry=registry,
+                from_status=current,
+                to_status=status,
+            )
+        )
     return moved
 
 
@@ -229,7 +238,9 @@ def correct(
             RegistryEntryCorrected(
                 actor=actor,
                 object_id=f"{registry}:{name}",
-                payload={"registry": registry, "before": before, "after": new},
+                registry=registry,
+                before=before,
+                after=new,
             )
         )
     return corrected

@@ -180,11 +180,15 @@ def _industry_counts(
     for ind in industries:
         out[ind] = {
             "trained model versions": trained[ind],
+            # a dataset counts with a version that may be its latest (rejected loop
+            # candidates never are; a dataset with only those has none)
             "common datasets": sum(
-                1 for d in snap.datasets if d.industry == ind and d.kind == "common"
+                1 for d in snap.datasets if d.industry == ind and d.kind == "common" and d.version
             ),
             "specialized datasets": sum(
-                1 for d in snap.datasets if d.industry == ind and d.kind == "specialized"
+                1
+                for d in snap.datasets
+                if d.industry == ind and d.kind == "specialized" and d.version
             ),
             "models and agents": sum(1 for m in snap.models if m.industry == ind),
             "landing cases": sum(
@@ -374,13 +378,11 @@ def submit_report(
             ReportSubmitted(
                 actor=actor,
                 object_id=f"{sub.kind.value}:{sub.subject_kind.value}:{sub.subject}",
-                payload={
-                    **sub.to_dict(),
-                    "submitted_at": w.now,
-                    "late": late_days > 0,
-                    "days_late": max(0, late_days),
-                    "note_version": data.note_version,
-                },
+                submission=sub,
+                submitted_at=w.now,
+                late=late_days > 0,
+                days_late=max(0, late_days),
+                note_version=data.note_version,
             )
         )
     return sub
@@ -432,7 +434,8 @@ def write_note(
             ReportNoteWritten(
                 actor=actor,
                 object_id=f"{kind.value}:{subject_kind.value}:{subject}",
-                payload={"version": note.version, "tasks": sorted(merged)},
+                version=note.version,
+                tasks=sorted(merged),
             )
         )
     return note

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from resonance.api.deps import OrgDep, SpaceDep
 from resonance.api.errors import ERROR_RESPONSES
+from resonance.domain import forms
 from resonance.reports.national import render_national
 from resonance.services import national as svc
 
@@ -26,13 +27,7 @@ def import_bundle(body: dict[str, Any], space: SpaceDep, me: OrgDep) -> dict[str
     """Verify and import a space's bundle (operators and authorities); RES-194 when it is
     unsigned, tampered with or signed by another key than before."""
     b = svc.import_bundle(space, actor=me.name, document=body)
-    return {
-        "space": b.space,
-        "head_seq": b.head_seq,
-        "head_hash": b.head_hash,
-        "key_id": b.key_id,
-        "achievements": len(b.achievements()),
-    }
+    return forms.bundle(b)
 
 
 @router.get("", response_model=None)

@@ -12,7 +12,8 @@ from pydantic import BaseModel, Field
 from resonance.api.deps import OrgDep, SpaceDep
 from resonance.api.errors import ERROR_RESPONSES
 from resonance.api.params import Enterprise, Province
-from resonance.domain.reporting import DEADLINES, ReportKind, SubjectKind, TaskNote
+from resonance.domain import forms
+from resonance.domain.reporting import ReportKind, SubjectKind, TaskNote
 from resonance.reports.render import hand_in, preview
 from resonance.services import reports as svc
 
@@ -97,9 +98,7 @@ def submit(kind: ReportKind, body: SubmitBody, space: SpaceDep, me: OrgDep) -> d
         as_of=body.as_of,
         fmt=body.format,
     )
-    due = DEADLINES[kind]
-    late = (sub.submitted_on - due).days
-    return {**sub.to_dict(), "late": late > 0, "days_late": max(0, late)}
+    return forms.submission(sub)
 
 
 @router.post("/{kind}/notes", status_code=201)

@@ -1,14 +1,33 @@
-"""JSON forms of domain objects returned by the API (same shapes as ``--format json``)."""
+"""JSON forms of domain records: the one serializer the API and ``--format json`` share.
+
+Records with their own ``to_dict()`` keep it; this module holds the forms that
+need more than one record (a dataset with its latest version) or leave fields
+out (a token never shows its secret), and :func:`plain` for anything else.
+"""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from resonance.domain.datasets import Dataset, DatasetVersion
 from resonance.domain.ledger import LedgerEntry
+from resonance.domain.national import ImportedBundle
 from resonance.domain.orgs import Consortium, Organization
+from resonance.domain.plain import plain
+from resonance.domain.reporting import DEADLINES, ReportSubmission
 from resonance.domain.tokens import ApiToken
+
+__all__ = [
+    "bundle",
+    "consortium",
+    "dataset",
+    "entry",
+    "org",
+    "plain",
+    "submission",
+    "token",
+    "version",
+]
 
 
 def org(o: Organization) -> dict[str, Any]:
@@ -84,12 +103,18 @@ def token(t: ApiToken) -> dict[str, Any]:
     }
 
 
-def finite(data: Any) -> Any:
-    """``data`` with every non-finite float (NaN, ±inf) replaced by None (JSON has none)."""
-    if isinstance(data, float):
-        return data if math.isfinite(data) else None
-    if isinstance(data, dict):
-        return {k: finite(v) for k, v in data.items()}
-    if isinstance(data, list | tuple):
-        return [finite(v) for v in data]
-    return data
+def submission(s: ReportSubmission) -> dict[str, Any]:
+    """A handed-in report, with whether (and by how many days) it was late."""
+    late = (s.submitted_on - DEADLINES[s.kind]).days
+    return {**s.to_dict(), "late": late > 0, "days_late": max(0, late)}
+
+
+def bundle(b: ImportedBundle) -> dict[str, Any]:
+    """An imported space bundle: its space, ledger head, key and number of achievements."""
+    return {
+        "space": b.space,
+        "head_seq": b.head_seq,
+        "head_hash": b.head_hash,
+        "key_id": b.key_id,
+        "achievements": len(b.achievements()),
+    }
