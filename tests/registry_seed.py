@@ -14,7 +14,7 @@ from resonance.domain.registry import (
     ResonanceSpaceEntry,
     ScenarioFile,
 )
-from resonance.services import catalog, orgs, policies, registry
+from resonance.services import catalog, orgs, policies, registry, registry_state
 from resonance.services.space import Space
 from tests.conftest import STEEL_CSV, STEEL_LABELS
 
@@ -41,6 +41,8 @@ def seed(space: Space, *, datasets: bool = True) -> None:
         ("apps", Role.APP_DEVELOPER, "Jiangsu", False),
         ("authority", Role.AUTHORITY, "Jiangsu", False),
         ("sinosteel", Role.DATA_HOLDER, "Beijing", True),
+        ("computeco", Role.COMPUTE, "Jiangsu", False),
+        *[(f"mill-{i}", Role.APP_DEVELOPER, "Jiangsu", False) for i in range(3)],
     ]:
         orgs.register_organization(
             space,
@@ -55,7 +57,7 @@ def seed(space: Space, *, datasets: bool = True) -> None:
         actor="operator",
         name="steel-c",
         industry="steel",
-        members=["plant-a:data", "builder:model,compute", "apps:application"],
+        members=["plant-a:data", "builder:model", "computeco:compute", "apps:application"],
     )
     registry.file_scenario(space, actor="apps", scenario=scenario_file())
     if datasets:
@@ -102,7 +104,7 @@ def seed(space: Space, *, datasets: bool = True) -> None:
     registry.register_model(
         space,
         actor="builder",
-        entry=ModelEntry("steel-fm", "steel", ModelKind.INDUSTRY, "builder", ref="steel-fm@1"),
+        entry=ModelEntry("steel-fm", "steel", ModelKind.INDUSTRY, "builder"),
     )
     registry.register_model(
         space,
@@ -113,5 +115,16 @@ def seed(space: Space, *, datasets: bool = True) -> None:
         registry.record_case(
             space,
             actor="apps",
-            case=LandingCase(f"case-{i}", "surface-agent", f"Mill {i}", "Jiangsu", "Deployed", ""),
+            case=LandingCase(
+                f"case-{i}",
+                "surface-agent",
+                f"mill-{i}",
+                "Jiangsu",
+                "Deployed on the finishing line",
+                "",
+                evidence=f"deployment:mes-{i}",
+            ),
+        )
+        registry_state.move(
+            space, actor=f"mill-{i}", registry="case", name=f"case-{i}", status="confirmed"
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -98,6 +99,10 @@ def test_role_denials(api: Api) -> None:
     assert api.post("/organizations", json=org).json()["name"] == "newco"
     city = {"province": "Hebei", "city": "Tangshan"}
     assert_error(api.post("/registries/key-cities", org="builder", json=city), "RES-122")
+    # Jiangsu's authority acts only for Jiangsu
+    assert_error(api.post("/registries/key-cities", org="authority", json=city), "RES-191")
+    assert api.post("/registries/key-cities", json=city).status_code == 201
+    city = {"province": "Jiangsu", "city": "Nanjing"}
     assert api.post("/registries/key-cities", org="authority", json=city).status_code == 201
 
 
@@ -157,10 +162,36 @@ def test_registries_quotas_and_reports(api: Api) -> None:
     assert_error(api.post("/registries/scenarios", org="plant-a", json=scenario), "RES-122")
     made = api.post("/registries/scenarios", org="apps", json=scenario).json()
     assert made["owner"] == "apps" and made["status"] == "proposed"
-    moved = api.put(
-        "/registries/scenarios/ladle-life/status", org="apps", json={"status": "landed"}
-    )
+    jump = api.put("/registries/scenarios/ladle-life/status", org="apps", json={"status": "landed"})
+    assert_error(jump, "RES-193")  # no jump from proposed to landed
+    for org, status in [
+        ("authority", "approved"),
+        ("apps", "in_progress"),
+        ("authority", "landed"),
+    ]:
+        moved = api.put("/registries/scenario/ladle-life/status", org=org, json={"status": status})
+        assert moved.status_code == 200, moved.text
     assert moved.json()["status"] == "landed"
+    fixed = api.client.patch(
+        "/registries/scenario/ladle-life",
+        headers=api.headers["apps"],
+        json={"changes": {"title": "Ladle lining remaining life"}},
+    )
+    assert fixed.json()["title"] == "Ladle lining remaining life"
+    hist = api.get("/registries/scenario/ladle-life/history").json()
+    assert [h["action"] for h in hist] == ["status"] * 3 + ["corrected"]
+    case = {
+        "name": "case-9",
+        "model": "steel-fm",
+        "adopter": "builder",
+        "region": "Jiangsu",
+        "description": "x",
+        "evidence": "deployment:x",
+    }
+    assert_error(api.post("/registries/cases", org="apps", json=case), "RES-192")
+    assert_error(
+        api.post("/registries/cases", org="apps", json={**case, "region": "Mars"}), "RES-190"
+    )
     quota = api.get("/quotas?province=Jiangsu").json()
     assert (
         quota["met"] is False
@@ -175,10 +206,14 @@ def test_registries_quotas_and_reports(api: Api) -> None:
     assert "Summary report — enterprise sinosteel" in html.text
     body = {"province": "Jiangsu", "as_of": "2026-05-29"}
     assert_error(api.post("/reports/plan/submit", org="apps", json=body), "RES-122")
-    sub = api.post("/reports/plan/submit", org="authority", json=body).json()
-    assert sub["submitted_on"] == "2026-05-29" and len(sub["content_hash"]) == 64
+    # a back-dated submission is refused: submissions are stamped with the real time
+    assert_error(api.post("/reports/plan/submit", org="authority", json=body), "RES-195")
+    sub = api.post("/reports/plan/submit", org="authority", json={"province": "Jiangsu"}).json()
+    assert sub["submitted_on"] == date.today().isoformat() and len(sub["content_hash"]) == 64
+    assert sub["late"] is (date.today() > date(2026, 5, 30))
     later = api.get("/reports/midterm?province=Jiangsu&as_of=2026-06-01").json()
-    assert [d["state"] for d in later["deadlines"]] == ["met", "upcoming", "upcoming"]
+    assert later["preview"] is True
+    assert [d["state"] for d in later["deadlines"]] == ["overdue", "upcoming", "upcoming"]
     assert api.get("/reports/submissions?subject=Jiangsu").json()[0]["kind"] == "plan"
     assert api.get("/ledger/verify").json()["ok"] is True
 

@@ -161,8 +161,9 @@ def test_errors_have_stable_codes_and_exit_status_1(cli: Cli, tmp_path: Path) ->
         ),
         "RES-112": (("dataset", "ingest", str(other), "-n", "steel-a"), "plant-a"),
         "RES-100": (("consortium", "create", "c2", "--industry", "textiles"), "operator"),
-        "RES-102": (("org", "add", "lab", "-r", "evaluator", "--region", "X"), "operator"),
-        "RES-122": (("org", "add", "x", "-r", "evaluator", "--region", "X"), "plant-a"),
+        "RES-102": (("org", "add", "lab", "-r", "evaluator", "--region", "Hubei"), "operator"),
+        "RES-122": (("org", "add", "x", "-r", "evaluator", "--region", "Hubei"), "plant-a"),
+        "RES-190": (("org", "add", "y", "-r", "evaluator", "--region", "Mars"), "operator"),
     }
     for code, (args, actor) in cases.items():
         error = cli.error(*args, actor=actor)

@@ -67,7 +67,11 @@ def test_registry_commands_and_quota_check(lite_space: Space) -> None:
         "Regressor",
         actor="apps",
     )
-    run(root, "registry", "scenario-status", "ladle-life", "approved", actor="apps")
+    err = run_json(
+        root, "registry", "scenario-status", "ladle-life", "approved", actor="apps", code=1
+    )
+    assert err["error"]["code"] == "RES-193"  # approving is for a curator
+    run(root, "registry", "scenario-status", "ladle-life", "approved", actor="authority")
     run(root, "registry", "space-add", "js-space-9", "--industry", "ships", "--province", "Jiangsu")
     run(root, "registry", "city-add", "Nanjing", "--province", "Jiangsu", actor="authority")
     err = run_json(root, "registry", "city-add", "Nantong", "--province", "Jiangsu", code=1)
@@ -81,13 +85,22 @@ def test_registry_commands_and_quota_check(lite_space: Space) -> None:
         "--model",
         "steel-fm2",
         "--adopter",
-        "Mill X",
+        "mill-1",
         "--region",
         "Jiangsu",
         "--description",
         "Deployed on line 2",
+        "--evidence",
+        "deployment:mes-line-2",
         actor="apps",
     )
+    run(root, "registry", "status", "case", "case-x", "confirmed", actor="mill-1")
+    run(root, "registry", "correct", "case", "case-x", "--set", "description=Line 2 and 3")
+    hist = run_json(root, "registry", "history", "case", "case-x")
+    assert [h["action"] for h in hist] == ["status", "corrected"]
+    cases = {c["name"]: c for c in run_json(root, "registry", "show", "cases")}
+    assert cases["case-x"]["status"] == "confirmed"
+    assert cases["case-x"]["description"] == "Line 2 and 3"
     scenarios = run_json(root, "registry", "show", "scenarios")
     assert {s["name"]: s["status"] for s in scenarios}["ladle-life"] == "approved"
     quota = run_json(root, "quota", "check", "--province", "Jiangsu", code=2)
@@ -100,6 +113,36 @@ def test_reports_are_written_and_submitted(lite_space: Space, tmp_path: Path) ->
     root = lite_space.root
     seed(lite_space, datasets=False)
     md = tmp_path / "plan.md"
+    # a back-dated submission is refused before anything is written
+    err = run_json(
+        root,
+        "report",
+        "plan",
+        "--province",
+        "Jiangsu",
+        "--out",
+        str(md),
+        "--as-of",
+        "2026-05-01",
+        "--submit",
+        actor="authority",
+        code=1,
+    )
+    assert err["error"]["code"] == "RES-195" and not md.exists()
+    # a data holder may not submit: RES-122, and no file
+    err = run_json(
+        root,
+        "report",
+        "plan",
+        "--province",
+        "Jiangsu",
+        "--out",
+        str(md),
+        "--submit",
+        actor="plant-a",
+        code=1,
+    )
+    assert err["error"]["code"] == "RES-122" and not md.exists()
     res = run_json(
         root,
         "report",
@@ -110,13 +153,14 @@ def test_reports_are_written_and_submitted(lite_space: Space, tmp_path: Path) ->
         "md",
         "--out",
         str(md),
-        "--as-of",
-        "2026-05-01",
         "--submit",
         actor="authority",
     )
-    assert res["submission"]["submitted_on"] == "2026-05-01"
+    today = lite_space.today()
+    assert res["submission"]["submitted_on"] == today.isoformat()
+    assert res["submission"]["late"] is (today.isoformat() > "2026-05-30")
     assert md.read_text().startswith("# Implementation plan — province Jiangsu")
+    assert list(tmp_path.glob(".*.tmp")) == []
     html = tmp_path / "summary.html"
     res = run_json(
         root,
@@ -128,10 +172,23 @@ def test_reports_are_written_and_submitted(lite_space: Space, tmp_path: Path) ->
         "html",
         "--out",
         str(html),
+    )
+    assert res["preview"] is False
+    assert [d["state"] for d in res["deadlines"]] == ["overdue", "overdue", "overdue"]
+    # sinosteel was registered today: on December 1st it was no central enterprise here
+    err = run_json(
+        root,
+        "report",
+        "summary",
+        "--enterprise",
+        "sinosteel",
+        "--out",
+        str(html),
         "--as-of",
         "2026-12-01",
+        code=1,
     )
-    assert [d["state"] for d in res["deadlines"]] == ["overdue", "overdue", "overdue"]
+    assert err["error"]["code"] == "RES-101"
     text = html.read_text()
     assert "Summary report — enterprise sinosteel" in text and "Plotly.newPlot" in text
     mid = tmp_path / "mid.md"
@@ -146,9 +203,28 @@ def test_reports_are_written_and_submitted(lite_space: Space, tmp_path: Path) ->
         "--as-of",
         "2026-06-01",
     )
-    assert [d["state"] for d in res["deadlines"]] == ["met", "upcoming", "upcoming"]
+    # the plan submitted today did not exist on June 1st
+    assert [d["state"] for d in res["deadlines"]] == ["overdue", "upcoming", "upcoming"]
     err = run_json(root, "report", "plan", "--out", str(md), code=1)
     assert err["error"]["code"] == "RES-100"
+    note = run_json(
+        root,
+        "report",
+        "note",
+        "midterm",
+        "--province",
+        "Jiangsu",
+        "--task",
+        "spaces",
+        "--problems",
+        "Operators for a third space still missing",
+        "--next-steps",
+        "Tender by October",
+        actor="authority",
+    )
+    assert note["version"] == 1
+    run(root, "report", "midterm", "--province", "Jiangsu", "--out", str(mid))
+    assert "Operators for a third space still missing" in mid.read_text()
 
 
 def test_serve_answers_over_http(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import pytest
 from resonance.domain.errors import Conflict, InvalidInput, Unauthorized
 from resonance.domain.quotas import check_enterprise, check_industry, check_province
 from resonance.domain.registry import (
+    CaseStatus,
     ConsortiumEntry,
     DatasetEntry,
     HolderKind,
@@ -22,6 +23,7 @@ from resonance.domain.registry import (
     ResonanceSpaceEntry,
     ScenarioFile,
     ScenarioStatus,
+    SealedScore,
     check_key_city,
 )
 from resonance.domain.reporting import (
@@ -42,8 +44,15 @@ def _scenario(i: int, status: ScenarioStatus = ScenarioStatus.PROPOSED) -> Scena
     return ScenarioFile(f"s{i}", "steel", "t", "p", "v", "d", "m", "apps", status)
 
 
-def _cases(model: str, n: int) -> list[LandingCase]:
-    return [LandingCase(f"{model}-c{i}", model, "a", "Hebei", "d", "apps") for i in range(n)]
+def _cases(model: str, n: int, status: CaseStatus = CaseStatus.CONFIRMED) -> list[LandingCase]:
+    return [
+        LandingCase(f"{model}-c{i}", model, f"a{i}", "Hebei", "d", "apps", "deployment:x", status)
+        for i in range(n)
+    ]
+
+
+def _sealed(model: str) -> SealedScore:
+    return SealedScore(f"{model}-v@1", "suite", "macro_f1", 0.8, "2026-06-01T00:00:00")
 
 
 def full_steel() -> RegistrySnapshot:
@@ -51,7 +60,14 @@ def full_steel() -> RegistrySnapshot:
     return RegistrySnapshot(
         datasets=[_ds(f"c{i}") for i in range(5)]
         + [_ds(f"sp{i}", "specialized", f"s{i}") for i in range(30)],
-        consortia=[ConsortiumEntry("steel-c", "steel", (("p", ("data",)),))],
+        consortia=[
+            ConsortiumEntry(
+                "steel-c",
+                "steel",
+                (("p", ("compute", "data", "model", "application")),),
+                frozenset({"compute", "data", "model", "application"}),
+            )
+        ],
         scenarios=[_scenario(i) for i in range(30)],
         models=[ModelEntry("fm", "steel", ModelKind.INDUSTRY, "b")]
         + [ModelEntry(f"ag{i}", "steel", ModelKind.AGENT, "b", f"s{i}") for i in range(30)],
@@ -64,7 +80,13 @@ def full_steel() -> RegistrySnapshot:
             ResonanceSpaceEntry(f"sp{i}", HolderKind.PROVINCE, "Hebei", ("steel",), "op")
             for i in range(3)
         ],
-        organizations=[OrgEntry("ce", "Beijing", True), OrgEntry("p", "Hebei", False)],
+        organizations=[
+            OrgEntry("ce", "Beijing", True),
+            OrgEntry("p", "Hebei", False),
+            OrgEntry("b", "Hebei", False),
+            OrgEntry("apps", "Hebei", False),
+        ],
+        sealed={m: _sealed(m) for m in ["fm", *(f"ag{i}" for i in range(30))]},
     )
 
 
@@ -83,7 +105,7 @@ def test_industry_says_what_is_missing() -> None:
     report = check_industry(snap, "steel")
     items = {i.key: i for i in report.items}
     assert not items["common_datasets"].met and items["common_datasets"].actual == 4
-    assert "fm (4/5 cases)" in items["industry_models"].missing
+    assert "fm (4/5 confirmed cases)" in items["industry_models"].missing
     assert items["scenario_files"].actual == 29
     assert items["consortia"].met
     assert any("1 more high-quality common datasets" in m for m in report.missing())
@@ -96,7 +118,7 @@ def test_scenario_needs_specialized_dataset_and_model_with_three_cases() -> None
     report = check_industry(snap, "steel")
     bad = {c.subject: c for c in report.children if not c.met}
     assert set(bad) == {"s3", "s4"}
-    assert "ag3 (2/3 cases)" in bad["s3"].items[1].missing
+    assert "ag3 (2/3 confirmed cases)" in bad["s3"].items[1].missing
     assert bad["s4"].items[0].actual == 0
 
 
@@ -113,7 +135,32 @@ def test_province_and_enterprise_floors() -> None:
         "key_industries": True,
         "resonance_spaces": False,
     }
-    assert enterprise.to_dict()["missing"] == ["enterprise ce: 1 more resonance spaces (have 0)"]
+    # the enterprise is credited only with what it achieved itself (nothing here)
+    assert enterprise.to_dict()["missing"][0] == "enterprise ce: 1 more resonance spaces (have 0)"
+    assert "industry steel: 5 more high-quality common datasets (have 0)" in (enterprise.missing())
+
+
+def test_only_confirmed_distinct_verified_cases_and_complete_consortia_count() -> None:
+    snap = full_steel()
+    # a recorded (unconfirmed) case and a duplicate adopter do not count
+    snap.cases = [c for c in snap.cases if c.model != "fm"] + [
+        *_cases("fm", 4),
+        LandingCase("fm-pending", "fm", "a9", "Hebei", "d", "apps", "deployment:y"),
+        LandingCase(
+            "fm-dup", "fm", "a0", "Hebei", "d", "apps", "deployment:z", CaseStatus.CONFIRMED
+        ),
+    ]
+    items = {i.key: i for i in check_industry(snap, "steel").items}
+    assert "fm (4/5 confirmed cases)" in items["industry_models"].missing
+    # a model without a sealed evaluation does not count, whatever its cases
+    snap = full_steel()
+    del snap.sealed["fm"]
+    items = {i.key: i for i in check_industry(snap, "steel").items}
+    assert "fm (no sealed evaluation" in items["industry_models"].missing
+    # a consortium lacking a backed seat does not count
+    snap = full_steel()
+    snap.consortia = [ConsortiumEntry("c", "steel", (("p", ("data",)),), frozenset({"data"}))]
+    assert not {i.key: i for i in check_industry(snap, "steel").items}["consortia"].met
 
 
 def test_key_city_limit_depends_on_pilot_zone() -> None:

@@ -14,6 +14,8 @@ from resonance.domain.errors import (
     InvalidInput,
     NotFound,
     RoleRequired,
+    StepNotAllowed,
+    SubmissionRefused,
     Unauthorized,
 )
 from resonance.domain.registry import (
@@ -30,6 +32,8 @@ from resonance.reports.render import render
 from resonance.services import ledger, registry, reports, tokens
 from resonance.services.space import Space
 from tests.registry_seed import SCENARIO, scenario_file, seed
+
+EVIDENCE = "sha256:" + "ab" * 32
 
 
 @pytest.fixture
@@ -48,11 +52,16 @@ def test_registries_derive_datasets_from_the_catalog(seeded: Space) -> None:
     members = {m["organization"]: m["roles"] for m in regs["consortia"][0]["members"]}
     assert members == {
         "apps": ["application"],
-        "builder": ["compute", "model"],
+        "builder": ["model"],
+        "computeco": ["compute"],
         "plant-a": ["data"],
     }
+    assert regs["consortia"][0]["complete"] is True
     assert {m["name"]: m["cases"] for m in regs["specialized_models"]} == {"surface-agent": 3}
-    assert regs["industry_models"][0]["ref"] == "steel-fm@1"
+    assert regs["specialized_models"][0]["confirmed_cases"] == 3
+    # declared without a trained, sealed-evaluated version: listed, never counted
+    assert regs["industry_models"][0]["ref"] is None
+    assert regs["industry_models"][0]["counts"] is False
 
 
 def test_every_registration_is_on_the_ledger(seeded: Space) -> None:
@@ -75,15 +84,21 @@ def test_roles_are_enforced(seeded: Space) -> None:
         registry.record_case(
             seeded,
             actor="plant-a",
-            case=LandingCase("c9", "steel-fm", "Mill", "Hebei", "used", ""),
+            case=LandingCase("c9", "steel-fm", "mill-0", "Hebei", "used", "", EVIDENCE),
         )
-    with pytest.raises(RoleRequired):
+    with pytest.raises(StepNotAllowed):  # not a step of the state machine
         registry.set_scenario_status(
-            seeded, actor="builder", name=SCENARIO, status=ScenarioStatus.LANDED
+            seeded, actor="operator", name=SCENARIO, status=ScenarioStatus.LANDED
         )
-    # the model's owner may record a case of its own model
+    with pytest.raises(StepNotAllowed):  # approving is for a curator, not for the owner
+        registry.set_scenario_status(
+            seeded, actor="apps", name=SCENARIO, status=ScenarioStatus.APPROVED
+        )
+    # the model's owner may record a case of its own model, adopted by someone else
     registry.record_case(
-        seeded, actor="builder", case=LandingCase("c9", "steel-fm", "Mill", "Hebei", "used", "")
+        seeded,
+        actor="builder",
+        case=LandingCase("c9", "steel-fm", "mill-0", "Hebei", "used", "", EVIDENCE),
     )
 
 
@@ -116,7 +131,8 @@ def test_quota_check_subjects(seeded: Space) -> None:
     assert not province.met
     assert "province Jiangsu: 1 more resonance spaces (have 2)" in province.missing()
     scenario = registry.quota_check(seeded, scenario=SCENARIO)
-    assert scenario.met
+    assert not scenario.met  # surface-agent has 3 confirmed cases but no sealed evaluation
+    assert "surface-agent (no sealed evaluation" in scenario.items[1].note
     enterprise = registry.quota_check(seeded, enterprise="sinosteel")
     assert [c.subject for c in enterprise.children] == ["steel"]
     with pytest.raises(InvalidInput):
@@ -150,34 +166,42 @@ def test_reports_are_dated_against_the_deadlines(seeded: Space) -> None:
     assert [d.state for d in plan.deadlines] == [DeadlineState.UPCOMING] * 3
     md = render(plan, "md")
     assert "# Implementation plan — province Jiangsu" in md
-    assert "Tasks of the plan" in md and "1 more resonance spaces" in md
+    assert plan.quota.items[0].actual == 0  # no key industry existed on May 20
+    # as of May 20 nothing of the seed existed yet (it was all registered today)
+    assert "Tasks of the plan" in md and "3 more resonance spaces (have 0)" in md
+    now = reports.build_report(seeded, kind=ReportKind.PLAN, province="Jiangsu")
+    md = render(now, "md")
+    assert "1 more resonance spaces (have 2)" in md
     charts = md.split("```mermaid\n")[1:]
     assert len(charts) >= 2 and all(c.startswith("xychart-beta\n") for c in charts)
     quota_chart = charts[0].split("```")[0]
-    actual = [i.actual for i in plan.quota.items]
+    actual = [i.actual for i in now.quota.items]
     assert f"    bar [{', '.join(str(a) for a in actual)}]" in quota_chart
-    reports.submit_report(seeded, actor="authority", data=plan, content=md.encode(), fmt="md")
+    assert plan.preview  # a past --as-of is a preview: it cannot be handed in
+    with pytest.raises(SubmissionRefused):
+        reports.submit_report(seeded, actor="authority", data=plan, content=md.encode(), fmt="md")
     with pytest.raises(RoleRequired):
         reports.submit_report(seeded, actor="apps", data=plan, content=b"x", fmt="md")
+    today = reports.build_report(seeded, kind=ReportKind.PLAN, province="Jiangsu")
+    sub = reports.submit_report(
+        seeded, actor="authority", data=today, content=render(today, "md").encode(), fmt="md"
+    )
+    assert sub.submitted_on == seeded.today()  # the real date, never the report's as-of
+    (entry,) = ledger.entries(seeded, action="report.submitted", limit=None)
+    assert entry.payload["late"] is (seeded.today() > date(2026, 5, 30))
     mid = reports.build_report(
         seeded, kind=ReportKind.MIDTERM, province="Jiangsu", as_of=date(2026, 9, 1)
     )
     states = [d.state for d in mid.deadlines]
-    assert states == [DeadlineState.MET, DeadlineState.OVERDUE, DeadlineState.UPCOMING]
+    # a plan handed in today did not exist on 2026-09-01
+    assert states == [DeadlineState.OVERDUE, DeadlineState.OVERDUE, DeadlineState.UPCOMING]
     html = render(mid, "html")
     assert "Mid-term report — province Jiangsu" in html
     assert 'id="chart-quota"' in html and '<script src="http' not in html
     assert "Plotly.newPlot" in html and len(html) > 1_000_000  # plotly.js inlined
-    assert ledger.entries(seeded, action="report.submitted", limit=None)
     with pytest.raises(InvalidInput):
-        reports.submit_report(
-            seeded,
-            actor="authority",
-            data=reports.build_report(
-                seeded, kind=ReportKind.SUMMARY, province="Jiangsu", as_of=date(2099, 1, 1)
-            ),
-            content=b"x",
-            fmt="md",
+        reports.build_report(
+            seeded, kind=ReportKind.SUMMARY, province="Jiangsu", as_of=date(2099, 1, 1)
         )
 
 
@@ -215,7 +239,9 @@ def test_model_refs_link_to_trained_versions(seeded: Space) -> None:
         linked = registry.model_links(seeded)
     finally:
         registry.MODEL_REF_RESOLVERS.remove(resolver)
-    assert linked == {"steel-fm": {"ref": "steel-fm@1", "area": "training"}, "surface-agent": None}
+    # a ref must name a real model version now (RES-192), and the seed declares none:
+    # the resolvers are asked only about refs (tests/services/test_authority.py links a real one)
+    assert linked == {"steel-fm": None, "surface-agent": None}
 
 
 def test_concurrent_key_cities_respect_the_limit(seeded: Space) -> None:

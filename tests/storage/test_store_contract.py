@@ -63,7 +63,13 @@ def _version(n: int, h: str = "a" * 64) -> DatasetVersion:
 
 def test_migrate_is_idempotent(store: SqlStore) -> None:
     script = ScriptDirectory.from_config(store.alembic_config())
+    # the heads the database records: a head that another branch's migration names in
+    # depends_on (e.g. 0003_registry under 0011_authority) is absorbed by that migration
     heads = set(script.get_heads())
+    heads -= {
+        r.revision for h in heads for r in script.walk_revisions("base", h) if r.revision != h
+    }
+    assert "0011_authority" in heads
     assert "0001_foundation" in {r.revision for r in script.walk_revisions()}
     assert store.current_revisions() == heads  # every branch applied
     store.migrate()

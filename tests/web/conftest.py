@@ -18,7 +18,7 @@ import pytest
 from resonance.domain.datasets import DatasetKind, make_label_spec
 from resonance.domain.modeling import ModelSpec
 from resonance.domain.policies import parse_grant
-from resonance.services import catalog, evaluation, policies, tokens, training
+from resonance.services import catalog, evaluation, policies, registry_state, tokens, training
 from resonance.services.space import Space
 from tests.conftest import STEEL_CSV, STEEL_LABELS
 from tests.registry_seed import seed
@@ -105,6 +105,10 @@ def train_and_evaluate(space: Space) -> None:
         suite="steel-suite",
         diagnose=False,
         label_issues=False,
+    )
+    # the registry's steel-fm entry now names its trained, sealed-evaluated version
+    registry_state.correct(
+        space, actor="builder", registry="model", name="steel-fm", changes={"ref": "steel-fm@1"}
     )
 
 

@@ -25,6 +25,7 @@ from resonance.api.routers import (
     ledger,
     loop,
     models,
+    national,
     organizations,
     policies,
     quotas,
@@ -52,6 +53,7 @@ ROUTERS: list[APIRouter] = [
     loop.router,
     federation.router,
     valuation.router,
+    national.router,
     reviews.router,
     reviews.mine_router,
 ]

@@ -17,6 +17,7 @@ from resonance.cli import integrity as integrity_cli
 from resonance.cli import ledger as ledger_cli
 from resonance.cli import loop as loop_cli
 from resonance.cli import models as models_cli
+from resonance.cli import national as national_cli
 from resonance.cli import orgs as orgs_cli
 from resonance.cli import policies as policies_cli
 from resonance.cli import registry as registry_cli
@@ -87,6 +88,7 @@ federation_cli.register(app)
 valuation_cli.register(app)
 loop_cli.register(app)
 integrity_cli.register(app)
+national_cli.register(app)
 review_cli.register(app)
 
 

@@ -51,6 +51,11 @@ def org_add(
     region: str = typer.Option(..., help="Province or municipality."),
     display_name: str = typer.Option("", help="Full name."),
     central_enterprise: bool = typer.Option(False, help="A central (state-owned) enterprise."),
+    enterprise: str | None = typer.Option(
+        None,
+        help="The central enterprise this organization belongs to (its achievements "
+        "count for that enterprise too).",
+    ),
 ) -> None:
     """Register an organization (as an operator)."""
     c = ctx_of(ctx)
@@ -62,6 +67,7 @@ def org_add(
         region=region,
         display_name=display_name,
         central_enterprise=central_enterprise,
+        enterprise=enterprise,
     )
     show(c, forms.org(org), lambda: console.print(f"[green]registered[/] {org.name}"))
 

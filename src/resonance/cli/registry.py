@@ -10,6 +10,7 @@ import typer
 
 from resonance.cli.integrity import recover
 from resonance.cli.output import console, ctx_of, print_table, show
+from resonance.domain import forms
 from resonance.domain.errors import InvalidInput
 from resonance.domain.quotas import QuotaReport
 from resonance.domain.registry import (
@@ -22,10 +23,13 @@ from resonance.domain.registry import (
     ResonanceSpaceEntry,
     ScenarioFile,
     ScenarioStatus,
+    entry_to_dict,
     parse_enum,
 )
-from resonance.domain.reporting import ReportKind
+from resonance.domain.reporting import KEY_TASKS, ReportKind, TaskNote
+from resonance.services import bulk as bulk_svc
 from resonance.services import registry as svc
+from resonance.services import registry_state as state_svc
 from resonance.services import reports as report_svc
 from resonance.services import tokens as token_svc
 
@@ -138,16 +142,100 @@ def case_add(
     adopter: str = typer.Option(..., help="Who applies the model."),
     region: str = typer.Option(...),
     description: str = typer.Option(...),
+    evidence: str = typer.Option(
+        ..., help="sha256:<document hash> or deployment:<record id or URL>."
+    ),
 ) -> None:
-    """Record an application (landing) case of a model."""
+    """Record a landing case of a model at an adopter organization (not its builder);
+    it counts once the adopter confirms it (`registry status case NAME confirmed`)."""
     c = ctx_of(ctx)
     actor = c.require_actor()
     case = svc.record_case(
         c.space(),
         actor=actor,
-        case=LandingCase(name, model, adopter, region, description, actor),
+        case=LandingCase(name, model, adopter, region, description, actor, evidence),
     )
-    show(c, dict(case.__dict__), lambda: console.print(f"recorded {case.name}"))
+    data = {**case.__dict__, "status": case.status.value}
+    show(
+        c, data, lambda: console.print(f"recorded {case.name} (awaiting {adopter}'s confirmation)")
+    )
+
+
+@registry_app.command("import")
+def bulk_import(
+    ctx: typer.Context,
+    registry: str = typer.Argument(..., help="scenarios, cases or models."),
+    file: Path = typer.Argument(..., help="A .csv (header row) or .yaml file."),
+) -> None:
+    """Import every row of a file, all or nothing, with a per-row report (RES-196 when a
+    row fails: nothing is stored)."""
+    c = ctx_of(ctx)
+    if not file.is_file():
+        raise InvalidInput(f"no such file: {file}", path=str(file))
+    fmt = file.suffix.lower().lstrip(".")
+    rows = bulk_svc.bulk_import(
+        c.space(),
+        actor=c.require_actor(),
+        registry=registry,
+        content=file.read_bytes(),
+        fmt=fmt,
+    )
+    data = [r.to_dict() for r in rows]
+    show(c, data, lambda: console.print(f"imported {len(rows)} {registry} from {file}"))
+
+
+@registry_app.command("status")
+def entry_status(
+    ctx: typer.Context,
+    registry: str = typer.Argument(..., help="scenario, case, model or space."),
+    name: str = typer.Argument(...),
+    status: str = typer.Argument(..., help="The next status (see docs/reports.md)."),
+) -> None:
+    """Move an entry one step of its state machine (e.g. an adopter confirms a case)."""
+    c = ctx_of(ctx)
+    entry = state_svc.move(
+        c.space(), actor=c.require_actor(), registry=registry, name=name, status=status
+    )
+    show(c, entry_to_dict(entry), lambda: console.print(f"{registry} {name}: {entry.status}"))
+
+
+@registry_app.command("correct")
+def entry_correct(
+    ctx: typer.Context,
+    registry: str = typer.Argument(..., help="scenario, case, model or space."),
+    name: str = typer.Argument(...),
+    sets: list[str] = typer.Option(..., "--set", help="FIELD=VALUE; repeat."),
+) -> None:
+    """Correct text fields of an entry, keeping the old values in its history."""
+    c = ctx_of(ctx)
+    changes: dict[str, str] = {}
+    for item in sets:
+        field, sep, value = item.partition("=")
+        if not sep:
+            raise InvalidInput(f"bad --set {item!r}; use FIELD=VALUE", value=item)
+        changes[field.strip()] = value
+    entry = state_svc.correct(
+        c.space(), actor=c.require_actor(), registry=registry, name=name, changes=changes
+    )
+    show(c, entry_to_dict(entry), lambda: console.print(f"corrected {registry} {name}"))
+
+
+@registry_app.command("history")
+def entry_history(
+    ctx: typer.Context,
+    registry: str = typer.Argument(..., help="scenario, case, model or space."),
+    name: str = typer.Argument(...),
+) -> None:
+    """Every status step and correction of an entry."""
+    c = ctx_of(ctx)
+    rows = [h.to_dict() for h in state_svc.history(c.space(), registry=registry, name=name)]
+    show(
+        c,
+        rows,
+        lambda: _table(
+            f"History of {registry} {name}", rows, ["at", "actor", "action", "before", "after"]
+        ),
+    )
 
 
 @registry_app.command("space-add")
@@ -235,6 +323,17 @@ def quota_check(
         raise typer.Exit(2)
 
 
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder, so a
+    reader never sees half a file and a failure leaves no file behind."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _report(kind: ReportKind) -> Any:
     def command(
         ctx: typer.Context,
@@ -242,8 +341,12 @@ def _report(kind: ReportKind) -> Any:
         enterprise: str | None = typer.Option(None),
         fmt: str = typer.Option("md", "--format", help="md or html."),
         out: Path = typer.Option(..., "--out", "-o", help="File to write."),
-        as_of: str | None = typer.Option(None, help="Date of the report (default today)."),
-        submit: bool = typer.Option(False, help="Record the report as handed in on its date."),
+        as_of: str | None = typer.Option(
+            None, help="Preview as the ledger stood at the end of this day (YYYY-MM-DD)."
+        ),
+        submit: bool = typer.Option(
+            False, help="Hand the report in, stamped with the real time (not with --as-of)."
+        ),
     ) -> None:
         c = ctx_of(ctx)
         if fmt not in ("md", "html"):
@@ -252,27 +355,46 @@ def _report(kind: ReportKind) -> Any:
             on = date.fromisoformat(as_of) if as_of else None
         except ValueError:
             raise InvalidInput(f"bad --as-of date {as_of!r}; use YYYY-MM-DD") from None
-        from resonance.reports.render import render
+        from resonance.reports.render import hand_in, preview
 
         space = c.space()
-        data = report_svc.build_report(
-            space, kind=kind, province=province, enterprise=enterprise, as_of=on
-        )
-        text = render(data, fmt)
-        out.write_text(text, encoding="utf-8")
+        sub = None
+        if submit:
+            data, text, sub = hand_in(
+                space,
+                actor=c.require_actor(),
+                kind=kind,
+                province=province,
+                enterprise=enterprise,
+                as_of=on,
+                fmt=fmt,
+            )
+        else:
+            data, text = preview(
+                space, kind=kind, province=province, enterprise=enterprise, as_of=on, fmt=fmt
+            )
+        write_atomically(out, text)  # only after every check and the submission passed
         result: dict[str, Any] = {
             "out": str(out),
             "title": data.title,
             "as_of": data.as_of.isoformat(),
+            "preview": data.preview,
             "deadlines": [d.to_dict() for d in data.deadlines],
             "met": data.quota.met,
         }
-        if submit:
-            sub = report_svc.submit_report(
-                space, actor=c.require_actor(), data=data, content=text.encode(), fmt=fmt
-            )
-            result["submission"] = sub.to_dict()
-        show(c, result, lambda: console.print(f"wrote {data.title} to {out}"))
+        if sub is not None:
+            result["submission"] = forms.submission(sub)
+
+        def human() -> None:
+            console.print(f"wrote {data.title} to {out}")
+            if sub is not None:
+                late = result["submission"]["late"]
+                console.print(
+                    f"submitted on {sub.submitted_on}"
+                    + (f" — LATE by {result['submission']['days_late']} days" if late else "")
+                )
+
+        show(c, result, human)
 
     command.__doc__ = f"Write the {kind.value} report of a province or a central enterprise."
     return command
@@ -280,6 +402,32 @@ def _report(kind: ReportKind) -> Any:
 
 for _kind in ReportKind:
     report_app.command(_kind.value)(_report(_kind))
+
+
+@report_app.command("note")
+def report_note(
+    ctx: typer.Context,
+    kind: str = typer.Argument(..., help="plan, midterm or summary."),
+    province: str | None = typer.Option(None),
+    enterprise: str | None = typer.Option(None),
+    task: str = typer.Option(..., help="Key task: " + ", ".join(KEY_TASKS)),
+    measures: str = typer.Option("", help="Measures (the plan)."),
+    progress: str = typer.Option("", help="Progress narrative (mid-term)."),
+    problems: str = typer.Option("", help="Problems met."),
+    next_steps: str = typer.Option("", help="Next steps."),
+    typical: list[str] = typer.Option([], "--typical", help="A typical landing case; repeat."),
+) -> None:
+    """Write a new version of the authority's text for one key task of a report."""
+    c = ctx_of(ctx)
+    note = report_svc.write_note(
+        c.space(),
+        actor=c.require_actor(),
+        kind=parse_enum(ReportKind, kind, what="kind"),
+        province=province,
+        enterprise=enterprise,
+        tasks=[TaskNote(task, measures, progress, problems, next_steps, tuple(typical))],
+    )
+    show(c, note.to_dict(), lambda: console.print(f"wrote version {note.version}"))
 
 
 @token_app.command("create")

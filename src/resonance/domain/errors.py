@@ -153,6 +153,52 @@ class TrainingFailed(ResonanceError):
     spec = _spec("RES-170", 422, "training failed")
 
 
+# --- the authority's side: attribution, validated registries, reports, national bundles ---
+
+
+class UnknownRegion(ResonanceError):
+    """A province or region is not one of the 31 provincial-level divisions."""
+
+    spec = _spec("RES-190", 422, "unknown province or region")
+
+
+class OutsideRegion(ResonanceError):
+    """An authority acted for a region other than its own."""
+
+    spec = _spec("RES-191", 403, "outside the authority's region")
+
+
+class UnverifiedEntry(ResonanceError):
+    """A registry entry lacks what makes it count (a real model, a sealed evaluation,
+    an adopter other than the builder, evidence)."""
+
+    spec = _spec("RES-192", 422, "registry entry not verifiable")
+
+
+class StepNotAllowed(ResonanceError):
+    """A status change the entry's state machine does not allow, or not to this actor."""
+
+    spec = _spec("RES-193", 409, "status change not allowed")
+
+
+class BundleInvalid(ResonanceError):
+    """A space's bundle is unsigned, tampered with, or signed by another key."""
+
+    spec = _spec("RES-194", 422, "bundle signature invalid")
+
+
+class SubmissionRefused(ResonanceError):
+    """A report cannot be submitted as asked (a back-dated preview, a changed submission)."""
+
+    spec = _spec("RES-195", 409, "submission refused")
+
+
+class BulkRejected(ResonanceError):
+    """A bulk file has invalid rows; nothing of it was stored (details: per-row report)."""
+
+    spec = _spec("RES-196", 422, "bulk import rejected")
+
+
 # --- review queue of data holders (issue 11) ---
 
 

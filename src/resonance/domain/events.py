@@ -83,6 +83,7 @@ class OrganizationRegistered(Event):
     roles: list[str]
     region: str
     central_enterprise: bool
+    enterprise: str | None = None
 
 
 @event_type
@@ -220,6 +221,10 @@ class ReportSubmitted(Event):
     object_type: ClassVar[str] = "report"
 
     submission: ReportSubmission = field(metadata=FLAT)
+    submitted_at: str
+    late: bool
+    days_late: int
+    note_version: int
 
 
 @event_type
@@ -385,6 +390,74 @@ class ContributionValued(Event):
     full_score: float
     members: dict[str, dict[str, float]]
     method: str
+
+
+# --- the authority's side: status steps, corrections, report notes, national bundles ---
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class RegistryStatusChanged(Event):
+    """A landing case, listed model or space took a step of its state machine.
+
+    ``object_id`` is ``registry:name``; the ledger records ``registry``, ``from`` and ``to``.
+    """
+
+    action: ClassVar[str] = "registry.status_changed"
+    object_type: ClassVar[str] = "registry_entry"
+
+    registry: str
+    from_status: str = field(metadata={"key": "from"})
+    to_status: str = field(metadata={"key": "to"})
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class RegistryEntryCorrected(Event):
+    """A registry entry was corrected (the fields before and after are kept in its history)."""
+
+    action: ClassVar[str] = "registry.entry_corrected"
+    object_type: ClassVar[str] = "registry_entry"
+
+    registry: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class ReportNoteWritten(Event):
+    """An authority wrote a new version of a report's measures, problems and next steps."""
+
+    action: ClassVar[str] = "report.note_written"
+    object_type: ClassVar[str] = "report"
+
+    version: int
+    tasks: list[str]
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class BundleImported(Event):
+    """A space's signed bundle was verified and imported into the national view."""
+
+    action: ClassVar[str] = "national.bundle_imported"
+    object_type: ClassVar[str] = "bundle"
+
+    key_id: str
+    head_hash: str
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class BundleExported(Event):
+    """The space signed and exported a bundle of its registries and quota figures."""
+
+    action: ClassVar[str] = "national.bundle_exported"
+    object_type: ClassVar[str] = "bundle"
+
+    head_hash: str
+    key_id: str
 
 
 # --- review queue of data holders (issue 11) ---

@@ -11,11 +11,23 @@ from typing import Any
 
 from resonance.domain.datasets import Dataset, DatasetVersion
 from resonance.domain.ledger import LedgerEntry
+from resonance.domain.national import ImportedBundle
 from resonance.domain.orgs import Consortium, Organization
 from resonance.domain.plain import plain
+from resonance.domain.reporting import DEADLINES, ReportSubmission
 from resonance.domain.tokens import ApiToken
 
-__all__ = ["consortium", "dataset", "entry", "org", "plain", "token", "version"]
+__all__ = [
+    "bundle",
+    "consortium",
+    "dataset",
+    "entry",
+    "org",
+    "plain",
+    "submission",
+    "token",
+    "version",
+]
 
 
 def org(o: Organization) -> dict[str, Any]:
@@ -26,6 +38,7 @@ def org(o: Organization) -> dict[str, Any]:
         "roles": sorted(r.value for r in o.roles),
         "region": o.region,
         "central_enterprise": o.central_enterprise,
+        "enterprise": o.enterprise,
     }
 
 
@@ -87,4 +100,21 @@ def token(t: ApiToken) -> dict[str, Any]:
         "created_at": t.created_at,
         "revoked_at": t.revoked_at,
         "active": t.active,
+    }
+
+
+def submission(s: ReportSubmission) -> dict[str, Any]:
+    """A handed-in report, with whether (and by how many days) it was late."""
+    late = (s.submitted_on - DEADLINES[s.kind]).days
+    return {**s.to_dict(), "late": late > 0, "days_late": max(0, late)}
+
+
+def bundle(b: ImportedBundle) -> dict[str, Any]:
+    """An imported space bundle: its space, ledger head, key and number of achievements."""
+    return {
+        "space": b.space,
+        "head_seq": b.head_seq,
+        "head_hash": b.head_hash,
+        "key_id": b.key_id,
+        "achievements": len(b.achievements()),
     }

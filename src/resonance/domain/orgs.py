@@ -21,6 +21,7 @@ class Role(StrEnum):
     EVALUATOR = "evaluator"
     APP_DEVELOPER = "app_developer"
     AUTHORITY = "authority"
+    COMPUTE = "compute"  # offers the compute the space's jobs run on (a consortium seat)
 
 
 class ConsortiumRole(StrEnum):
@@ -30,6 +31,16 @@ class ConsortiumRole(StrEnum):
     MODEL = "model"
     DATA = "data"
     APPLICATION = "application"
+
+
+# The organization role that backs each consortium seat: a seat counts only when
+# the organization holding it really has that role in the space.
+SEAT_ROLES: dict[ConsortiumRole, Role] = {
+    ConsortiumRole.COMPUTE: Role.COMPUTE,
+    ConsortiumRole.MODEL: Role.MODEL_BUILDER,
+    ConsortiumRole.DATA: Role.DATA_HOLDER,
+    ConsortiumRole.APPLICATION: Role.APP_DEVELOPER,
+}
 
 
 def check_slug(value: str, *, what: str) -> str:
@@ -85,6 +96,7 @@ class Organization:
     region: str
     display_name: str = ""
     central_enterprise: bool = False
+    enterprise: str | None = None  # the central enterprise this organization belongs to
 
     def has_role(self, role: Role) -> bool:
         """Return True when the organization holds ``role``."""

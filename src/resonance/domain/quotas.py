@@ -16,9 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from resonance.domain.attribution import scope
 from resonance.domain.registry import (
     DatasetEntry,
+    EntryStatus,
     HolderKind,
+    ModelEntry,
     ModelKind,
     RegistrySnapshot,
     ScenarioStatus,
@@ -129,10 +132,23 @@ def _usable(d: DatasetEntry) -> bool:
 
 
 def _models_with_cases(
-    snap: RegistrySnapshot, models: list[str], need: int
+    snap: RegistrySnapshot, models: list[ModelEntry], need: int
 ) -> tuple[list[str], list[str]]:
-    ok = [m for m in models if len(snap.cases_of(m)) >= need]
-    short = [f"{m} ({len(snap.cases_of(m))}/{need} cases)" for m in models if m not in ok]
+    """Models that count (listed, with a sealed evaluation) and have ``need`` confirmed
+    cases at distinct adopters; the others, with the reason they fall short."""
+    ok: list[str] = []
+    short: list[str] = []
+    for m in models:
+        if m.status is not EntryStatus.LISTED:
+            continue
+        if not snap.counts_model(m):
+            short.append(f"{m.name} (no sealed evaluation of a real model version)")
+            continue
+        n = len(snap.counted_cases_of(m.name))
+        if n >= need:
+            ok.append(m.name)
+        else:
+            short.append(f"{m.name} ({n}/{need} confirmed cases)")
     return ok, short
 
 
@@ -144,7 +160,7 @@ def check_scenario(snap: RegistrySnapshot, scenario: str) -> QuotaReport:
         if d.kind == "specialized" and d.scenario == scenario and _usable(d)
     ]
     models = [
-        m.name
+        m
         for m in snap.models
         if m.scenario == scenario and m.kind in (ModelKind.SPECIALIZED, ModelKind.AGENT)
     ]
@@ -175,16 +191,14 @@ def check_industry(snap: RegistrySnapshot, industry: str) -> QuotaReport:
     common = [
         d for d in snap.datasets if d.industry == industry and d.kind == "common" and _usable(d)
     ]
-    models = [
-        m.name for m in snap.models if m.industry == industry and m.kind is ModelKind.INDUSTRY
-    ]
+    models = [m for m in snap.models if m.industry == industry and m.kind is ModelKind.INDUSTRY]
     ok, short = _models_with_cases(snap, models, INDUSTRY_MODEL_CASES)
     scenarios = [
         s
         for s in snap.scenarios
         if s.industry == industry and s.status is not ScenarioStatus.RETIRED
     ]
-    consortia = [c for c in snap.consortia if c.industry == industry]
+    consortia = [c for c in snap.consortia if c.industry == industry and c.complete]
     return QuotaReport(
         "industry",
         industry,
@@ -205,7 +219,12 @@ def check_industry(snap: RegistrySnapshot, industry: str) -> QuotaReport:
             QuotaItem(
                 "scenario_files", "high-value scenario files", INDUSTRY_SCENARIOS, len(scenarios)
             ),
-            QuotaItem("consortia", "consortia", INDUSTRY_CONSORTIA, len(consortia)),
+            QuotaItem(
+                "consortia",
+                "consortia with compute, model, data and application members",
+                INDUSTRY_CONSORTIA,
+                len(consortia),
+            ),
         ],
         [check_scenario(snap, s.name) for s in scenarios],
     )
@@ -217,7 +236,11 @@ def _holder_items(
     industries = sorted(
         {k.industry for k in snap.key_industries if k.holder_kind is kind and k.holder == holder}
     )
-    spaces = [s for s in snap.spaces if s.holder_kind is kind and s.holder == holder]
+    spaces = [
+        s
+        for s in snap.spaces
+        if s.holder_kind is kind and s.holder == holder and s.status is EntryStatus.LISTED
+    ]
     return industries, [
         QuotaItem("key_industries", "key industries", industries_need, len(industries)),
         QuotaItem("resonance_spaces", "resonance spaces", spaces_need, len(spaces)),
@@ -227,8 +250,8 @@ def _holder_items(
 def check_province(snap: RegistrySnapshot, province: str) -> QuotaReport:
     """Per province: ≥3 key industries, ≥3 resonance spaces, key cities within the limit.
 
-    Each key industry of the province is checked too (its numbers are counted
-    over the whole space: the action sets them per industry).
+    Each key industry of the province is checked too, counting only what the
+    province's own organizations achieved (see :mod:`resonance.domain.attribution`).
     """
     industries, items = _holder_items(
         snap, HolderKind.PROVINCE, province, PROVINCE_KEY_INDUSTRIES, PROVINCE_SPACES
@@ -245,14 +268,17 @@ def check_province(snap: RegistrySnapshot, province: str) -> QuotaReport:
             note="3 with a pilot zone or base, else 2",
         )
     )
-    return QuotaReport("province", province, items, [check_industry(snap, i) for i in industries])
+    own = scope(snap, province=province)
+    return QuotaReport("province", province, items, [check_industry(own, i) for i in industries])
 
 
 def check_enterprise(snap: RegistrySnapshot, enterprise: str) -> QuotaReport:
-    """Per central enterprise: ≥1 key industry and ≥1 resonance space."""
+    """Per central enterprise: ≥1 key industry and ≥1 resonance space; its industries
+    count only what the enterprise itself achieved."""
     industries, items = _holder_items(
         snap, HolderKind.ENTERPRISE, enterprise, ENTERPRISE_KEY_INDUSTRIES, ENTERPRISE_SPACES
     )
+    own = scope(snap, enterprise=enterprise)
     return QuotaReport(
-        "enterprise", enterprise, items, [check_industry(snap, i) for i in industries]
+        "enterprise", enterprise, items, [check_industry(own, i) for i in industries]
     )

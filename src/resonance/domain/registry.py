@@ -9,12 +9,13 @@ from the catalog and the consortia of the space (see ``services.registry``).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from resonance.domain.errors import Conflict, InvalidInput
+from resonance.domain.errors import Conflict, InvalidInput, UnverifiedEntry
 from resonance.domain.orgs import check_industry, check_slug
+from resonance.domain.provinces import check_province
 
 MAX_KEY_CITIES_WITH_PILOT = 3
 MAX_KEY_CITIES = 2
@@ -29,6 +30,22 @@ class ScenarioStatus(StrEnum):
     APPROVED = "approved"
     IN_PROGRESS = "in_progress"
     LANDED = "landed"
+    RETIRED = "retired"
+
+
+class CaseStatus(StrEnum):
+    """Where a landing case stands: it counts only once its adopter confirmed it."""
+
+    RECORDED = "recorded"
+    CONFIRMED = "confirmed"
+    RETIRED = "retired"
+
+
+class EntryStatus(StrEnum):
+    """Where a listed model/agent or a resonance space stands."""
+
+    LISTED = "listed"
+    SUSPENDED = "suspended"
     RETIRED = "retired"
 
 
@@ -116,6 +133,7 @@ class ModelEntry:
     scenario: str | None = None
     ref: str | None = None
     description: str = ""
+    status: EntryStatus = EntryStatus.LISTED
 
     def checked(self) -> ModelEntry:
         """Return self after validating: specialized models and agents name a scenario."""
@@ -132,9 +150,33 @@ class ModelEntry:
         return self
 
 
+_SHA256 = re.compile(r"^(sha256:)?[0-9a-f]{64}$")
+_DEPLOYMENT = re.compile(r"^deployment:\S.{0,198}$")
+
+
+def check_evidence(value: str) -> str:
+    """Return ``value`` if it is a document hash (``sha256:<64 hex>``) or a deployment
+    record (``deployment:<id or URL>``); raise ``UnverifiedEntry`` (RES-192) otherwise."""
+    text = value.strip()
+    if _SHA256.fullmatch(text):
+        return text if text.startswith("sha256:") else f"sha256:{text}"
+    if _DEPLOYMENT.fullmatch(text):
+        return text
+    raise UnverifiedEntry(
+        "a landing case needs evidence: a document hash (sha256:<64 hex digits>) or a "
+        "deployment record (deployment:<id or URL>)",
+        field="evidence",
+        value=value,
+    )
+
+
 @dataclass(frozen=True)
 class LandingCase:
-    """An application (landing) case of a registered model or agent."""
+    """An application (landing) case of a registered model or agent.
+
+    ``adopter`` is the organization that applies the model (never its builder);
+    the case counts only once the adopter confirmed it (``status`` confirmed).
+    """
 
     name: str
     model: str
@@ -142,14 +184,19 @@ class LandingCase:
     region: str
     description: str
     recorded_by: str
+    evidence: str = ""
+    status: CaseStatus = CaseStatus.RECORDED
 
     def checked(self) -> LandingCase:
-        """Return self after validating."""
+        """Return self (region canonical, evidence normalized) after validating."""
         check_slug(self.name, what="case")
-        check_text(self.adopter, what="adopter", max_len=200)
-        check_text(self.region, what="region", max_len=100)
+        check_slug(self.adopter, what="adopter")
         check_text(self.description, what="description")
-        return self
+        return replace(
+            self,
+            region=check_province(self.region, what="region"),
+            evidence=check_evidence(self.evidence),
+        )
 
 
 @dataclass(frozen=True)
@@ -162,11 +209,17 @@ class ResonanceSpaceEntry:
     industries: tuple[str, ...]
     operator: str
     description: str = ""
+    status: EntryStatus = EntryStatus.LISTED
 
     def checked(self) -> ResonanceSpaceEntry:
-        """Return self after validating."""
+        """Return self after validating (a province holder is one of the 31 divisions)."""
         check_slug(self.name, what="space")
         check_text(self.holder, what="holder", max_len=100)
+        if self.holder_kind is HolderKind.PROVINCE:
+            return replace(self, holder=check_province(self.holder))._check_rest()
+        return self._check_rest()
+
+    def _check_rest(self) -> ResonanceSpaceEntry:
         if not self.industries:
             raise InvalidInput("a resonance space serves at least one industry", field="industry")
         for industry in self.industries:
@@ -184,10 +237,9 @@ class KeyCity:
     pilot_zone: bool = False
 
     def checked(self) -> KeyCity:
-        """Return self after validating."""
-        check_text(self.province, what="province", max_len=100)
+        """Return self (province canonical) after validating."""
         check_text(self.city, what="city", max_len=100)
-        return self
+        return replace(self, province=check_province(self.province))
 
 
 @dataclass(frozen=True)
@@ -199,10 +251,25 @@ class KeyIndustry:
     industry: str
 
     def checked(self) -> KeyIndustry:
-        """Return self after validating."""
+        """Return self (a province holder canonical) after validating."""
         check_text(self.holder, what="holder", max_len=100)
         check_industry(self.industry)
+        if self.holder_kind is HolderKind.PROVINCE:
+            return replace(self, holder=check_province(self.holder))
         return self
+
+
+def entry_to_dict(entry: Any) -> dict[str, Any]:
+    """A registry record (frozen dataclass) as plain JSON types: enums by value, tuples
+    as lists."""
+    out: dict[str, Any] = {}
+    for k, v in entry.__dict__.items():
+        if isinstance(v, StrEnum):
+            v = v.value
+        elif isinstance(v, tuple | frozenset):
+            v = sorted(v) if isinstance(v, frozenset) else list(v)
+        out[k] = v
+    return out
 
 
 def key_city_limit(cities: list[KeyCity] | tuple[KeyCity, ...]) -> int:
@@ -244,11 +311,21 @@ class DatasetEntry:
 
 @dataclass(frozen=True)
 class ConsortiumEntry:
-    """A consortium as the registry lists it, with each member's roles."""
+    """A consortium as the registry lists it, with each member's roles.
+
+    ``backed`` holds the seats (compute, model, data, application) that a member
+    really fills: the member organization holds the matching role in the space.
+    """
 
     name: str
     industry: str
     members: tuple[tuple[str, tuple[str, ...]], ...]
+    backed: frozenset[str] = frozenset()
+
+    @property
+    def complete(self) -> bool:
+        """True when members really fill all four seats (only then it counts)."""
+        return {"compute", "model", "data", "application"} <= self.backed
 
 
 @dataclass(frozen=True)
@@ -258,6 +335,38 @@ class OrgEntry:
     name: str
     region: str
     central_enterprise: bool
+    enterprise: str | None = None  # the central enterprise it belongs to
+
+
+@dataclass(frozen=True)
+class SealedScore:
+    """A model version's best sealed evaluation: the evidence a listed model counts by."""
+
+    ref: str
+    suite: str
+    metric: str
+    value: float
+    evaluated_at: str
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One change of a registry entry (a status step or a correction), kept forever.
+
+    ``before`` and ``after`` hold only the fields that changed.
+    """
+
+    registry: str
+    name: str
+    at: str
+    actor: str
+    action: str  # "status" or "corrected"
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize to plain JSON types."""
+        return dict(self.__dict__)
 
 
 @dataclass
@@ -273,10 +382,26 @@ class RegistrySnapshot:
     key_cities: list[KeyCity] = field(default_factory=list)
     key_industries: list[KeyIndustry] = field(default_factory=list)
     organizations: list[OrgEntry] = field(default_factory=list)
+    sealed: dict[str, SealedScore] = field(default_factory=dict)  # by model entry name
 
     def cases_of(self, model: str) -> list[LandingCase]:
         """Landing cases of one model."""
         return [c for c in self.cases if c.model == model]
+
+    def counted_cases_of(self, model: str) -> list[LandingCase]:
+        """Cases of ``model`` that count: confirmed by their adopter, one per adopter
+        (a second case of the same model at the same adopter is a duplicate)."""
+        seen: set[str] = set()
+        out = []
+        for c in self.cases:
+            if c.model == model and c.status is CaseStatus.CONFIRMED and c.adopter not in seen:
+                seen.add(c.adopter)
+                out.append(c)
+        return out
+
+    def counts_model(self, model: ModelEntry) -> bool:
+        """A listed model counts when it is listed and its ref has a sealed evaluation."""
+        return model.status is EntryStatus.LISTED and model.name in self.sealed
 
     def provinces(self) -> list[str]:
         """Every province named anywhere in the registries, sorted."""

@@ -124,3 +124,103 @@ def deadline_status(
 def all_deadlines(submissions: list[ReportSubmission], *, as_of: date) -> list[DeadlineStatus]:
     """The three deadlines judged on ``as_of``, in order."""
     return [deadline_status(k, submissions, as_of=as_of) for k in ReportKind]
+
+
+# The seven key tasks of the notice, each with the quota items that measure it.
+KEY_TASKS: dict[str, str] = {
+    "industries": "Designate key industries and key cities",
+    "common_datasets": "Build high-quality common datasets per industry",
+    "industry_models": "Build key industry models and apply them",
+    "scenarios": "Publish high-value scenario files",
+    "specialized": "Build specialized datasets, models and agents per scenario",
+    "spaces": "Build model-data resonance spaces",
+    "consortia": "Form industry consortia (compute, model, data, application)",
+}
+
+# quota item key -> key task it measures
+TASK_OF_ITEM: dict[str, str] = {
+    "key_industries": "industries",
+    "key_cities": "industries",
+    "common_datasets": "common_datasets",
+    "industry_models": "industry_models",
+    "scenario_files": "scenarios",
+    "specialized_datasets": "specialized",
+    "specialized_models": "specialized",
+    "resonance_spaces": "spaces",
+    "consortia": "consortia",
+}
+
+
+@dataclass(frozen=True)
+class TaskNote:
+    """What the authority writes for one key task: measures (plan), progress, problems,
+    next steps, and the landing cases it holds up as typical."""
+
+    task: str
+    measures: str = ""
+    progress: str = ""
+    problems: str = ""
+    next_steps: str = ""
+    typical_cases: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize to plain JSON types."""
+        return {**self.__dict__, "typical_cases": list(self.typical_cases)}
+
+
+@dataclass(frozen=True)
+class ReportNote:
+    """One version of the authority's text for a report (kept; later versions supersede)."""
+
+    kind: ReportKind
+    subject_kind: SubjectKind
+    subject: str
+    version: int
+    author: str
+    written_at: str
+    tasks: tuple[TaskNote, ...]
+
+    def task(self, key: str) -> TaskNote:
+        """The note of one key task (empty when none was written)."""
+        return next((t for t in self.tasks if t.task == key), TaskNote(key))
+
+    def body(self) -> dict[str, Any]:
+        """The stored JSON body."""
+        return {"tasks": [t.to_dict() for t in self.tasks]}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize to plain JSON types."""
+        return {
+            "kind": self.kind.value,
+            "subject_kind": self.subject_kind.value,
+            "subject": self.subject,
+            "version": self.version,
+            "author": self.author,
+            "written_at": self.written_at,
+            **self.body(),
+        }
+
+    @staticmethod
+    def from_body(
+        *,
+        kind: ReportKind,
+        subject_kind: SubjectKind,
+        subject: str,
+        version: int,
+        author: str,
+        written_at: str,
+        body: dict[str, Any],
+    ) -> ReportNote:
+        """Rebuild a stored note."""
+        tasks = tuple(
+            TaskNote(
+                task=t["task"],
+                measures=t.get("measures", ""),
+                progress=t.get("progress", ""),
+                problems=t.get("problems", ""),
+                next_steps=t.get("next_steps", ""),
+                typical_cases=tuple(t.get("typical_cases", ())),
+            )
+            for t in body.get("tasks", [])
+        )
+        return ReportNote(kind, subject_kind, subject, version, author, written_at, tasks)

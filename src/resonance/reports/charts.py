@@ -101,3 +101,38 @@ def figure_div(fig: go.Figure, div_id: str) -> str:
         config={"displaylogo": False, "responsive": True},
     )
     return str(html)
+
+
+def tasks_figure(tasks: Any) -> go.Figure:
+    """Completion of each of the seven key tasks (share of its floors reached)."""
+    fig = go.Figure(
+        go.Bar(
+            x=[round(100 * t.completion, 1) for t in tasks],
+            y=[t.title for t in tasks],
+            orientation="h",
+            marker_color=[MET if t.completion >= 1 else MISSING for t in tasks],
+        )
+    )
+    fig.update_layout(
+        title="Completion per key task (%)",
+        xaxis={"range": [0, 100]},
+        height=120 + 40 * len(tasks),
+        margin={"l": 380, "r": 20, "t": 50, "b": 40},
+    )
+    return fig
+
+
+def national_figure(by_province: dict[str, dict[str, int]]) -> go.Figure:
+    """Achievements per province, stacked by list."""
+    fig = go.Figure()
+    provinces = list(by_province)
+    lists = sorted({k for row in by_province.values() for k in row})
+    for name in lists:
+        fig.add_bar(name=name, x=provinces, y=[by_province[p].get(name, 0) for p in provinces])
+    fig.update_layout(
+        title="Achievements per province (a joint one counts for each partner)",
+        barmode="stack",
+        height=420,
+        margin={"l": 40, "r": 20, "t": 50, "b": 80},
+    )
+    return fig

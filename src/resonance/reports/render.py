@@ -2,27 +2,40 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from resonance.domain.errors import InvalidInput
+from resonance.domain.reporting import ReportKind, ReportSubmission
 from resonance.reports import charts, mermaid
-from resonance.services.reports import ReportData
+from resonance.services.reports import (
+    FORMATS,
+    ReportData,
+    build_report,
+    check_can_submit,
+    submit_report,
+)
+from resonance.services.space import Space
 
 _env = Environment(
     loader=PackageLoader("resonance.reports", "templates"),
-    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+    # the templates are named *.html.j2 / *.md.j2: escape by the format before ".j2"
+    # (select_autoescape on "html" alone never matched "report.html.j2")
+    autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
     trim_blocks=True,
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
 
 INTRO = {
-    "plan": "What will be built, against the action's numbers: every target still missing "
-    "is listed below as a task of the plan.",
-    "midterm": "Progress towards the action's numbers at mid-term: what is done, what is "
-    "missing, and the activity recorded on the ledger.",
-    "summary": "What was achieved by the end of the action, against its numbers.",
+    "plan": "The implementation plan: for each of the seven key tasks, the targets set by "
+    "the action's numbers, the measures taken to reach them, and the baseline today.",
+    "midterm": "The mid-term report: for each key task, the progress against its numbers, "
+    "what was done (named achievements with their evidence), problems met and next steps.",
+    "summary": "The summary report: completion of each key task, its results (named "
+    "achievements with their evidence) and typical landing cases.",
 }
 
 
@@ -32,7 +45,13 @@ def _bar(share: float, width: int = 20) -> str:
 
 
 def _context(data: ReportData) -> dict[str, Any]:
-    return {"r": data.to_dict(), "data": data, "intro": INTRO[data.kind.value], "bar": _bar}
+    return {
+        "r": data.to_dict(),
+        "data": data,
+        "intro": INTRO[data.kind.value],
+        "bar": _bar,
+        "pct": lambda x: f"{x * 100:.0f}%",
+    }
 
 
 def render_markdown(data: ReportData) -> str:
@@ -61,6 +80,8 @@ def render_html(data: ReportData, *, plotly_src: str | None = None) -> str:
     ]
     if data.counts:
         figures.append(charts.figure_div(charts.counts_figure(data.counts), "chart-counts"))
+    if data.tasks:
+        figures.append(charts.figure_div(charts.tasks_figure(data.tasks), "chart-tasks"))
     if data.activity:
         figures.append(charts.figure_div(charts.activity_figure(data.activity), "chart-activity"))
     return _env.get_template("report.html.j2").render(
@@ -73,4 +94,51 @@ def render_html(data: ReportData, *, plotly_src: str | None = None) -> str:
 
 def render(data: ReportData, fmt: str, *, plotly_src: str | None = None) -> str:
     """Render as ``md`` or ``html``."""
+    if fmt not in FORMATS:
+        raise InvalidInput(f"unknown report format {fmt!r}; use md or html", format=fmt)
     return render_markdown(data) if fmt == "md" else render_html(data, plotly_src=plotly_src)
+
+
+def preview(
+    space: Space,
+    *,
+    kind: ReportKind,
+    province: str | None,
+    enterprise: str | None,
+    as_of: date | None,
+    fmt: str,
+    plotly_src: str | None = None,
+) -> tuple[ReportData, str]:
+    """Build and render a report (CLI and API share this path); nothing is stored."""
+    data = build_report(space, kind=kind, province=province, enterprise=enterprise, as_of=as_of)
+    return data, render(data, fmt, plotly_src=plotly_src)
+
+
+def hand_in(
+    space: Space,
+    *,
+    actor: str,
+    kind: ReportKind,
+    province: str | None,
+    enterprise: str | None,
+    as_of: date | None,
+    fmt: str,
+    plotly_src: str | None = None,
+) -> tuple[ReportData, str, ReportSubmission]:
+    """Check the submission may happen, build today's report, render it and submit it.
+
+    Every refusal (RES-122, RES-191, RES-195) comes before anything is rendered, so a
+    caller that writes the text only after this returns writes nothing on failure.
+    """
+    check_can_submit(space, actor=actor, province=province, enterprise=enterprise, as_of=as_of)
+    data, text = preview(
+        space,
+        kind=kind,
+        province=province,
+        enterprise=enterprise,
+        as_of=None,
+        fmt=fmt,
+        plotly_src=plotly_src,
+    )
+    sub = submit_report(space, actor=actor, data=data, content=text.encode(), fmt=fmt)
+    return data, text, sub

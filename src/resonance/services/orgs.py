@@ -19,6 +19,7 @@ from resonance.domain.orgs import (
     check_industry,
     check_slug,
 )
+from resonance.domain.provinces import check_province
 from resonance.services.space import DEFAULT_MAX_INGEST_BYTES, Space
 from resonance.storage.store import Tx
 
@@ -52,6 +53,7 @@ def register_organization(
     region: str,
     display_name: str = "",
     central_enterprise: bool = False,
+    enterprise: str | None = None,
 ) -> Organization:
     """Register an organization.
 
@@ -61,7 +63,10 @@ def register_organization(
     check_slug(name, what="organization")
     if not region.strip():
         raise InvalidInput("region is required (a province or municipality)", field="region")
-    org = Organization(name, roles, region.strip(), display_name or name, central_enterprise)
+    region = check_province(region, what="region")
+    org = Organization(
+        name, roles, region, display_name or name, central_enterprise, enterprise or None
+    )
     with space.work() as w:
         # every writer appends to the ledger: take its lock first, so two first
         # registrations on PostgreSQL cannot both see an empty space
@@ -74,6 +79,14 @@ def register_organization(
             raise RoleRequired("the first organization of a space must be the space operator")
         if w.tx.get_organization(name):
             raise AlreadyExists(f"organization {name!r} already exists", organization=name)
+        if org.enterprise is not None:
+            parent = w.tx.get_organization(org.enterprise)
+            if parent is None or not parent.central_enterprise:
+                raise InvalidInput(
+                    f"{org.enterprise!r} is not a central enterprise of this space",
+                    field="enterprise",
+                    value=org.enterprise,
+                )
         w.tx.add_organization(org, created_at=w.now)
         w.emit(
             OrganizationRegistered(
@@ -82,6 +95,7 @@ def register_organization(
                 roles=sorted(r.value for r in roles),
                 region=org.region,
                 central_enterprise=central_enterprise,
+                enterprise=org.enterprise,
             )
         )
     return org
@@ -104,6 +118,7 @@ def init_space(
     check_slug(operator, what="organization")
     if not region.strip():
         raise InvalidInput("region is required (a province or municipality)", field="region")
+    check_province(region, what="region")
     space = Space.init(root, db_url=db_url, name=name, max_ingest_bytes=max_ingest_bytes)
     register_organization(
         space, actor=None, name=operator, roles=frozenset({Role.OPERATOR}), region=region

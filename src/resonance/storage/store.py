@@ -17,9 +17,11 @@ from resonance.domain.evaluation import EvaluationRun, EvaluationSuite
 from resonance.domain.ledger import LedgerEntry
 from resonance.domain.loop_types import LoopRun
 from resonance.domain.modeling import ModelVersion
+from resonance.domain.national import ImportedBundle
 from resonance.domain.orgs import Consortium, ConsortiumMember, Organization
 from resonance.domain.policies import Policy
 from resonance.domain.registry import (
+    HistoryEntry,
     HolderKind,
     KeyCity,
     KeyIndustry,
@@ -30,7 +32,7 @@ from resonance.domain.registry import (
     ScenarioFile,
     ScenarioStatus,
 )
-from resonance.domain.reporting import ReportSubmission, SubjectKind
+from resonance.domain.reporting import ReportKind, ReportNote, ReportSubmission, SubjectKind
 from resonance.domain.review import (
     Delegation,
     ProposalKind,
@@ -155,6 +157,19 @@ class RegistryRepo(Protocol):
     def list_report_submissions(
         self, *, subject_kind: SubjectKind | None = None, subject: str | None = None
     ) -> list[ReportSubmission]: ...
+    # corrections, status steps and their history; report notes; national bundles
+    def update_scenario(self, scenario: ScenarioFile, *, updated_at: str) -> None: ...
+    def update_model_entry(self, model: ModelEntry) -> None: ...
+    def update_case(self, case: LandingCase) -> None: ...
+    def update_space_entry(self, entry: ResonanceSpaceEntry) -> None: ...
+    def add_history(self, entry: HistoryEntry) -> None: ...
+    def list_history(self, *, registry: str, name: str) -> list[HistoryEntry]: ...
+    def add_report_note(self, note: ReportNote) -> None: ...
+    def list_report_notes(
+        self, *, kind: ReportKind, subject_kind: SubjectKind, subject: str
+    ) -> list[ReportNote]: ...
+    def add_bundle(self, bundle: ImportedBundle) -> None: ...
+    def list_bundles(self) -> list[ImportedBundle]: ...
 
 
 class TokenRepo(Protocol):

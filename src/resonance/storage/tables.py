@@ -27,6 +27,7 @@ organizations = sa.Table(
     sa.Column("region", sa.String(100), nullable=False),
     sa.Column("central_enterprise", sa.Boolean, nullable=False, default=False),
     sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("enterprise", sa.String(64)),  # 0011_authority: its central enterprise, if any
 )
 
 consortia = sa.Table(

@@ -33,6 +33,7 @@ registry_models = sa.Table(
     sa.Column("ref", sa.String(200)),
     sa.Column("description", sa.Text, nullable=False),
     sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, server_default="listed"),  # 0011
 )
 
 registry_cases = sa.Table(
@@ -45,6 +46,8 @@ registry_cases = sa.Table(
     sa.Column("description", sa.Text, nullable=False),
     sa.Column("recorded_by", sa.String(64), nullable=False),
     sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("evidence", sa.String(300), nullable=False, server_default=""),  # 0011_authority
+    sa.Column("status", sa.String(20), nullable=False, server_default="recorded"),
     sa.Index("ix_registry_cases_model", "model"),
 )
 
@@ -58,6 +61,7 @@ registry_spaces = sa.Table(
     sa.Column("operator", sa.String(64), nullable=False),
     sa.Column("description", sa.Text, nullable=False),
     sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, server_default="listed"),  # 0011
 )
 
 registry_key_cities = sa.Table(

@@ -26,6 +26,7 @@ class NewOrganization(BaseModel):
     region: str = Field(max_length=100, examples=["Hebei"])
     display_name: str = Field("", max_length=200)
     central_enterprise: bool = False
+    enterprise: str | None = Field(None, max_length=63, examples=["sinosteel"])
 
 
 @router.get("")
@@ -60,5 +61,6 @@ def register_organization(body: NewOrganization, space: SpaceDep, me: OrgDep) ->
         region=body.region,
         display_name=body.display_name,
         central_enterprise=body.central_enterprise,
+        enterprise=body.enterprise,
     )
     return forms.org(org)

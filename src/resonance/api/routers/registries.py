@@ -25,8 +25,11 @@ from resonance.domain.registry import (
     ResonanceSpaceEntry,
     ScenarioFile,
     ScenarioStatus,
+    entry_to_dict,
 )
+from resonance.services import bulk as bulk_svc
 from resonance.services import registry as svc
+from resonance.services import registry_state as state_svc
 
 router = APIRouter(prefix="/registries", tags=["registries"], responses=ERROR_RESPONSES)
 
@@ -41,13 +44,24 @@ class NewScenario(BaseModel):
     value: str = text("Fewer stoppages")
     data_needed: str = text("Thermal images of ladles")
     model_needed: str = text("A remaining-life regressor")
-    status: ScenarioStatus = ScenarioStatus.PROPOSED
 
 
 class StatusBody(BaseModel):
     """A scenario's new status."""
 
     status: ScenarioStatus
+
+
+class StepBody(BaseModel):
+    """An entry's next status (a step of its state machine)."""
+
+    status: str = Field(min_length=1, max_length=20, examples=["confirmed"])
+
+
+class Correction(BaseModel):
+    """Fields to correct (see docs/reports.md for each registry's correctable fields)."""
+
+    changes: dict[str, str] = Field(min_length=1, max_length=10)
 
 
 class NewModel(BaseModel):
@@ -67,9 +81,10 @@ class NewCase(BaseModel):
 
     name: str = slug("case-9")
     model: str = slug("surface-agent")
-    adopter: str = Field(min_length=1, max_length=200, examples=["Mill 9"])
+    adopter: str = slug("mill-9")
     region: str = Field(max_length=100, examples=["Jiangsu"])
     description: str = text("Deployed on line 2")
+    evidence: str = Field(min_length=1, max_length=300, examples=["deployment:mes-line-2"])
 
 
 class NewSpace(BaseModel):
@@ -79,6 +94,7 @@ class NewSpace(BaseModel):
     holder_kind: HolderKind
     holder: str = Field(max_length=100, examples=["Jiangsu"])
     industries: list[str] = Field(min_length=1, max_length=20, examples=[["steel"]])
+    operator: str | None = Field(None, max_length=63, examples=["operator"])
     description: str = text("", required=False)
 
 
@@ -145,7 +161,54 @@ def record_case(body: NewCase, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
     c = svc.record_case(
         space, actor=me.name, case=LandingCase(**body.model_dump(), recorded_by=me.name)
     )
-    return dict(c.__dict__)
+    return entry_to_dict(c)
+
+
+class BulkBody(BaseModel):
+    """A CSV (header row) or YAML file's text to import, all or nothing."""
+
+    format: str = Field(pattern="^(csv|yaml)$", examples=["csv"])
+    content: str = Field(min_length=1, max_length=20 * 1024 * 1024)
+
+
+@router.post("/{registry}/import", status_code=201)
+def bulk_import(
+    registry: RegistryName, body: BulkBody, space: SpaceDep, me: OrgDep
+) -> list[dict[str, Any]]:
+    """Import scenarios, cases or models from a file; RES-196 with the per-row report
+    when a row fails (nothing is stored)."""
+    rows = bulk_svc.bulk_import(
+        space, actor=me.name, registry=registry, content=body.content.encode(), fmt=body.format
+    )
+    return [r.to_dict() for r in rows]
+
+
+@router.put("/{registry}/{name}/status")
+def step(
+    registry: RegistryName, name: ScenarioName, body: StepBody, space: SpaceDep, me: OrgDep
+) -> dict[str, Any]:
+    """Move a scenario, case, model or space one step of its state machine."""
+    entry = state_svc.move(space, actor=me.name, registry=registry, name=name, status=body.status)
+    return entry_to_dict(entry)
+
+
+@router.patch("/{registry}/{name}")
+def correct(
+    registry: RegistryName, name: ScenarioName, body: Correction, space: SpaceDep, me: OrgDep
+) -> dict[str, Any]:
+    """Correct fields of an entry; the old values stay in its history."""
+    entry = state_svc.correct(
+        space, actor=me.name, registry=registry, name=name, changes=body.changes
+    )
+    return entry_to_dict(entry)
+
+
+@router.get("/{registry}/{name}/history")
+def history(
+    registry: RegistryName, name: ScenarioName, space: SpaceDep, _: OrgDep
+) -> list[dict[str, Any]]:
+    """Every status step and correction of an entry."""
+    return [h.to_dict() for h in state_svc.history(space, registry=registry, name=name)]
 
 
 @router.post("/spaces", status_code=201)
@@ -156,11 +219,11 @@ def register_space(body: NewSpace, space: SpaceDep, me: OrgDep) -> dict[str, Any
         holder_kind=body.holder_kind,
         holder=body.holder,
         industries=tuple(body.industries),
-        operator=me.name,
+        operator=body.operator or me.name,
         description=body.description,
     )
     s = svc.register_space(space, actor=me.name, entry=entry)
-    return {**s.__dict__, "holder_kind": s.holder_kind.value, "industries": list(s.industries)}
+    return entry_to_dict(s)
 
 
 @router.post("/key-cities", status_code=201)

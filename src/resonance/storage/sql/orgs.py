@@ -24,6 +24,7 @@ def _org(row: Any) -> Organization:
         region=row.region,
         display_name=row.display_name,
         central_enterprise=bool(row.central_enterprise),
+        enterprise=row.enterprise,
     )
 
 
@@ -38,6 +39,7 @@ class SqlOrgRepo(SqlRepoBase):
                 roles=sorted(r.value for r in org.roles),
                 region=org.region,
                 central_enterprise=org.central_enterprise,
+                enterprise=org.enterprise,
                 created_at=created_at,
             )
         )

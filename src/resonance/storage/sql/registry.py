@@ -7,7 +7,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from resonance.domain.national import ImportedBundle
 from resonance.domain.registry import (
+    CaseStatus,
+    EntryStatus,
+    HistoryEntry,
     HolderKind,
     KeyCity,
     KeyIndustry,
@@ -18,8 +22,9 @@ from resonance.domain.registry import (
     ScenarioFile,
     ScenarioStatus,
 )
-from resonance.domain.reporting import ReportKind, ReportSubmission, SubjectKind
+from resonance.domain.reporting import ReportKind, ReportNote, ReportSubmission, SubjectKind
 from resonance.domain.tokens import ApiToken
+from resonance.storage import tables_authority as a
 from resonance.storage import tables_registry as r
 from resonance.storage.sql.base import SqlRepoBase
 
@@ -47,12 +52,20 @@ def _model(row: Any) -> ModelEntry:
         scenario=row.scenario,
         ref=row.ref,
         description=row.description,
+        status=EntryStatus(row.status),
     )
 
 
 def _case(row: Any) -> LandingCase:
     return LandingCase(
-        row.name, row.model, row.adopter, row.region, row.description, row.recorded_by
+        row.name,
+        row.model,
+        row.adopter,
+        row.region,
+        row.description,
+        row.recorded_by,
+        row.evidence,
+        CaseStatus(row.status),
     )
 
 
@@ -64,6 +77,7 @@ def _space(row: Any) -> ResonanceSpaceEntry:
         industries=tuple(row.industries),
         operator=row.operator,
         description=row.description,
+        status=EntryStatus(row.status),
     )
 
 
@@ -71,6 +85,14 @@ def _token(row: Any) -> ApiToken:
     return ApiToken(
         row.id, row.organization, row.salt, row.hash, row.label, row.created_at, row.revoked_at
     )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, dict | list):
+        return value
+    return str(value)
 
 
 class SqlRegistryRepo(SqlRepoBase):
@@ -110,8 +132,9 @@ class SqlRegistryRepo(SqlRepoBase):
     def add_model_entry(self, model: ModelEntry, *, created_at: str) -> None:
         self.conn.execute(
             r.registry_models.insert().values(
-                **{k: v for k, v in model.__dict__.items() if k != "kind"},
+                **{k: v for k, v in model.__dict__.items() if k not in ("kind", "status")},
                 kind=model.kind.value,
+                status=model.status.value,
                 created_at=created_at,
             )
         )
@@ -134,7 +157,11 @@ class SqlRegistryRepo(SqlRepoBase):
 
     # --- landing cases ---
     def add_case(self, case: LandingCase, *, created_at: str) -> None:
-        self.conn.execute(r.registry_cases.insert().values(**case.__dict__, created_at=created_at))
+        self.conn.execute(
+            r.registry_cases.insert().values(
+                **{**case.__dict__, "status": case.status.value}, created_at=created_at
+            )
+        )
 
     def get_case(self, name: str) -> LandingCase | None:
         c = r.registry_cases
@@ -158,9 +185,152 @@ class SqlRegistryRepo(SqlRepoBase):
                 industries=list(entry.industries),
                 operator=entry.operator,
                 description=entry.description,
+                status=entry.status.value,
                 created_at=created_at,
             )
         )
+
+    # --- corrections, status steps and their history (0011_authority) ---
+    def update_scenario(self, scenario: ScenarioFile, *, updated_at: str) -> None:
+        s = r.registry_scenarios
+        values = {k: v for k, v in scenario.__dict__.items() if k not in ("name", "status")}
+        self.conn.execute(
+            s.update()
+            .where(s.c.name == scenario.name)
+            .values(**values, status=scenario.status.value, updated_at=updated_at)
+        )
+
+    def update_model_entry(self, model: ModelEntry) -> None:
+        m = r.registry_models
+        self.conn.execute(
+            m.update()
+            .where(m.c.name == model.name)
+            .values(
+                scenario=model.scenario,
+                ref=model.ref,
+                description=model.description,
+                status=model.status.value,
+            )
+        )
+
+    def update_case(self, case: LandingCase) -> None:
+        c = r.registry_cases
+        self.conn.execute(
+            c.update()
+            .where(c.c.name == case.name)
+            .values(
+                adopter=case.adopter,
+                region=case.region,
+                description=case.description,
+                evidence=case.evidence,
+                status=case.status.value,
+            )
+        )
+
+    def update_space_entry(self, entry: ResonanceSpaceEntry) -> None:
+        s = r.registry_spaces
+        self.conn.execute(
+            s.update()
+            .where(s.c.name == entry.name)
+            .values(
+                industries=list(entry.industries),
+                description=entry.description,
+                status=entry.status.value,
+            )
+        )
+
+    def add_history(self, entry: HistoryEntry) -> None:
+        self.conn.execute(
+            a.registry_history.insert().values(
+                registry=entry.registry,
+                name=entry.name,
+                at=entry.at,
+                actor=entry.actor,
+                action=entry.action,
+                before=_jsonable(entry.before),
+                after=_jsonable(entry.after),
+            )
+        )
+
+    def list_history(self, *, registry: str, name: str) -> list[HistoryEntry]:
+        h = a.registry_history
+        stmt = sa.select(h).where(h.c.registry == registry, h.c.name == name).order_by(h.c.id)
+        return [
+            HistoryEntry(x.registry, x.name, x.at, x.actor, x.action, x.before, x.after)
+            for x in self.conn.execute(stmt)
+        ]
+
+    # --- report notes (problems, next steps: versioned) ---
+    def add_report_note(self, note: ReportNote) -> None:
+        self.conn.execute(
+            a.report_notes.insert().values(
+                kind=note.kind.value,
+                subject_kind=note.subject_kind.value,
+                subject=note.subject,
+                version=note.version,
+                author=note.author,
+                written_at=note.written_at,
+                body=note.body(),
+            )
+        )
+
+    def list_report_notes(
+        self, *, kind: ReportKind, subject_kind: SubjectKind, subject: str
+    ) -> list[ReportNote]:
+        n = a.report_notes
+        stmt = (
+            sa.select(n)
+            .where(
+                n.c.kind == kind.value,
+                n.c.subject_kind == subject_kind.value,
+                n.c.subject == subject,
+            )
+            .order_by(n.c.version)
+        )
+        return [
+            ReportNote.from_body(
+                kind=kind,
+                subject_kind=subject_kind,
+                subject=subject,
+                version=x.version,
+                author=x.author,
+                written_at=x.written_at,
+                body=x.body,
+            )
+            for x in self.conn.execute(stmt)
+        ]
+
+    # --- national bundles ---
+    def add_bundle(self, bundle: ImportedBundle) -> None:
+        self.conn.execute(
+            a.national_bundles.insert().values(
+                space=bundle.space,
+                head_hash=bundle.head_hash,
+                head_seq=bundle.head_seq,
+                key_id=bundle.key_id,
+                exported_at=bundle.exported_at,
+                imported_at=bundle.imported_at,
+                imported_by=bundle.imported_by,
+                bundle=bundle.document,
+            )
+        )
+
+    def list_bundles(self) -> list[ImportedBundle]:
+        b = a.national_bundles
+        stmt = sa.select(b).order_by(b.c.space, b.c.head_seq)
+        return [
+            ImportedBundle(
+                x.space,
+                x.head_seq,
+                x.head_hash,
+                x.key_id,
+                x.exported_at,
+                x.imported_at,
+                x.imported_by,
+                x.bundle,
+            )
+            for x in self.conn.execute(stmt)
+        ]
 
     def get_space_entry(self, name: str) -> ResonanceSpaceEntry | None:
         s = r.registry_spaces
