@@ -18,6 +18,7 @@ from resonance.api import errors
 from resonance.api.routers import (
     consortia,
     datasets,
+    dsp,
     evaluations,
     federation,
     industries,
@@ -50,6 +51,7 @@ ROUTERS: list[APIRouter] = [
     loop.router,
     federation.router,
     valuation.router,
+    dsp.router,
 ]
 
 

@@ -13,6 +13,7 @@ from typer.core import TyperGroup
 from resonance.cli import datasets as datasets_cli
 from resonance.cli import evaluation as evaluation_cli
 from resonance.cli import federation as federation_cli
+from resonance.cli import interconnect as interconnect_cli
 from resonance.cli import ledger as ledger_cli
 from resonance.cli import loop as loop_cli
 from resonance.cli import models as models_cli
@@ -74,6 +75,7 @@ evaluation_cli.register(app)
 federation_cli.register(app)
 valuation_cli.register(app)
 loop_cli.register(app)
+interconnect_cli.register(app)
 
 
 def main() -> None:

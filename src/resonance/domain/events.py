@@ -253,3 +253,87 @@ class ContributionValued(Event):
 
     action: ClassVar[str] = "contribution.valued"
     object_type: ClassVar[str] = "model_version"
+
+
+# --- interconnection: Dataspace Protocol between spaces (issue 15) ---
+
+
+@event_type
+@dataclass(frozen=True)
+class PeerAdded(Event):
+    """Another space was registered as a peer (its endpoint and public key id)."""
+
+    action: ClassVar[str] = "peer.added"
+    object_type: ClassVar[str] = "peer"
+
+
+@event_type
+@dataclass(frozen=True)
+class AutoAgreeRuleSet(Event):
+    """A dataset owner set a rule agreeing a peer's contract requests within bounds."""
+
+    action: ClassVar[str] = "contract.rule_set"
+    object_type: ClassVar[str] = "dataset"
+
+
+@event_type
+@dataclass(frozen=True)
+class ContractRequested(Event):
+    """A contract negotiation was requested (sent by the consumer, received by the provider)."""
+
+    action: ClassVar[str] = "contract.requested"
+    object_type: ClassVar[str] = "contract_negotiation"
+
+
+@event_type
+@dataclass(frozen=True)
+class ContractAgreed(Event):
+    """The provider agreed a contract (its ``odrl:Agreement`` id and terms)."""
+
+    action: ClassVar[str] = "contract.agreed"
+    object_type: ClassVar[str] = "contract_negotiation"
+
+
+@event_type
+@dataclass(frozen=True)
+class ContractVerified(Event):
+    """The consumer verified the agreement."""
+
+    action: ClassVar[str] = "contract.verified"
+    object_type: ClassVar[str] = "contract_negotiation"
+
+
+@event_type
+@dataclass(frozen=True)
+class ContractFinalized(Event):
+    """The negotiation was finalized: the agreement is in force."""
+
+    action: ClassVar[str] = "contract.finalized"
+    object_type: ClassVar[str] = "contract_negotiation"
+
+
+@event_type
+@dataclass(frozen=True)
+class ContractTerminated(Event):
+    """A negotiation was terminated (refused or withdrawn) before an agreement took force."""
+
+    action: ClassVar[str] = "contract.terminated"
+    object_type: ClassVar[str] = "contract_negotiation"
+
+
+@event_type
+@dataclass(frozen=True)
+class TransferStarted(Event):
+    """Compute-to-data started: the agreed purposes are granted to the consumer's org."""
+
+    action: ClassVar[str] = "transfer.started"
+    object_type: ClassVar[str] = "contract_negotiation"
+
+
+@event_type
+@dataclass(frozen=True)
+class TransferTerminated(Event):
+    """An agreement was revoked: its transfer terminated and its grant withdrawn."""
+
+    action: ClassVar[str] = "transfer.terminated"
+    object_type: ClassVar[str] = "contract_negotiation"

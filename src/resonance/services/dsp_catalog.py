@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from resonance.domain.dcat import CatalogItem, catalog_document
 from resonance.domain.datasets import DatasetKind
+from resonance.domain.dcat import CatalogItem, catalog_document
 from resonance.domain.odrl import policy_from_odrl, policy_to_odrl
 from resonance.domain.policies import Policy
 from resonance.services import policies
