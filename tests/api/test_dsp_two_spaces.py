@@ -20,12 +20,14 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
+from resonance.api.app import create_app
 from resonance.domain import signing
 from resonance.domain.datasets import DatasetKind, make_label_spec
 from resonance.domain.dsp import Envelope, message, offer_request, signing_input
 from resonance.domain.policies import AccessRequest, Purpose, RuleChain
-from resonance.services import catalog, contracts, ledger, policies
+from resonance.services import catalog, contracts, ledger, policies, tokens
 from resonance.services.catalog import NewDataset
 from resonance.services.space import Space
 from tests.conftest import STEEL_CSV, STEEL_LABELS, make_space
@@ -327,6 +329,12 @@ def test_refusal_and_auto_agree_rule(nodes: tuple[Node, Node]) -> None:
         actor="builder",
     )
     assert sealed["error"]["code"] == "RES-101"
+    # the console's contracts page of the provider lists them
+    plain, _ = tokens.create_token(b.space, actor="operator", organization="plant-a")
+    with TestClient(create_app(b.root)) as client:
+        client.cookies.set("resonance_token", plain, path="/console")
+        page = client.get("/console/contracts").text
+    assert "space-a.builder" in page and "TERMINATED" in page and "STARTED" in page
 
 
 def _signed(

@@ -74,7 +74,7 @@ from resonance.domain.events import (
     TransferStarted,
     TransferTerminated,
 )
-from resonance.domain.odrl import dataset_iri, org_iri
+from resonance.domain.odrl import PURPOSE_ACTIONS, dataset_iri, org_iri
 from resonance.domain.orgs import Organization, Role, check_slug
 from resonance.domain.policies import Purpose
 from resonance.services import dsp_catalog
@@ -638,6 +638,8 @@ def _on_agreement(
         target = agreement.get("odrl:target")
         if not isinstance(target, dict) or target.get("@id") != dataset_iri(n.dataset):
             raise MalformedMessage("the agreement's target is not the requested dataset")
+        if _agreed_terms(agreement) != (n.purposes, n.until):
+            raise MalformedMessage("the agreement's purposes or expiry differ from the request")
         n = n.moved(
             NegotiationState.AGREED,
             w.now,
@@ -658,6 +660,30 @@ def _on_agreement(
     if n.state is NegotiationState.FINALIZED:
         n = _request_transfer(space, peer, n)
     return _ack(n)
+
+
+def _agreed_terms(agreement: dict[str, Any]) -> tuple[frozenset[Purpose], date | None]:
+    """The purposes and expiry an ``odrl:Agreement`` grants (as this module writes them)."""
+    purposes: set[Purpose] = set()
+    days: set[str] = set()
+    rules = agreement.get("odrl:permission")
+    for rule in rules if isinstance(rules, list) else []:
+        action = rule.get("odrl:action", {}) if isinstance(rule, dict) else {}
+        iri = action.get("@id") if isinstance(action, dict) else None
+        purpose = next((p for p, a in PURPOSE_ACTIONS.items() if a == iri), None)
+        if purpose is None:
+            raise MalformedMessage(f"the agreement grants an unknown action {iri!r}")
+        purposes.add(purpose)
+        for c in rule.get("odrl:constraint") or []:
+            right = c.get("odrl:rightOperand") if isinstance(c, dict) else None
+            days.add(str(right.get("@value")) if isinstance(right, dict) else "")
+    if len(days) != 1:
+        raise MalformedMessage("the agreement must carry one expiry date")
+    try:
+        until = date.fromisoformat(days.pop())
+    except ValueError:
+        raise MalformedMessage("the agreement's expiry is not a date") from None
+    return frozenset(purposes), until
 
 
 def _request_transfer(space: Space, peer: Peer, n: Negotiation) -> Negotiation:
