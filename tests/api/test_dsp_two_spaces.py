@@ -218,6 +218,22 @@ def test_agree_transfer_expiry_and_revocation(nodes: tuple[Node, Node]) -> None:
     expiry = TODAY + timedelta(days=30)
     assert _decide(b.space, "space-a.builder", Purpose.EVALUATE, expiry) == "allow"
     assert _decide(b.space, "space-a.builder", Purpose.EVALUATE, expiry + timedelta(1)) == "deny"
+    # A's organization works in B through the data address of the transfer: B's API, as
+    # space-a.builder, under B's usage policy; rows do not come out for evaluate
+    shown = _cli(a, "contract", "show", req["pid"])
+    address = shown["data_address"]
+    props = {p["dspace:name"]: p["dspace:value"] for p in address["dspace:endpointProperties"]}
+    api, auth = address["dspace:endpoint"], {"Authorization": props["authorization"]}
+    assert api == b.url.removesuffix("/dsp") and props["organization"] == "space-a.builder"
+    check = httpx.get(
+        f"{api}/policies/steel-b/check",
+        params={"organization": "space-a.builder", "purpose": "evaluate"},
+        headers=auth,
+    )
+    assert check.json()["effect"] == "allow", check.text
+    for purpose in ("evaluate", "download"):
+        rows = httpx.get(f"{api}/datasets/steel-b/rows", params={"purpose": purpose}, headers=auth)
+        assert rows.status_code == 403 and rows.json()["error"]["code"] == "RES-120", rows.text
     # both ledgers hold the walk, and both chains verify
     walk = [
         "contract.requested",
@@ -236,6 +252,9 @@ def test_agree_transfer_expiry_and_revocation(nodes: tuple[Node, Node]) -> None:
     assert contracts.show(a.space, req["pid"]).transfer_state.value == "TERMINATED"  # type: ignore[union-attr]
     assert _decide(b.space, "space-a.builder", Purpose.EVALUATE) == "deny"
     assert _actions(a.space, req["pid"])[-1] == "transfer.terminated"
+    assert contracts.show(a.space, req["pid"]).data_address == {}
+    gone = httpx.get(f"{api}/datasets", headers=auth)
+    assert gone.status_code == 401 and gone.json()["error"]["code"] == "RES-121"
     for sp in (a.space, b.space):
         assert ledger.verify(sp).ok
 

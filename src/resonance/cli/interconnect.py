@@ -117,7 +117,7 @@ def _print(n: Negotiation) -> None:
     print_table(
         "Contract",
         ["field", "value"],
-        [(k, v) for k, v in n.to_dict().items() if k != "agreement"],
+        [(k, v) for k, v in n.to_dict().items() if k not in ("agreement", "data_address")],
     )
 
 
@@ -199,8 +199,10 @@ def contract_show(ctx: typer.Context, pid: str = typer.Argument(...)) -> None:
         _print(n)
         if n.agreement:
             print_json(n.agreement)
+        if n.data_address:
+            print_json(n.data_address)
 
-    show(c, n.to_dict(), human)
+    show(c, n.to_dict(secrets=True), human)
 
 
 @contract_app.command("agree")

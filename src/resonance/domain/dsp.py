@@ -176,6 +176,7 @@ class Negotiation:
     agreement: dict[str, Any] = field(default_factory=dict)
     transfer_state: TransferState | None = None
     transfer_pid: str | None = None
+    data_address: dict[str, Any] = field(default_factory=dict)
 
     def moved(self, state: NegotiationState, now: str, **changes: Any) -> Negotiation:
         """This negotiation in ``state`` (checked against the state machine)."""
@@ -205,9 +206,10 @@ class Negotiation:
         """True when the agreement's expiry has passed."""
         return today > self.until
 
-    def to_dict(self) -> dict[str, Any]:
-        """Serialize to plain JSON types."""
-        return {
+    def to_dict(self, *, secrets: bool = False) -> dict[str, Any]:
+        """Serialize to plain JSON types; the data address (it holds the bearer token of the
+        consumer's organization at the provider) only with ``secrets``."""
+        out = {
             "pid": self.pid,
             "side": self.side.value,
             "peer": self.peer,
@@ -226,6 +228,9 @@ class Negotiation:
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         }
+        if secrets:
+            out["data_address"] = self.data_address
+        return out
 
 
 @dataclass(frozen=True)

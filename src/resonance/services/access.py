@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from resonance.domain.datasets import Dataset, DatasetVersion
+from resonance.domain.dsp import Side
 from resonance.domain.errors import PolicyDenied
 from resonance.domain.events import DataAccessDenied, DataAccessed
 from resonance.domain.policies import AccessRequest, Decision, Purpose, RuleChain
@@ -84,3 +85,43 @@ def read_version(
     """Authorize, record and read the rows of a dataset version."""
     grant = authorize(space, actor=actor, ref=ref, purpose=purpose, context=context)
     return grant.version, load_rows(space, grant.version)
+
+
+def export_rows(
+    space: Space, *, actor: str, ref: str, purpose: Purpose
+) -> tuple[DatasetVersion, pa.Table]:
+    """Rows that leave the space (an API response, a file), read under the usage policy.
+
+    An organization of a peer space (one holding its access through a contract) takes rows
+    out only under ``download``: its training and evaluation run inside the space. Asking
+    for rows under another purpose is then recorded as ``data.access_denied`` and raised as
+    :class:`PolicyDenied`, whatever the agreement grants for that purpose.
+    """
+    if purpose is Purpose.DOWNLOAD:
+        return read_version(space, actor=actor, ref=ref, purpose=purpose)
+    rule = "rows-leave-only-for-download"
+    reason = (
+        f"rows leave the space only under download; {purpose.value} runs inside the space "
+        "(model train, eval run, federation)"
+    )
+    with space.work() as w:
+        require_org(w.tx, actor)
+        version = resolve_version(w.tx, ref)
+        remote = any(n.side is Side.PROVIDER for n in w.tx.list_negotiations(organization=actor))
+        if remote:
+            payload = {
+                "purpose": purpose.value,
+                "content_hash": version.content_hash,
+                "rule": rule,
+                "reason": reason,
+            }
+            w.emit(DataAccessDenied(actor=actor, object_id=version.ref, payload=payload))
+    if not remote:
+        return read_version(space, actor=actor, ref=ref, purpose=purpose)
+    raise PolicyDenied(
+        f"{actor} may not take rows of {version.ref} out for {purpose.value}: {reason}",
+        organization=actor,
+        ref=version.ref,
+        purpose=purpose.value,
+        rule=rule,
+    )

@@ -62,6 +62,8 @@ from resonance.domain.errors import (
     SealedData,
 )
 from resonance.domain.events import (
+    ApiTokenCreated,
+    ApiTokenRevoked,
     AutoAgreeRuleSet,
     ContractAgreed,
     ContractFinalized,
@@ -77,6 +79,7 @@ from resonance.domain.events import (
 from resonance.domain.odrl import PURPOSE_ACTIONS, dataset_iri, org_iri
 from resonance.domain.orgs import Organization, Role, check_slug
 from resonance.domain.policies import Purpose
+from resonance.domain.tokens import new_token
 from resonance.services import dsp_catalog
 from resonance.services.catalog import require_dataset
 from resonance.services.orgs import require_org, require_role
@@ -418,11 +421,25 @@ def terminate(space: Space, *, actor: str, pid: str, reason: str = "") -> Negoti
 
 
 def _revoke_in(w: Work, n: Negotiation, *, actor: str, reason: str, direction: str) -> Negotiation:
-    n = n.transferred(TransferState.TERMINATED, w.now, reason=reason)
+    n = n.transferred(TransferState.TERMINATED, w.now, reason=reason, data_address={})
     if n.side is Side.PROVIDER:
         _withdraw_grant(w, n)
+        _revoke_tokens(w, n)
     note = _note("TransferTerminationMessage", direction, n.peer, reason=reason)
     return _record(w, n, TransferTerminated, actor, note)
+
+
+def _revoke_tokens(w: Work, n: Negotiation) -> None:
+    """Revoke the API tokens the agreement issued to the consumer's organization."""
+    owner = require_dataset(w.tx, n.dataset).owner
+    for token in w.tx.list_api_tokens(organization=n.organization):
+        if token.label == _token_label(n) and token.active:
+            w.tx.revoke_api_token(token.id, revoked_at=w.now)
+            w.emit(
+                ApiTokenRevoked(
+                    actor=owner, object_id=token.id, payload={"organization": n.organization}
+                )
+            )
 
 
 def _withdraw_grant(w: Work, n: Negotiation) -> None:
@@ -697,9 +714,15 @@ def _request_transfer(space: Space, peer: Peer, n: Negotiation) -> Negotiation:
     )
     answer = _send(space, peer, "/transfers/request", body)
     message_type(answer, "TransferStartMessage")
+    address = answer.get(f"{DSPACE}dataAddress")
     with space.work() as w:
         n = _require_negotiation(w.tx, n.pid, lock=True)
-        n = n.transferred(TransferState.STARTED, w.now, transfer_pid=transfer_pid)
+        n = n.transferred(
+            TransferState.STARTED,
+            w.now,
+            transfer_pid=transfer_pid,
+            data_address=address if isinstance(address, dict) else {},
+        )
         note = _note("TransferStartMessage", "received", peer.name)
         _record(w, n, TransferStarted, f"peer:{peer.name}", note)
     return n
@@ -830,7 +853,37 @@ def _on_transfer_request(
         )
         note = _note("TransferRequestMessage", "received", peer.name, **info)
         _record(w, n, TransferStarted, f"peer:{peer.name}", note)
-    return message("TransferStartMessage", providerPid=consumer_pid, consumerPid=consumer_pid)
+        plain, token = new_token(n.organization, label=_token_label(n), created_at=w.now)
+        w.tx.add_api_token(token)
+        w.emit(
+            ApiTokenCreated(
+                actor=ds.owner,
+                object_id=token.id,
+                payload={"organization": n.organization, "label": token.label},
+            )
+        )
+    endpoint = dsp_catalog.own_endpoint(space, "")
+    address = {
+        "@type": "dspace:DataAddress",
+        "dspace:endpointType": "https://w3id.org/resonance/api",
+        "dspace:endpoint": endpoint.removesuffix("/dsp"),
+        "dspace:endpointProperties": [
+            {"@type": "dspace:EndpointProperty", "dspace:name": "authorization",
+             "dspace:value": f"Bearer {plain}"},
+            {"@type": "dspace:EndpointProperty", "dspace:name": "organization",
+             "dspace:value": n.organization},
+        ],
+    }  # fmt: skip
+    return message(
+        "TransferStartMessage",
+        providerPid=consumer_pid,
+        consumerPid=consumer_pid,
+        dataAddress=address,
+    )
+
+
+def _token_label(n: Negotiation) -> str:
+    return f"agreement {n.agreement_id}"
 
 
 def _on_transfer_termination(

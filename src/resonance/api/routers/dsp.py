@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from resonance.api.deps import OrgDep, SpaceDep, get_space
 from resonance.api.errors import ERROR_RESPONSES, ErrorBody
 from resonance.api.params import DatasetName, slug, text
+from resonance.domain.dsp import Side
 from resonance.domain.policies import parse_purposes
 from resonance.services import contracts, dsp_catalog
 
@@ -137,9 +138,11 @@ def request_contract(body: ContractBody, space: SpaceDep, me: OrgDep) -> dict[st
 
 
 @router.get("/contracts/{pid}")
-def show_contract(pid: Pid, space: SpaceDep, _: OrgDep) -> dict[str, Any]:
-    """One negotiation with its agreement and transfer state."""
-    return contracts.show(space, pid).to_dict()
+def show_contract(pid: Pid, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
+    """One negotiation with its agreement and transfer state; its data address (the bearer
+    token at the provider) only to the consumer organization it was issued for."""
+    n = contracts.show(space, pid)
+    return n.to_dict(secrets=n.side is Side.CONSUMER and n.organization == me.name)
 
 
 @router.post("/contracts/{pid}/agree")

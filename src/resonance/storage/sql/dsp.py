@@ -43,11 +43,12 @@ def _negotiation(row: Any) -> Negotiation:
         agreement=dict(row.agreement),
         transfer_state=TransferState(row.transfer_state) if row.transfer_state else None,
         transfer_pid=row.transfer_pid,
+        data_address=dict(row.data_address),
     )
 
 
 def _values(n: Negotiation) -> dict[str, Any]:
-    d = n.to_dict()
+    d = n.to_dict(secrets=True)
     d["purposes"] = sorted(p.value for p in n.purposes)
     return d
 

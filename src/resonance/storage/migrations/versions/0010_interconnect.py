@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("agreement", sa.JSON, nullable=False),
         sa.Column("transfer_state", sa.String(20)),
         sa.Column("transfer_pid", sa.String(100), unique=True),
+        sa.Column("data_address", sa.JSON, nullable=False),
         sa.Column("created_at", sa.String(40), nullable=False),
         sa.Column("updated_at", sa.String(40), nullable=False),
     )
