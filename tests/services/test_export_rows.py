@@ -12,7 +12,7 @@ from resonance.domain.dsp import Negotiation, NegotiationState, Peer, Side
 from resonance.domain.errors import PolicyDenied
 from resonance.domain.orgs import Organization, Role
 from resonance.domain.policies import Grant, Purpose
-from resonance.services import access, catalog, ledger, policies
+from resonance.services import access, catalog, ledger, policies, review
 from resonance.services.catalog import NewDataset
 from resonance.services.space import Space
 from tests.conftest import STEEL_CSV, STEEL_LABELS
@@ -71,3 +71,10 @@ def test_remote_identity_takes_rows_out_only_for_download(lite_space: Space) -> 
     assert rows.num_rows == 1941
     _, rows = access.export_rows(sp, actor="builder", ref="steel-a", purpose=Purpose.EVALUATE)
     assert rows.num_rows == 1941
+    # reviewing shows rows: the owner cannot delegate its review queue to a peer's organization
+    with pytest.raises(PolicyDenied) as err:
+        review.delegate(sp, actor="plant-a", to="space-b.lab")
+    assert err.value.details["rule"] == "rows-leave-only-for-download"
+    assert review.delegations(sp, actor="plant-a") == []
+    review.delegate(sp, actor="plant-a", to="builder")
+    assert [d.delegate for d in review.delegations(sp, actor="plant-a")] == ["builder"]

@@ -23,6 +23,7 @@ from resonance.domain.odrl import (
     org_iri,
 )
 from resonance.domain.policies import Policy, Purpose
+from resonance.domain.refs import parse_ref
 
 INDUSTRY_SCHEME = "https://w3id.org/resonance/industry"
 KIND_SCHEME = "https://w3id.org/resonance/dataset-kind"
@@ -131,8 +132,8 @@ def _version_node(v: DatasetVersion, previous: DatasetVersion | None) -> dict[st
 
 
 def _ref_iri(ref: str) -> str:
-    name, _, number = ref.partition("@")
-    return version_iri(name, int(number)) if number else dataset_iri(name)
+    name, number = parse_ref(ref)
+    return version_iri(name, number) if number is not None else dataset_iri(name)
 
 
 def dataset_node(item: CatalogItem, *, requester: str | None, endpoint: str) -> dict[str, Any]:

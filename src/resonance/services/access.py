@@ -15,6 +15,7 @@ from resonance.domain.policies import AccessRequest, Decision, Purpose, RuleChai
 from resonance.services.catalog import PARQUET, require_dataset, resolve_version
 from resonance.services.orgs import require_org
 from resonance.services.space import Space
+from resonance.storage.store import Tx
 
 
 @dataclass(frozen=True)
@@ -48,23 +49,31 @@ def authorize(
             policy=w.tx.get_policy(ds.name),
         )
         decision = RuleChain.default().decide(request)
-        payload = {
-            "purpose": purpose.value,
-            "content_hash": version.content_hash,
-            "rule": decision.rule,
-            "reason": decision.reason,
-            **(context or {}),
-        }
         if decision.allowed:
             w.emit(
                 DataAccessed(
                     actor=actor,
                     object_id=version.ref,
-                    payload={**payload, "rows": version.row_count},
+                    purpose=purpose.value,
+                    content_hash=version.content_hash,
+                    rule=decision.rule,
+                    reason=decision.reason,
+                    context=dict(context or {}),
+                    rows=version.row_count,
                 )
             )
             return Grantee(ds, version, decision)
-        w.emit(DataAccessDenied(actor=actor, object_id=version.ref, payload=payload))
+        w.emit(
+            DataAccessDenied(
+                actor=actor,
+                object_id=version.ref,
+                purpose=purpose.value,
+                content_hash=version.content_hash,
+                rule=decision.rule,
+                reason=decision.reason,
+                context=dict(context or {}),
+            )
+        )
     raise PolicyDenied(
         f"{actor} may not use {version.ref} for {purpose.value}: {decision.reason}",
         organization=actor,
@@ -87,6 +96,14 @@ def read_version(
     return grant.version, load_rows(space, grant.version)
 
 
+def is_remote(tx: Tx, organization: str) -> bool:
+    """Whether ``organization`` is a peer space's organization (it holds a contract here).
+
+    Such an organization's work runs inside this space; rows reach it only under ``download``.
+    """
+    return any(n.side is Side.PROVIDER for n in tx.list_negotiations(organization=organization))
+
+
 def export_rows(
     space: Space, *, actor: str, ref: str, purpose: Purpose
 ) -> tuple[DatasetVersion, pa.Table]:
@@ -107,15 +124,18 @@ def export_rows(
     with space.work() as w:
         require_org(w.tx, actor)
         version = resolve_version(w.tx, ref)
-        remote = any(n.side is Side.PROVIDER for n in w.tx.list_negotiations(organization=actor))
+        remote = is_remote(w.tx, actor)
         if remote:
-            payload = {
-                "purpose": purpose.value,
-                "content_hash": version.content_hash,
-                "rule": rule,
-                "reason": reason,
-            }
-            w.emit(DataAccessDenied(actor=actor, object_id=version.ref, payload=payload))
+            w.emit(
+                DataAccessDenied(
+                    actor=actor,
+                    object_id=version.ref,
+                    purpose=purpose.value,
+                    content_hash=version.content_hash,
+                    rule=rule,
+                    reason=reason,
+                )
+            )
     if not remote:
         return read_version(space, actor=actor, ref=ref, purpose=purpose)
     raise PolicyDenied(

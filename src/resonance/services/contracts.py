@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -66,11 +66,11 @@ from resonance.domain.events import (
     ApiTokenRevoked,
     AutoAgreeRuleSet,
     ContractAgreed,
+    ContractEvent,
     ContractFinalized,
     ContractRequested,
     ContractTerminated,
     ContractVerified,
-    Event,
     OrganizationRegistered,
     PeerAdded,
     TransferStarted,
@@ -132,7 +132,7 @@ def add_peer(space: Space, *, actor: str, name: str, url: str, public_pem: str) 
             raise InvalidInput("that is this space's own key", key_id=kid)
         peer = Peer(name, url, public_pem.strip() + "\n", kid, actor, w.now)
         w.tx.add_peer(peer)
-        w.emit(PeerAdded(actor=actor, object_id=name, payload={"url": url, "key_id": kid}))
+        w.emit(PeerAdded(actor=actor, object_id=name, url=url, key_id=kid))
     return peer
 
 
@@ -170,7 +170,15 @@ def set_auto_agree(
             raise SealedData(f"{dataset} is a sealed evaluation set: it is never offered")
         rule = AutoAgreeRule(dataset, peer, purposes, max_days, actor, w.now)
         w.tx.set_auto_agree_rule(rule)
-        w.emit(AutoAgreeRuleSet(actor=actor, object_id=dataset, payload=rule.to_dict()))
+        w.emit(
+            AutoAgreeRuleSet(
+                actor=actor,
+                object_id=dataset,
+                peer=peer,
+                purposes=sorted(p.value for p in purposes),
+                max_days=max_days,
+            )
+        )
     return rule
 
 
@@ -216,8 +224,30 @@ def _send(space: Space, peer: Peer, path: str, body: dict[str, Any]) -> dict[str
     return answer if isinstance(answer, dict) else {}
 
 
-def _note(kind: str, direction: str, peer: str, **extra: Any) -> dict[str, Any]:
-    return {"message": f"{DSPACE}{kind}", "direction": direction, "peer": peer, **extra}
+@dataclass(frozen=True)
+class _Note:
+    """The protocol message behind a step: its type, direction, peer and what it carried."""
+
+    message: str
+    direction: str
+    peer: str
+    signed: dict[str, str] = field(default_factory=dict)
+    reason: str | None = None
+    by_rule: bool | None = None
+    event: str | None = None
+
+
+def _note(
+    kind: str,
+    direction: str,
+    peer: str,
+    *,
+    signed: dict[str, str] | None = None,
+    reason: str | None = None,
+    by_rule: bool | None = None,
+    event: str | None = None,
+) -> _Note:
+    return _Note(f"{DSPACE}{kind}", direction, peer, signed or {}, reason, by_rule, event)
 
 
 # --- consumer: request ---
@@ -276,13 +306,7 @@ def request_contract(
             updated_at=w.now,
         )
         w.tx.add_negotiation(n)
-        w.emit(
-            ContractRequested(
-                actor=actor,
-                object_id=pid,
-                payload={**_payload(n), **_note("ContractRequestMessage", "sent", peer)},
-            )
-        )
+        w.emit(_event(ContractRequested, n, actor, _note("ContractRequestMessage", "sent", peer)))
     body = message(
         "ContractRequestMessage",
         consumerPid=pid,
@@ -306,26 +330,36 @@ def request_contract(
     return current
 
 
-def _payload(n: Negotiation) -> dict[str, Any]:
-    return {
-        "dataset": n.dataset,
-        "organization": n.organization,
-        "purposes": sorted(p.value for p in n.purposes),
-        "until": n.until.isoformat(),
-        "state": n.state.value,
-        "peer_pid": n.peer_pid,
-        "offer_id": n.offer_id,
-        "agreement_id": n.agreement_id,
-        "transfer_state": n.transfer_state.value if n.transfer_state else None,
-    }
+def _event(event: type[ContractEvent], n: Negotiation, actor: str, note: _Note) -> ContractEvent:
+    """``event`` of ``n``: its state after the step plus the message ``note``."""
+    return event(
+        actor=actor,
+        object_id=n.pid,
+        dataset=n.dataset,
+        organization=n.organization,
+        purposes=sorted(p.value for p in n.purposes),
+        until=n.until.isoformat(),
+        state=n.state.value,
+        peer_pid=n.peer_pid,
+        offer_id=n.offer_id,
+        agreement_id=n.agreement_id,
+        transfer_state=n.transfer_state.value if n.transfer_state else None,
+        message=note.message,
+        direction=note.direction,
+        peer=note.peer,
+        signed=note.signed,
+        reason=note.reason,
+        by_rule=note.by_rule,
+        event=note.event,
+    )
 
 
 def _record(
-    w: Work, n: Negotiation, event: type[Event], actor: str, note: dict[str, Any]
+    w: Work, n: Negotiation, event: type[ContractEvent], actor: str, note: _Note
 ) -> Negotiation:
     """Store ``n`` and put ``event`` (its state plus the message ``note``) on the ledger."""
     w.tx.update_negotiation(n)
-    w.emit(event(actor=actor, object_id=n.pid, payload={**_payload(n), **note}))
+    w.emit(_event(event, n, actor, note))
     return n
 
 
@@ -435,11 +469,7 @@ def _revoke_tokens(w: Work, n: Negotiation) -> None:
     for token in w.tx.list_api_tokens(organization=n.organization):
         if token.label == _token_label(n) and token.active:
             w.tx.revoke_api_token(token.id, revoked_at=w.now)
-            w.emit(
-                ApiTokenRevoked(
-                    actor=owner, object_id=token.id, payload={"organization": n.organization}
-                )
-            )
+            w.emit(ApiTokenRevoked(actor=owner, object_id=token.id, organization=n.organization))
 
 
 def _withdraw_grant(w: Work, n: Negotiation) -> None:
@@ -620,12 +650,8 @@ def _on_request(
             peer_pid=consumer_pid,
         )
         w.tx.add_negotiation(n)
-        note = _note("ContractRequestMessage", "received", peer.name, **info)
-        w.emit(
-            ContractRequested(
-                actor=f"peer:{peer.name}", object_id=n.pid, payload={**_payload(n), **note}
-            )
-        )
+        note = _note("ContractRequestMessage", "received", peer.name, signed=info)
+        w.emit(_event(ContractRequested, n, f"peer:{peer.name}", note))
         rule = w.tx.get_auto_agree_rule(ds.name, peer.name)
         if rule is not None and rule.admits(n.purposes, n.until, space.today()):
             n = _agree_in(w, n, actor=rule.set_by, owner=ds.owner, by_rule=True)
@@ -664,7 +690,7 @@ def _on_agreement(
             agreement_id=agreement["@id"],
             agreement=agreement,
         )
-        note = _note("ContractAgreementMessage", "received", peer.name, **info)
+        note = _note("ContractAgreementMessage", "received", peer.name, signed=info)
         _record(w, n, ContractAgreed, f"peer:{peer.name}", note)
         n = n.moved(NegotiationState.VERIFIED, w.now)
         note = _note("ContractAgreementVerificationMessage", "sent", peer.name)
@@ -741,7 +767,7 @@ def _on_verification(
         _consume_nonce(w, peer, env)
         n = _peer_negotiation(w, peer, pid, Side.PROVIDER)
         n = n.moved(NegotiationState.VERIFIED, w.now)
-        note = _note("ContractAgreementVerificationMessage", "received", peer.name, **info)
+        note = _note("ContractAgreementVerificationMessage", "received", peer.name, signed=info)
         _record(w, n, ContractVerified, f"peer:{peer.name}", note)
         n = n.moved(NegotiationState.FINALIZED, w.now)
         note = _note("ContractNegotiationEventMessage", "sent", peer.name, event="FINALIZED")
@@ -772,7 +798,7 @@ def _on_event(
         _consume_nonce(w, peer, env)
         n = _peer_negotiation(w, peer, pid, Side.CONSUMER)
         n = n.moved(NegotiationState.FINALIZED, w.now)
-        note = _note("ContractNegotiationEventMessage", "received", peer.name, **info)
+        note = _note("ContractNegotiationEventMessage", "received", peer.name, signed=info)
         _record(w, n, ContractFinalized, f"peer:{peer.name}", note)
     return _ack(n)
 
@@ -794,7 +820,7 @@ def _on_termination(
         if n is None or n.peer != peer.name:
             raise NotFound(f"no negotiation {pid!r} with {peer.name}", negotiation=pid)
         n = n.moved(NegotiationState.TERMINATED, w.now, reason=reason or "terminated by peer")
-        note = _note("ContractNegotiationTerminationMessage", "received", peer.name, **info)
+        note = _note("ContractNegotiationTerminationMessage", "received", peer.name, signed=info)
         _record(w, n, ContractTerminated, f"peer:{peer.name}", note)
     return _ack(n)
 
@@ -813,7 +839,9 @@ def _register_remote(w: Work, n: Negotiation, peer: Peer) -> None:
         OrganizationRegistered(
             actor=f"peer:{peer.name}",
             object_id=org.name,
-            payload={"roles": [Role.MODEL_BUILDER.value], "region": org.region, "remote": True},
+            roles=[Role.MODEL_BUILDER.value],
+            region=org.region,
+            central_enterprise=False,
         )
     )
 
@@ -851,7 +879,7 @@ def _on_transfer_request(
             allow_auto_drop=policy.allow_auto_drop if policy else False,
             context={"agreement_id": agreement_id, "change": "agreed"},
         )
-        note = _note("TransferRequestMessage", "received", peer.name, **info)
+        note = _note("TransferRequestMessage", "received", peer.name, signed=info)
         _record(w, n, TransferStarted, f"peer:{peer.name}", note)
         plain, token = new_token(n.organization, label=_token_label(n), created_at=w.now)
         w.tx.add_api_token(token)
@@ -859,7 +887,8 @@ def _on_transfer_request(
             ApiTokenCreated(
                 actor=ds.owner,
                 object_id=token.id,
-                payload={"organization": n.organization, "label": token.label},
+                organization=n.organization,
+                label=token.label,
             )
         )
     endpoint = dsp_catalog.own_endpoint(space, "")

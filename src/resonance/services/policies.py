@@ -56,9 +56,7 @@ def write_policy(
         set_at=w.now,
     )
     w.tx.add_policy(policy)
-    w.emit(
-        PolicySet(actor=actor, object_id=dataset, payload={**policy.to_dict(), **(context or {})})
-    )
+    w.emit(PolicySet(actor=actor, object_id=dataset, policy=policy, context=context or {}))
     return policy
 
 
