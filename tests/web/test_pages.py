@@ -24,6 +24,7 @@ PATHS = [
     "/console/models",
     "/console/evaluations",
     "/console/loop",
+    "/console/contracts",
 ]
 
 
@@ -42,6 +43,7 @@ def test_console_pages_work_on_an_empty_space(tmp_path: Path) -> None:
         assert "Nothing recorded yet" in client.get("/console/loop").text
         assert "No model trained yet" in client.get("/console/models").text
         assert "No evaluation run yet" in client.get("/console/evaluations").text
+        assert "No contract negotiated yet" in client.get("/console/contracts").text
         report = client.get("/console/reports/plan?province=Beijing")
         assert report.status_code == 200 and "Implementation plan" in report.text
     space.close()

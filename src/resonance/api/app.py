@@ -19,6 +19,7 @@ from resonance.api.receipts import ReceiptMiddleware
 from resonance.api.routers import (
     consortia,
     datasets,
+    dsp,
     evaluations,
     federation,
     industries,
@@ -54,6 +55,7 @@ ROUTERS: list[APIRouter] = [
     federation.router,
     valuation.router,
     national.router,
+    dsp.router,
     reviews.router,
     reviews.mine_router,
 ]

@@ -14,6 +14,7 @@ from resonance.cli import datasets as datasets_cli
 from resonance.cli import evaluation as evaluation_cli
 from resonance.cli import federation as federation_cli
 from resonance.cli import integrity as integrity_cli
+from resonance.cli import interconnect as interconnect_cli
 from resonance.cli import ledger as ledger_cli
 from resonance.cli import loop as loop_cli
 from resonance.cli import models as models_cli
@@ -89,6 +90,7 @@ valuation_cli.register(app)
 loop_cli.register(app)
 integrity_cli.register(app)
 national_cli.register(app)
+interconnect_cli.register(app)
 review_cli.register(app)
 
 

@@ -216,7 +216,7 @@ def read(
         raise InvalidInput(f"write to a .csv or .parquet file, not {out.name!r}", out=str(out))
     if not out.parent.is_dir():  # checked before the read is authorized and recorded
         raise InvalidInput(f"no such folder: {out.parent}", out=str(out))
-    version, table = access.read_version(c.space(), actor=c.require_actor(), ref=ref, purpose=p)
+    version, table = access.export_rows(c.space(), actor=c.require_actor(), ref=ref, purpose=p)
     try:
         if suffix == ".csv":
             write_csv(table, out)  # formula cells neutralised

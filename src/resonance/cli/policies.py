@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import typer
 
-from resonance.cli.output import console, ctx_of, print_table, show
+from resonance.cli.output import console, ctx_of, print_json, print_table, show
 from resonance.domain.errors import InvalidInput
 from resonance.domain.policies import Policy, parse_grant, parse_purposes
+from resonance.services import dsp_catalog
 from resonance.services import policies as svc
 
 policy_app = typer.Typer(help="Usage policies of datasets.", no_args_is_help=True)
@@ -98,6 +102,31 @@ def check(
             f"({decision.rule}): {decision.reason}"
         ),
     )
+
+
+@policy_app.command("export-odrl")
+def export_odrl(ctx: typer.Context, dataset: str = typer.Argument(...)) -> None:
+    """The current policy as an ODRL 2.2 Set (JSON-LD)."""
+    c = ctx_of(ctx)
+    print_json(dsp_catalog.export_policy_odrl(c.space(), dataset))
+
+
+@policy_app.command("import-odrl")
+def import_odrl(
+    ctx: typer.Context,
+    dataset: str = typer.Argument(...),
+    path: Path = typer.Argument(..., exists=True, dir_okay=False, help="ODRL policy (JSON-LD)."),
+) -> None:
+    """Set the policy from an ODRL policy (owner); RES-180 names a term that does not map."""
+    c = ctx_of(ctx)
+    try:
+        doc = json.loads(path.read_text())
+    except ValueError as exc:
+        raise InvalidInput(f"{path} is not JSON: {exc}") from None
+    policy = dsp_catalog.import_policy_odrl(
+        c.space(), actor=c.require_actor(), dataset=dataset, doc=doc
+    )
+    show(c, policy.to_dict(), lambda: _print_policy(policy, dataset))
 
 
 def register(app: typer.Typer) -> None:

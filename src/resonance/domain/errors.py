@@ -199,6 +199,45 @@ class BulkRejected(ResonanceError):
     spec = _spec("RES-196", 422, "bulk import rejected")
 
 
+# --- interconnection: ODRL policies, DCAT catalogs, Dataspace Protocol (issue 15) ---
+
+
+class OdrlUnsupported(ResonanceError):
+    """An ODRL policy uses a term that does not map to a usage policy (``details.term``)."""
+
+    spec = _spec("RES-180", 422, "ODRL term not supported")
+
+
+class MessageUnauthenticated(ResonanceError):
+    """A message between spaces is unsigned, from an unknown peer, or its signature is wrong."""
+
+    spec = _spec("RES-181", 401, "message not authenticated")
+
+
+class MessageReplayed(ResonanceError):
+    """A message between spaces reuses a nonce or its timestamp is outside the window."""
+
+    spec = _spec("RES-182", 409, "message replayed or stale")
+
+
+class MalformedMessage(ResonanceError):
+    """A Dataspace Protocol message is not well formed."""
+
+    spec = _spec("RES-183", 400, "malformed protocol message")
+
+
+class InvalidTransition(ResonanceError):
+    """A negotiation or transfer process cannot move to the asked state from its current one."""
+
+    spec = _spec("RES-184", 409, "invalid state transition")
+
+
+class PeerUnreachable(ResonanceError):
+    """The peer space could not be reached or answered with an error."""
+
+    spec = _spec("RES-185", 502, "peer unreachable")
+
+
 # --- review queue of data holders (issue 11) ---
 
 

@@ -143,12 +143,13 @@ class DatasetVersionCreated(Event):
 @event_type
 @dataclass(frozen=True, kw_only=True)
 class PolicySet(Event):
-    """A dataset's usage policy was set or replaced."""
+    """A dataset's usage policy was set or replaced (``context``: e.g. the agreement that did)."""
 
     action: ClassVar[str] = "policy.set"
     object_type: ClassVar[str] = "policy"
 
     policy: Policy = field(metadata=FLAT)
+    context: dict[str, str] = field(default_factory=dict, metadata=FLAT)
 
 
 @event_type
@@ -574,3 +575,117 @@ class ModelMigrated(Event):
     old_hash: str
     artifact_hash: str
     format: str
+
+
+# --- interconnection: Dataspace Protocol between spaces (issue 15) ---
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class PeerAdded(Event):
+    """Another space was registered as a peer (its endpoint and public key id)."""
+
+    action: ClassVar[str] = "peer.added"
+    object_type: ClassVar[str] = "peer"
+
+    url: str
+    key_id: str
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class AutoAgreeRuleSet(Event):
+    """A dataset owner set a rule agreeing a peer's contract requests within bounds."""
+
+    action: ClassVar[str] = "contract.rule_set"
+    object_type: ClassVar[str] = "dataset"
+
+    peer: str
+    purposes: list[str]
+    max_days: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContractEvent(Event):
+    """A step of a contract negotiation or its transfer, as one side records it.
+
+    The negotiation's state after the step, then the protocol message that made it:
+    its type (``message``), ``direction`` (sent or received) and ``peer``; a received
+    message adds what authenticated it (``nonce``, ``key_id``, ``body_sha256``).
+    Not registered itself: each step is one of the subclasses below.
+    """
+
+    object_type: ClassVar[str] = "contract_negotiation"
+
+    dataset: str
+    organization: str
+    purposes: list[str]
+    until: str
+    state: str
+    peer_pid: str | None
+    offer_id: str
+    agreement_id: str | None
+    transfer_state: str | None
+    message: str
+    direction: str
+    peer: str
+    signed: dict[str, str] = field(default_factory=dict, metadata=FLAT)
+    reason: str | None = None
+    by_rule: bool | None = None
+    event: str | None = None
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class ContractRequested(ContractEvent):
+    """A contract negotiation was requested (sent by the consumer, received by the provider)."""
+
+    action: ClassVar[str] = "contract.requested"
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class ContractAgreed(ContractEvent):
+    """The provider agreed a contract (its ``odrl:Agreement`` id and terms)."""
+
+    action: ClassVar[str] = "contract.agreed"
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class ContractVerified(ContractEvent):
+    """The consumer verified the agreement."""
+
+    action: ClassVar[str] = "contract.verified"
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class ContractFinalized(ContractEvent):
+    """The negotiation was finalized: the agreement is in force."""
+
+    action: ClassVar[str] = "contract.finalized"
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class ContractTerminated(ContractEvent):
+    """A negotiation was terminated (refused or withdrawn) before an agreement took force."""
+
+    action: ClassVar[str] = "contract.terminated"
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class TransferStarted(ContractEvent):
+    """Compute-to-data started: the agreed purposes are granted to the consumer's org."""
+
+    action: ClassVar[str] = "transfer.started"
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class TransferTerminated(ContractEvent):
+    """An agreement was revoked: its transfer terminated and its grant withdrawn."""
+
+    action: ClassVar[str] = "transfer.terminated"

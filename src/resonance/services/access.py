@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from resonance.domain.datasets import Dataset, DatasetVersion
+from resonance.domain.dsp import Side
 from resonance.domain.errors import ArtifactCorrupted, PolicyDenied
 from resonance.domain.events import DataAccessDenied, DataAccessed
 from resonance.domain.policies import AccessRequest, Decision, Purpose, RuleChain
@@ -15,6 +16,7 @@ from resonance.services.artifact_guard import record_corruption, verified_path
 from resonance.services.catalog import PARQUET, require_dataset, resolve_version
 from resonance.services.orgs import require_org
 from resonance.services.space import Space
+from resonance.storage.store import Tx
 
 
 @dataclass(frozen=True)
@@ -114,3 +116,54 @@ def read_version(
     """Authorize, record and read the rows of a dataset version."""
     grant = authorize(space, actor=actor, ref=ref, purpose=purpose, context=context)
     return grant.version, load_rows(space, grant.version)
+
+
+def is_remote(tx: Tx, organization: str) -> bool:
+    """Whether ``organization`` is a peer space's organization (it holds a contract here).
+
+    Such an organization's work runs inside this space; rows reach it only under ``download``.
+    """
+    return any(n.side is Side.PROVIDER for n in tx.list_negotiations(organization=organization))
+
+
+def export_rows(
+    space: Space, *, actor: str, ref: str, purpose: Purpose
+) -> tuple[DatasetVersion, pa.Table]:
+    """Rows that leave the space (an API response, a file), read under the usage policy.
+
+    An organization of a peer space (one holding its access through a contract) takes rows
+    out only under ``download``: its training and evaluation run inside the space. Asking
+    for rows under another purpose is then recorded as ``data.access_denied`` and raised as
+    :class:`PolicyDenied`, whatever the agreement grants for that purpose.
+    """
+    if purpose is Purpose.DOWNLOAD:
+        return read_version(space, actor=actor, ref=ref, purpose=purpose)
+    rule = "rows-leave-only-for-download"
+    reason = (
+        f"rows leave the space only under download; {purpose.value} runs inside the space "
+        "(model train, eval run, federation)"
+    )
+    with space.work() as w:
+        require_org(w.tx, actor)
+        version = resolve_version(w.tx, ref)
+        remote = is_remote(w.tx, actor)
+        if remote:
+            w.emit(
+                DataAccessDenied(
+                    actor=actor,
+                    object_id=version.ref,
+                    purpose=purpose.value,
+                    content_hash=version.content_hash,
+                    rule=rule,
+                    reason=reason,
+                )
+            )
+    if not remote:
+        return read_version(space, actor=actor, ref=ref, purpose=purpose)
+    raise PolicyDenied(
+        f"{actor} may not take rows of {version.ref} out for {purpose.value}: {reason}",
+        organization=actor,
+        ref=version.ref,
+        purpose=purpose.value,
+        rule=rule,
+    )

@@ -7,7 +7,7 @@ from resonance.domain.events import PolicySet
 from resonance.domain.policies import AccessRequest, Decision, Grant, Policy, Purpose, RuleChain
 from resonance.services.catalog import require_dataset
 from resonance.services.orgs import require_org
-from resonance.services.space import Space
+from resonance.services.space import Space, Work
 
 
 def set_policy(
@@ -28,19 +28,35 @@ def set_policy(
                 dataset=dataset,
                 organization=actor,
             )
-        for g in grants:
-            require_org(w.tx, g.organization)
-        current = w.tx.get_policy(dataset)
-        policy = Policy(
-            dataset=dataset,
-            grants=tuple(grants),
-            allow_auto_drop=allow_auto_drop,
-            version=(current.version + 1) if current else 1,
-            set_by=actor,
-            set_at=w.now,
+        return write_policy(
+            w, actor=actor, dataset=dataset, grants=grants, allow_auto_drop=allow_auto_drop
         )
-        w.tx.add_policy(policy)
-        w.emit(PolicySet(actor=actor, object_id=dataset, policy=policy))
+
+
+def write_policy(
+    w: Work,
+    *,
+    actor: str,
+    dataset: str,
+    grants: list[Grant],
+    allow_auto_drop: bool,
+    context: dict[str, str] | None = None,
+) -> Policy:
+    """Store the next version of ``dataset``'s policy inside ``w`` (the caller checked who
+    may); every grantee must be an organization of the space. ``context`` joins the event."""
+    for g in grants:
+        require_org(w.tx, g.organization)
+    current = w.tx.get_policy(dataset)
+    policy = Policy(
+        dataset=dataset,
+        grants=tuple(grants),
+        allow_auto_drop=allow_auto_drop,
+        version=(current.version + 1) if current else 1,
+        set_by=actor,
+        set_at=w.now,
+    )
+    w.tx.add_policy(policy)
+    w.emit(PolicySet(actor=actor, object_id=dataset, policy=policy, context=context or {}))
     return policy
 
 

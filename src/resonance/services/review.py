@@ -26,6 +26,7 @@ from resonance.domain.errors import (
     InvalidInput,
     NotFound,
     NotReviewer,
+    PolicyDenied,
     RoleRequired,
 )
 from resonance.domain.events import (
@@ -59,7 +60,7 @@ from resonance.domain.review import (
     sighted_again,
     strength,
 )
-from resonance.services.access import load_rows
+from resonance.services.access import is_remote, load_rows
 from resonance.services.catalog import derive_version, require_dataset
 from resonance.services.orgs import require_org
 from resonance.services.space import Space, Work
@@ -754,12 +755,25 @@ def record_auto_drops(
 
 
 def delegate(space: Space, *, actor: str, to: str) -> Delegation:
-    """Let ``to`` (an annotator organization) see and decide ``actor``'s review items."""
+    """Let ``to`` (an annotator organization) see and decide ``actor``'s review items.
+
+    Raises
+    ------
+    PolicyDenied
+        ``RES-120`` when ``to`` is a peer space's organization (reviewing shows rows).
+    """
     with space.work() as w:
         require_org(w.tx, actor)
         require_org(w.tx, to)
         if to == actor:
             raise InvalidInput("an organization always reviews its own rows")
+        if is_remote(w.tx, to):
+            raise PolicyDenied(
+                f"{to} is an organization of a peer space: reviewing shows rows, and a "
+                "contract lets that organization's work run inside this space, not see rows",
+                organization=to,
+                rule="rows-leave-only-for-download",
+            )
         if any(d.delegate == to for d in w.tx.list_delegations(owner=actor)):
             raise AlreadyExists(f"{actor} already delegated reviewing to {to}", delegate=to)
         d = Delegation(actor, to, w.now)

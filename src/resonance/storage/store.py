@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager
 from typing import Protocol
 
 from resonance.domain.datasets import Dataset, DatasetKind, DatasetVersion
+from resonance.domain.dsp import AutoAgreeRule, Negotiation, Peer
 from resonance.domain.evaluation import EvaluationRun, EvaluationSuite
 from resonance.domain.ledger import LedgerEntry
 from resonance.domain.loop_types import LoopRun
@@ -209,6 +210,35 @@ class LoopRepo(Protocol):
     def list_loop_runs(self, *, created_by: str | None = None) -> list[LoopRun]: ...
 
 
+class DspRepo(Protocol):
+    """Interconnection: peers, negotiations (agreement and transfer), rules, nonces."""
+
+    def add_peer(self, peer: Peer) -> None: ...
+    def get_peer(self, name: str) -> Peer | None: ...
+    def get_peer_by_key(self, key_id: str) -> Peer | None: ...
+    def list_peers(self) -> list[Peer]: ...
+    def add_negotiation(self, negotiation: Negotiation) -> None: ...
+    def update_negotiation(self, negotiation: Negotiation) -> None: ...
+    def get_negotiation(self, pid: str, *, lock: bool = False) -> Negotiation | None: ...
+    def find_negotiation(
+        self, *, peer: str, peer_pid: str | None = None, transfer_pid: str | None = None
+    ) -> Negotiation | None: ...
+    def list_negotiations(
+        self,
+        *,
+        peer: str | None = None,
+        dataset: str | None = None,
+        organization: str | None = None,
+    ) -> list[Negotiation]: ...
+    def set_auto_agree_rule(self, rule: AutoAgreeRule) -> None: ...
+    def get_auto_agree_rule(self, dataset: str, peer: str) -> AutoAgreeRule | None: ...
+    def add_nonce(self, key_id: str, nonce: str, *, seen_at: str) -> bool:
+        """Record a nonce; False when ``key_id`` already used it (a replay)."""
+        ...
+
+    def prune_nonces(self, *, before: str) -> int: ...
+
+
 class ReviewRepo(Protocol):
     """The owners' review queue, reviewer delegations and dataset version marks.
 
@@ -252,6 +282,7 @@ class ReviewRepo(Protocol):
 
 
 class Tx(
+    DspRepo,
     ReviewRepo,
     LoopRepo,
     ModelRepo,

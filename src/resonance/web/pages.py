@@ -18,7 +18,7 @@ from resonance.domain.industries import INDUSTRIES
 from resonance.domain.reporting import DEADLINES, ReportKind
 from resonance.reports import charts
 from resonance.reports.render import render_html
-from resonance.services import catalog, ledger, policies, registry, reports, review
+from resonance.services import catalog, contracts, ledger, policies, registry, reports, review
 
 PREFIX = "/console"
 PLOTLY_URL = f"{PREFIX}/assets/plotly.min.js"
@@ -280,6 +280,15 @@ def loop_page(space: Any, request: Request) -> Ctx:
     }
 
 
+def contracts_page(space: Any, request: Request) -> Ctx:
+    """Peer spaces and contract negotiations (Dataspace Protocol), newest first."""
+    return "contracts.html", {
+        "peers": contracts.list_peers(space),
+        "items": list(reversed(contracts.list_contracts(space))),
+        "today": space.today(),
+    }
+
+
 PAGES: list[tuple[str, Callable[..., Ctx]]] = [
     ("/", home),
     ("/catalog", catalog_page),
@@ -291,6 +300,7 @@ PAGES: list[tuple[str, Callable[..., Ctx]]] = [
     ("/models", models_page),
     ("/evaluations", evaluations_page),
     ("/loop", loop_page),
+    ("/contracts", contracts_page),
 ]
 
 PARAM_PAGES: list[tuple[str, Callable[..., Ctx]]] = [

@@ -155,7 +155,7 @@ def read_rows(
     fmt: Annotated[str, Query(alias="format", pattern="^(json|csv)$")] = "json",
 ) -> dict[str, Any] | Response:
     """Rows of a version under its usage policy; the use (or the denial) goes to the ledger."""
-    version, table = access.read_version(space, actor=me.name, ref=ref, purpose=purpose)
+    version, table = access.export_rows(space, actor=me.name, ref=ref, purpose=purpose)
     part = table.slice(0, limit)
     if fmt == "csv":
         buf = io.BytesIO()

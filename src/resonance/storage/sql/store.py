@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from resonance.domain.errors import Conflict, InvalidInput, StoreUnavailable
 from resonance.storage.sql.catalog import SqlCatalogRepo
+from resonance.storage.sql.dsp import SqlDspRepo
 from resonance.storage.sql.ledger import SqlLedgerRepo
 from resonance.storage.sql.loop import SqlLoopRepo
 from resonance.storage.sql.models import SqlModelRepo
@@ -25,6 +26,7 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 class SqlTx(
+    SqlDspRepo,
     SqlReviewRepo,
     SqlLoopRepo,
     SqlModelRepo,
