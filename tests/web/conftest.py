@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -11,6 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -118,3 +120,27 @@ def server(lite_space: Space, tmp_path: Path) -> Iterator[Server]:
         yield Server(url, plain)
     finally:
         stop(proc)
+
+
+CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of the first form on a console page."""
+    found = CSRF_FIELD.search(html)
+    assert found, "no CSRF field on the page"
+    return found.group(1)
+
+
+def console_login(client: Any, token: str) -> str:
+    """Log a TestClient (or httpx client) in through the login form; returns the session's
+    CSRF token (read from the page it lands on)."""
+    form = client.get("/console/login")
+    assert form.status_code == 200
+    resp = client.post(
+        "/console/login",
+        data={"token": token, "csrf": csrf_of(form.text), "next": "/console/"},
+        follow_redirects=True,
+    )
+    assert resp.status_code == 200, resp.text[:500]
+    return csrf_of(resp.text)

@@ -151,3 +151,12 @@ class TrainingFailed(ResonanceError):
     """A trainer could not fit a model on the given data."""
 
     spec = _spec("RES-170", 422, "training failed")
+
+
+# --- web console (RES-210..RES-219) ---
+
+
+class CsrfRejected(ResonanceError):
+    """A console form came without its session's CSRF token, or from another origin."""
+
+    spec = _spec("RES-210", 403, "CSRF check failed")

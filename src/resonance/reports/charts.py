@@ -101,3 +101,10 @@ def figure_div(fig: go.Figure, div_id: str) -> str:
         config={"displaylogo": False, "responsive": True},
     )
     return str(html)
+
+
+def figure_spec(fig: go.Figure) -> str:
+    """The figure as plotly JSON (``{"data": ..., "layout": ...}``), for a page that draws it
+    with its own script file instead of an inline ``<script>`` (a strict CSP)."""
+    spec: Any = fig.to_json(validate=False)
+    return str(spec)

@@ -25,7 +25,7 @@ from resonance.storage.sql.base import SqlRepoBase
 from resonance.storage.tables import metadata
 
 # Never listed by peek_table: secrets (even hashed) stay out of generic views.
-HIDDEN_TABLES = frozenset({"api_tokens", "alembic_version"})
+HIDDEN_TABLES = frozenset({"api_tokens", "console_sessions", "alembic_version"})
 
 
 def _scenario(row: Any) -> ScenarioFile:

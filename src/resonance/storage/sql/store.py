@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from resonance.domain.errors import Conflict, InvalidInput, StoreUnavailable
 from resonance.storage.sql.catalog import SqlCatalogRepo
+from resonance.storage.sql.console import SqlSessionRepo
 from resonance.storage.sql.ledger import SqlLedgerRepo
 from resonance.storage.sql.loop import SqlLoopRepo
 from resonance.storage.sql.models import SqlModelRepo
@@ -23,7 +24,15 @@ from resonance.storage.sql.registry import SqlRegistryRepo
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
-class SqlTx(SqlLoopRepo, SqlModelRepo, SqlOrgRepo, SqlCatalogRepo, SqlLedgerRepo, SqlRegistryRepo):
+class SqlTx(
+    SqlLoopRepo,
+    SqlModelRepo,
+    SqlOrgRepo,
+    SqlCatalogRepo,
+    SqlLedgerRepo,
+    SqlRegistryRepo,
+    SqlSessionRepo,
+):
     """One transaction; every repository method runs on its connection."""
 
     def __init__(self, conn: sa.Connection) -> None:
