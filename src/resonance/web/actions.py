@@ -69,6 +69,7 @@ def validate(
     session: Posted,
     file: Annotated[UploadFile, File()],
     label: Text = "",
+    label_onehot: LongText = "",
     group_key: Text = "",
 ) -> HTMLResponse:
     """Validate a file without storing anything: the validation report."""
@@ -76,7 +77,7 @@ def validate(
     with uploads.received_file(space, file.file, file.filename) as path:
         report = catalog.validate_file(
             path,
-            label=make_label_spec(label or None, None),
+            label=make_label_spec(label or None, _list(label_onehot) or None),
             group_key=group_key or None,
             max_bytes=space.config.max_ingest_bytes,
         )
@@ -93,6 +94,7 @@ def upload(
     industry: Text = "",
     scenario: Text = "",
     label: Text = "",
+    label_onehot: LongText = "",
     group_key: Text = "",
     description: LongText = "",
 ) -> RedirectResponse:
@@ -111,7 +113,7 @@ def upload(
             industry=industry,
             scenario=scenario or None,
             description=description,
-            label=make_label_spec(label or None, None),
+            label=make_label_spec(label or None, _list(label_onehot) or None),
             group_key=group_key or None,
         )
     with uploads.received_file(space, file.file, file.filename) as path:

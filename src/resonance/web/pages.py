@@ -485,10 +485,13 @@ def evaluator_page(space: Any, request: Request, me: Organization) -> Ctx:
     runs = [r for s in suites for r in evaluation.list_runs(space, suite=s.name)]
     used: dict[tuple[str, str], int] = Counter((r.suite, r.model.split("@")[0]) for r in runs)
     budgets = [
-        {"suite": s, "model": m, "used": n, "left": max(0, suite.query_budget - n)}
-        for (s, m), n in sorted(used.items())
-        for suite in suites
-        if suite.name == s
+        {
+            "suite": suite,
+            "model": model,
+            "used": n,
+            "left": evaluation.remaining_budget(space, model_name=model, suite=suite),
+        }
+        for (suite, model), n in sorted(used.items())
     ]
     evaluation_sets = [
         d for d, _ in catalog.list_datasets(space, owner=me.name, kind=DatasetKind.EVALUATION)
