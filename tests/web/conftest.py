@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ class Server:
 
     url: str
     token: str
+    tokens: dict[str, str] = field(default_factory=dict)
 
 
 def free_port() -> int:
@@ -108,6 +109,32 @@ def train_and_evaluate(space: Space) -> None:
         diagnose=False,
         label_issues=False,
     )
+
+
+ROLE_ORGS = {
+    "data holder": "plant-a",
+    "model builder": "builder",
+    "evaluator": "evaluator",
+    "application developer": "apps",
+    "authority": "authority",
+    "operator": "operator",
+}
+
+
+@pytest.fixture
+def role_server(lite_space: Space, tmp_path: Path) -> Iterator[Server]:
+    """The seeded space served by uvicorn, with a token for one organization of each role."""
+    seed(lite_space)
+    train_and_evaluate(lite_space)
+    made = {
+        role: tokens.create_token(lite_space, actor="operator", organization=org)[0]
+        for role, org in ROLE_ORGS.items()
+    }
+    proc, url = start_uvicorn(lite_space.root, tmp_path / "uvicorn.log")
+    try:
+        yield Server(url, made["authority"], made)
+    finally:
+        stop(proc)
 
 
 @pytest.fixture
