@@ -119,6 +119,11 @@ def operator_flow(page: Any, url: str) -> str:
     return "Token issued to ui-org"
 
 
+def _note_outside(requested: str, url: str, outside: list[str]) -> None:
+    if not requested.startswith((url, "data:", "about:")):
+        outside.append(requested)
+
+
 FLOWS: list[tuple[str, Callable[[Any, str], str]]] = [
     ("data holder", holder_flow),
     ("model builder", builder_flow),
@@ -147,10 +152,7 @@ def test_each_role_main_flow_in_chromium(role_server: Server, tmp_path: Path) ->
             for role, flow in FLOWS:
                 context = browser.new_context(viewport={"width": 1280, "height": 900})
                 page = context.new_page()
-                page.on(
-                    "request",
-                    lambda r: None if r.url.startswith((url, "data:", "about:")) else outside.append(r.url),
-                )  # fmt: skip
+                page.on("request", lambda r: _note_outside(r.url, url, outside))
                 page.on(
                     "console",
                     lambda m: blocked.append(m.text) if "Content Security" in m.text else None,

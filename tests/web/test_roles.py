@@ -125,9 +125,7 @@ def test_each_role_acts_through_its_forms(
         )
     assert uploaded.status_code == 200, uploaded.text[:500]
     assert "Ingested <b>plates-a@1</b>" in uploaded.text and 'id="validation"' in uploaded.text
-    _post(
-        holder, hcsrf, "/console/datasets/plates-a/policy", grants="builder:train-pooled"
-    )
+    _post(holder, hcsrf, "/console/datasets/plates-a/policy", grants="builder:train-pooled")
     policy = policies.get_policy(space, "plates-a")
     assert policy is not None and [g.organization for g in policy.grants] == ["builder"]
     assert "plates-a" in holder.get("/console/holder").text
@@ -142,9 +140,7 @@ def test_each_role_acts_through_its_forms(
     assert policies.get_policy(space, "plates-a") == policy
 
     # model builder: train on the granted data; the model page shows card and scores
-    page = _post(
-        builder, bcsrf, "/console/models/train", name="plates-m", datasets="plates-a"
-    )
+    page = _post(builder, bcsrf, "/console/models/train", name="plates-m", datasets="plates-a")
     assert "Trained <b>plates-m@1</b>" in page and 'id="model-card"' in page
     # not granted: the policy check refuses, nothing is trained
     denied = builder.post(
@@ -223,9 +219,7 @@ def test_each_role_acts_through_its_forms(
     # authority: submit a report (previewed on /console/reports/...)
     authority, gcsrf = clients["authority"]
     assert authority.get("/console/reports/midterm?province=Jiangsu").status_code == 200
-    page = _post(
-        authority, gcsrf, "/console/reports/submit", kind="plan", province="Jiangsu"
-    )
+    page = _post(authority, gcsrf, "/console/reports/submit", kind="plan", province="Jiangsu")
     assert 'id="submitted"' in page
     assert [s.kind.value for s in reports.list_submissions(space)] == ["plan"]
     # a builder cannot submit reports (role check of the service)

@@ -104,9 +104,7 @@ def test_forms_without_the_session_csrf_token_are_refused(
     )
     assert wrong.status_code == 403
     assert [o.name for o in orgs.list_organizations(space)] == ["gov", "op"]
-    ok = client.post(
-        "/console/organizations", data={**data, "csrf": csrf}, follow_redirects=False
-    )
+    ok = client.post("/console/organizations", data={**data, "csrf": csrf}, follow_redirects=False)
     assert ok.status_code == 303, ok.text[:300]
     assert "newco" in [o.name for o in orgs.list_organizations(space)]
 
