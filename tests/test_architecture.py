@@ -13,6 +13,9 @@ FORBIDDEN = {
     "domain": ("services", "storage", "api", "cli", "web", "reports", "training"),
     "services": ("api", "cli", "web"),
     "storage": ("services", "api", "cli", "web"),
+    # the API and the console are peers: they meet only in resonance.server
+    "api": ("cli", "web"),
+    "web": ("api", "cli"),
 }
 
 

@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from resonance.api.app import create_app
 from resonance.domain.errors import ERROR_CATALOG
+from resonance.server import create_app
 from resonance.services.space import Space
 from tests.api.conftest import Api
 from tests.conftest import STEEL_CSV, STEEL_LABELS

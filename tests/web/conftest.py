@@ -43,7 +43,7 @@ def free_port() -> int:
 
 
 def start_uvicorn(space_root: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """Start ``uvicorn --factory resonance.api.server:make`` and wait for /health."""
+    """Start ``uvicorn --factory resonance.server:make`` and wait for /health."""
     port = free_port()
     env = {**os.environ, "RESONANCE_SPACE": str(space_root)}
     cmd = [
@@ -51,7 +51,7 @@ def start_uvicorn(space_root: Path, log: Path) -> tuple[subprocess.Popen[bytes],
         "-m",
         "uvicorn",
         "--factory",
-        "resonance.api.server:make",
+        "resonance.server:make",
         "--host",
         "127.0.0.1",
         "--port",

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from resonance.api.app import create_app
 from resonance.domain.orgs import Role
+from resonance.server import create_app
 from resonance.services import loop as loops
 from resonance.services import orgs, tokens
 from resonance.services.space import Space

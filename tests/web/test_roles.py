@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from resonance.api.app import create_app
 from resonance.domain.orgs import Role
+from resonance.server import create_app
 from resonance.services import evaluation, orgs, policies, reports, tokens, training
 from resonance.services.space import Space
 from tests.conftest import STEEL_CSV, STEEL_LABELS

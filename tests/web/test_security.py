@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from resonance.api.app import create_app
 from resonance.domain.orgs import Role
+from resonance.server import create_app
 from resonance.services import orgs, tokens
 from resonance.services.space import Space
 from tests.web.conftest import console_login, csrf_of

@@ -337,7 +337,7 @@ def serve(
     c.space()  # fail early with a clear error when there is no space
     os.environ["RESONANCE_SPACE"] = str(c.space_path.resolve())
     uvicorn.run(
-        "resonance.api.server:make",
+        "resonance.server:make",
         factory=True,
         host=host,
         port=port,
