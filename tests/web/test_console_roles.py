@@ -43,7 +43,14 @@ def holder_flow(page: Any, url: str) -> str:
     page.fill("#policy-form textarea", "builder:train-pooled,evaluate")
     page.click("#save-policy")
     page.wait_for_url("**/console/datasets/plates-ui")
-    return "builder"
+    assert page.input_value("#policy-form textarea") == "builder:evaluate,train-pooled"
+    # live search in the catalog (htmx swaps the table in place, and the URL follows)
+    page.click("header >> text=Catalog")
+    page.fill("#catalog-search input[name=q]", "plates")
+    page.wait_for_url("**/console/catalog?q=plates*")
+    page.wait_for_function("document.querySelectorAll('#catalog tr').length === 2")
+    assert "plates-ui" in page.inner_text("#catalog")
+    return "plates-ui@1"
 
 
 def builder_flow(page: Any, url: str) -> str:

@@ -258,3 +258,12 @@ def test_lists_filter_and_unknown_objects_are_404(
         resp = client.get(path)
         assert resp.status_code == 404 and "RES-101" in resp.text, path
     assert "Surface defect" in client.get("/console/scenarios/surface-defects").text
+
+
+def test_only_operators_see_every_token(clients: dict[str, tuple[TestClient, str]]) -> None:
+    holder, _ = clients["plant-a"]
+    listed = holder.get("/console/operator").text.split('id="tokens"')[1].split("</table>")[0]
+    assert "<td>plant-a</td>" in listed and "<td>builder</td>" not in listed
+    op, _ = clients["operator"]
+    listed = op.get("/console/operator").text.split('id="tokens"')[1].split("</table>")[0]
+    assert "<td>plant-a</td>" in listed and "<td>builder</td>" in listed

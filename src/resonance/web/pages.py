@@ -537,7 +537,7 @@ def operator_page(space: Any, request: Request, me: Organization) -> Ctx:
     return "operator.html", {
         "organizations": orgs.list_organizations(space),
         "consortia": orgs.list_consortia(space),
-        "tokens": token_service.list_tokens(space),
+        "tokens": token_service.visible_tokens(space, me),
         "spaces": regs["spaces"],
         "roles": [r.value for r in Role],
         "industries": INDUSTRIES,
