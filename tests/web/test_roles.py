@@ -14,8 +14,11 @@ from fastapi.testclient import TestClient
 from resonance.domain.orgs import Role
 from resonance.server import create_app
 from resonance.services import evaluation, orgs, policies, reports, tokens, training
+from resonance.services import loop as loops
 from resonance.services.space import Space
 from tests.conftest import STEEL_CSV, STEEL_LABELS
+from tests.federation_seed import seed_members
+from tests.loop_seed import seed_loop
 from tests.registry_seed import seed
 from tests.web.conftest import console_login, train_and_evaluate
 
@@ -267,3 +270,48 @@ def test_only_operators_see_every_token(clients: dict[str, tuple[TestClient, str
     op, _ = clients["operator"]
     listed = op.get("/console/operator").text.split('id="tokens"')[1].split("</table>")[0]
     assert "<td>plant-a</td>" in listed and "<td>builder</td>" in listed
+
+
+def test_builder_starts_loop_and_federated_runs_from_forms(
+    lite_space: Space, tmp_path: Path
+) -> None:
+    seeded = seed_loop(lite_space, tmp_path / "loop")
+    fed = seed_members(
+        lite_space, tmp_path / "fed", ["plant-a", "plant-b"], which="ai4i", rows=1500
+    )
+    client, csrf = _client(lite_space, "builder")
+    try:
+        page = _post(
+            client,
+            csrf,
+            "/console/loop/run",
+            name="ui-loop",
+            datasets=",".join(seeded.datasets),
+            reserves=",".join(seeded.reserves),
+            suite=seeded.suite,
+            budget="60",
+            iterations="1",
+        )
+        assert 'id="loop-run"' in page and "Run ui-loop" in page
+        assert loops.get_run(lite_space, "ui-loop").status == "finished"
+        page = _post(
+            client,
+            csrf,
+            "/console/federation/run",
+            name="ui-fed",
+            datasets=",".join(fed.refs),
+            strategy="fedavg",
+            model="linear",
+            rounds="2",
+            exclude=",".join(fed.exclude),
+        )
+        assert "Trained <b>ui-fed@1</b>" in page
+        assert training.get_model(lite_space, "ui-fed@1").details.get("federated")
+        # an unknown strategy is refused before any work
+        bad = client.post(
+            "/console/federation/run",
+            data={"csrf": csrf, "name": "x", "datasets": ",".join(fed.refs), "strategy": "nope"},
+        )
+        assert bad.status_code == 422 and "RES-100" in bad.text
+    finally:
+        client.__exit__(None, None, None)

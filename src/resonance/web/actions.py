@@ -152,6 +152,7 @@ def train(
     trainer: Text = "sklearn-logreg",
     datasets: LongText = "",
     scenario: Text = "",
+    exclude: LongText = "",
     seed: Text = "0",
 ) -> RedirectResponse:
     """Train the next version of a model (``training.train_model``, as ``POST /models``)."""
@@ -161,7 +162,7 @@ def train(
         _space(request),
         actor=session.organization.name,
         name=name,
-        spec=ModelSpec(trainer=trainer),
+        spec=ModelSpec(trainer=trainer, exclude_columns=tuple(_list(exclude))),
         datasets=_list(datasets),
         seed=_int(seed, "seed", lo=0, hi=2**31 - 1),
         scenario=scenario or None,
@@ -202,6 +203,7 @@ def loop_run(
     suite: Text = "",
     budget: Text = "100",
     iterations: Text = "2",
+    exclude: LongText = "",
     seed: Text = "0",
 ) -> RedirectResponse:
     """Run the resonance loop (``loop.run``, as ``POST /loop/runs``)."""
@@ -209,7 +211,7 @@ def loop_run(
 
     req = loops.LoopRequest(
         name=name,
-        spec=ModelSpec(trainer=trainer),
+        spec=ModelSpec(trainer=trainer, exclude_columns=tuple(_list(exclude))),
         datasets=_list(datasets),
         reserves=_list(reserves),
         budget=_int(budget, "budget", lo=0, hi=10_000_000),
@@ -230,6 +232,7 @@ def federate(
     strategy: Text = "fedavg",
     model: Text = "linear",
     rounds: Text = "5",
+    exclude: LongText = "",
 ) -> RedirectResponse:
     """Federated training on Flower (``federation.federate``, as ``POST /federation/runs``)."""
     from resonance.services import federation
@@ -246,6 +249,7 @@ def federate(
         config=FederationConfig(
             kind=model, strategy=strategy, rounds=_int(rounds, "rounds", lo=1, hi=1000)
         ),
+        exclude=tuple(_list(exclude)),
     )
     return _see(f"/models/{quote(version.ref)}?trained=1")
 
