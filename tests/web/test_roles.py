@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from resonance.domain.orgs import Role
 from resonance.server import create_app
-from resonance.services import evaluation, orgs, policies, reports, tokens, training
+from resonance.services import evaluation, orgs, policies, reports, tokens, training, valuation
 from resonance.services import loop as loops
 from resonance.services.space import Space
 from tests.conftest import STEEL_CSV, STEEL_LABELS
@@ -315,3 +315,13 @@ def test_builder_starts_loop_and_federated_runs_from_forms(
         assert bad.status_code == 422 and "RES-100" in bad.text
     finally:
         client.__exit__(None, None, None)
+    # each member holder sees its contribution value once the model is valued
+    evaluation.register_suite(lite_space, actor="evaluator", name="ai4i-s", dataset=fed.sealed)
+    valued = valuation.value_model(lite_space, actor="builder", model="ui-fed@1", suite="ai4i-s")
+    holder, _ = _client(lite_space, "plant-a")
+    try:
+        mine = holder.get("/console/holder").text.split('id="my-value"')[1].split("</table>")[0]
+        assert "ui-fed@1" in mine and "<td>plant-a</td>" in mine and "plant-b" not in mine
+        assert f"{valued.members['plant-a']['shapley']:.4f}" in mine
+    finally:
+        holder.__exit__(None, None, None)

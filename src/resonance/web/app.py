@@ -109,12 +109,17 @@ def console_org(request: Request) -> Organization:
 
 
 def _same_origin(request: Request) -> bool:
-    """True unless an Origin (or, lacking it, a Referer) names another host."""
+    """True unless an Origin (or, lacking it, a Referer) names another host.
+
+    Hosts are compared without the scheme, so a console behind a TLS-terminating proxy
+    still accepts its own forms; an opaque origin (``null``) is refused.
+    """
     source = request.headers.get("origin") or request.headers.get("referer")
-    if not source or source == "null":
-        return source != "null"
-    parts = urlsplit(source)
-    return f"{parts.scheme}://{parts.netloc}" == f"{request.url.scheme}://{request.url.netloc}"
+    if source == "null":
+        return False
+    if not source:
+        return True
+    return urlsplit(source).netloc == request.url.netloc
 
 
 async def checked(request: Request) -> OpenSession:

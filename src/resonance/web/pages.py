@@ -30,6 +30,7 @@ from resonance.services import tokens as token_service
 Ctx = tuple[str, dict[str, Any]]
 
 RELABEL_ACTION = "loop.relabel_proposed"
+VALUED_ACTION = "contribution.valued"
 
 
 def chart(fig: Any, div_id: str) -> Markup:
@@ -440,7 +441,7 @@ def holder_page(space: Any, request: Request, me: Organization) -> Ctx:
         if e.payload.get("owner") == me.name
     ]
     values = []
-    if any(e.action == "contribution.valued" for e in ledger.entries(space, limit=None)):
+    if ledger.entries(space, action=VALUED_ACTION, limit=1):  # else skip loading valuation
         from resonance.services import valuation
 
         for rec in valuation.recorded(space):
