@@ -8,7 +8,6 @@ page showing the result; a domain error renders the console's error page.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 from urllib.parse import quote
 
@@ -18,16 +17,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from resonance.domain.datasets import DatasetKind, make_label_spec
 from resonance.domain.errors import InvalidInput
 from resonance.domain.modeling import ModelSpec
-from resonance.domain.orgs import Role
 from resonance.domain.policies import parse_grant
-from resonance.domain.registry import (
-    HolderKind,
-    LandingCase,
-    ResonanceSpaceEntry,
-    ScenarioFile,
-)
-from resonance.domain.reporting import ReportKind
-from resonance.services import catalog, orgs, policies, registry, reports, tokens, uploads
+from resonance.services import catalog, policies, uploads
 from resonance.services.space import Space
 from resonance.web.app import PREFIX, Posted, page
 
@@ -37,16 +28,16 @@ Text = Annotated[str, Form(max_length=200)]
 LongText = Annotated[str, Form(max_length=4000)]
 
 
-def _space(request: Request) -> Space:
+def space_of(request: Request) -> Space:
     space: Space = request.app.state.space
     return space
 
 
-def _see(path: str) -> RedirectResponse:
+def see(path: str) -> RedirectResponse:
     return RedirectResponse(PREFIX + path, status_code=303)
 
 
-def _list(text: str) -> list[str]:
+def listed(text: str) -> list[str]:
     return [p.strip() for p in text.replace("\n", ",").split(",") if p.strip()]
 
 
@@ -73,11 +64,11 @@ def validate(
     group_key: Text = "",
 ) -> HTMLResponse:
     """Validate a file without storing anything: the validation report."""
-    space = _space(request)
+    space = space_of(request)
     with uploads.received_file(space, file.file, file.filename) as path:
         report = catalog.validate_file(
             path,
-            label=make_label_spec(label or None, _list(label_onehot) or None),
+            label=make_label_spec(label or None, listed(label_onehot) or None),
             group_key=group_key or None,
             max_bytes=space.config.max_ingest_bytes,
         )
@@ -100,7 +91,7 @@ def upload(
 ) -> RedirectResponse:
     """Ingest an upload as a new version (``catalog.ingest``, as the API's
     ``POST /datasets/{name}/versions``); the dataset page shows its validation report."""
-    space, me = _space(request), session.organization
+    space, me = space_of(request), session.organization
     new = None
     if industry:
         try:
@@ -113,12 +104,12 @@ def upload(
             industry=industry,
             scenario=scenario or None,
             description=description,
-            label=make_label_spec(label or None, _list(label_onehot) or None),
+            label=make_label_spec(label or None, listed(label_onehot) or None),
             group_key=group_key or None,
         )
     with uploads.received_file(space, file.file, file.filename) as path:
         result = catalog.ingest(space, actor=me.name, path=path, dataset=dataset, new=new)
-    return _see(f"/datasets/{quote(dataset)}?ingested={quote(result.version.ref)}")
+    return see(f"/datasets/{quote(dataset)}?ingested={quote(result.version.ref)}")
 
 
 @router.post("/datasets/{name}/policy")
@@ -132,13 +123,13 @@ def set_policy(
     """Replace a dataset's usage policy (``policies.set_policy``; the owner only)."""
     parsed = [parse_grant(line.strip()) for line in grants.splitlines() if line.strip()]
     policies.set_policy(
-        _space(request),
+        space_of(request),
         actor=session.organization.name,
         dataset=name,
         grants=parsed,
         allow_auto_drop=allow_auto_drop == "on",
     )
-    return _see(f"/datasets/{quote(name)}")
+    return see(f"/datasets/{quote(name)}")
 
 
 # --- model builder ---
@@ -159,15 +150,15 @@ def train(
     from resonance.services import training
 
     model = training.train_model(
-        _space(request),
+        space_of(request),
         actor=session.organization.name,
         name=name,
-        spec=ModelSpec(trainer=trainer, exclude_columns=tuple(_list(exclude))),
-        datasets=_list(datasets),
+        spec=ModelSpec(trainer=trainer, exclude_columns=tuple(listed(exclude))),
+        datasets=listed(datasets),
         seed=_int(seed, "seed", lo=0, hi=2**31 - 1),
         scenario=scenario or None,
     )
-    return _see(f"/models/{quote(model.ref)}?trained=1")
+    return see(f"/models/{quote(model.ref)}?trained=1")
 
 
 @router.post("/evaluations/run")
@@ -182,14 +173,14 @@ def evaluate(
     from resonance.services import evaluation
 
     run = evaluation.evaluate(
-        _space(request),
+        space_of(request),
         actor=session.organization.name,
         model=model,
         suite=suite,
         diagnose=diagnose == "on",
         label_issues=False,
     )
-    return _see(f"/evaluations/{quote(run.id)}")
+    return see(f"/evaluations/{quote(run.id)}")
 
 
 @router.post("/loop/run")
@@ -211,16 +202,16 @@ def loop_run(
 
     req = loops.LoopRequest(
         name=name,
-        spec=ModelSpec(trainer=trainer, exclude_columns=tuple(_list(exclude))),
-        datasets=_list(datasets),
-        reserves=_list(reserves),
+        spec=ModelSpec(trainer=trainer, exclude_columns=tuple(listed(exclude))),
+        datasets=listed(datasets),
+        reserves=listed(reserves),
         budget=_int(budget, "budget", lo=0, hi=10_000_000),
         suite=suite,
         iterations=_int(iterations, "iterations", lo=1, hi=20),
         seed=_int(seed, "seed", lo=0, hi=2**31 - 1),
     )
-    run = loops.run(_space(request), actor=session.organization.name, request=req)
-    return _see(f"/loop?run={quote(run.name)}")
+    run = loops.run(space_of(request), actor=session.organization.name, request=req)
+    return see(f"/loop?run={quote(run.name)}")
 
 
 @router.post("/federation/run")
@@ -242,16 +233,16 @@ def federate(
     if strategy not in STRATEGIES or model not in KINDS:
         raise InvalidInput(f"strategy must be one of {sorted(STRATEGIES)}, model one of {KINDS}")
     version = federation.federate(
-        _space(request),
+        space_of(request),
         actor=session.organization.name,
         name=name,
-        datasets=_list(datasets),
+        datasets=listed(datasets),
         config=FederationConfig(
             kind=model, strategy=strategy, rounds=_int(rounds, "rounds", lo=1, hi=1000)
         ),
-        exclude=tuple(_list(exclude)),
+        exclude=tuple(listed(exclude)),
     )
-    return _see(f"/models/{quote(version.ref)}?trained=1")
+    return see(f"/models/{quote(version.ref)}?trained=1")
 
 
 # --- evaluator ---
@@ -272,15 +263,15 @@ def register_suite(
     from resonance.services import evaluation
 
     limits: dict[str, float] = {}
-    for item in _list(thresholds):
+    for item in listed(thresholds):
         metric, _, value = item.partition("=")
         try:
             limits[metric.strip()] = float(value)
         except ValueError:
             raise InvalidInput(f"bad threshold {item!r}; use metric=value") from None
-    chosen = tuple(_list(metrics))
+    chosen = tuple(listed(metrics))
     evaluation.register_suite(
-        _space(request),
+        space_of(request),
         actor=session.organization.name,
         name=name,
         dataset=dataset,
@@ -289,185 +280,4 @@ def register_suite(
         scenario=scenario or None,
         query_budget=_int(query_budget, "query budget", lo=1, hi=1_000_000),
     )
-    return _see("/evaluator")
-
-
-# --- application developer ---
-
-
-@router.post("/scenarios")
-def file_scenario(
-    request: Request,
-    session: Posted,
-    name: Text = "",
-    industry: Text = "",
-    title: Text = "",
-    problem: LongText = "",
-    value: LongText = "",
-    data_needed: LongText = "",
-    model_needed: LongText = "",
-) -> RedirectResponse:
-    """File a high-value scenario (``registry.file_scenario``)."""
-    me = session.organization.name
-    registry.file_scenario(
-        _space(request),
-        actor=me,
-        scenario=ScenarioFile(
-            name, industry, title, problem, value, data_needed, model_needed, owner=me
-        ),
-    )
-    return _see(f"/scenarios/{quote(name)}")
-
-
-@router.post("/cases")
-def record_case(
-    request: Request,
-    session: Posted,
-    name: Text = "",
-    model: Text = "",
-    adopter: Text = "",
-    region: Text = "",
-    description: LongText = "",
-) -> RedirectResponse:
-    """Record a landing case of a registered model (``registry.record_case``)."""
-    me = session.organization.name
-    registry.record_case(
-        _space(request),
-        actor=me,
-        case=LandingCase(name, model, adopter, region, description, recorded_by=me),
-    )
-    return _see("/apps")
-
-
-# --- authority ---
-
-
-@router.post("/reports/submit")
-def submit_report(
-    request: Request,
-    session: Posted,
-    kind: Text = "",
-    province: Text = "",
-    enterprise: Text = "",
-    as_of: Text = "",
-    format: Text = "html",
-) -> RedirectResponse:
-    """Render a report and record it as handed in (``reports.submit_report``)."""
-    from resonance.reports.render import render
-
-    try:
-        report_kind = ReportKind(kind)
-        when = date.fromisoformat(as_of) if as_of else None
-    except ValueError:
-        raise InvalidInput("unknown report kind or bad as_of date") from None
-    if format not in ("html", "md"):
-        raise InvalidInput("format must be html or md")
-    space = _space(request)
-    data = reports.build_report(
-        space,
-        kind=report_kind,
-        province=province or None,
-        enterprise=enterprise or None,
-        as_of=when,
-    )
-    content = render(data, format).encode()
-    sub = reports.submit_report(
-        space, actor=session.organization.name, data=data, content=content, fmt=format
-    )
-    return _see(f"/reports?submitted={quote(sub.kind.value)}")
-
-
-# --- operator ---
-
-
-@router.post("/organizations")
-def register_organization(
-    request: Request,
-    session: Posted,
-    name: Text = "",
-    roles: Annotated[list[str] | None, Form()] = None,
-    region: Text = "",
-    display_name: Text = "",
-    central_enterprise: Text = "",
-) -> RedirectResponse:
-    """Register an organization (``orgs.register_organization``; operators)."""
-    try:
-        chosen = frozenset(Role(r) for r in roles or [])
-    except ValueError:
-        raise InvalidInput("unknown role") from None
-    orgs.register_organization(
-        _space(request),
-        actor=session.organization.name,
-        name=name,
-        roles=chosen,
-        region=region,
-        display_name=display_name,
-        central_enterprise=central_enterprise == "on",
-    )
-    return _see("/operator")
-
-
-@router.post("/consortia")
-def form_consortium(
-    request: Request,
-    session: Posted,
-    name: Text = "",
-    industry: Text = "",
-    members: LongText = "",
-) -> RedirectResponse:
-    """Form a consortium (``orgs.form_consortium``); members as ``ORG:ROLE,ROLE`` lines."""
-    orgs.form_consortium(
-        _space(request),
-        actor=session.organization.name,
-        name=name,
-        industry=industry,
-        members=[m.strip() for m in members.splitlines() if m.strip()],
-    )
-    return _see("/operator")
-
-
-@router.post("/tokens", response_class=HTMLResponse)
-def create_token(
-    request: Request, session: Posted, organization: Text = "", label: Text = ""
-) -> HTMLResponse:
-    """Issue an API token (``tokens.create_token``): shown once, on this page only."""
-    me = session.organization
-    plain, stored = tokens.create_token(
-        _space(request), actor=me.name, organization=organization or me.name, label=label
-    )
-    resp = page(request, "token_created.html", me, plain=plain, token=stored)
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
-
-
-@router.post("/tokens/{token_id}/revoke")
-def revoke_token(request: Request, session: Posted, token_id: str) -> RedirectResponse:
-    """Revoke an API token (``tokens.revoke_token``); its console sessions end with it."""
-    tokens.revoke_token(_space(request), actor=session.organization.name, token_id=token_id)
-    return _see("/operator")
-
-
-@router.post("/spaces")
-def register_space(
-    request: Request,
-    session: Posted,
-    name: Text = "",
-    holder_kind: Text = HolderKind.PROVINCE.value,
-    holder: Text = "",
-    industries: LongText = "",
-    operator: Text = "",
-    description: LongText = "",
-) -> RedirectResponse:
-    """Register a resonance space (``registry.register_space``)."""
-    try:
-        kind = HolderKind(holder_kind)
-    except ValueError:
-        raise InvalidInput(f"unknown holder kind {holder_kind!r}") from None
-    registry.register_space(
-        _space(request),
-        actor=session.organization.name,
-        entry=ResonanceSpaceEntry(
-            name, kind, holder, tuple(_list(industries)), operator or "", description
-        ),
-    )
-    return _see("/registries")
+    return see("/evaluator")

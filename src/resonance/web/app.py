@@ -290,7 +290,7 @@ def _invalid_form(exc: Exception) -> ResonanceError:
 
 def install(app: FastAPI) -> None:
     """Mount the console on ``app``: pages, forms, static files, plotly.js, headers."""
-    from resonance.web import actions, pages
+    from resonance.web import actions, actions_registry, pages
 
     page_router = APIRouter(prefix=PREFIX, include_in_schema=False)
     for path, fn in pages.PAGES:
@@ -301,6 +301,7 @@ def install(app: FastAPI) -> None:
         )
     app.include_router(router)
     app.include_router(actions.router)
+    app.include_router(actions_registry.router)
     app.include_router(page_router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.add_exception_handler(LoginRequired, _login_required)

@@ -14,44 +14,17 @@ from datetime import date
 from typing import Any
 
 from fastapi import Request
-from markupsafe import Markup
 
 from resonance.domain.datasets import DatasetKind
 from resonance.domain.errors import InvalidInput
 from resonance.domain.industries import INDUSTRIES
-from resonance.domain.orgs import Organization, Role
+from resonance.domain.orgs import Organization
 from resonance.domain.policies import Purpose
-from resonance.domain.registry import HolderKind, ModelKind
 from resonance.domain.reporting import DEADLINES, ReportKind
 from resonance.reports import charts
-from resonance.services import catalog, ledger, orgs, policies, registry, reports
-from resonance.services import tokens as token_service
-
-Ctx = tuple[str, dict[str, Any]]
-
-RELABEL_ACTION = "loop.relabel_proposed"
-VALUED_ACTION = "contribution.valued"
-
-
-def chart(fig: Any, div_id: str) -> Markup:
-    """A figure as an empty ``div`` whose ``data-figure`` holds its JSON (drawn by
-    ``static/console.js``: no inline script, so the CSP can forbid them)."""
-    return Markup('<div class="chart" id="{}" data-figure="{}"></div>').format(
-        div_id, charts.figure_spec(fig)
-    )
-
-
-def _q(request: Request, key: str, max_len: int = 200) -> str:
-    value = request.query_params.get(key, "").strip()
-    if len(value) > max_len:
-        raise InvalidInput(f"{key} is longer than {max_len} characters")
-    return value
-
-
-def _matches(q: str, *fields: Any) -> bool:
-    """Case-insensitive substring search over the given fields."""
-    q = q.lower()
-    return not q or any(q in str(f or "").lower() for f in fields)
+from resonance.services import catalog, ledger, policies, registry, reports
+from resonance.web import workspaces as ws
+from resonance.web.shared import Ctx, chart, matches, numbers, query, run_row, version_row
 
 
 def home(space: Any, request: Request, me: Organization) -> Ctx:
@@ -76,7 +49,7 @@ def home(space: Any, request: Request, me: Organization) -> Ctx:
 
 def catalog_page(space: Any, request: Request, me: Organization) -> Ctx:
     """Every dataset with its latest version; search by text, filter by kind/industry/owner."""
-    q, kind, industry, owner = (_q(request, k) for k in ("q", "kind", "industry", "owner"))
+    q, kind, industry, owner = (query(request, k) for k in ("q", "kind", "industry", "owner"))
     try:
         wanted = DatasetKind(kind) if kind else None
     except ValueError:
@@ -86,7 +59,7 @@ def catalog_page(space: Any, request: Request, me: Organization) -> Ctx:
         for d, v in catalog.list_datasets(
             space, owner=owner or None, kind=wanted, industry=industry or None, validation=True
         )
-        if _matches(q, d.name, d.description, d.owner, d.scenario, d.industry)
+        if matches(q, d.name, d.description, d.owner, d.scenario, d.industry)
     ]
     return "catalog.html", {
         "items": items,
@@ -113,17 +86,17 @@ def dataset_page(space: Any, request: Request, me: Organization, name: str) -> C
         ),
         "purposes": [p.value for p in Purpose],
         "lineage": catalog.lineage(space, latest.ref) if latest else [],
-        "ingested": _q(request, "ingested"),
+        "ingested": query(request, "ingested"),
     }
 
 
 def policies_page(space: Any, request: Request, me: Organization) -> Ctx:
     """The current policy of every dataset (filter by owner or text)."""
-    q, owner = _q(request, "q"), _q(request, "owner")
+    q, owner = query(request, "q"), query(request, "owner")
     rows = [
         (d, policies.get_policy(space, d.name))
         for d, _ in catalog.list_datasets(space, owner=owner or None)
-        if _matches(q, d.name, d.owner)
+        if matches(q, d.name, d.owner)
     ]
     return "policies.html", {"rows": rows, "filters": {"q": q, "owner": owner}}
 
@@ -136,7 +109,7 @@ def ledger_page(space: Any, request: Request, me: Organization) -> Ctx:
         raise InvalidInput("after must be a number") from None
     if not 0 <= after < 2**62:
         raise InvalidInput("after is out of range")
-    actor, action, obj = _q(request, "actor"), _q(request, "action"), _q(request, "object")
+    actor, action, obj = query(request, "actor"), query(request, "action"), query(request, "object")
     entries = ledger.entries(
         space,
         after_seq=after,
@@ -207,7 +180,7 @@ def reports_page(space: Any, request: Request, me: Organization) -> Ctx:
         "submissions": reports.list_submissions(space),
         "deadlines": {k.value: v.isoformat() for k, v in DEADLINES.items()},
         "today": space.today().isoformat(),
-        "submitted": _q(request, "submitted"),
+        "submitted": query(request, "submitted"),
     }
 
 
@@ -225,8 +198,8 @@ def report_view(space: Any, request: Request, me: Organization, name: str) -> Ct
     data = reports.build_report(
         space,
         kind=kind,
-        province=_q(request, "province") or None,
-        enterprise=_q(request, "enterprise") or None,
+        province=query(request, "province") or None,
+        enterprise=query(request, "enterprise") or None,
         as_of=as_of,
     )
     from resonance.web.app import PLOTLY_URL, PREFIX
@@ -238,36 +211,15 @@ def report_view(space: Any, request: Request, me: Organization, name: str) -> Ct
     return "report.html.j2", ctx
 
 
-def _numbers(metrics: dict[str, Any]) -> dict[str, float]:
-    hold = metrics.get("holdout", metrics)
-    source = hold if isinstance(hold, dict) else metrics
-    return {
-        k: v for k, v in source.items() if isinstance(v, int | float) and not isinstance(v, bool)
-    }
-
-
-def _version_row(v: Any) -> dict[str, Any]:
-    return {
-        "ref": v.ref,
-        "trainer": v.spec.trainer,
-        "industry": v.industry or "",
-        "scenario": v.scenario or "",
-        "datasets": ", ".join(v.datasets),
-        "created_by": v.created_by,
-        "created_at": v.created_at[:19],
-        "metrics": _numbers(v.metrics),
-    }
-
-
 def models_page(space: Any, request: Request, me: Organization) -> Ctx:
     """Registered models/agents and trained versions (search; tick two or more to compare)."""
     from resonance.services import training  # the training stack loads only for this page
 
-    q, by = _q(request, "q"), _q(request, "by")
+    q, by = query(request, "q"), query(request, "by")
     versions = [
-        _version_row(v)
+        version_row(v)
         for v in training.list_models(space)
-        if _matches(q, v.ref, v.spec.trainer, v.industry, v.scenario, *v.datasets)
+        if matches(q, v.ref, v.spec.trainer, v.industry, v.scenario, *v.datasets)
         and (not by or v.created_by == by)
     ]
     metric_names = sorted({k for v in versions for k in v["metrics"]})[:6]
@@ -298,12 +250,12 @@ def model_page(space: Any, request: Request, me: Organization, name: str) -> Ctx
     version = training.get_model(space, name)
     runs = evaluation.list_runs(space, model=version.ref)
     return "model.html", {
-        "v": _version_row(version),
+        "v": version_row(version),
         "version": version,
         "card": model_card.render_card(version, runs),
-        "runs": [_run_row(r) for r in runs],
+        "runs": [run_row(r) for r in runs],
         "suites": evaluation.list_suites(space),
-        "trained": _q(request, "trained"),
+        "trained": query(request, "trained"),
     }
 
 
@@ -315,29 +267,15 @@ def compare_page(space: Any, request: Request, me: Organization) -> Ctx:
     if len(refs) < 2:
         raise InvalidInput("tick at least two model versions to compare")
     versions = [training.get_model(space, r) for r in refs]
-    rows = [_version_row(v) for v in versions]
+    rows = [version_row(v) for v in versions]
     metric_names = sorted({k for v in rows for k in v["metrics"]})
     scores: dict[str, dict[str, float | None]] = {}
     for v in versions:
         for run in evaluation.list_runs(space, model=v.ref):
             suite = evaluation.require_suite(space, run.suite)
             key = f"{run.suite} ({suite.primary_metric})"
-            scores.setdefault(key, {})[v.ref] = _numbers(run.metrics).get(suite.primary_metric)
+            scores.setdefault(key, {})[v.ref] = numbers(run.metrics).get(suite.primary_metric)
     return "compare.html", {"rows": rows, "metric_names": metric_names, "scores": scores}
-
-
-def _run_row(r: Any) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "model": r.model,
-        "suite": r.suite,
-        "by": r.created_by,
-        "metrics": _numbers(r.metrics),
-        "passed": all(r.passed.values()) if r.passed else None,
-        "diagnosed": r.diagnosed,
-        "weak_slices": len(r.weak_slices),
-        "created_at": r.created_at[:19],
-    }
 
 
 def evaluations_page(space: Any, request: Request, me: Organization) -> Ctx:
@@ -345,11 +283,11 @@ def evaluations_page(space: Any, request: Request, me: Organization) -> Ctx:
     from resonance.services import evaluation
 
     suites = evaluation.list_suites(space)
-    suite_f, model_f = _q(request, "suite"), _q(request, "model")
+    suite_f, model_f = query(request, "suite"), query(request, "model")
     rows = [
-        _run_row(r)
+        run_row(r)
         for r in evaluation.list_runs(space, suite=suite_f or None)
-        if _matches(model_f, r.model)
+        if matches(model_f, r.model)
     ]
     primary = {s.name: s.primary_metric for s in suites}
     charts_html = []
@@ -388,7 +326,7 @@ def evaluation_run_page(space: Any, request: Request, me: Organization, name: st
     run = found[0]
     return "evaluation_run.html", {
         "run": run,
-        "row": _run_row(run),
+        "row": run_row(run),
         "diagnosis": "\n".join(model_card.diagnosis_lines(run)) if run.diagnosed else "",
     }
 
@@ -422,130 +360,6 @@ def loop_page(space: Any, request: Request, me: Organization) -> Ctx:
     }
 
 
-# --- role workspaces ---
-
-
-def holder_page(space: Any, request: Request, me: Organization) -> Ctx:
-    """Data holder: upload (with its validation report), policies, the review queue,
-    every use of my data, my contribution value."""
-    mine = catalog.list_datasets(space, owner=me.name, validation=True)
-    names = {d.name for d, _ in mine}
-    uses = [
-        e
-        for e in ledger.entries(space, limit=2000, newest=True)
-        if e.object_id.split("@")[0] in names and e.actor != me.name
-    ][-200:]
-    proposals = [
-        e
-        for e in ledger.entries(space, action=RELABEL_ACTION, limit=None)
-        if e.payload.get("owner") == me.name
-    ]
-    values = []
-    if ledger.entries(space, action=VALUED_ACTION, limit=1):  # else skip loading valuation
-        from resonance.services import valuation
-
-        for rec in valuation.recorded(space):
-            for member, v in rec.get("members", {}).items():
-                if member == me.name or member.split("@")[0] in names:
-                    values.append({"model": rec.get("model"), "member": member, **v})
-    return "holder.html", {
-        "mine": mine,
-        "policies": {d.name: policies.get_policy(space, d.name) for d, _ in mine},
-        "uses": list(reversed(uses)),
-        "proposals": proposals,
-        "values": values,
-        "kinds": [k.value for k in DatasetKind],
-        "industries": INDUSTRIES,
-        "purposes": [p.value for p in Purpose],
-    }
-
-
-def builder_page(space: Any, request: Request, me: Organization) -> Ctx:
-    """Model builder: start training, loop and federated runs; my models and runs."""
-    from resonance.services import evaluation, training
-    from resonance.services import loop as loops
-    from resonance.training.federated.apps import STRATEGIES
-    from resonance.training.trainers import TRAINERS
-
-    return "builder.html", {
-        "strategies": list(STRATEGIES),
-        "models": [_version_row(v) for v in training.list_models(space) if v.created_by == me.name],
-        "loops": [r.to_dict() for r in loops.list_runs(space, created_by=me.name)],
-        "suites": evaluation.list_suites(space),
-        "datasets": [(d, v) for d, v in catalog.list_datasets(space) if v is not None],
-        "trainers": sorted(TRAINERS),
-    }
-
-
-def evaluator_page(space: Any, request: Request, me: Organization) -> Ctx:
-    """Evaluator: register sealed suites; budgets used per model; runs against my suites."""
-    from resonance.domain.evaluation import METRIC_DIRECTIONS
-    from resonance.services import evaluation
-
-    suites = [s for s in evaluation.list_suites(space) if s.owner == me.name]
-    runs = [r for s in suites for r in evaluation.list_runs(space, suite=s.name)]
-    used: dict[tuple[str, str], int] = Counter((r.suite, r.model.split("@")[0]) for r in runs)
-    budgets = [
-        {
-            "suite": suite,
-            "model": model,
-            "used": n,
-            "left": evaluation.remaining_budget(space, model_name=model, suite=suite),
-        }
-        for (suite, model), n in sorted(used.items())
-    ]
-    evaluation_sets = [
-        d for d, _ in catalog.list_datasets(space, owner=me.name, kind=DatasetKind.EVALUATION)
-    ]
-    return "evaluator.html", {
-        "suites": suites,
-        "runs": [_run_row(r) for r in runs],
-        "budgets": budgets,
-        "evaluation_sets": evaluation_sets,
-        "metrics": sorted(METRIC_DIRECTIONS),
-    }
-
-
-def apps_page(space: Any, request: Request, me: Organization) -> Ctx:
-    """Application developer: file scenario files, record landing cases."""
-    return "apps.html", {
-        "scenarios": [s for s in registry.list_scenarios(space) if s.owner == me.name],
-        "cases": [c for c in registry.list_cases(space) if c.recorded_by == me.name],
-        "models": registry.list_models(space),
-        "industries": INDUSTRIES,
-        "model_kinds": [k.value for k in ModelKind],
-    }
-
-
-def scenario_page(space: Any, request: Request, me: Organization, name: str) -> Ctx:
-    """One scenario file with the datasets, models and cases filed against it."""
-    from resonance.domain.errors import NotFound
-
-    found = [s for s in registry.list_scenarios(space) if s.name == name]
-    if not found:
-        raise NotFound(f"unknown scenario {name!r}", scenario=name)
-    regs = registry.registries(space)
-    return "scenario.html", {
-        "s": found[0],
-        "datasets": [d for d in regs["specialized_datasets"] if d.get("scenario") == name],
-        "models": [m for m in regs["specialized_models"] if m.get("scenario") == name],
-    }
-
-
-def operator_page(space: Any, request: Request, me: Organization) -> Ctx:
-    """Operator: organizations, consortia, tokens, resonance spaces."""
-    regs = registry.registries(space)
-    return "operator.html", {
-        "organizations": orgs.list_organizations(space),
-        "consortia": orgs.list_consortia(space),
-        "tokens": token_service.visible_tokens(space, me),
-        "spaces": regs["spaces"],
-        "roles": [r.value for r in Role],
-        "industries": INDUSTRIES,
-        "holder_kinds": [k.value for k in HolderKind],
-    }
-
-
 PAGES: list[tuple[str, Callable[..., Ctx]]] = [
     ("/", home),
     ("/catalog", catalog_page),
@@ -558,11 +372,11 @@ PAGES: list[tuple[str, Callable[..., Ctx]]] = [
     ("/compare", compare_page),
     ("/evaluations", evaluations_page),
     ("/loop", loop_page),
-    ("/holder", holder_page),
-    ("/builder", builder_page),
-    ("/evaluator", evaluator_page),
-    ("/apps", apps_page),
-    ("/operator", operator_page),
+    ("/holder", ws.holder_page),
+    ("/builder", ws.builder_page),
+    ("/evaluator", ws.evaluator_page),
+    ("/apps", ws.apps_page),
+    ("/operator", ws.operator_page),
 ]
 
 PARAM_PAGES: list[tuple[str, Callable[..., Ctx]]] = [
@@ -570,5 +384,5 @@ PARAM_PAGES: list[tuple[str, Callable[..., Ctx]]] = [
     ("/reports/{name}", report_view),
     ("/models/{name}", model_page),
     ("/evaluations/{name}", evaluation_run_page),
-    ("/scenarios/{name}", scenario_page),
+    ("/scenarios/{name}", ws.scenario_page),
 ]
