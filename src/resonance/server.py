@@ -12,6 +12,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from resonance.api import errors
 from resonance.api.app import create_app as create_api
 from resonance.web.app import install as install_console
 
@@ -21,7 +22,7 @@ def create_app(space_path: str | Path, *, console: bool = True) -> FastAPI:
     is False."""
     app = create_api(space_path)
     if console:
-        install_console(app)
+        install_console(app, api_error=errors.error_response)
     return app
 
 

@@ -123,9 +123,13 @@ ROLE_ORGS = {
 
 @pytest.fixture
 def role_server(lite_space: Space, tmp_path: Path) -> Iterator[Server]:
-    """The seeded space served by uvicorn, with a token for one organization of each role."""
+    """The seeded space served by uvicorn, with a token for one organization of each role
+    (plant-a has three proposed fixes in its review queue)."""
+    from tests.api.test_reviews_api import _propose
+
     seed(lite_space)
     train_and_evaluate(lite_space)
+    _propose(lite_space, tmp_path)
     made = {
         role: tokens.create_token(lite_space, actor="operator", organization=org)[0]
         for role, org in ROLE_ORGS.items()

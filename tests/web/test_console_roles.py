@@ -26,8 +26,9 @@ def _login(page: Any, url: str, token: str) -> None:
 
 
 def holder_flow(page: Any, url: str) -> str:
-    """Upload a dataset (check first, then store), then grant the builder training."""
-    page.click("text=My data")
+    """Upload a dataset (check first, then store), grant the builder training, then accept
+    one of the fixes proposed for its rows in the review queue."""
+    page.click("nav.work >> text=My datasets")
     page.set_input_files("#upload-file", str(STEEL_CSV))
     page.fill("#upload-onehot", ",".join(STEEL_LABELS))
     page.click("#validate-submit")
@@ -50,7 +51,16 @@ def holder_flow(page: Any, url: str) -> str:
     page.wait_for_url("**/console/catalog?q=plates*")
     page.wait_for_function("document.querySelectorAll('#catalog tr').length === 2")
     assert "plates-ui" in page.inner_text("#catalog")
-    return "plates-ui@1"
+    page.click("nav.work >> text=My datasets")
+    page.click("#review-link")
+    page.wait_for_selector("#review-items")
+    assert page.locator("#review-items input[name=ids]").count() == 3
+    page.locator("#review-items input[name=ids]").first.check()
+    page.click("#accept-ticked")
+    page.wait_for_selector("#review-done")
+    assert "1 accepted" in page.inner_text("#review-done")
+    assert page.locator("#review-items input[name=ids]").count() == 2
+    return "new version rows@2"
 
 
 def builder_flow(page: Any, url: str) -> str:

@@ -29,6 +29,7 @@ from resonance.api.routers import (
     quotas,
     registries,
     reports,
+    reviews,
     tokens,
     valuation,
 )
@@ -50,6 +51,8 @@ ROUTERS: list[APIRouter] = [
     loop.router,
     federation.router,
     valuation.router,
+    reviews.router,
+    reviews.mine_router,
 ]
 
 

@@ -227,8 +227,7 @@ def federate(
 ) -> RedirectResponse:
     """Federated training on Flower (``federation.federate``, as ``POST /federation/runs``)."""
     from resonance.services import federation
-    from resonance.training.federated.apps import STRATEGIES, FederationConfig
-    from resonance.training.federated.models import KINDS
+    from resonance.services.federation import KINDS, STRATEGIES, FederationConfig
 
     if strategy not in STRATEGIES or model not in KINDS:
         raise InvalidInput(f"strategy must be one of {sorted(STRATEGIES)}, model one of {KINDS}")

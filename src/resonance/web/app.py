@@ -37,12 +37,12 @@ from resonance.reports.charts import plotly_js
 from resonance.services import console_sessions
 from resonance.services.console_sessions import OpenSession
 from resonance.services.space import Space
+from resonance.web import pages, review
+from resonance.web.shared import PLOTLY_URL, PREFIX
 
 HERE = Path(__file__).resolve().parent
 COOKIE = "resonance_session"
 LOGIN_COOKIE = "resonance_login_csrf"
-PREFIX = "/console"
-PLOTLY_URL = f"{PREFIX}/assets/plotly.min.js"
 
 CSP = "; ".join(
     [
@@ -132,6 +132,11 @@ async def checked(request: Request) -> OpenSession:
     ):
         raise CsrfRejected("the form's CSRF token is missing or wrong; reload the page")
     return session
+
+
+async def checked_org(request: Request) -> Organization:
+    """The organization of a form post that passed :func:`checked`."""
+    return (await checked(request)).organization
 
 
 Me = Annotated[Organization, Depends(console_org)]
@@ -288,9 +293,16 @@ def _invalid_form(exc: Exception) -> ResonanceError:
     return InvalidInput(f"invalid form field {where}: {first.get('msg', 'invalid')}")
 
 
-def install(app: FastAPI) -> None:
-    """Mount the console on ``app``: pages, forms, static files, plotly.js, headers."""
-    from resonance.web import actions, actions_registry, pages
+def install(app: FastAPI, *, api_error: Callable[[ResonanceError], Response]) -> None:
+    """Mount the console on ``app``: pages, forms, static files, plotly.js, headers.
+
+    Parameters
+    ----------
+    api_error:
+        The host API's response to a domain error: outside the console it
+        answers as is; a console page shows the error with its status.
+    """
+    from resonance.web import actions, actions_registry  # they import this module
 
     page_router = APIRouter(prefix=PREFIX, include_in_schema=False)
     for path, fn in pages.PAGES:
@@ -299,14 +311,22 @@ def install(app: FastAPI) -> None:
         page_router.add_api_route(
             path, _wrap_param(fn), methods=["GET"], response_class=HTMLResponse
         )
+    holders = review.make_router(  # data holders' pages; its home comes before the overview
+        prefix=PREFIX,
+        render=page,
+        console_org=console_org,
+        form_org=checked_org,
+        space_of=_space,
+    )
     app.include_router(router)
+    app.include_router(holders)
     app.include_router(actions.router)
     app.include_router(actions_registry.router)
     app.include_router(page_router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(
-        ResonanceError, _console_first(app.exception_handlers.get(ResonanceError), _as_domain)
+        ResonanceError, _console_first(lambda _, exc: api_error(_as_domain(exc)), _as_domain)
     )
     app.add_exception_handler(
         RequestValidationError,

@@ -22,9 +22,19 @@ from resonance.domain.orgs import Organization
 from resonance.domain.policies import Purpose
 from resonance.domain.reporting import DEADLINES, ReportKind
 from resonance.reports import charts
-from resonance.services import catalog, ledger, policies, registry, reports
+from resonance.services import catalog, ledger, policies, registry, reports, review
 from resonance.web import workspaces as ws
-from resonance.web.shared import Ctx, chart, matches, numbers, query, run_row, version_row
+from resonance.web.shared import (
+    PLOTLY_URL,
+    PREFIX,
+    Ctx,
+    chart,
+    matches,
+    numbers,
+    query,
+    run_row,
+    version_row,
+)
 
 
 def home(space: Any, request: Request, me: Organization) -> Ctx:
@@ -72,11 +82,14 @@ def catalog_page(space: Any, request: Request, me: Organization) -> Ctx:
 def dataset_page(space: Any, request: Request, me: Organization, name: str) -> Ctx:
     """One dataset: versions, schema, validation, policy (editable by its owner), lineage."""
     ds, versions = catalog.show_dataset(space, name)
-    latest = versions[-1] if versions else None
+    marks = {n: m.status for n, m in review.version_marks(space, name).items()}
+    kept = [v for v in versions if marks.get(v.number) != "rejected"]
+    latest = kept[-1] if kept else None  # a rejected loop candidate is never the latest
     policy = policies.get_policy(space, name)
     return "dataset.html", {
         "ds": ds,
         "versions": versions,
+        "marks": marks,
         "latest": latest,
         "policy": policy,
         "grants_text": "\n".join(
@@ -202,8 +215,6 @@ def report_view(space: Any, request: Request, me: Organization, name: str) -> Ct
         enterprise=query(request, "enterprise") or None,
         as_of=as_of,
     )
-    from resonance.web.app import PLOTLY_URL, PREFIX
-
     figures = [chart(fig, div_id) for div_id, fig in report_figures(data)]
     ctx = html_context(
         data, figures=figures, plotly_src=PLOTLY_URL, scripts=(f"{PREFIX}/static/console.js",)
@@ -348,9 +359,9 @@ def loop_page(space: Any, request: Request, me: Organization) -> Ctx:
             chart(loop_report.slice_heatmap(chosen), "chart-loop-slices"),
         ]
     actions = [
-        {"iteration": it["number"], **a}
+        {"iteration": it.number, **a}
         for it in (chosen.iterations[1:] if chosen else [])
-        for a in it.get("actions", [])
+        for a in it.actions
     ]
     return "loop.html", {
         "runs": [r.to_dict() for r in reversed(runs)],
@@ -360,8 +371,9 @@ def loop_page(space: Any, request: Request, me: Organization) -> Ctx:
     }
 
 
+# "/" is the data holders' router (web/review.py): a holder's home is its data, the
+# others' is :func:`home`.
 PAGES: list[tuple[str, Callable[..., Ctx]]] = [
-    ("/", home),
     ("/catalog", catalog_page),
     ("/policies", policies_page),
     ("/ledger", ledger_page),

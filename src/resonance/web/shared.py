@@ -11,6 +11,9 @@ from markupsafe import Markup
 from resonance.domain.errors import InvalidInput
 from resonance.reports import charts
 
+PREFIX = "/console"
+PLOTLY_URL = f"{PREFIX}/assets/plotly.min.js"
+
 Ctx = tuple[str, dict[str, Any]]
 
 

@@ -13,44 +13,27 @@ from resonance.domain.errors import NotFound
 from resonance.domain.industries import INDUSTRIES
 from resonance.domain.orgs import Organization, Role
 from resonance.domain.policies import Purpose
+from resonance.domain.refs import ref_name
 from resonance.domain.registry import HolderKind, ModelKind
-from resonance.services import catalog, ledger, orgs, policies, registry
+from resonance.services import catalog, my_data, orgs, policies, registry
 from resonance.services import tokens as token_service
 from resonance.web.shared import Ctx, run_row, version_row
 
-RELABEL_ACTION = "loop.relabel_proposed"
-VALUED_ACTION = "contribution.valued"
-
 
 def holder_page(space: Any, request: Request, me: Organization) -> Ctx:
-    """Data holder: upload (with its validation report), policies, the review queue,
-    every use of my data, my contribution value."""
+    """Data holder: upload (with its validation report), policies, its open review items
+    (decided on the review page), the uses of its data by others, its contribution value
+    (the last two from :func:`resonance.services.my_data.my_data`)."""
     mine = catalog.list_datasets(space, owner=me.name, validation=True)
-    names = {d.name for d, _ in mine}
-    uses = [
-        e
-        for e in ledger.entries(space, limit=2000, newest=True)
-        if e.object_id.split("@")[0] in names and e.actor != me.name
-    ][-200:]
-    proposals = [
-        e
-        for e in ledger.entries(space, action=RELABEL_ACTION, limit=None)
-        if e.payload.get("owner") == me.name
-    ]
-    values = []
-    if ledger.entries(space, action=VALUED_ACTION, limit=1):  # else skip loading valuation
-        from resonance.services import valuation
-
-        for rec in valuation.recorded(space):
-            for member, v in rec.get("members", {}).items():
-                if member == me.name or member.split("@")[0] in names:
-                    values.append({"model": rec.get("model"), "member": member, **v})
+    seen = my_data.my_data(space, actor=me.name)
+    proposals = Counter((i.ref, i.loops[0] if i.loops else "") for i in seen.open_items)
     return "holder.html", {
         "mine": mine,
         "policies": {d.name: policies.get_policy(space, d.name) for d, _ in mine},
-        "uses": list(reversed(uses)),
-        "proposals": proposals,
-        "values": values,
+        "uses": [u for u in reversed(seen.uses) if u.who != me.name],
+        "proposals": [(ref, run, n) for (ref, run), n in sorted(proposals.items())],
+        "review_counts": seen.reviews,
+        "values": seen.values,
         "kinds": [k.value for k in DatasetKind],
         "industries": INDUSTRIES,
         "purposes": [p.value for p in Purpose],
@@ -61,8 +44,7 @@ def builder_page(space: Any, request: Request, me: Organization) -> Ctx:
     """Model builder: start training, loop and federated runs; my models and runs."""
     from resonance.services import evaluation, training
     from resonance.services import loop as loops
-    from resonance.training.federated.apps import STRATEGIES
-    from resonance.training.trainers import TRAINERS
+    from resonance.services.federation import STRATEGIES
 
     return "builder.html", {
         "strategies": list(STRATEGIES),
@@ -70,7 +52,7 @@ def builder_page(space: Any, request: Request, me: Organization) -> Ctx:
         "loops": [r.to_dict() for r in loops.list_runs(space, created_by=me.name)],
         "suites": evaluation.list_suites(space),
         "datasets": [(d, v) for d, v in catalog.list_datasets(space) if v is not None],
-        "trainers": sorted(TRAINERS),
+        "trainers": training.trainer_names(),
     }
 
 
@@ -81,7 +63,7 @@ def evaluator_page(space: Any, request: Request, me: Organization) -> Ctx:
 
     suites = [s for s in evaluation.list_suites(space) if s.owner == me.name]
     runs = [r for s in suites for r in evaluation.list_runs(space, suite=s.name)]
-    used: dict[tuple[str, str], int] = Counter((r.suite, r.model.split("@")[0]) for r in runs)
+    used: dict[tuple[str, str], int] = Counter((r.suite, ref_name(r.model)) for r in runs)
     budgets = [
         {
             "suite": suite,
