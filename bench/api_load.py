@@ -114,7 +114,7 @@ def start_server(root: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
         "-m",
         "uvicorn",
         "--factory",
-        "resonance.api.server:make",
+        "resonance.server:make",
         "--host",
         "127.0.0.1",
         "--port",

@@ -18,7 +18,8 @@ FORBIDDEN = {
     "domain": ("services", "storage", "api", "cli", "web", "reports", "training"),
     "services": ("api", "cli", "web"),
     "storage": ("services", "api", "cli", "web"),
-    "api": ("cli", "training", "storage"),
+    # the API and the console are peers: they meet only in resonance.server
+    "api": ("cli", "web", "training", "storage"),
     "cli": ("api", "web", "training", "storage"),
     "web": ("api", "cli", "training", "storage"),
     "reports": ("api", "cli", "web", "training", "storage"),

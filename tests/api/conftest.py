@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 from fastapi.testclient import TestClient
 
-from resonance.api.app import create_app
+from resonance.server import create_app
 from resonance.services import tokens
 from resonance.services.space import Space
 from tests.registry_seed import seed

@@ -9,11 +9,12 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from resonance.api.app import create_app
 from resonance.domain.errors import ERROR_CATALOG
+from resonance.server import create_app
 from resonance.services.space import Space
 from tests.api.conftest import Api
 from tests.conftest import STEEL_CSV, STEEL_LABELS
+from tests.web.conftest import console_login
 
 # Owner-only actions: the foundation reports them as a missing role (earlier: invalid input).
 OWNER_ONLY = ("RES-122", "RES-100")
@@ -233,7 +234,7 @@ def test_upload_names_cannot_escape(api: Api, filename: str) -> None:
 
 def test_tampering_shows_in_the_api_and_the_console(api: Api, seeded: Space) -> None:
     token = api.headers["authority"]["Authorization"].removeprefix("Bearer ")
-    api.client.cookies.set("resonance_token", token, path="/console")
+    console_login(api.client, token)  # a server-side session, never the token in a cookie
     assert "intact" in api.client.get("/console/ledger").text
     with seeded.store.engine.begin() as conn:
         conn.execute(sa.text("UPDATE ledger SET actor = 'mallory' WHERE seq = 3"))

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -30,6 +32,7 @@ class Server:
 
     url: str
     token: str
+    tokens: dict[str, str] = field(default_factory=dict)
 
 
 def free_port() -> int:
@@ -40,7 +43,7 @@ def free_port() -> int:
 
 
 def start_uvicorn(space_root: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """Start ``uvicorn --factory resonance.api.server:make`` and wait for /health."""
+    """Start ``uvicorn --factory resonance.server:make`` and wait for /health."""
     port = free_port()
     env = {**os.environ, "RESONANCE_SPACE": str(space_root)}
     cmd = [
@@ -48,7 +51,7 @@ def start_uvicorn(space_root: Path, log: Path) -> tuple[subprocess.Popen[bytes],
         "-m",
         "uvicorn",
         "--factory",
-        "resonance.api.server:make",
+        "resonance.server:make",
         "--host",
         "127.0.0.1",
         "--port",
@@ -112,6 +115,36 @@ def train_and_evaluate(space: Space) -> None:
     )
 
 
+ROLE_ORGS = {
+    "data holder": "plant-a",
+    "model builder": "builder",
+    "evaluator": "evaluator",
+    "application developer": "apps",
+    "authority": "authority",
+    "operator": "operator",
+}
+
+
+@pytest.fixture
+def role_server(lite_space: Space, tmp_path: Path) -> Iterator[Server]:
+    """The seeded space served by uvicorn, with a token for one organization of each role
+    (plant-a has three proposed fixes in its review queue)."""
+    from tests.api.test_reviews_api import _propose
+
+    seed(lite_space)
+    train_and_evaluate(lite_space)
+    _propose(lite_space, tmp_path)
+    made = {
+        role: tokens.create_token(lite_space, actor="operator", organization=org)[0]
+        for role, org in ROLE_ORGS.items()
+    }
+    proc, url = start_uvicorn(lite_space.root, tmp_path / "uvicorn.log")
+    try:
+        yield Server(url, made["authority"], made)
+    finally:
+        stop(proc)
+
+
 @pytest.fixture
 def server(lite_space: Space, tmp_path: Path) -> Iterator[Server]:
     seed(lite_space)
@@ -122,3 +155,27 @@ def server(lite_space: Space, tmp_path: Path) -> Iterator[Server]:
         yield Server(url, plain)
     finally:
         stop(proc)
+
+
+CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of the first form on a console page."""
+    found = CSRF_FIELD.search(html)
+    assert found, "no CSRF field on the page"
+    return found.group(1)
+
+
+def console_login(client: Any, token: str) -> str:
+    """Log a TestClient (or httpx client) in through the login form; returns the session's
+    CSRF token (read from the page it lands on)."""
+    form = client.get("/console/login")
+    assert form.status_code == 200
+    resp = client.post(
+        "/console/login",
+        data={"token": token, "csrf": csrf_of(form.text), "next": "/console/"},
+        follow_redirects=True,
+    )
+    assert resp.status_code == 200, resp.text[:500]
+    return csrf_of(resp.text)

@@ -92,6 +92,11 @@ def test_console_pages_render_in_chromium(server: Server, tmp_path: Path) -> Non
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
+            blocked: list[str] = []
+            page.on(
+                "console",
+                lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None,
+            )
             page.on(
                 "request",
                 lambda r: (
@@ -125,6 +130,7 @@ def test_console_pages_render_in_chromium(server: Server, tmp_path: Path) -> Non
             missing = page.goto(server.url + "/console/datasets/nope")
             assert missing is not None and missing.status == 404
             assert "RES-101" in page.inner_text("body")
+            assert not blocked, f"the CSP blocked something the console needs: {blocked}"
         finally:
             browser.close()
     assert not outside, f"requests left 127.0.0.1: {outside}"

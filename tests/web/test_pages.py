@@ -6,12 +6,13 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from resonance.api.app import create_app
 from resonance.domain.orgs import Role
+from resonance.server import create_app
 from resonance.services import loop as loops
 from resonance.services import orgs, tokens
 from resonance.services.space import Space
 from tests.loop_seed import request, seed_loop
+from tests.web.conftest import console_login
 
 PATHS = [
     "/console/",
@@ -35,7 +36,7 @@ def test_console_pages_work_on_an_empty_space(tmp_path: Path) -> None:
     )
     plain, _ = tokens.create_token(space, actor="op", organization="op")
     with TestClient(create_app(space.root)) as client:
-        client.cookies.set("resonance_token", plain, path="/console")
+        console_login(client, plain)
         for path in PATHS:
             resp = client.get(path)
             assert resp.status_code == 200, (path, resp.text[:500])
@@ -54,7 +55,7 @@ def test_loop_page_shows_a_real_run_with_charts(lite_space: Space, tmp_path: Pat
     loops.run(lite_space, actor="builder", request=request(seeded, budget=60, iterations=1))
     plain, _ = tokens.create_token(lite_space, actor="builder", organization="builder")
     with TestClient(create_app(lite_space.root)) as client:
-        client.cookies.set("resonance_token", plain, path="/console")
+        console_login(client, plain)
         page = client.get("/console/loop").text
         assert "Nothing recorded yet" not in page
         for marker in ('id="loop-runs"', 'id="loop-iterations"', "chart-loop-metric", "loop-1"):

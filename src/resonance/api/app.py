@@ -61,8 +61,9 @@ ROUTERS: list[APIRouter] = [
 ]
 
 
-def create_app(space_path: str | Path, *, console: bool = True) -> FastAPI:
-    """The API (and, unless ``console`` is False, the web console) over the space at ``space_path``.
+def create_app(space_path: str | Path) -> FastAPI:
+    """The API over the space at ``space_path`` (:func:`resonance.server.create_app` adds
+    the web console).
 
     The space is opened once; every request runs its own unit of work on it.
     """
@@ -96,8 +97,4 @@ def create_app(space_path: str | Path, *, console: bool = True) -> FastAPI:
 
     for router in ROUTERS:
         app.include_router(router)
-    if console:
-        from resonance.web.app import install as install_console
-
-        install_console(app, api_error=errors.error_response)
     return app

@@ -1,6 +1,7 @@
-"""Entry point for uvicorn: ``uvicorn --factory resonance.api.server:make``.
+"""Entry point for uvicorn serving the API alone: ``uvicorn --factory resonance.api.server:make``.
 
-The space comes from ``RESONANCE_SPACE`` (``resonance serve`` sets it).
+The space comes from ``RESONANCE_SPACE``. ``resonance serve`` runs
+:func:`resonance.server.make` instead (the API with the web console).
 """
 
 from __future__ import annotations
@@ -13,5 +14,5 @@ from resonance.api.app import create_app
 
 
 def make() -> FastAPI:
-    """The app over the space named by ``RESONANCE_SPACE`` (default: the current folder)."""
+    """The API over the space named by ``RESONANCE_SPACE`` (default: the current folder)."""
     return create_app(os.environ.get("RESONANCE_SPACE", "."))

@@ -495,7 +495,7 @@ def serve(
     recover(space)
     os.environ["RESONANCE_SPACE"] = str(c.space_path.resolve())
     uvicorn.run(
-        "resonance.api.server:make",
+        "resonance.server:make",
         factory=True,
         host=host,
         port=port,

@@ -238,6 +238,15 @@ class PeerUnreachable(ResonanceError):
     spec = _spec("RES-185", 502, "peer unreachable")
 
 
+# --- web console (RES-210..RES-219) ---
+
+
+class CsrfRejected(ResonanceError):
+    """A console form came without its session's CSRF token, or from another origin."""
+
+    spec = _spec("RES-210", 403, "CSRF check failed")
+
+
 # --- review queue of data holders (issue 11) ---
 
 

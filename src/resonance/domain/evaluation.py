@@ -221,6 +221,16 @@ class EvaluationRun:
     created_by: str
     created_at: str
 
+    @property
+    def diagnosed(self) -> bool:
+        """True when the run was diagnosed (``evaluate(diagnose=True)``)."""
+        return "slices" in self.diagnosis
+
+    @property
+    def weak_slices(self) -> list[dict[str, Any]]:
+        """The diagnosis's weak slices, worst first (empty when not diagnosed or none found)."""
+        return list(self.diagnosis.get("slices", []) or [])
+
     def to_dict(self) -> dict[str, Any]:
         """Serialize to plain JSON types."""
         return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import plotly.graph_objects as go
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from resonance.domain.errors import InvalidInput
@@ -74,22 +75,43 @@ def render_html(data: ReportData, *, plotly_src: str | None = None) -> str:
         URL of plotly.js (the web console serves it from the installed package);
         ``None`` inlines plotly.js so the file works offline on its own.
     """
+    figures = [charts.figure_div(fig, div_id) for div_id, fig in report_figures(data)]
+    return _env.get_template("report.html.j2").render(
+        **html_context(data, figures=figures, plotly_src=plotly_src)
+    )
+
+
+def report_figures(data: ReportData) -> list[tuple[str, go.Figure]]:
+    """The report's charts with their element ids: quota, progress, counts, activity."""
     figures = [
-        charts.figure_div(charts.quota_figure(data.quota), "chart-quota"),
-        charts.figure_div(charts.progress_figure(data.quota), "chart-progress"),
+        ("chart-quota", charts.quota_figure(data.quota)),
+        ("chart-progress", charts.progress_figure(data.quota)),
     ]
     if data.counts:
-        figures.append(charts.figure_div(charts.counts_figure(data.counts), "chart-counts"))
+        figures.append(("chart-counts", charts.counts_figure(data.counts)))
     if data.tasks:
-        figures.append(charts.figure_div(charts.tasks_figure(data.tasks), "chart-tasks"))
+        figures.append(("chart-tasks", charts.tasks_figure(data.tasks)))
     if data.activity:
-        figures.append(charts.figure_div(charts.activity_figure(data.activity), "chart-activity"))
-    return _env.get_template("report.html.j2").render(
+        figures.append(("chart-activity", charts.activity_figure(data.activity)))
+    return figures
+
+
+def html_context(
+    data: ReportData,
+    *,
+    figures: list[Any],
+    plotly_src: str | None,
+    scripts: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """What ``report.html.j2`` needs: the report, its figures (already HTML), plotly.js
+    (a URL, else inlined) and extra script URLs (the console's chart loader)."""
+    return {
         **_context(data),
-        figures=figures,
-        plotly_src=plotly_src,
-        plotly_inline=None if plotly_src else charts.plotly_js(),
-    )
+        "figures": figures,
+        "plotly_src": plotly_src,
+        "plotly_inline": None if plotly_src else charts.plotly_js(),
+        "scripts": scripts,
+    }
 
 
 def render(data: ReportData, fmt: str, *, plotly_src: str | None = None) -> str:

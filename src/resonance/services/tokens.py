@@ -62,6 +62,12 @@ def list_tokens(space: Space, *, organization: str | None = None) -> list[ApiTok
         return w.tx.list_api_tokens(organization=organization)
 
 
+def visible_tokens(space: Space, viewer: Organization) -> list[ApiToken]:
+    """The tokens ``viewer`` may list: every token for an operator, else its own."""
+    owner = None if viewer.has_role(Role.OPERATOR) else viewer.name
+    return list_tokens(space, organization=owner)
+
+
 def authenticate(space: Space, text: str) -> Organization:
     """The organization a bearer token belongs to, or ``Unauthorized``."""
     token_id, secret = split_token(text)

@@ -26,10 +26,21 @@ from resonance.services.space import Space
 from resonance.storage.store import Tx
 from resonance.training import model_format
 from resonance.training.features import Prepared, prepare_xy
-from resonance.training.trainers import FittedModel, check_spec, fit_model, split
+from resonance.training.trainers import (
+    TRAINERS,
+    FittedModel,
+    check_spec,
+    fit_model,
+    split,
+)
 
 MODEL_SUFFIX = model_format.MODEL_SUFFIX
 LEGACY_SUFFIX = ".joblib"  # pickles written before issue 17; never loaded outside migration
+
+
+def trainer_names() -> list[str]:
+    """The registered trainers' names, sorted (what a model spec's ``trainer`` may be)."""
+    return sorted(TRAINERS)
 
 
 def code_version() -> str:

@@ -41,6 +41,7 @@ from resonance.domain.review import (
     ReviewStatus,
     VersionMark,
 )
+from resonance.domain.sessions import ConsoleSession
 from resonance.domain.tokens import ApiToken
 
 
@@ -182,6 +183,15 @@ class TokenRepo(Protocol):
     def revoke_api_token(self, token_id: str, *, revoked_at: str) -> bool: ...
 
 
+class SessionRepo(Protocol):
+    """Web console sessions (hashed session ids only)."""
+
+    def add_console_session(self, session: ConsoleSession) -> None: ...
+    def get_console_session(self, id_hash: str) -> ConsoleSession | None: ...
+    def delete_console_session(self, id_hash: str) -> bool: ...
+    def delete_expired_console_sessions(self, *, now: str) -> int: ...
+
+
 class ModelRepo(Protocol):
     """Model versions, sealed evaluation suites and evaluation runs."""
 
@@ -293,6 +303,7 @@ class Tx(
     MetaRepo,
     RegistryRepo,
     TokenRepo,
+    SessionRepo,
     Protocol,
 ):
     """One unit of work over every repository."""

@@ -3,6 +3,7 @@
 from resonance.storage import (
     tables,  # noqa: F401
     tables_authority,  # noqa: F401
+    tables_console,  # noqa: F401
     tables_dsp,  # noqa: F401
     tables_loop,  # noqa: F401
     tables_models,  # noqa: F401

@@ -1,7 +1,9 @@
-"""What each console page shows: ``fn(space, request[, name]) -> (template, context)``.
+"""What each console page shows: ``fn(space, request, me[, name]) -> (template, context)``.
 
-Pages only call services; models, evaluations and loop runs of the other areas
-are shown from their tables when those exist (empty pages otherwise).
+Pages only call services. Shared lists (catalog, ledger, models...) take search
+and filter parameters from the query string; each role has a workspace page
+with its own objects and the forms of its actions (posted to
+:mod:`resonance.web.actions`).
 """
 
 from __future__ import annotations
@@ -13,21 +15,30 @@ from typing import Any
 
 from fastapi import Request
 
+from resonance.domain.datasets import DatasetKind
 from resonance.domain.errors import InvalidInput
 from resonance.domain.industries import INDUSTRIES
+from resonance.domain.orgs import Organization
+from resonance.domain.policies import Purpose
 from resonance.domain.reporting import DEADLINES, ReportKind
 from resonance.reports import charts
-from resonance.reports.render import render_html
 from resonance.services import catalog, contracts, ledger, policies, registry, reports, review
+from resonance.web import workspaces as ws
+from resonance.web.shared import (
+    PLOTLY_URL,
+    PREFIX,
+    Ctx,
+    chart,
+    matches,
+    numbers,
+    query,
+    run_row,
+    version_row,
+)
 
-PREFIX = "/console"
-PLOTLY_URL = f"{PREFIX}/assets/plotly.min.js"
 
-Ctx = tuple[str, dict[str, Any]]
-
-
-def home(space: Any, request: Request) -> Ctx:
-    """Overview: counts, ledger status, deadlines."""
+def home(space: Any, request: Request, me: Organization) -> Ctx:
+    """Overview: counts, ledger status, deadlines and the pages of the user's roles."""
     snap = registry.snapshot(space)
     counts = {
         "organizations": len(snap.organizations),
@@ -46,63 +57,104 @@ def home(space: Any, request: Request) -> Ctx:
     }
 
 
-def catalog_page(space: Any, request: Request) -> Ctx:
-    """Every dataset with its latest version."""
-    return "catalog.html", {"items": catalog.list_datasets(space, validation=True)}
+def catalog_page(space: Any, request: Request, me: Organization) -> Ctx:
+    """Every dataset with its latest version; search by text, filter by kind/industry/owner."""
+    q, kind, industry, owner = (query(request, k) for k in ("q", "kind", "industry", "owner"))
+    try:
+        wanted = DatasetKind(kind) if kind else None
+    except ValueError:
+        raise InvalidInput(f"unknown dataset kind {kind!r}") from None
+    items = [
+        (d, v)
+        for d, v in catalog.list_datasets(
+            space, owner=owner or None, kind=wanted, industry=industry or None, validation=True
+        )
+        if matches(q, d.name, d.description, d.owner, d.scenario, d.industry)
+    ]
+    return "catalog.html", {
+        "items": items,
+        "filters": {"q": q, "kind": kind, "industry": industry, "owner": owner},
+        "kinds": [k.value for k in DatasetKind],
+        "industries": INDUSTRIES,
+    }
 
 
-def dataset_page(space: Any, request: Request, name: str) -> Ctx:
-    """One dataset: versions, schema, validation, policy, lineage."""
+def dataset_page(space: Any, request: Request, me: Organization, name: str) -> Ctx:
+    """One dataset: versions, schema, validation, policy (editable by its owner), lineage."""
     ds, versions = catalog.show_dataset(space, name)
     marks = {n: m.status for n, m in review.version_marks(space, name).items()}
     kept = [v for v in versions if marks.get(v.number) != "rejected"]
     latest = kept[-1] if kept else None  # a rejected loop candidate is never the latest
+    policy = policies.get_policy(space, name)
     return "dataset.html", {
         "ds": ds,
         "versions": versions,
         "marks": marks,
         "latest": latest,
-        "policy": policies.get_policy(space, name),
+        "policy": policy,
+        "grants_text": "\n".join(
+            f"{g.organization}:{','.join(sorted(p.value for p in g.purposes))}"
+            + (f":{g.until}" if g.until else "")
+            for g in (policy.grants if policy else ())
+        ),
+        "purposes": [p.value for p in Purpose],
         "lineage": catalog.lineage(space, latest.ref) if latest else [],
+        "ingested": query(request, "ingested"),
     }
 
 
-def policies_page(space: Any, request: Request) -> Ctx:
-    """The current policy of every dataset."""
-    rows = [(d, policies.get_policy(space, d.name)) for d, _ in catalog.list_datasets(space)]
-    return "policies.html", {"rows": rows}
+def policies_page(space: Any, request: Request, me: Organization) -> Ctx:
+    """The current policy of every dataset (filter by owner or text)."""
+    q, owner = query(request, "q"), query(request, "owner")
+    rows = [
+        (d, policies.get_policy(space, d.name))
+        for d, _ in catalog.list_datasets(space, owner=owner or None)
+        if matches(q, d.name, d.owner)
+    ]
+    return "policies.html", {"rows": rows, "filters": {"q": q, "owner": owner}}
 
 
-def ledger_page(space: Any, request: Request) -> Ctx:
-    """The latest ledger entries, the verify status and activity per action."""
+def ledger_page(space: Any, request: Request, me: Organization) -> Ctx:
+    """Ledger entries filtered by actor, action or object; the verify status; activity."""
     try:
         after = int(request.query_params.get("after", "0"))
     except ValueError:
         raise InvalidInput("after must be a number") from None
-    entries = ledger.entries(space, after_seq=max(after, 0), limit=200)
+    if not 0 <= after < 2**62:
+        raise InvalidInput("after is out of range")
+    actor, action, obj = query(request, "actor"), query(request, "action"), query(request, "object")
+    entries = ledger.entries(
+        space,
+        after_seq=after,
+        limit=200,
+        actor=actor or None,
+        action=action or None,
+        object_id=obj or None,
+    )
     by_area = Counter(e.action.split(".")[0] for e in entries)
     fig = charts.go.Figure(charts.go.Bar(x=list(by_area), y=list(by_area.values())))
     fig.update_layout(title="Entries shown, by area", height=300)
     return "ledger.html", {
         "entries": entries,
         "verify": ledger.verify(space),
-        "chart": charts.figure_div(fig, "chart-ledger") if entries else "",
+        "chart": chart(fig, "chart-ledger") if entries else "",
+        "filters": {"actor": actor, "action": action, "object": obj},
     }
 
 
-def registries_page(space: Any, request: Request) -> Ctx:
+def registries_page(space: Any, request: Request, me: Organization) -> Ctx:
     """Every registry of the action."""
     regs = registry.registries(space)
     fig = charts.go.Figure(charts.go.Bar(x=list(regs), y=[len(v) for v in regs.values()]))
     fig.update_layout(title="Entries per registry", height=320)
     return "registries.html", {
         "regs": regs,
-        "chart": charts.figure_div(fig, "chart-registries"),
+        "chart": chart(fig, "chart-registries"),
         "consortia_roles": ["compute", "model", "data", "application"],
     }
 
 
-def quotas_page(space: Any, request: Request) -> Ctx:
+def quotas_page(space: Any, request: Request, me: Organization) -> Ctx:
     """Quota status of a province, enterprise or industry (default: every province)."""
     q = request.query_params
     snap = registry.snapshot(space)
@@ -122,10 +174,7 @@ def quotas_page(space: Any, request: Request) -> Ctx:
 
         subjects = [check_province(snap, p) for p in snap.provinces()]
         subjects += [check_enterprise(snap, e) for e in snap.central_enterprises()]
-    figs = [
-        charts.figure_div(charts.quota_figure(s), f"chart-quota-{i}")
-        for i, s in enumerate(subjects)
-    ]
+    figs = [chart(charts.quota_figure(s), f"chart-quota-{i}") for i, s in enumerate(subjects)]
     return "quotas.html", {
         "subjects": list(zip(subjects, figs, strict=True)),
         "provinces": snap.provinces(),
@@ -134,8 +183,8 @@ def quotas_page(space: Any, request: Request) -> Ctx:
     }
 
 
-def reports_page(space: Any, request: Request) -> Ctx:
-    """Links to every report and the submissions so far."""
+def reports_page(space: Any, request: Request, me: Organization) -> Ctx:
+    """Every report to preview, the submit form (authorities, operators), submissions so far."""
     snap = registry.snapshot(space)
     return "reports.html", {
         "kinds": [k.value for k in ReportKind],
@@ -143,11 +192,16 @@ def reports_page(space: Any, request: Request) -> Ctx:
         "enterprises": snap.central_enterprises(),
         "submissions": reports.list_submissions(space),
         "deadlines": {k.value: v.isoformat() for k, v in DEADLINES.items()},
+        "today": space.today().isoformat(),
+        "submitted": query(request, "submitted"),
     }
 
 
-def report_view(space: Any, request: Request, name: str) -> Ctx:
-    """One report rendered as HTML (plotly.js served by the console)."""
+def report_view(space: Any, request: Request, me: Organization, name: str) -> Ctx:
+    """One report rendered from ``report.html.j2`` in the console's (autoescaping)
+    environment; charts drawn by the console's script file."""
+    from resonance.reports.render import html_context, report_figures
+
     q = request.query_params
     try:
         kind = ReportKind(name)
@@ -157,37 +211,27 @@ def report_view(space: Any, request: Request, name: str) -> Ctx:
     data = reports.build_report(
         space,
         kind=kind,
-        province=q.get("province") or None,
-        enterprise=q.get("enterprise") or None,
+        province=query(request, "province") or None,
+        enterprise=query(request, "enterprise") or None,
         as_of=as_of,
     )
-    return "raw.html", {"html": render_html(data, plotly_src=PLOTLY_URL)}
+    figures = [chart(fig, div_id) for div_id, fig in report_figures(data)]
+    ctx = html_context(
+        data, figures=figures, plotly_src=PLOTLY_URL, scripts=(f"{PREFIX}/static/console.js",)
+    )
+    return "report.html.j2", ctx
 
 
-def _numbers(metrics: dict[str, Any]) -> dict[str, float]:
-    hold = metrics.get("holdout", metrics)
-    source = hold if isinstance(hold, dict) else metrics
-    return {
-        k: v for k, v in source.items() if isinstance(v, int | float) and not isinstance(v, bool)
-    }
-
-
-def models_page(space: Any, request: Request) -> Ctx:
-    """Registered models/agents and trained model versions with their headline metrics."""
+def models_page(space: Any, request: Request, me: Organization) -> Ctx:
+    """Registered models/agents and trained versions (search; tick two or more to compare)."""
     from resonance.services import training  # the training stack loads only for this page
 
-    versions: list[dict[str, Any]] = [
-        {
-            "ref": v.ref,
-            "trainer": v.spec.trainer,
-            "industry": v.industry or "",
-            "scenario": v.scenario or "",
-            "datasets": ", ".join(v.datasets),
-            "created_by": v.created_by,
-            "created_at": v.created_at[:19],
-            "metrics": _numbers(v.metrics),
-        }
+    q, by = query(request, "q"), query(request, "by")
+    versions = [
+        version_row(v)
         for v in training.list_models(space)
+        if matches(q, v.ref, v.spec.trainer, v.industry, v.scenario, *v.datasets)
+        and (not by or v.created_by == by)
     ]
     metric_names = sorted({k for v in versions for k in v["metrics"]})[:6]
     charts_html = []
@@ -200,32 +244,61 @@ def models_page(space: Any, request: Request) -> Ctx:
                 y=[v["metrics"].get(name) for v in versions],
             )
         fig.update_layout(title="Hold-out metrics per model version", barmode="group", height=340)
-        charts_html.append(charts.figure_div(fig, "chart-models"))
+        charts_html.append(chart(fig, "chart-models"))
     return "models.html", {
         "models": registry.registries(space),
         "versions": versions,
         "metric_names": metric_names,
         "charts": charts_html,
+        "filters": {"q": q, "by": by},
     }
 
 
-def evaluations_page(space: Any, request: Request) -> Ctx:
+def model_page(space: Any, request: Request, me: Organization, name: str) -> Ctx:
+    """One model version: its card (identity, hold-out scores, evaluation runs, diagnosis)."""
+    from resonance.services import evaluation, model_card, training
+
+    version = training.get_model(space, name)
+    runs = evaluation.list_runs(space, model=version.ref)
+    return "model.html", {
+        "v": version_row(version),
+        "version": version,
+        "card": model_card.render_card(version, runs),
+        "runs": [run_row(r) for r in runs],
+        "suites": evaluation.list_suites(space),
+        "trained": query(request, "trained"),
+    }
+
+
+def compare_page(space: Any, request: Request, me: Organization) -> Ctx:
+    """Model versions side by side: hold-out metrics and the scores on each suite."""
+    from resonance.services import evaluation, training
+
+    refs = [r for r in request.query_params.getlist("ref") if r][:8]
+    if len(refs) < 2:
+        raise InvalidInput("tick at least two model versions to compare")
+    versions = [training.get_model(space, r) for r in refs]
+    rows = [version_row(v) for v in versions]
+    metric_names = sorted({k for v in rows for k in v["metrics"]})
+    scores: dict[str, dict[str, float | None]] = {}
+    for v in versions:
+        for run in evaluation.list_runs(space, model=v.ref):
+            suite = evaluation.require_suite(space, run.suite)
+            key = f"{run.suite} ({suite.primary_metric})"
+            scores.setdefault(key, {})[v.ref] = numbers(run.metrics).get(suite.primary_metric)
+    return "compare.html", {"rows": rows, "metric_names": metric_names, "scores": scores}
+
+
+def evaluations_page(space: Any, request: Request, me: Organization) -> Ctx:
     """Sealed suites (metadata only) and evaluation runs: scores, pass/fail, diagnosis size."""
     from resonance.services import evaluation
 
     suites = evaluation.list_suites(space)
-    runs = evaluation.list_runs(space)
-    rows: list[dict[str, Any]] = [
-        {
-            "id": r.id,
-            "model": r.model,
-            "suite": r.suite,
-            "metrics": _numbers(r.metrics),
-            "passed": all(r.passed.values()) if r.passed else None,
-            "weak_slices": len(r.diagnosis.get("weak_slices", []) or []),
-            "created_at": r.created_at[:19],
-        }
-        for r in runs
+    suite_f, model_f = query(request, "suite"), query(request, "model")
+    rows = [
+        run_row(r)
+        for r in evaluation.list_runs(space, suite=suite_f or None)
+        if matches(model_f, r.model)
     ]
     primary = {s.name: s.primary_metric for s in suites}
     charts_html = []
@@ -241,17 +314,35 @@ def evaluations_page(space: Any, request: Request) -> Ctx:
                 mode="lines+markers",
             )
         fig.update_layout(title="Primary metric of each evaluation run", height=340)
-        charts_html.append(charts.figure_div(fig, "chart-evaluations"))
+        charts_html.append(chart(fig, "chart-evaluations"))
     metric_names = sorted({k for r in rows for k in r["metrics"]})[:6]
     return "evaluations.html", {
         "suites": suites,
         "runs": rows,
         "metric_names": metric_names,
         "charts": charts_html,
+        "filters": {"suite": suite_f, "model": model_f},
     }
 
 
-def loop_page(space: Any, request: Request) -> Ctx:
+def evaluation_run_page(space: Any, request: Request, me: Organization, name: str) -> Ctx:
+    """One evaluation run: metrics, thresholds, weak slices, coverage gaps (aggregates only)."""
+    from resonance.services import evaluation, model_card
+
+    found = [r for r in evaluation.list_runs(space) if r.id == name]
+    if not found:
+        from resonance.domain.errors import NotFound
+
+        raise NotFound(f"unknown evaluation run {name!r}", run=name)
+    run = found[0]
+    return "evaluation_run.html", {
+        "run": run,
+        "row": run_row(run),
+        "diagnosis": "\n".join(model_card.diagnosis_lines(run)) if run.diagnosed else "",
+    }
+
+
+def loop_page(space: Any, request: Request, me: Organization) -> Ctx:
     """Loop runs, and for one of them (``?run=``, else the latest) its lift per iteration,
     a slice heatmap, its iterations and the actions taken with their reasons."""
     from resonance.reports import loop as loop_report
@@ -264,8 +355,8 @@ def loop_page(space: Any, request: Request) -> Ctx:
     charts_html = []
     if chosen is not None and chosen.iterations:
         charts_html = [
-            charts.figure_div(loop_report.metric_figure(chosen), "chart-loop-metric"),
-            charts.figure_div(loop_report.slice_heatmap(chosen), "chart-loop-slices"),
+            chart(loop_report.metric_figure(chosen), "chart-loop-metric"),
+            chart(loop_report.slice_heatmap(chosen), "chart-loop-slices"),
         ]
     actions = [
         {"iteration": it.number, **a}
@@ -280,17 +371,19 @@ def loop_page(space: Any, request: Request) -> Ctx:
     }
 
 
-def contracts_page(space: Any, request: Request) -> Ctx:
-    """Peer spaces and contract negotiations (Dataspace Protocol), newest first."""
+def contracts_page(space: Any, request: Request, me: Organization) -> Ctx:
+    """Peer spaces and the contract negotiations ``me`` is party to (all of them for the
+    operator), newest first."""
     return "contracts.html", {
         "peers": contracts.list_peers(space),
-        "items": list(reversed(contracts.list_contracts(space))),
+        "items": list(reversed(contracts.list_contracts(space, viewer=me.name))),
         "today": space.today(),
     }
 
 
+# "/" is the data holders' router (web/review.py): a holder's home is its data, the
+# others' is :func:`home`.
 PAGES: list[tuple[str, Callable[..., Ctx]]] = [
-    ("/", home),
     ("/catalog", catalog_page),
     ("/policies", policies_page),
     ("/ledger", ledger_page),
@@ -298,12 +391,21 @@ PAGES: list[tuple[str, Callable[..., Ctx]]] = [
     ("/quotas", quotas_page),
     ("/reports", reports_page),
     ("/models", models_page),
+    ("/compare", compare_page),
     ("/evaluations", evaluations_page),
     ("/loop", loop_page),
     ("/contracts", contracts_page),
+    ("/holder", ws.holder_page),
+    ("/builder", ws.builder_page),
+    ("/evaluator", ws.evaluator_page),
+    ("/apps", ws.apps_page),
+    ("/operator", ws.operator_page),
 ]
 
 PARAM_PAGES: list[tuple[str, Callable[..., Ctx]]] = [
     ("/datasets/{name}", dataset_page),
     ("/reports/{name}", report_view),
+    ("/models/{name}", model_page),
+    ("/evaluations/{name}", evaluation_run_page),
+    ("/scenarios/{name}", ws.scenario_page),
 ]

@@ -2,13 +2,15 @@
 evidence) and what is done with their data (the holder's home).
 
 :func:`make_router` is called by :func:`resonance.web.app.install` with the console's
-page renderer and session dependency, so this module does not import the console app.
+page renderer and session dependencies (a form post's passes the CSRF check), so this
+module does not import the console app.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -33,6 +35,7 @@ def make_router(
     prefix: str,
     render: Render,
     console_org: Callable[[Request], Organization],
+    form_org: Callable[[Request], Awaitable[Organization]],
     space_of: Callable[[Request], Space],
 ) -> APIRouter:
     """The routes: ``/`` (a holder's home), ``/my-data``, ``/reviews`` (GET and POST).
@@ -43,11 +46,14 @@ def make_router(
         ``render(request, template, me, **context)``, the console's page renderer.
     console_org:
         The dependency naming the organization of the console session.
+    form_org:
+        The same for a form post, after its same-origin and CSRF checks.
     space_of:
         The space a request runs on.
     """
     router = APIRouter(prefix=prefix, include_in_schema=False)
     session = Depends(console_org)
+    posted = Depends(form_org)
 
     @router.get("/", response_class=HTMLResponse)
     def home(request: Request, me: Organization = session) -> HTMLResponse:
@@ -56,7 +62,7 @@ def make_router(
         if _is_holder(me):
             seen = my_data_svc.my_data(space, actor=me.name)
             return render(request, "my_data.html", me, seen=seen)
-        name, ctx = pages.home(space, request)
+        name, ctx = pages.home(space, request, me)
         return render(request, name, me, **ctx)
 
     @router.get("/my-data", response_class=HTMLResponse)
@@ -99,7 +105,7 @@ def make_router(
         decision: Annotated[Decision, Form()],
         ids: Annotated[list[str], Form(max_length=5000)],
         reason: Annotated[str, Form(max_length=2000)] = "",
-        me: Organization = session,
+        me: Organization = posted,
     ) -> Response:
         """Accept or reject the ticked items; accepted fixes make a new dataset version."""
         lines = [rv.DecisionLine(i, decision, reason) for i in ids]
@@ -107,6 +113,6 @@ def make_router(
         note = f"{len(result.decided)} {decision.value}ed" + (
             f"; new version {', '.join(result.versions)}" if result.versions else ""
         )
-        return RedirectResponse(f"{prefix}/reviews?done={note}", status_code=303)
+        return RedirectResponse(f"{prefix}/reviews?done={quote(note)}", status_code=303)
 
     return router

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from resonance.domain.errors import Conflict, InvalidInput, StoreUnavailable
 from resonance.storage.sql.catalog import SqlCatalogRepo
+from resonance.storage.sql.console import SqlSessionRepo
 from resonance.storage.sql.dsp import SqlDspRepo
 from resonance.storage.sql.ledger import SqlLedgerRepo
 from resonance.storage.sql.loop import SqlLoopRepo
@@ -34,6 +35,7 @@ class SqlTx(
     SqlCatalogRepo,
     SqlLedgerRepo,
     SqlRegistryRepo,
+    SqlSessionRepo,
 ):
     """One transaction; every repository method runs on its connection."""
 
