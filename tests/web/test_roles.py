@@ -213,9 +213,10 @@ def test_each_role_acts_through_its_forms(
         "/console/cases",
         name="case-x",
         model="steel-fm",
-        adopter="Mill X",
+        adopter="plant-a",
         region="Jiangsu",
         description="Grading in production",
+        evidence="deployment:mill-x-line-3",
     )
     assert "case-x" in page
 

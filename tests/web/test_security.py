@@ -43,16 +43,18 @@ def test_reflected_xss_in_a_report_is_escaped(
 ) -> None:
     console_login(client, op_space[1])
     resp = client.get("/console/reports/midterm", params={"province": XSS})
-    assert resp.status_code == 200
+    # not a province (RES-190): the error page names the value, escaped
+    assert resp.status_code == 422 and "RES-190" in resp.text
     assert XSS not in resp.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in resp.text
-    # the API's HTML rendering of the same report goes through the same template
     api = client.get(
         "/reports/midterm",
         params={"province": XSS, "format": "html"},
         headers={"Authorization": f"Bearer {op_space[1]}"},
     )
-    assert api.status_code == 200 and XSS not in api.text
+    # the API refuses it as JSON (never HTML), so a browser never renders the value
+    assert api.status_code == 422 and api.headers["content-type"].startswith("application/json")
+    assert api.json()["error"]["code"] == "RES-190"
 
 
 def test_console_pages_carry_csp_and_frame_headers(

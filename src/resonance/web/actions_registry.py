@@ -58,13 +58,17 @@ def record_case(
     adopter: Text = "",
     region: Text = "",
     description: LongText = "",
+    evidence: Text = "",
 ) -> RedirectResponse:
-    """Record a landing case of a registered model (``registry.record_case``)."""
+    """Record a landing case of a registered model (``registry.record_case``); it counts
+    once its adopter confirms it."""
     me = session.organization.name
     registry.record_case(
         space_of(request),
         actor=me,
-        case=LandingCase(name, model, adopter, region, description, recorded_by=me),
+        case=LandingCase(
+            name, model, adopter, region, description, recorded_by=me, evidence=evidence
+        ),
     )
     return see("/apps")
 

@@ -91,6 +91,7 @@ def apps_page(space: Any, request: Request, me: Organization) -> Ctx:
         "scenarios": [s for s in registry.list_scenarios(space) if s.owner == me.name],
         "cases": [c for c in registry.list_cases(space) if c.recorded_by == me.name],
         "models": registry.list_models(space),
+        "adopters": [o.name for o in orgs.list_organizations(space)],
         "industries": INDUSTRIES,
         "model_kinds": [k.value for k in ModelKind],
     }
