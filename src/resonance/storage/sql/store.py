@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 from resonance.domain.errors import Conflict, InvalidInput, StoreUnavailable
 from resonance.storage.sql.catalog import SqlCatalogRepo
@@ -126,6 +127,8 @@ class SqlStore:
 
     def alembic_config(self) -> Config:
         """Alembic configuration pointing at the packaged migrations."""
+        from alembic.config import Config  # alembic loads only to migrate
+
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
@@ -133,6 +136,8 @@ class SqlStore:
 
     def migrate(self) -> None:
         """Upgrade the schema to the newest revision of every migration branch."""
+        from alembic import command
+
         cfg = self.alembic_config()
         try:
             with self.engine.begin() as conn:
