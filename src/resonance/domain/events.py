@@ -253,3 +253,24 @@ class ContributionValued(Event):
 
     action: ClassVar[str] = "contribution.valued"
     object_type: ClassVar[str] = "model_version"
+
+
+# --- jobs ---
+
+
+@event_type
+@dataclass(frozen=True)
+class JobSubmitted(Event):
+    """An organization submitted a job (kind and parameters; never rows)."""
+
+    action: ClassVar[str] = "job.submitted"
+    object_type: ClassVar[str] = "job"
+
+
+@event_type
+@dataclass(frozen=True)
+class JobFinished(Event):
+    """A job ended: succeeded (with its result references), failed (error code) or cancelled."""
+
+    action: ClassVar[str] = "job.finished"
+    object_type: ClassVar[str] = "job"

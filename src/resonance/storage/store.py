@@ -8,12 +8,13 @@ roll back together. Implementations: :class:`resonance.storage.sql.SqlStore`
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from resonance.domain.datasets import Dataset, DatasetKind, DatasetVersion
 from resonance.domain.evaluation import EvaluationRun, EvaluationSuite
+from resonance.domain.jobs import Job, JobKind, JobStatus
 from resonance.domain.ledger import LedgerEntry
 from resonance.domain.loop_run import LoopRun
 from resonance.domain.modeling import ModelVersion
@@ -179,7 +180,61 @@ class LoopRepo(Protocol):
     def list_loop_runs(self, *, created_by: str | None = None) -> list[LoopRun]: ...
 
 
+class JobRepo(Protocol):
+    """Jobs (long work run by workers).
+
+    Contracts (tested on SQLite and PostgreSQL by ``tests/storage/test_jobs_contract.py``):
+
+    * ``add_job`` stores a new job; a duplicate id raises (``Conflict`` at the store).
+    * ``list_jobs`` returns newest first, filtered by organization, statuses and kind.
+    * ``count_active_jobs`` counts queued and running jobs of one organization; with
+      ``lock`` the count and the caller's following insert are serialized per organization.
+    * ``claim_job`` moves a job from queued to running for ``worker`` and returns True only
+      for the one call that did it: a job runs at most once, and never after a cancel request.
+    * ``report_job_progress`` updates progress, message and heartbeat, appends a log line
+      (the newest ``MAX_LOG_LINES`` are kept) on a running job only, and returns whether a
+      cancel was requested (False for a job not running).
+    * ``finish_job`` moves a queued or running job to a final status once; a finished job
+      never changes again (returns False).
+    * ``request_job_cancel`` flags a queued or running job; False when it already finished.
+    """
+
+    def add_job(self, job: Job) -> None: ...
+    def get_job(self, job_id: str) -> Job | None: ...
+    def list_jobs(
+        self,
+        *,
+        organization: str | None = None,
+        statuses: Sequence[JobStatus] | None = None,
+        kind: JobKind | None = None,
+        limit: int | None = None,
+    ) -> list[Job]: ...
+    def count_active_jobs(self, organization: str, *, lock: bool = False) -> int: ...
+    def claim_job(self, job_id: str, *, worker: str, now: str) -> bool: ...
+    def report_job_progress(
+        self,
+        job_id: str,
+        *,
+        now: str,
+        progress: float | None = None,
+        message: str | None = None,
+        log: str | None = None,
+    ) -> bool: ...
+    def finish_job(
+        self,
+        job_id: str,
+        *,
+        status: JobStatus,
+        now: str,
+        result: dict[str, Any] | None = None,
+        error: dict[str, Any] | None = None,
+        log: str | None = None,
+    ) -> bool: ...
+    def request_job_cancel(self, job_id: str) -> bool: ...
+
+
 class Tx(
+    JobRepo,
     LoopRepo,
     ModelRepo,
     OrgRepo,

@@ -2,6 +2,7 @@
 
 from resonance.storage import (
     tables,  # noqa: F401
+    tables_jobs,  # noqa: F401
     tables_loop,  # noqa: F401
     tables_models,  # noqa: F401
     tables_registry,  # noqa: F401

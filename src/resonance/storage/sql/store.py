@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 from resonance.domain.errors import Conflict, InvalidInput, StoreUnavailable
 from resonance.storage.sql.catalog import SqlCatalogRepo
+from resonance.storage.sql.jobs import SqlJobRepo
 from resonance.storage.sql.ledger import SqlLedgerRepo
 from resonance.storage.sql.loop import SqlLoopRepo
 from resonance.storage.sql.models import SqlModelRepo
@@ -24,7 +25,15 @@ from resonance.storage.sql.registry import SqlRegistryRepo
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
-class SqlTx(SqlLoopRepo, SqlModelRepo, SqlOrgRepo, SqlCatalogRepo, SqlLedgerRepo, SqlRegistryRepo):
+class SqlTx(
+    SqlJobRepo,
+    SqlLoopRepo,
+    SqlModelRepo,
+    SqlOrgRepo,
+    SqlCatalogRepo,
+    SqlLedgerRepo,
+    SqlRegistryRepo,
+):
     """One transaction; every repository method runs on its connection."""
 
     def __init__(self, conn: sa.Connection) -> None:
