@@ -43,6 +43,9 @@ class SpaceConfig:
     db_url: str
     artifacts: Path
     max_ingest_bytes: int = DEFAULT_MAX_INGEST_BYTES
+    #: Job queue: ``redis://HOST:PORT/DB`` (scale-out) or empty for the embedded SQLite
+    #: queue at ``<space>/queue.db``. ``RESONANCE_QUEUE_URL`` overrides it.
+    queue_url: str = ""
 
     @property
     def safe_db_url(self) -> str:
@@ -147,6 +150,7 @@ class Space:
             db_url=db_url.replace("{root}", str(root)),
             artifacts=artifacts if artifacts.is_absolute() else root / artifacts,
             max_ingest_bytes=int(data.get("max_ingest_bytes", DEFAULT_MAX_INGEST_BYTES)),
+            queue_url=os.environ.get("RESONANCE_QUEUE_URL") or str(data.get("queue_url", "")),
         )
 
     @contextmanager
