@@ -47,6 +47,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "resonance.cli.loop",
         "The resonance loop: evaluate → diagnose → optimize the data → retrain.",
     ),
+    "job": ("resonance.cli.jobs", "Jobs: long work run by workers."),
+    "worker": ("resonance.cli.jobs", "Run jobs from the space's queue."),
 }
 
 

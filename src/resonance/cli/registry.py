@@ -327,8 +327,19 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port."),
     workers: int = typer.Option(1, help="Worker processes."),
+    job_workers: int = typer.Option(
+        1,
+        "--job-workers",
+        min=0,
+        help="Job worker processes started beside the server (0: run `resonance worker` "
+        "elsewhere, the scale-out mode on Redis).",
+    ),
 ) -> None:
-    """Serve the REST API (OpenAPI at /openapi.json) and the web console (/console)."""
+    """Serve the REST API (OpenAPI at /openapi.json) and the web console (/console).
+
+    Unless ``--job-workers 0``, a job worker runs as a separate process (never a fork of
+    the server) and stops with it; on start it marks jobs whose worker died as failed.
+    """
     import os
 
     import uvicorn
@@ -336,14 +347,27 @@ def serve(
     c = ctx_of(ctx)
     c.space()  # fail early with a clear error when there is no space
     os.environ["RESONANCE_SPACE"] = str(c.space_path.resolve())
-    uvicorn.run(
-        "resonance.api.server:make",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-    )
+    job_worker = None
+    if job_workers:
+        from resonance.jobs.worker import spawn
+
+        job_worker = spawn(c.space_path.resolve(), workers=job_workers)
+    try:
+        uvicorn.run(
+            "resonance.api.server:make",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+        )
+    finally:
+        if job_worker is not None:
+            job_worker.terminate()
+            try:
+                job_worker.wait(timeout=30)
+            except Exception:
+                job_worker.kill()
 
 
 def register(app: typer.Typer) -> None:

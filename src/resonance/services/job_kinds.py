@@ -310,7 +310,7 @@ class ValuateJob:
     seed: int = 0
 
     def run(self, space: Space, *, actor: str, report: Reporter) -> dict[str, Any]:
-        """Value; returns the model and suite (``resonance value`` / GET /valuation show it)."""
+        """Value; returns the model, the suite and the per-member values (aggregates only)."""
         from resonance.services import valuation
 
         report(progress=0.05, message="valuing", log=f"{self.model} on {self.suite}")
@@ -323,7 +323,7 @@ class ValuateJob:
             permutations=self.permutations,
             seed=self.seed,
         )
-        return {"valuation_of": result.model, "suite": result.suite, "method": result.method}
+        return {"valuation_of": result.model, "suite": result.suite, "valuation": result.to_dict()}
 
 
 @job_spec
