@@ -21,6 +21,7 @@ from resonance.api.routers import (
     evaluations,
     federation,
     industries,
+    jobs,
     ledger,
     loop,
     models,
@@ -50,6 +51,7 @@ ROUTERS: list[APIRouter] = [
     loop.router,
     federation.router,
     valuation.router,
+    jobs.router,
 ]
 
 
@@ -63,6 +65,9 @@ def create_app(space_path: str | Path, *, console: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        queue = getattr(app.state, "job_queue", None)
+        if queue is not None:
+            queue.close()
         space.close()
 
     app = FastAPI(
