@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION := 1
 export RESONANCE_NO_PROGRESS ?=
 
-.PHONY: setup setup-dev setup-torch demo test lint typecheck check bench bench-ingest bench-api bench-slices bench-loop bench-federated bench-valuation clean
+.PHONY: setup setup-dev setup-torch demo test lint typecheck check bench bench-ingest bench-api bench-slices bench-loop bench-federated bench-valuation bench-cli bench-jobs clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -42,6 +42,8 @@ bench: setup-dev  ## every benchmark, each printing ratios against a baseline ru
 	$(BIN)/python -m bench.loop
 	$(BIN)/python -m bench.federated
 	$(BIN)/python -m bench.valuation
+	$(BIN)/python -m bench.cli_startup
+	$(BIN)/python -m bench.jobs
 
 bench-ingest: setup-dev
 	$(BIN)/python -m bench.ingest
@@ -60,6 +62,12 @@ bench-federated: setup-dev  ## federated vs pooled, 2 datasets x 3/5 non-IID mem
 
 bench-valuation: setup-dev  ## KNN-Shapley 100,000 x 1,000 vs one KNN predict; flipped-label recall
 	$(BIN)/python -m bench.valuation
+
+bench-cli: setup-dev  ## resonance --help and dataset list start times, ratio to python -c pass
+	$(BIN)/python -m bench.cli_startup
+
+bench-jobs: setup-dev  ## 50 concurrent job submissions, 2 workers; catalog p99 vs /health while 2 jobs run
+	$(BIN)/python -m bench.jobs
 
 clean:
 	rm -rf $(VENV) demo-space .pytest_cache .mypy_cache .ruff_cache
