@@ -13,6 +13,7 @@ from resonance.domain.errors import (
     JobLimitReached,
     JobNotCancellable,
     NotFound,
+    PolicyDenied,
     QueueUnavailable,
     RoleRequired,
 )
@@ -42,12 +43,17 @@ def test_a_training_job_runs_once_as_its_submitter(space: Space, tmp_path: Path)
 
 def test_a_job_fails_with_the_policy_error_of_a_direct_call(space: Space, tmp_path: Path) -> None:
     seeded = seed(space, tmp_path / "data")
+    with pytest.raises(RoleRequired):  # plant-b is no model builder: refused at submission
+        jobs.submit(
+            space, actor="plant-b", kind=JobKind.TRAIN, params={**TRAIN, "datasets": [seeded.train]}
+        )
+    # the sealed set grants the builder nothing: refused when the job reads it, as a direct call
     job = jobs.submit(
-        space, actor="plant-b", kind=JobKind.TRAIN, params={**TRAIN, "datasets": [seeded.train]}
+        space, actor="builder", kind=JobKind.TRAIN, params={**TRAIN, "datasets": [seeded.sealed]}
     )
     done = jobs.run(space, job.id)
     assert done.status is JobStatus.FAILED and done.error is not None
-    assert done.error["code"] == RoleRequired.spec.code  # plant-b is no model builder
+    assert done.error["code"] == PolicyDenied.spec.code
     assert training.list_models(space) == []
 
 
@@ -73,7 +79,9 @@ def test_visibility_cancel_and_limits(space: Space) -> None:
     with pytest.raises(JobLimitReached) as limit:
         jobs.submit(space, actor="builder", kind=JobKind.TRAIN, params=params)
     assert limit.value.code == "RES-200" and limit.value.details["limit"] == 2
-    other = jobs.submit(space, actor="evaluator", kind=JobKind.TRAIN, params=params)
+    other = jobs.submit(
+        space, actor="evaluator", kind=JobKind.DIAGNOSE, params={"model": "m", "suite": "s"}
+    )
     assert [j.id for j in jobs.list_jobs(space, actor="builder")] == [b.id, a.id]
     assert {j.id for j in jobs.list_jobs(space, actor="operator")} == {a.id, b.id, other.id}
     assert jobs.show(space, actor="operator", job_id=a.id).id == a.id

@@ -33,7 +33,12 @@ class Reporter(Protocol):
 
 
 class JobSpec(Protocol):
-    """A kind's parameter record."""
+    """A kind's parameter record.
+
+    A record may also define ``check(space, *, actor)``: checks cheap enough to run when the
+    job is submitted (role, names, known inputs), so a bad job is refused at once with its
+    coded error instead of failing later on a worker.
+    """
 
     kind: ClassVar[JobKind]
 
@@ -111,6 +116,13 @@ def parse_spec(kind: JobKind, params: dict[str, Any]) -> Any:
     return cls(**params)
 
 
+def check_spec(spec: Any, space: Space, *, actor: str) -> None:
+    """Run the record's submission checks, when it has any."""
+    check = getattr(spec, "check", None)
+    if check is not None:
+        check(space, actor=actor)
+
+
 def spec_params(spec: Any) -> dict[str, Any]:
     """The JSON parameters of a record (what the job row stores)."""
     return dataclasses.asdict(spec)
@@ -141,6 +153,16 @@ class TrainJob:
     exclude: list[str] = field(default_factory=list)
     seed: int = 0
     scenario: str | None = None
+
+    def check(self, space: Space, *, actor: str) -> None:
+        """Name, task and role at submission (data grants are checked when it runs)."""
+        from resonance.domain.orgs import Role, check_slug
+        from resonance.services.orgs import require_role
+
+        check_slug(self.name, what="model")
+        _task(self.task)
+        with space.work() as w:
+            require_role(w.tx, actor, Role.MODEL_BUILDER)
 
     def run(self, space: Space, *, actor: str, report: Reporter) -> dict[str, Any]:
         """Train; returns ``{"model": NAME@N}``."""
@@ -185,12 +207,12 @@ class LoopJob:
     exclude: list[str] = field(default_factory=list)
     seed: int = 0
 
-    def run(self, space: Space, *, actor: str, report: Reporter) -> dict[str, Any]:
-        """Run the loop, reporting each step; returns ``{"loop_run": NAME, ...}``."""
+    def request(self) -> Any:
+        """The loop service's request."""
         from resonance.domain.modeling import ModelSpec
-        from resonance.services import loop as loops
+        from resonance.services.loop_data import LoopRequest
 
-        request = loops.LoopRequest(
+        return LoopRequest(
             name=self.name,
             spec=ModelSpec(
                 trainer=self.trainer, params=dict(self.params), exclude_columns=tuple(self.exclude)
@@ -203,10 +225,20 @@ class LoopJob:
             seed=self.seed,
         )
 
+    def check(self, space: Space, *, actor: str) -> None:
+        """The loop's own checks (role, name, suite budget) at submission."""
+        from resonance.services import loop as loops
+
+        loops._check_request(space, actor, self.request())
+
+    def run(self, space: Space, *, actor: str, report: Reporter) -> dict[str, Any]:
+        """Run the loop, reporting each step; returns ``{"loop_run": NAME, ...}``."""
+        from resonance.services import loop as loops
+
         def step(message: str, done: int, total: int) -> None:
             report(progress=done / max(total, 1), message=message, log=message)
 
-        run = loops.run(space, actor=actor, request=request, progress=step)
+        run = loops.run(space, actor=actor, request=self.request(), progress=step)
         return {
             "loop_run": run.name,
             "model": run.summary.get("final_model", run.model),
@@ -237,6 +269,17 @@ class FederateJob:
     exclude: list[str] = field(default_factory=list)
     seed: int = 0
     backend: str = "numpy"
+
+    def check(self, space: Space, *, actor: str) -> None:
+        """Name, role and members (known versions of distinct owners) at submission."""
+        from resonance.domain.orgs import Role, check_slug
+        from resonance.services import federation
+        from resonance.services.orgs import require_role
+
+        check_slug(self.name, what="model")
+        with space.work() as w:
+            require_role(w.tx, actor, Role.MODEL_BUILDER)
+        federation.resolve_members(space, list(self.datasets))
 
     def run(self, space: Space, *, actor: str, report: Reporter) -> dict[str, Any]:
         """Federate; returns ``{"model": NAME@N}``."""

@@ -39,7 +39,7 @@ from resonance.domain.jobs import (
     visible_to,
 )
 from resonance.domain.orgs import Role
-from resonance.services.job_kinds import parse_spec, spec_params
+from resonance.services.job_kinds import check_spec, parse_spec, spec_params
 from resonance.services.orgs import require_org
 from resonance.services.space import Space, utcnow
 
@@ -105,7 +105,8 @@ def submit(
         What the job does.
     params:
         The kind's parameters (see :mod:`resonance.services.job_kinds`); checked here
-        (RES-100) before anything is stored.
+        (RES-100), with the kind's cheap checks (role, names, known inputs), before anything
+        is stored.
     enqueue:
         Puts the job id on the queue; ``None`` leaves the job queued for the caller to run
         itself with :func:`run` (the CLI without ``--detach``).
@@ -118,6 +119,9 @@ def submit(
         The queue refused the job (RES-202); the job is then recorded as failed.
     """
     spec = parse_spec(kind, params)
+    with space.work() as w:
+        require_org(w.tx, actor)
+    check_spec(spec, space, actor=actor)
     limit = job_limit(space, actor)
     with space.work() as w:
         require_org(w.tx, actor)

@@ -70,9 +70,15 @@ def _accepted(job: Job, response: Response) -> dict[str, Any]:
     return job.to_dict()
 
 
-def _submit(
-    request: Request, response: Response, space: Any, actor: str, kind: JobKind, params: dict
+def submit_job(
+    request: Request,
+    response: Response,
+    space: Any,
+    actor: str,
+    kind: JobKind,
+    params: dict[str, Any],
 ) -> dict[str, Any]:
+    """Record and queue a job for ``actor``; the 202 body is the job, ``Location`` its URL."""
     job = svc.submit(space, actor=actor, kind=kind, params=params, enqueue=_queue(request).enqueue)
     return _accepted(job, response)
 
@@ -83,7 +89,7 @@ def submit_train(
 ) -> dict[str, Any]:
     """Queue a training job (the body of POST /models); returns the job (202)."""
     params = body.model_dump(mode="json")
-    return _submit(request, response, space, me.name, JobKind.TRAIN, params)
+    return submit_job(request, response, space, me.name, JobKind.TRAIN, params)
 
 
 @router.post("/loop", status_code=202)
@@ -92,7 +98,7 @@ def submit_loop(
 ) -> dict[str, Any]:
     """Queue a resonance loop run (the body of POST /loop/runs); returns the job (202)."""
     params = body.model_dump(mode="json")
-    return _submit(request, response, space, me.name, JobKind.LOOP, params)
+    return submit_job(request, response, space, me.name, JobKind.LOOP, params)
 
 
 @router.post("/federate", status_code=202)
@@ -101,7 +107,7 @@ def submit_federate(
 ) -> dict[str, Any]:
     """Queue a federated run, embedded mode (the body of POST /federation/runs) (202)."""
     params = body.model_dump(mode="json")
-    return _submit(request, response, space, me.name, JobKind.FEDERATE, params)
+    return submit_job(request, response, space, me.name, JobKind.FEDERATE, params)
 
 
 @router.post("/diagnose", status_code=202)
@@ -110,7 +116,7 @@ def submit_diagnose(
 ) -> dict[str, Any]:
     """Queue an evaluation with diagnosis of a model on a sealed suite (202)."""
     params = body.model_dump(mode="json")
-    return _submit(request, response, space, me.name, JobKind.DIAGNOSE, params)
+    return submit_job(request, response, space, me.name, JobKind.DIAGNOSE, params)
 
 
 @router.post("/valuate", status_code=202)
@@ -119,7 +125,7 @@ def submit_valuate(
 ) -> dict[str, Any]:
     """Queue a contribution valuation (the body of POST /valuation); returns the job (202)."""
     params = body.model_dump(mode="json")
-    return _submit(request, response, space, me.name, JobKind.VALUATE, params)
+    return submit_job(request, response, space, me.name, JobKind.VALUATE, params)
 
 
 @router.post("/report", status_code=202)
@@ -128,7 +134,7 @@ def submit_report(
 ) -> dict[str, Any]:
     """Queue building and handing in a report; returns the job (202)."""
     params = body.model_dump(mode="json")
-    return _submit(request, response, space, me.name, JobKind.REPORT, params)
+    return submit_job(request, response, space, me.name, JobKind.REPORT, params)
 
 
 @router.get("")
