@@ -158,9 +158,11 @@ def watch(ctx: typer.Context, job_id: str = typer.Argument(..., help="Job id."))
     c = ctx_of(ctx)
     svc.show(c.space(), actor=c.require_actor(), job_id=job_id)  # visibility first
     job = watch_job(c, job_id)
-    show(c, job.to_dict(), lambda: _print_job(job))
     if job.status is not JobStatus.SUCCEEDED:
-        raise recorded_error(job)
+        if not c.json:
+            _print_job(job)
+        raise recorded_error(job)  # JSON: the job's recorded error, exit status 1
+    show(c, job.to_dict(), lambda: _print_job(job))
 
 
 @job_app.command("cancel")
