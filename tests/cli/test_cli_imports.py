@@ -22,11 +22,18 @@ def test_importing_the_cli_loads_no_heavy_library() -> None:
     assert _loaded("import resonance.cli.app") == []
 
 
-def test_help_and_dataset_list_load_no_heavy_library(tmp_path: Path) -> None:
-    from resonance.services.space import Space
+def test_help_dataset_list_and_the_review_queue_load_no_heavy_library(tmp_path: Path) -> None:
+    from resonance.services.orgs import init_space
 
-    Space.init(tmp_path / "sp").close()
-    for args in (["--help"], ["--space", str(tmp_path / "sp"), "dataset", "list"]):
+    init_space(tmp_path / "sp", operator="operator", region="Beijing").close()
+    sp = ["--space", str(tmp_path / "sp"), "--as", "operator"]
+    for args in (
+        ["--help"],
+        [*sp, "dataset", "list"],
+        [*sp, "review", "--help"],
+        [*sp, "review", "list"],
+        [*sp, "my-data"],
+    ):
         code = (
             "import sys\nfrom resonance.cli.app import app\n"
             f"sys.argv = ['resonance', *{args!r}]\n"

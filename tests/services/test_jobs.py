@@ -18,8 +18,10 @@ from resonance.domain.errors import (
     RoleRequired,
 )
 from resonance.domain.jobs import JobKind, JobStatus
-from resonance.services import jobs, ledger, training
+from resonance.services import jobs, ledger, review, training
+from resonance.services import loop as loops
 from resonance.services.space import Space
+from tests.loop_seed import SPEC, seed_loop
 from tests.model_seed import seed
 
 TRAIN = {"name": "steel-m", "params": {"n_estimators": 20, "n_jobs": 1}}
@@ -137,3 +139,30 @@ def test_a_job_whose_worker_died_is_failed_on_restart(space: Space) -> None:
     assert jobs.get_job(space, alive.id).status is JobStatus.RUNNING  # this process lives
     assert not jobs.worker_alive("elsewhere:1", "2020-01-01T00:00:00+00:00")
     assert jobs.worker_alive("elsewhere:1", far.heartbeat_at)
+
+
+def test_a_loop_job_proposes_fixes_to_the_owners_review_queues(
+    lite_space: Space, tmp_path: Path
+) -> None:
+    seeded = seed_loop(lite_space, tmp_path / "data")
+    params = {
+        "name": "job-loop",
+        "datasets": seeded.datasets,
+        "reserves": seeded.reserves,
+        "budget": 80,
+        "suite": seeded.suite,
+        "iterations": 2,
+        "params": SPEC.params,
+    }
+    job = jobs.submit(lite_space, actor="builder", kind=JobKind.LOOP, params=params)
+    done = jobs.run(lite_space, job.id)
+    assert done.status is JobStatus.SUCCEEDED and done.result["loop_run"] == "job-loop"
+    run = loops.get_run(lite_space, "job-loop")
+    assert run.summary is not None and done.result["model"] == run.summary.final_model
+    # the job ran the same loop as `loop run`: its relabel proposals reached their owners
+    assert sum(run.summary.relabel_proposals.values()) > 0
+    for owner in ("plant-b", "plant-c"):
+        items = review.list_items(lite_space, actor=owner)
+        assert len(items) == run.summary.relabel_proposals.get(owner, 0)
+        assert all(i.owner == owner and i.evidence[0].loop == "job-loop" for i in items)
+    assert review.list_items(lite_space, actor="builder") == []

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from resonance.domain.errors import InvalidInput, PolicyDenied
-from resonance.services import catalog, evaluation, ledger
+from resonance.domain.review import ReviewStatus
+from resonance.services import catalog, evaluation, ledger, review
 from resonance.services import loop as loops
 from resonance.services.space import Space
 from tests.loop_seed import request, seed_loop
@@ -17,11 +18,12 @@ def test_loop_records_iterations_versions_and_ledger(space: Space, tmp_path: Pat
     seeded = seed_loop(space, tmp_path / "data")
     run = loops.run(space, actor="builder", request=request(seeded, budget=60, iterations=1))
     assert run.status == "finished"
-    assert [it["number"] for it in run.iterations] == [0, 1]
+    assert [it.number for it in run.iterations] == [0, 1]
     s = run.summary
-    assert s["primary_metric"] == "macro_f1"
-    assert s["final"] >= s["baseline"]
-    assert sum(s["rows_taken"].values()) <= 60
+    assert s is not None and s.final is not None and s.baseline is not None
+    assert s.primary_metric == "macro_f1"
+    assert s.final >= s.baseline
+    assert sum(s.rows_taken.values()) <= 60
     # every candidate was a derived version of the working dataset with its reasons
     _, versions = catalog.show_dataset(space, "loop-1-data")
     assert versions[0].transformation.kind == "loop-pool"
@@ -45,15 +47,53 @@ def test_loop_takes_reserve_rows_through_access_and_proposes_relabels(
     run = loops.run(lite_space, actor="builder", request=request(seeded, budget=80, iterations=2))
     entries = ledger.entries(lite_space, limit=None)
     taken = [e for e in entries if e.action == "data.accessed" and "rows_taken" in e.payload]
-    accepted = [it for it in run.iterations[1:] if it["accepted"] and it["taken"]]
+    accepted = [it for it in run.iterations[1:] if it.accepted and it.taken]
     if accepted:
         assert taken, "rows taken from a reserve pool must be an authorized, recorded access"
         assert all(e.object_id.split("@")[0].endswith("-reserve") for e in taken)
-    proposals = [e for e in entries if e.action == "loop.relabel_proposed"]
-    # plant-a allows auto-drop: its suspects are dropped, not proposed
-    assert all(e.payload["owner"] != "plant-a" for e in proposals)
-    for e in proposals:
-        assert {"source", "row", "given", "suggested"} <= set(e.payload["rows"][0])
+    proposed = [e for e in entries if e.action == "review.proposed"]
+    # plant-a allows auto-drop: its suspects are dropped (recorded as decisions), not proposed
+    relabels = [e for e in proposed if "relabel" in e.payload["kinds"]]
+    assert relabels and all(e.payload["owner"] != "plant-a" for e in relabels)
+    for e in proposed:  # ids and counts on the ledger, never row values
+        assert set(e.payload) == {"owner", "loops", "kinds", "items"}
+    # each proposal is one item in its owner's queue, with its evidence, once per row
+    for owner in ("plant-b", "plant-c"):
+        items = review.list_items(lite_space, actor=owner)
+        assert len({(i.ref, i.row) for i in items}) == len(items)
+        assert run.summary is not None
+        assert len(items) == run.summary.relabel_proposals.get(owner, 0)
+        for i in items:
+            assert i.owner == owner and i.current != i.proposed
+            e = i.evidence[0]
+            assert e.loop == "loop-1" and e.iteration in (1, 2)
+            assert e.given_proba is not None and e.given_proba <= 0.2
+    assert review.list_items(lite_space, actor="builder") == []
+    assert set(review.counts(lite_space, actor="builder", loop="loop-1")) <= {
+        "plant-a",
+        "plant-b",
+        "plant-c",
+    }
+    # auto-drops the suite kept are decisions of plant-a's policy, applied to its data
+    dropped = review.list_items(
+        lite_space, actor="plant-a", where=review.ReviewFilter(status=ReviewStatus.ACCEPTED)
+    )
+    assert all(i.decided_by == review.AUTO_DROP for i in dropped)
+    if any(it.accepted and it.dropped for it in run.iterations[1:]):
+        assert dropped and dropped[0].applied_in == "steel-plant-a@2"
+
+
+def test_rejected_candidates_are_kept_but_never_latest(lite_space: Space, tmp_path: Path) -> None:
+    seeded = seed_loop(lite_space, tmp_path / "data")
+    run = loops.run(lite_space, actor="builder", request=request(seeded, budget=60, iterations=2))
+    marks = review.version_marks(lite_space, "loop-1-data")
+    _, versions = catalog.show_dataset(lite_space, "loop-1-data")
+    assert set(marks) == {v.number for v in versions}  # every version says what became of it
+    accepted = [n for n, m in marks.items() if m.status == "accepted"]
+    assert run.summary is not None
+    assert f"loop-1-data@{max(accepted)}" == run.summary.final_dataset
+    [v] = [v for d, v in catalog.list_datasets(lite_space) if d.name == "loop-1-data"]
+    assert v is not None and v.ref == run.summary.final_dataset
 
 
 def test_reserve_without_grant_is_denied(lite_space: Space, tmp_path: Path) -> None:

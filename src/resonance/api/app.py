@@ -30,6 +30,7 @@ from resonance.api.routers import (
     quotas,
     registries,
     reports,
+    reviews,
     tokens,
     valuation,
 )
@@ -52,6 +53,8 @@ ROUTERS: list[APIRouter] = [
     federation.router,
     valuation.router,
     jobs.router,
+    reviews.router,
+    reviews.mine_router,
 ]
 
 
@@ -95,5 +98,5 @@ def create_app(space_path: str | Path, *, console: bool = True) -> FastAPI:
     if console:
         from resonance.web.app import install as install_console
 
-        install_console(app)
+        install_console(app, api_error=errors.error_response)
     return app

@@ -47,6 +47,14 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "resonance.cli.loop",
         "The resonance loop: evaluate → diagnose → optimize the data → retrain.",
     ),
+    "review": (
+        "resonance.cli.review",
+        "The review queue: fixes the loop proposes for your rows; accept or reject them.",
+    ),
+    "my-data": (
+        "resonance.cli.review",
+        "What is done with your data: uses, models and scores, your value, open proposals.",
+    ),
     "job": ("resonance.cli.jobs", "Jobs: long work run by workers."),
     "worker": ("resonance.cli.jobs", "Run jobs from the space's queue."),
 }

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
 from resonance.cli.output import console, ctx_of, print_table, progress, show
-from resonance.domain.datasets import (
-    Dataset,
-    DatasetKind,
-    DatasetVersion,
-    make_label_spec,
-)
+from resonance.domain import forms
+from resonance.domain.datasets import DatasetKind, make_label_spec
 from resonance.domain.errors import InvalidInput
 from resonance.domain.policies import parse_purposes
 from resonance.services import catalog_read
@@ -22,37 +18,6 @@ if TYPE_CHECKING:  # heavy modules (pyarrow, duckdb) load only in the commands t
     from resonance.domain.validation import ValidationReport
 
 dataset_app = typer.Typer(help="Datasets and their immutable versions.", no_args_is_help=True)
-
-
-def dataset_dict(ds: Dataset, latest: DatasetVersion | None = None) -> dict[str, Any]:
-    """JSON form of a dataset."""
-    return {
-        "name": ds.name,
-        "owner": ds.owner,
-        "kind": ds.kind.value,
-        "industry": ds.industry,
-        "scenario": ds.scenario,
-        "label": ds.label.to_dict() if ds.label else None,
-        "group_key": ds.group_key,
-        "latest": latest.ref if latest else None,
-        "rows": latest.row_count if latest else None,
-    }
-
-
-def version_dict(v: DatasetVersion, *, full: bool = False) -> dict[str, Any]:
-    """JSON form of a version (``full`` adds schema, validation and profile)."""
-    data: dict[str, Any] = {
-        "ref": v.ref,
-        "content_hash": v.content_hash,
-        "rows": v.row_count,
-        "parents": list(v.parents),
-        "transformation": v.transformation.to_dict(),
-        "created_at": v.created_at,
-        "created_by": v.created_by,
-    }
-    if full:
-        data.update(schema=v.schema.to_list(), validation=v.validation, profile=v.profile)
-    return data
 
 
 def _print_report(report: ValidationReport) -> None:
@@ -153,7 +118,7 @@ def list_(
     items = catalog_read.list_datasets(c.space(), owner=owner, kind=kind, industry=industry)
     show(
         c,
-        [dataset_dict(d, v) for d, v in items],
+        [forms.dataset(d, v) for d, v in items],
         lambda: print_table(
             "Catalog",
             ["dataset", "owner", "kind", "industry", "latest", "rows"],
@@ -177,19 +142,25 @@ def show_(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
     """A dataset, its versions and the latest schema."""
     c = ctx_of(ctx)
     ds, versions = catalog_read.show_dataset(c.space(), name)
+    marks = {n: m.status for n, m in catalog_read.version_marks(c.space(), name).items()}
+    kept = [v for v in versions if marks.get(v.number) != "rejected"]
+    latest = kept[-1] if kept else None  # a rejected loop candidate is never the latest
     data = {
-        **dataset_dict(ds, versions[-1] if versions else None),
-        "versions": [version_dict(v, full=v is versions[-1]) for v in versions],
+        **forms.dataset(ds, latest),
+        "versions": [
+            {**forms.version(v, full=v is latest), "status": marks.get(v.number)} for v in versions
+        ],
     }
 
     def human() -> None:
         console.print(f"[bold]{ds.name}[/] owned by {ds.owner} ({ds.kind.value}, {ds.industry})")
         print_table(
             "Versions",
-            ["ref", "rows", "sha256", "made by", "parents"],
+            ["ref", "status", "rows", "sha256", "made by", "parents"],
             [
                 (
-                    v.ref,
+                    v.ref + (" (latest)" if v is latest else ""),
+                    marks.get(v.number, ""),
                     f"{v.row_count:,}",
                     v.content_hash[:16],
                     v.transformation.kind,
@@ -198,11 +169,11 @@ def show_(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
                 for v in versions
             ],
         )
-        if versions:
+        if latest:
             print_table(
                 "Schema",
                 ["column", "type"],
-                [(col.name, col.type) for col in versions[-1].schema.columns],
+                [(col.name, col.type) for col in latest.schema.columns],
             )
 
     show(c, data, human)
@@ -215,7 +186,7 @@ def lineage(ctx: typer.Context, ref: str = typer.Argument(...)) -> None:
     chain = catalog_read.lineage(c.space(), ref)
     show(
         c,
-        [version_dict(v) for v in chain],
+        [forms.version(v) for v in chain],
         lambda: print_table(
             f"Lineage of {ref}",
             ["ref", "transformation", "reason", "parents", "sha256"],

@@ -12,8 +12,7 @@ from resonance.cli.output import console, ctx_of, print_table, progress, show
 from resonance.domain.jobs import JobKind
 from resonance.services import federation_deploy as deploy
 from resonance.services import training
-from resonance.training.federated.apps import STRATEGIES, FederationConfig
-from resonance.training.federated.models import KINDS
+from resonance.services.federation import KINDS, STRATEGIES, FederationConfig
 
 federate_app = typer.Typer(
     help="Federated co-training on Flower: rows stay with each member.", no_args_is_help=True

@@ -200,13 +200,3 @@ class DatasetVersion:
     def ref(self) -> str:
         """The version's reference, ``name@number``."""
         return f"{self.dataset}@{self.number}"
-
-
-def parse_ref(ref: str) -> tuple[str, int | None]:
-    """Split ``name@number`` (or plain ``name`` for the latest version)."""
-    name, sep, num = ref.partition("@")
-    if not sep:
-        return name, None
-    if not (num.isascii() and num.isdigit()):
-        raise InvalidInput(f"bad version reference {ref!r}; use NAME or NAME@NUMBER", ref=ref)
-    return name, int(num)

@@ -190,3 +190,24 @@ class JobCrashed(ResonanceError):
     """The job's work raised an unexpected error (its type and message are recorded)."""
 
     spec = _spec("RES-205", 500, "job crashed")
+
+
+# --- review queue of data holders (issue 11) ---
+
+
+class NotReviewer(ResonanceError):
+    """Only a row's owner, or an organization it delegated reviewing to, sees and decides it."""
+
+    spec = _spec("RES-220", 403, "not the rows' owner or its delegated reviewer")
+
+
+class ReviewClosed(ResonanceError):
+    """The review item was already decided or has expired."""
+
+    spec = _spec("RES-221", 409, "review item closed")
+
+
+class BadDecisionFile(ResonanceError):
+    """A file of review decisions cannot be read (columns, decisions, ids)."""
+
+    spec = _spec("RES-222", 422, "bad decision file")

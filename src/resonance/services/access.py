@@ -47,23 +47,31 @@ def authorize(
             policy=w.tx.get_policy(ds.name),
         )
         decision = RuleChain.default().decide(request)
-        payload = {
-            "purpose": purpose.value,
-            "content_hash": version.content_hash,
-            "rule": decision.rule,
-            "reason": decision.reason,
-            **(context or {}),
-        }
         if decision.allowed:
             w.emit(
                 DataAccessed(
                     actor=actor,
                     object_id=version.ref,
-                    payload={**payload, "rows": version.row_count},
+                    purpose=purpose.value,
+                    content_hash=version.content_hash,
+                    rule=decision.rule,
+                    reason=decision.reason,
+                    context=dict(context or {}),
+                    rows=version.row_count,
                 )
             )
             return Grantee(ds, version, decision)
-        w.emit(DataAccessDenied(actor=actor, object_id=version.ref, payload=payload))
+        w.emit(
+            DataAccessDenied(
+                actor=actor,
+                object_id=version.ref,
+                purpose=purpose.value,
+                content_hash=version.content_hash,
+                rule=decision.rule,
+                reason=decision.reason,
+                context=dict(context or {}),
+            )
+        )
     raise PolicyDenied(
         f"{actor} may not use {version.ref} for {purpose.value}: {decision.reason}",
         organization=actor,

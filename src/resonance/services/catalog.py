@@ -130,12 +130,10 @@ def _register(w: Work, actor: str, dataset: Dataset) -> None:
         DatasetRegistered(
             actor=actor,
             object_id=dataset.name,
-            payload={
-                "owner": dataset.owner,
-                "kind": dataset.kind.value,
-                "industry": dataset.industry,
-                "scenario": dataset.scenario,
-            },
+            owner=dataset.owner,
+            kind=dataset.kind.value,
+            industry=dataset.industry,
+            scenario=dataset.scenario,
         )
     )
 
@@ -154,7 +152,7 @@ def _next_version(
         check_compatible(latest.schema, snap.schema)
     return DatasetVersion(
         dataset=dataset,
-        number=(latest.number + 1) if latest else 1,
+        number=w.tx.last_version_number(dataset) + 1,  # rejected candidates keep their numbers
         content_hash=snap.digest,
         row_count=snap.rows,
         schema=snap.schema,
@@ -194,13 +192,11 @@ def _commit_version(
                 DatasetVersionCreated(
                     actor=actor,
                     object_id=version.ref,
-                    payload={
-                        "content_hash": snap.digest,
-                        "source_hash": source_hash,
-                        "rows": snap.rows,
-                        "parents": list(version.parents),
-                        "transformation": transformation.to_dict(),
-                    },
+                    content_hash=snap.digest,
+                    source_hash=source_hash,
+                    rows=snap.rows,
+                    parents=list(version.parents),
+                    transformation=transformation.to_dict(),
                 )
             )
             _, adopted = space.artifacts.adopt(snap.tmp, PARQUET, snap.digest)

@@ -6,10 +6,16 @@ loads neither pyarrow nor duckdb; ``catalog`` re-exports every name here.
 
 from __future__ import annotations
 
-from resonance.domain.datasets import Dataset, DatasetKind, DatasetVersion, parse_ref
+from typing import TYPE_CHECKING
+
+from resonance.domain.datasets import Dataset, DatasetKind, DatasetVersion
 from resonance.domain.errors import NotFound
+from resonance.domain.refs import parse_ref
 from resonance.services.space import Space
 from resonance.storage.store import Tx
+
+if TYPE_CHECKING:
+    from resonance.domain.review import VersionMark
 
 
 def resolve_version(tx: Tx, ref: str) -> DatasetVersion:
@@ -69,3 +75,10 @@ def lineage(space: Space, ref: str) -> list[DatasetVersion]:
             out.append(v)
             todo.extend(resolve_version(w.tx, p) for p in v.parents)
     return out
+
+
+def version_marks(space: Space, dataset: str) -> dict[int, VersionMark]:
+    """Marks of a dataset's versions (accepted or rejected loop candidates), by number."""
+    with space.work() as w:
+        require_dataset(w.tx, dataset)
+        return w.tx.version_marks(dataset)

@@ -83,7 +83,8 @@ def register_suite(
             SuiteRegistered(
                 actor=actor,
                 object_id=name,
-                payload={**suite.to_dict(), "content_hash": version.content_hash},
+                suite=suite,
+                content_hash=version.content_hash,
             )
         )
     return suite
@@ -134,10 +135,6 @@ FEDERATED_NOTE = (
     "federated model: its training rows stay with their holders (read only under "
     "train-federated), so coverage gaps and training label issues are not computed here"
 )
-
-
-def _is_federated(model: ModelVersion) -> bool:
-    return "federated" in model.details
 
 
 def _training_rows(space: Space, actor: str, model: ModelVersion) -> PooledData:
@@ -198,7 +195,7 @@ def diagnose_model(
             fitted, table.filter(pa.array(known)), prepared.y[known], pred[known], top_k=top_k
         )
     }
-    if _is_federated(model):  # never pool a federated model's rows for a diagnosis
+    if model.federated:  # never pool a federated model's rows for a diagnosis
         diagnosis["coverage_gaps"] = []
         diagnosis["unavailable"] = {"coverage_gaps": FEDERATED_NOTE, "label_issues": FEDERATED_NOTE}
         return diagnosis
@@ -235,7 +232,7 @@ def evaluate(
     the_suite = require_suite(space, suite)
     _check_caller(space, actor, version, the_suite)
     # training rows first: a caller who may not read them stops before the sealed read
-    pooled = diagnose and not _is_federated(version)
+    pooled = diagnose and not version.federated
     train = _training_rows(space, actor, version) if pooled else None
     table = _sealed_rows(space, actor, version, the_suite)
     fitted = load_model(space, version)
@@ -290,13 +287,11 @@ def _record_run(
             ModelEvaluated(
                 actor=actor,
                 object_id=version.ref,
-                payload={
-                    "suite": suite.name,
-                    "run": run.id,
-                    "dataset_hash": sealed.content_hash,
-                    "metrics": {k: v for k, v in metrics.items() if isinstance(v, int | float)},
-                    "passed": run.passed,
-                },
+                suite=suite.name,
+                run=run.id,
+                dataset_hash=sealed.content_hash,
+                metrics={k: v for k, v in metrics.items() if isinstance(v, int | float)},
+                passed=run.passed,
             )
         )
     return run

@@ -241,8 +241,8 @@ class LoopJob:
         run = loops.run(space, actor=actor, request=self.request(), progress=step)
         return {
             "loop_run": run.name,
-            "model": run.summary.get("final_model", run.model),
-            "dataset": run.summary.get("final_dataset", run.dataset),
+            "model": run.summary.final_model if run.summary else run.model,
+            "dataset": run.summary.final_dataset if run.summary else run.dataset,
         }
 
 
@@ -284,7 +284,7 @@ class FederateJob:
     def run(self, space: Space, *, actor: str, report: Reporter) -> dict[str, Any]:
         """Federate; returns ``{"model": NAME@N}``."""
         from resonance.services import federation
-        from resonance.training.federated.apps import FederationConfig
+        from resonance.services.federation import FederationConfig
 
         cfg = FederationConfig(
             kind=self.model,

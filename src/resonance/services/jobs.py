@@ -137,7 +137,7 @@ def submit(
             created_at=w.now,
         )
         w.tx.add_job(job)
-        w.emit(JobSubmitted(actor, job.id, {"kind": kind.value, "params": job.params}))
+        w.emit(JobSubmitted(actor=actor, object_id=job.id, kind=kind.value, params=job.params))
     if enqueue is not None:
         try:
             enqueue(job.id)
@@ -162,12 +162,16 @@ def _finish(
             job.id, status=status, now=w.now, result=result, error=error, log=log
         )
         if done:
-            payload: dict[str, Any] = {"kind": job.kind.value, "status": status.value}
-            if result:
-                payload["result"] = result
-            if error:
-                payload["error"] = error.get("code")
-            w.emit(JobFinished(job.organization, job.id, payload))
+            w.emit(
+                JobFinished(
+                    actor=job.organization,
+                    object_id=job.id,
+                    kind=job.kind.value,
+                    status=status.value,
+                    result=result or None,
+                    error=error.get("code") if error else None,
+                )
+            )
     return done
 
 

@@ -15,17 +15,18 @@ import numpy as np
 import pyarrow as pa
 
 from resonance.domain.datasets import Dataset, DatasetKind, LabelSpec, Transformation
-from resonance.domain.errors import AlreadyExists, InvalidInput
+from resonance.domain.errors import AlreadyExists
 from resonance.domain.evaluation import HIGHER, METRIC_DIRECTIONS
 from resonance.domain.events import DatasetRegistered
 from resonance.domain.loop import Candidate, Outcome, Rows
 from resonance.domain.modeling import ModelSpec
 from resonance.domain.policies import Purpose
+from resonance.domain.refs import ref_name, version_ref
 from resonance.services import evaluation
-from resonance.services.access import Grantee, authorize, load_rows
+from resonance.services.access import Grantee, authorize
 from resonance.services.catalog import derive_version
 from resonance.services.space import Space
-from resonance.services.training import record_model
+from resonance.services.training import pool_rows, record_model
 from resonance.training.features import Prepared, prepare_xy
 from resonance.training.trainers import FittedModel, fit_model
 
@@ -75,17 +76,8 @@ def read_pool(space: Space, actor: str, req: LoopRequest) -> Pool:
     """Read (and record) every training and reserve version; encode them together."""
     train_g = _read(space, actor, req.datasets, req.name, "training data")
     reserve_g = _read(space, actor, req.reserves, req.name, "reserve pool")
-    labels = {g.dataset.label for g in (*train_g, *reserve_g)}
-    if None in labels or len(labels) != 1:
-        raise InvalidInput("training datasets and reserve pools must share one label spec")
-    grants = [*train_g, *reserve_g]
-    tables = [load_rows(space, g.version) for g in grants]
-    try:
-        universe = pa.concat_tables(tables, promote_options="permissive")
-    except pa.ArrowInvalid as exc:
-        raise InvalidInput(f"datasets do not share a schema: {exc}") from exc
-    label = grants[0].dataset.label
-    assert label is not None
+    pooled = pool_rows(space, [*train_g, *reserve_g], what="training datasets and reserve pools")
+    grants, tables, universe, label = pooled.grants, pooled.tables, pooled.table, pooled.label
     n_train = sum(t.num_rows for t in tables[: len(train_g)])
     enc_prep = prepare_xy(
         universe.slice(0, n_train),
@@ -145,13 +137,11 @@ def register_working(space: Space, actor: str, name: str, pool: Pool, req: LoopR
             DatasetRegistered(
                 actor=actor,
                 object_id=ds_name,
-                payload={
-                    "owner": actor,
-                    "kind": ds.kind.value,
-                    "industry": ds.industry,
-                    "scenario": ds.scenario,
-                    "loop": name,
-                },
+                owner=actor,
+                kind=ds.kind.value,
+                industry=ds.industry,
+                scenario=ds.scenario,
+                loop=name,
             )
         )
     version, _ = derive_version(
@@ -182,14 +172,18 @@ def _fitter(spec: ModelSpec, pool: Pool, seed: int) -> Callable[[Rows], FittedMo
     return fit
 
 
-class Oracle:
-    """Candidate → derived dataset version → model version → sealed evaluation."""
+class SuiteOracle:
+    """Candidate → derived dataset version → model version → sealed evaluation.
+
+    The baseline is scored on the run's first working version; every other
+    candidate becomes a new version derived from its ``parent`` (the accepted
+    version the engine built it from). The outcome names both versions.
+    """
 
     def __init__(self, space: Space, actor: str, req: LoopRequest, pool: Pool, first: str) -> None:
         self.space, self.actor, self.req, self.pool = space, actor, req, pool
         self.fit = _fitter(req.spec, pool, req.seed)
-        self.current = first
-        self.refs: dict[str, tuple[str, str]] = {}
+        self.first = first
         suite = evaluation.require_suite(space, req.suite)
         self.primary = suite.primary_metric
         self.sign = 1.0 if METRIC_DIRECTIONS.get(self.primary, HIGHER) == HIGHER else -1.0
@@ -215,14 +209,13 @@ class Oracle:
         return refs
 
     def __call__(self, cand: Candidate) -> Outcome:
-        parents = (
-            (self.current, *self._take_reserve(cand)) if cand.plans else tuple(self.req.datasets)
-        )
+        base = cand.parent or self.first
+        parents = (base, *self._take_reserve(cand)) if cand.plans else tuple(self.req.datasets)
         if cand.plans:
             version, _ = derive_version(
                 self.space,
                 actor=self.actor,
-                dataset=self.current.split("@")[0],
+                dataset=ref_name(base),
                 table=self.pool.universe.take(pa.array(cand.rows.row)),
                 parents=parents,
                 transformation=Transformation(
@@ -239,9 +232,9 @@ class Oracle:
             )
             ref = version.ref
         else:
-            ref = self.current
+            ref = base
         with self.space.work() as w:
-            v = w.tx.get_version(*split_ref(ref))
+            v = w.tx.get_version(*version_ref(ref))
         assert v is not None
         fitted = self.fit(cand.rows)
         mv = record_model(
@@ -260,21 +253,16 @@ class Oracle:
         )
         slices = list(run.diagnosis.get("slices", []))
         scores = [float(s["macro_f1"]) for s in slices if "macro_f1" in s]
-        self.refs[cand.label] = (ref, mv.ref)
         return Outcome(
             self.sign * float(run.metrics[self.primary]),
             min(scores) if scores else float("nan"),
             {k: v for k, v in run.metrics.items() if isinstance(v, int | float)},
             slices,
             fitted,
-            cand.label,
+            label=cand.label,
+            dataset=ref,
+            model_version=mv.ref,
         )
-
-
-def split_ref(ref: str) -> tuple[str, int]:
-    """``NAME@N`` as ``(NAME, N)``."""
-    name, _, num = ref.partition("@")
-    return name, int(num)
 
 
 def auto_drop_members(space: Space, pool: Pool, refs: list[str]) -> set[str]:

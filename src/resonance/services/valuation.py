@@ -58,9 +58,9 @@ class Valuation:
 
 
 def _federation_config(model: ModelVersion) -> FederationConfig | None:
-    info = model.details.get("federated")
-    if not info:
+    if not model.federated:
         return None
+    info = model.details["federated"]
     return FederationConfig(
         kind=info["model"],
         strategy=info["strategy"],
@@ -82,7 +82,7 @@ def _macro_f1(y: np.ndarray, proba: np.ndarray, classes: tuple[str, ...]) -> flo
 
 def _read(space: Space, model: ModelVersion, suite: str) -> tuple[list[MemberData], pa.Table]:
     members = resolve_members(space, list(model.datasets))
-    fed = _federation_config(model) is not None
+    fed = model.federated
     data = []
     for m in members:
         grant = authorize(
@@ -234,7 +234,18 @@ def value_model(
     method = "exact" if n <= 8 else f"monte-carlo ({permutations} permutations, seed {seed})"
     result = Valuation(version.ref, suite, "macro_f1", cached(frozenset(range(n))), members, method)
     with space.work() as w:
-        w.emit(ContributionValued(actor=actor, object_id=version.ref, payload=result.to_dict()))
+        w.emit(
+            ContributionValued(
+                actor=actor,
+                object_id=version.ref,
+                model=result.model,
+                suite=result.suite,
+                metric=result.metric,
+                full_score=result.full_score,
+                members=result.members,
+                method=result.method,
+            )
+        )
     return result
 
 

@@ -12,8 +12,7 @@ from resonance.api.errors import ERROR_RESPONSES
 from resonance.api.params import slug
 from resonance.api.routers.models import Column
 from resonance.domain.jobs import JobKind
-from resonance.training.federated.apps import STRATEGIES
-from resonance.training.federated.models import BACKENDS, KINDS
+from resonance.services.federation import BACKENDS, KINDS, STRATEGIES
 
 router = APIRouter(prefix="/federation", tags=["federation"], responses=ERROR_RESPONSES)
 

@@ -14,13 +14,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from resonance.api import serialize
 from resonance.api.deps import OrgDep, SpaceDep
 from resonance.api.errors import ERROR_RESPONSES, ErrorBody
 from resonance.api.routers.federation import FederateBody
 from resonance.api.routers.loop import LoopBody
 from resonance.api.routers.models import TrainBody
 from resonance.api.routers.valuation import ValueBody
+from resonance.domain import forms
 from resonance.domain.jobs import Job, JobKind, JobStatus
 from resonance.domain.reporting import ReportKind
 from resonance.services import jobs as svc
@@ -67,7 +67,7 @@ def _queue(request: Request) -> Any:
 
 def _accepted(job: Job, response: Response) -> dict[str, Any]:
     response.headers["Location"] = f"/jobs/{job.id}"
-    return job.to_dict()
+    return forms.plain(job.to_dict())
 
 
 def submit_job(
@@ -150,13 +150,13 @@ def list_jobs(
     items = svc.list_jobs(
         space, actor=me.name, status=status, kind=kind, organization=organization, limit=limit
     )
-    return [serialize.finite(j.to_dict()) for j in items]
+    return [forms.plain(j.to_dict()) for j in items]
 
 
 @router.get("/{job_id}")
 def show_job(job_id: JobId, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
     """One job: status, progress, logs, result references, the coded error if it failed."""
-    return serialize.finite(svc.show(space, actor=me.name, job_id=job_id).to_dict())
+    return forms.plain(svc.show(space, actor=me.name, job_id=job_id).to_dict())
 
 
 @router.post("/{job_id}/cancel")
@@ -165,4 +165,4 @@ def cancel_job(job_id: JobId, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
 
     A finished job gets 409 (RES-201).
     """
-    return serialize.finite(svc.cancel(space, actor=me.name, job_id=job_id).to_dict())
+    return forms.plain(svc.cancel(space, actor=me.name, job_id=job_id).to_dict())
