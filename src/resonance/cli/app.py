@@ -11,7 +11,6 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from resonance.cli.output import Context, fail
 from resonance.domain.errors import ResonanceError
 
 # Sub-commands load lazily: ``resonance --help`` and ``resonance dataset list`` must not pay for
@@ -98,17 +97,40 @@ class ResonanceGroup(TyperGroup):
             self.commands.setdefault(name, command)
 
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """Root help from the static table (imports no sub-command module)."""
+        """Root help from the static table, in click's plain layout.
+
+        Imports no sub-command module, and not Typer's Rich help renderer (Rich's Markdown
+        and traceback modules): the sub-commands' own help keeps the Rich layout.
+        """
         self._listing = True
         try:
-            super().format_help(ctx, formatter)
+            click.Group.format_help(self, ctx, formatter)
         finally:
             self._listing = False
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The root options and the command table, in click's plain layout."""
+        rows = []
+        for param in self.get_params(ctx):
+            # click's own record: Typer's would load its Rich renderer to escape brackets
+            rv = (
+                click.Option.get_help_record(param, ctx)
+                if isinstance(param, click.Option)
+                else param.get_help_record(ctx)
+            )
+            if rv is not None:
+                rows.append(rv)
+        if rows:
+            with formatter.section("Options"):
+                formatter.write_dl(rows)
+        self.format_commands(ctx, formatter)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except ResonanceError as exc:
+            from resonance.cli.output import Context, fail
+
             obj = ctx.obj
             fail(exc, obj.fmt if isinstance(obj, Context) else "table")
 
@@ -137,6 +159,8 @@ def root(
     ),
 ) -> None:
     """Global options."""
+    from resonance.cli.output import Context  # Rich loads with the first command, not --help
+
     if fmt not in ("table", "json"):
         raise typer.BadParameter("use table or json", param_hint="--format")
     ctx.obj = Context(space_path=space, actor=actor, fmt=fmt)

@@ -42,7 +42,7 @@ class Context:
         if self._space is None:
             from resonance.services.space import Space
 
-            self._space = Space.open(self.space_path)
+            self._space = Space.open(self.space_path, quick_reads=True)
         return self._space
 
     def require_actor(self) -> str:

@@ -7,9 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
-
-if TYPE_CHECKING:  # pandas loads with the loop's data, not with every event import
+if TYPE_CHECKING:  # numpy and pandas load with the loop's data, not with every record import
+    import numpy as np
     import pandas as pd
 
 from resonance.domain.plain import plain
@@ -48,12 +47,15 @@ class Rows:
 
     def without(self, idx: np.ndarray) -> Rows:
         """All rows but those at ``idx``."""
+        import numpy as np
+
         keep = np.ones(len(self), dtype=bool)
         keep[idx] = False
         return self.take(np.nonzero(keep)[0])
 
     def concat(self, other: Rows) -> Rows:
         """These rows followed by ``other``'s."""
+        import numpy as np
         import pandas as pd
 
         return Rows(

@@ -12,13 +12,13 @@ from resonance.domain.datasets import Dataset, DatasetKind, DatasetVersion
 from resonance.domain.errors import NotFound
 from resonance.domain.refs import parse_ref
 from resonance.services.space import Space
-from resonance.storage.store import Tx
+from resonance.storage.store import CatalogReader
 
 if TYPE_CHECKING:
     from resonance.domain.review import VersionMark
 
 
-def resolve_version(tx: Tx, ref: str) -> DatasetVersion:
+def resolve_version(tx: CatalogReader, ref: str) -> DatasetVersion:
     """Load ``name@number`` (or the latest of ``name``), raising ``NotFound``."""
     name, number = parse_ref(ref)
     version = tx.get_version(name, number)
@@ -28,7 +28,7 @@ def resolve_version(tx: Tx, ref: str) -> DatasetVersion:
     return version
 
 
-def require_dataset(tx: Tx, name: str) -> Dataset:
+def require_dataset(tx: CatalogReader, name: str) -> Dataset:
     """Load a dataset or raise ``NotFound``."""
     ds = tx.get_dataset(name)
     if ds is None:
@@ -49,36 +49,36 @@ def list_datasets(
     The versions come without their profile, and without their validation report
     unless ``validation``: use :func:`show_dataset` for those.
     """
-    with space.work() as w:
-        datasets = w.tx.list_datasets(owner=owner, kind=kind, industry=industry)
-        latest = w.tx.latest_versions(with_validation=validation, with_profile=False)
+    with space.read() as r:
+        datasets = r.list_datasets(owner=owner, kind=kind, industry=industry)
+        latest = r.latest_versions(with_validation=validation, with_profile=False)
     return [(d, latest.get(d.name)) for d in datasets]
 
 
 def show_dataset(space: Space, name: str) -> tuple[Dataset, list[DatasetVersion]]:
     """A dataset and all its versions."""
-    with space.work() as w:
-        return require_dataset(w.tx, name), w.tx.list_versions(name)
+    with space.read() as r:
+        return require_dataset(r, name), r.list_versions(name)
 
 
 def lineage(space: Space, ref: str) -> list[DatasetVersion]:
     """A version and all its ancestors, nearest first."""
     out: list[DatasetVersion] = []
     seen: set[str] = set()
-    with space.work() as w:
-        todo = [resolve_version(w.tx, ref)]
+    with space.read() as r:
+        todo = [resolve_version(r, ref)]
         while todo:
             v = todo.pop(0)
             if v.ref in seen:
                 continue
             seen.add(v.ref)
             out.append(v)
-            todo.extend(resolve_version(w.tx, p) for p in v.parents)
+            todo.extend(resolve_version(r, p) for p in v.parents)
     return out
 
 
 def version_marks(space: Space, dataset: str) -> dict[int, VersionMark]:
     """Marks of a dataset's versions (accepted or rejected loop candidates), by number."""
-    with space.work() as w:
-        require_dataset(w.tx, dataset)
-        return w.tx.version_marks(dataset)
+    with space.read() as r:
+        require_dataset(r, dataset)
+        return r.version_marks(dataset)

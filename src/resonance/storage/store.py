@@ -10,36 +10,37 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from resonance.domain.datasets import Dataset, DatasetKind, DatasetVersion
-from resonance.domain.evaluation import EvaluationRun, EvaluationSuite
-from resonance.domain.jobs import Job, JobKind, JobStatus
-from resonance.domain.ledger import LedgerEntry
-from resonance.domain.loop_types import LoopRun
-from resonance.domain.modeling import ModelVersion
-from resonance.domain.orgs import Consortium, ConsortiumMember, Organization
-from resonance.domain.policies import Policy
-from resonance.domain.registry import (
-    HolderKind,
-    KeyCity,
-    KeyIndustry,
-    LandingCase,
-    ModelEntry,
-    ModelKind,
-    ResonanceSpaceEntry,
-    ScenarioFile,
-    ScenarioStatus,
-)
-from resonance.domain.reporting import ReportSubmission, SubjectKind
-from resonance.domain.review import (
-    Delegation,
-    ProposalKind,
-    ReviewItem,
-    ReviewStatus,
-    VersionMark,
-)
-from resonance.domain.tokens import ApiToken
+if TYPE_CHECKING:  # annotations only: importing the interface loads no record module
+    from resonance.domain.datasets import Dataset, DatasetKind, DatasetVersion
+    from resonance.domain.evaluation import EvaluationRun, EvaluationSuite
+    from resonance.domain.jobs import Job, JobKind, JobStatus
+    from resonance.domain.ledger import LedgerEntry
+    from resonance.domain.loop_types import LoopRun
+    from resonance.domain.modeling import ModelVersion
+    from resonance.domain.orgs import Consortium, ConsortiumMember, Organization
+    from resonance.domain.policies import Policy
+    from resonance.domain.registry import (
+        HolderKind,
+        KeyCity,
+        KeyIndustry,
+        LandingCase,
+        ModelEntry,
+        ModelKind,
+        ResonanceSpaceEntry,
+        ScenarioFile,
+        ScenarioStatus,
+    )
+    from resonance.domain.reporting import ReportSubmission, SubjectKind
+    from resonance.domain.review import (
+        Delegation,
+        ProposalKind,
+        ReviewItem,
+        ReviewStatus,
+        VersionMark,
+    )
+    from resonance.domain.tokens import ApiToken
 
 
 class OrgRepo(Protocol):
@@ -52,6 +53,30 @@ class OrgRepo(Protocol):
     def add_consortium_member(self, consortium: str, member: ConsortiumMember) -> None: ...
     def get_consortium(self, name: str) -> Consortium | None: ...
     def list_consortia(self, *, industry: str | None = None) -> list[Consortium]: ...
+
+
+class CatalogReader(Protocol):
+    """The catalog's read-only queries: what browsing datasets needs.
+
+    Every :class:`Tx` is one; so is the embedded store's quick reader
+    (:class:`resonance.storage.sqlite_reader.SqliteCatalogReader`), which must give the
+    same answers (``tests/storage/test_catalog_reader.py``).
+    """
+
+    def get_dataset(self, name: str) -> Dataset | None: ...
+    def list_datasets(
+        self,
+        *,
+        owner: str | None = None,
+        kind: DatasetKind | None = None,
+        industry: str | None = None,
+    ) -> list[Dataset]: ...
+    def get_version(self, dataset: str, number: int | None = None) -> DatasetVersion | None: ...
+    def list_versions(self, dataset: str) -> list[DatasetVersion]: ...
+    def latest_versions(
+        self, *, with_validation: bool = True, with_profile: bool = True
+    ) -> dict[str, DatasetVersion]: ...
+    def version_marks(self, dataset: str) -> dict[int, VersionMark]: ...
 
 
 class CatalogRepo(Protocol):
