@@ -1,7 +1,8 @@
 """Benchmark: how long the CLI takes before it does anything.
 
 Times, in fresh processes, ``python -c pass`` (the baseline: the interpreter alone),
-``resonance --help`` and ``resonance dataset list`` on a fresh space; each ``--runs`` times,
+``resonance --help`` and ``resonance dataset list`` on a fresh space holding ``--datasets``
+small datasets (each with two versions); each ``--runs`` times,
 reporting the median and best, and the ratio of each median to the baseline's measured in the
 same run. Target: ``--help`` and ``dataset list`` at most 0.5 s (median); exit status 1 above.
 
@@ -20,9 +21,37 @@ import tempfile
 import time
 from pathlib import Path
 
-from resonance.services.space import Space
+from resonance.domain.datasets import DatasetKind
+from resonance.domain.orgs import Role
+from resonance.services import catalog, orgs
 
 TARGET_S = 0.5
+
+
+def fill(root: Path, datasets: int) -> None:
+    """A space at ``root`` with ``datasets`` small datasets of one holder, two versions each."""
+    space = orgs.init_space(root, operator="operator", region="Beijing")
+    try:
+        orgs.register_organization(
+            space, actor="operator", name="holder", roles=frozenset({Role.DATA_HOLDER}),
+            region="Jiangsu",
+        )  # fmt: skip
+        files = root.parent / "files"
+        files.mkdir(exist_ok=True)
+        for i in range(datasets):
+            for v in range(2):
+                path = files / f"d{i}-{v}.csv"
+                rows = "\n".join(f"{r},{(r * 7 + i + v) % 11},{'ab'[r % 2]}" for r in range(50))
+                path.write_text("id,x,y\n" + rows + "\n")
+                new = catalog.NewDataset(
+                    owner="holder", kind=DatasetKind.COMMON, industry="steel", label=None
+                )
+                catalog.ingest(
+                    space, actor="holder", path=path, dataset=f"data-{i:03d}",
+                    new=new if v == 0 else None,
+                )  # fmt: skip
+    finally:
+        space.close()
 
 
 def timed(cmd: list[str], runs: int, env: dict[str, str] | None = None) -> list[float]:
@@ -42,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=10, help="runs per command")
     ap.add_argument("--target", type=float, default=TARGET_S, help="seconds allowed (median)")
+    ap.add_argument("--datasets", type=int, default=20, help="datasets in the listed space")
     ap.add_argument(
         "--before",
         type=Path,
@@ -51,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="bench-cli-"))
     try:
-        Space.init(work / "space").close()
+        fill(work / "space", args.datasets)
         script = Path(sys.executable).with_name("resonance")  # the installed entry point
         cli = [str(script)] if script.exists() else [sys.executable, "-m", "resonance.cli"]
         cases = {
