@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -166,3 +167,22 @@ def test_a_loop_job_proposes_fixes_to_the_owners_review_queues(
         assert len(items) == run.summary.relabel_proposals.get(owner, 0)
         assert all(i.owner == owner and i.evidence[0].loop == "job-loop" for i in items)
     assert review.list_items(lite_space, actor="builder") == []
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_an_unreaped_dead_worker_counts_as_dead() -> None:
+    import socket
+    import time
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])  # exits; not waited for yet
+    try:
+        me = f"{socket.gethostname()}:{child.pid}"
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{child.pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z":
+            assert time.monotonic() < deadline, "the child never exited"
+            time.sleep(0.05)
+        assert not jobs.worker_alive(me, None)  # a zombie still answers kill(pid, 0)
+        assert jobs.worker_alive(f"{socket.gethostname()}:{os.getpid()}", None)
+    finally:
+        child.wait()
+    assert not jobs.worker_alive(me, None)

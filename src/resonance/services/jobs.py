@@ -16,6 +16,7 @@ import traceback
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from resonance.domain.errors import (
@@ -311,6 +312,19 @@ def _parse_time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
+def _zombie(pid: int) -> bool:
+    """Whether ``pid`` is a dead process nobody has reaped yet (Linux ``/proc``; else False).
+
+    A killed worker's child is re-parented; where no init reaps it (a container), it stays a
+    zombie that still answers ``kill(pid, 0)``.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
+
+
 def worker_alive(worker: str | None, heartbeat_at: str | None, *, stale_s: float = STALE_S) -> bool:
     """Whether the worker running a job still lives.
 
@@ -324,7 +338,7 @@ def worker_alive(worker: str | None, heartbeat_at: str | None, *, stale_s: float
             return False
         except PermissionError:
             return True
-        return True
+        return not _zombie(int(pid))
     beat = _parse_time(heartbeat_at)
     return beat is not None and (datetime.now(UTC) - beat).total_seconds() < stale_s
 
