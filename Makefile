@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION := 1
 export RESONANCE_NO_PROGRESS ?=
 
-.PHONY: setup setup-dev setup-torch demo test lint typecheck check bench bench-ingest bench-api bench-slices bench-loop bench-review bench-federated bench-valuation bench-validate soak bench-reports clean
+.PHONY: setup setup-dev setup-torch demo test lint typecheck check bench bench-ingest bench-api bench-slices bench-loop bench-review bench-federated bench-valuation bench-validate soak bench-reports bench-cli bench-jobs clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -44,6 +44,8 @@ bench: setup-dev  ## every benchmark, each printing ratios against a baseline ru
 	$(BIN)/python -m bench.valuation
 	$(BIN)/python -m bench.validate_wide
 	$(BIN)/python -m bench.reports
+	$(BIN)/python -m bench.cli_startup
+	$(BIN)/python -m bench.jobs
 
 bench-ingest: setup-dev
 	$(BIN)/python -m bench.ingest
@@ -71,8 +73,15 @@ bench-validate: setup-dev  ## validate 20 rows x 1k/5k/20k columns: seconds, per
 
 soak: setup-dev  ## 10 kill -9 at random points of ingest/loop/federated runs, then verify and re-run
 	$(BIN)/python -m bench.soak
+
 bench-reports: setup-dev  ## a province report (3 industries, 93 scenarios) < 5 s; bulk import of 100 scenarios < 10 s
 	$(BIN)/python -m bench.reports
+
+bench-cli: setup-dev  ## resonance --help and dataset list start times, ratio to python -c pass
+	$(BIN)/python -m bench.cli_startup
+
+bench-jobs: setup-dev  ## 50 concurrent job submissions, 2 workers; catalog p99 vs /health while 2 jobs run
+	$(BIN)/python -m bench.jobs
 
 clean:
 	rm -rf $(VENV) demo-space .pytest_cache .mypy_cache .ruff_cache

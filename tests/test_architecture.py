@@ -23,6 +23,7 @@ FORBIDDEN = {
     "cli": ("api", "web", "training", "storage"),
     "web": ("api", "cli", "training", "storage"),
     "reports": ("api", "cli", "web", "training", "storage"),
+    "jobs": ("api", "cli", "web", "training", "storage"),
 }
 
 # third-party packages a layer must not import
@@ -31,6 +32,7 @@ FORBIDDEN_EXTERNAL = {
     "api": ("sqlalchemy",),
     "web": ("sqlalchemy",),
     "cli": ("sqlalchemy",),
+    "jobs": ("sqlalchemy",),
 }
 
 

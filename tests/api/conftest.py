@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -30,6 +31,22 @@ class Api:
 
     def put(self, path: str, org: str | None = "operator", **kw: object):  # type: ignore[no-untyped-def]
         return self.client.put(path, headers=self.headers.get(org or "", {}), **kw)  # type: ignore[arg-type]
+
+
+def run_queued_job(api: Api, resp: Any, org: str) -> dict[str, Any]:
+    """Check a 202 job answer, run the job here as a worker would, return it as ``org`` sees it.
+
+    (A worker process runs the same :func:`resonance.services.jobs.run`; tests/jobs and
+    tests/api/test_jobs_api.py drive real worker processes.)
+    """
+    from resonance.services import jobs
+
+    assert resp.status_code == 202, resp.json()
+    job = resp.json()
+    assert resp.headers["location"] == f"/jobs/{job['id']}" and job["status"] == "queued"
+    jobs.run(api.client.app.state.space, job["id"])
+    done: dict[str, Any] = api.get(f"/jobs/{job['id']}", org).json()
+    return done
 
 
 ORGS = ("operator", "plant-a", "plant-b", "builder", "apps", "authority", "evaluator")

@@ -10,7 +10,7 @@ import pytest
 from resonance.domain.policies import parse_grant
 from resonance.services import evaluation, policies
 from resonance.services.space import Space
-from tests.api.conftest import Api, open_api
+from tests.api.conftest import Api, open_api, run_queued_job
 from tests.api.test_api import assert_error
 from tests.federation_seed import Federated, seed_members
 
@@ -56,9 +56,9 @@ def test_builder_federates_and_members_are_valued(members: tuple[Api, Federated]
     unknown = {**body, "datasets": [fed.refs[0], "nope"]}
     assert_error(api.post("/federation/runs", org="builder", json=unknown), "RES-101")
 
-    resp = api.post("/federation/runs", org="builder", json=body)
-    assert resp.status_code == 201, resp.json()
-    model = resp.json()
+    job = run_queued_job(api, api.post("/federation/runs", org="builder", json=body), "builder")
+    assert job["status"] == "succeeded" and job["result"] == {"model": "steel-fed@1"}
+    model = api.get("/models/steel-fed@1").json()
     assert model["ref"] == "steel-fed@1" and model["created_by"] == "builder"
     assert model["spec"]["trainer"] == "federated-linear"
     assert set(model["details"]["federated"]["members"]) == set(MEMBERS)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from resonance.services.space import Space
-from tests.api.conftest import Api, open_api
+from tests.api.conftest import Api, open_api, run_queued_job
 from tests.api.test_api import assert_error
 from tests.loop_seed import SPEC, LoopSeed, seed_loop
 
@@ -60,9 +60,10 @@ def test_builder_runs_the_loop_and_reads_its_report(looped: tuple[Api, LoopSeed]
     assert_error(api.post("/loop/runs", org="builder", json=_body(seeded, suite="nope")), "RES-101")
     assert api.get("/loop/runs").json() == []
 
-    resp = api.post("/loop/runs", org="builder", json=_body(seeded))
-    assert resp.status_code == 201, resp.json()
-    run = resp.json()
+    job = run_queued_job(api, api.post("/loop/runs", org="builder", json=_body(seeded)), "builder")
+    assert job["status"] == "succeeded" and job["result"]["loop_run"] == "api-loop"
+    assert job["progress"] == 1.0 and len(job["logs"]) > 2  # each loop step is logged
+    run = api.get("/loop/runs/api-loop").json()
     assert run["name"] == "api-loop" and run["created_by"] == "builder"
     assert run["status"] == "finished" and len(run["iterations"]) == 2
     assert run["summary"]["final_model"].startswith("api-loop@")

@@ -23,6 +23,7 @@ from resonance.api.routers import (
     evaluations,
     federation,
     industries,
+    jobs,
     ledger,
     loop,
     models,
@@ -56,6 +57,7 @@ ROUTERS: list[APIRouter] = [
     valuation.router,
     national.router,
     dsp.router,
+    jobs.router,
     reviews.router,
     reviews.mine_router,
 ]
@@ -72,6 +74,9 @@ def create_app(space_path: str | Path) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        queue = getattr(app.state, "job_queue", None)
+        if queue is not None:
+            queue.close()
         space.close()
 
     app = FastAPI(

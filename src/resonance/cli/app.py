@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,35 +12,147 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from resonance.cli import datasets as datasets_cli
-from resonance.cli import evaluation as evaluation_cli
-from resonance.cli import federation as federation_cli
-from resonance.cli import integrity as integrity_cli
-from resonance.cli import interconnect as interconnect_cli
-from resonance.cli import ledger as ledger_cli
-from resonance.cli import loop as loop_cli
-from resonance.cli import models as models_cli
-from resonance.cli import national as national_cli
-from resonance.cli import orgs as orgs_cli
-from resonance.cli import policies as policies_cli
-from resonance.cli import registry as registry_cli
-from resonance.cli import review as review_cli
-from resonance.cli import valuation as valuation_cli
-from resonance.cli.output import Context, fail
 from resonance.domain.errors import ResonanceError
+
+# Sub-commands load lazily: ``resonance --help`` and ``resonance dataset list`` must not pay for
+# scikit-learn, LightGBM, Flower or pandas. Each entry: command name -> (module whose
+# ``register(app)`` adds it, the one-line help the root listing shows).
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("resonance.cli.orgs", "Create a space (config, migrated store, artifacts)."),
+    "org": ("resonance.cli.orgs", "Organizations of the space."),
+    "industry": ("resonance.cli.orgs", "The action's 20 key industries."),
+    "consortium": ("resonance.cli.orgs", "Industry consortia."),
+    "dataset": ("resonance.cli.datasets", "Datasets and their immutable versions."),
+    "policy": ("resonance.cli.policies", "Usage policies of datasets."),
+    "ledger": ("resonance.cli.ledger", "The tamper-evident ledger."),
+    "registry": ("resonance.cli.registry", "Registries of the action."),
+    "quota": ("resonance.cli.registry", "Quota checks against the action's numbers."),
+    "report": ("resonance.cli.registry", "Plans, mid-term and summary reports."),
+    "token": ("resonance.cli.registry", "Per-organization API tokens."),
+    "serve": ("resonance.cli.registry", "Serve the API and web console (and the job worker)."),
+    "model": ("resonance.cli.models", "Model versions: train, list, show, model cards."),
+    "suite": ("resonance.cli.evaluation", "Sealed evaluation suites."),
+    "eval": ("resonance.cli.evaluation", "Evaluate model versions on sealed suites."),
+    "federate": (
+        "resonance.cli.federation",
+        "Federated co-training on Flower: rows stay with each member.",
+    ),
+    "federation": (
+        "resonance.cli.federation",
+        "Flower deployment mode: the coordinator's SuperLink.",
+    ),
+    "node": ("resonance.cli.federation", "Flower deployment mode: a member's SuperNode."),
+    "value": ("resonance.cli.valuation", "Value each member's contribution to a model."),
+    "loop": (
+        "resonance.cli.loop",
+        "The resonance loop: evaluate → diagnose → optimize the data → retrain.",
+    ),
+    "review": (
+        "resonance.cli.review",
+        "The review queue: fixes the loop proposes for your rows; accept or reject them.",
+    ),
+    "my-data": (
+        "resonance.cli.review",
+        "What is done with your data: uses, models and scores, your value, open proposals.",
+    ),
+    "verify": (
+        "resonance.cli.integrity",
+        "Verify the ledger chain, the state tables and the artifacts.",
+    ),
+    "admin": ("resonance.cli.integrity", "Operator tools: crash recovery, model migration."),
+    "national": (
+        "resonance.cli.national",
+        "Signed national bundles: export, import, the national view and report.",
+    ),
+    "catalog": ("resonance.cli.interconnect", "DCAT catalogs: export ours, fetch a peer's."),
+    "peer": ("resonance.cli.interconnect", "Peer spaces (Dataspace Protocol)."),
+    "contract": (
+        "resonance.cli.interconnect",
+        "Contract negotiations with peer spaces (Dataspace Protocol).",
+    ),
+    "job": ("resonance.cli.jobs", "Jobs: long work run by workers."),
+    "worker": ("resonance.cli.jobs", "Run jobs from the space's queue."),
+}
 
 
 class ResonanceGroup(TyperGroup):
-    """Root group translating domain errors into a message and exit status 1."""
+    """Root group: loads sub-commands on first use and translates domain errors.
+
+    A domain error becomes a message and exit status 1.
+    """
+
+    _listing = False
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command name, loaded or not."""
+        return sorted(set(self.commands) | set(LAZY_COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command ``cmd_name``, importing its module the first time it is needed.
+
+        While the root help is being written, a not-yet-loaded command is a light
+        placeholder carrying its one-line help, so ``--help`` imports nothing.
+        """
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        entry = LAZY_COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module_name, short = entry
+        if self._listing:
+            return click.Command(cmd_name, help=short, short_help=short)
+        self._load(module_name)
+        return self.commands.get(cmd_name)
+
+    def _load(self, module_name: str) -> None:
+        module = importlib.import_module(module_name)
+        holder = typer.Typer()
+        module.register(holder)
+        group = typer.main.get_group(holder)
+        for name, command in group.commands.items():
+            self.commands.setdefault(name, command)
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Root help from the static table, in click's plain layout.
+
+        Imports no sub-command module, and not Typer's Rich help renderer (Rich's Markdown
+        and traceback modules): the sub-commands' own help keeps the Rich layout.
+        """
+        self._listing = True
+        try:
+            click.Group.format_help(self, ctx, formatter)
+        finally:
+            self._listing = False
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The root options and the command table, in click's plain layout."""
+        rows = []
+        for param in self.get_params(ctx):
+            # click's own record: Typer's would load its Rich renderer to escape brackets
+            rv = (
+                click.Option.get_help_record(param, ctx)
+                if isinstance(param, click.Option)
+                else param.get_help_record(ctx)
+            )
+            if rv is not None:
+                rows.append(rv)
+        if rows:
+            with formatter.section("Options"):
+                formatter.write_dl(rows)
+        self.format_commands(ctx, formatter)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except ResonanceError as exc:
+            from resonance.cli.output import Context, fail
+
             obj = ctx.obj
             fail(exc, obj.fmt if isinstance(obj, Context) else "table")
         finally:
-            if isinstance(ctx.obj, Context):
+            # the root callback imported resonance.cli.output when it made the context
+            output = sys.modules.get("resonance.cli.output")
+            if output is not None and isinstance(ctx.obj, output.Context):
                 ctx.obj.write_receipts()
 
 
@@ -73,25 +187,11 @@ def root(
     ),
 ) -> None:
     """Global options."""
+    from resonance.cli.output import Context  # Rich loads with the first command, not --help
+
     if fmt not in ("table", "json"):
         raise typer.BadParameter("use table or json", param_hint="--format")
     ctx.obj = Context(space_path=space, actor=actor, fmt=fmt, receipt_out=receipt_out)
-
-
-orgs_cli.register(app)
-datasets_cli.register(app)
-policies_cli.register(app)
-ledger_cli.register(app)
-registry_cli.register(app)
-models_cli.register(app)
-evaluation_cli.register(app)
-federation_cli.register(app)
-valuation_cli.register(app)
-loop_cli.register(app)
-integrity_cli.register(app)
-national_cli.register(app)
-interconnect_cli.register(app)
-review_cli.register(app)
 
 
 def main() -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow.parquet as pq
 import typer
 
 from resonance.cli.output import console, ctx_of, print_table, progress, show
@@ -12,9 +12,10 @@ from resonance.domain import forms
 from resonance.domain.datasets import DatasetKind, make_label_spec
 from resonance.domain.errors import InvalidInput
 from resonance.domain.policies import parse_purposes
-from resonance.domain.validation import ValidationReport
-from resonance.services import access, catalog, review
-from resonance.services.tabular import write_csv
+from resonance.services import catalog_read
+
+if TYPE_CHECKING:  # heavy modules (pyarrow, duckdb) load only in the commands that need them
+    from resonance.domain.validation import ValidationReport
 
 dataset_app = typer.Typer(help="Datasets and their immutable versions.", no_args_is_help=True)
 
@@ -58,6 +59,8 @@ def ingest(
     """Ingest a file as a new immutable version (owner: --as)."""
     c = ctx_of(ctx)
     actor = c.require_actor()
+    from resonance.services import catalog
+
     new = None
     if industry:
         new = catalog.NewDataset(
@@ -95,6 +98,8 @@ def validate(
     """Validate a file without storing it."""
     c = ctx_of(ctx)
     spec = make_label_spec(label, label_onehot.split(",") if label_onehot else None)
+    from resonance.services import catalog
+
     report = catalog.validate_file(path, label=spec, group_key=group_key)
     show(c, report.to_dict(), lambda: _print_report(report))
     if not report.ok:
@@ -110,7 +115,7 @@ def list_(
 ) -> None:
     """List datasets with their latest version."""
     c = ctx_of(ctx)
-    items = catalog.list_datasets(c.space(), owner=owner, kind=kind, industry=industry)
+    items = catalog_read.list_datasets(c.space(), owner=owner, kind=kind, industry=industry)
     show(
         c,
         [forms.dataset(d, v) for d, v in items],
@@ -136,8 +141,8 @@ def list_(
 def show_(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
     """A dataset, its versions and the latest schema."""
     c = ctx_of(ctx)
-    ds, versions = catalog.show_dataset(c.space(), name)
-    marks = {n: m.status for n, m in review.version_marks(c.space(), name).items()}
+    ds, versions = catalog_read.show_dataset(c.space(), name)
+    marks = {n: m.status for n, m in catalog_read.version_marks(c.space(), name).items()}
     kept = [v for v in versions if marks.get(v.number) != "rejected"]
     latest = kept[-1] if kept else None  # a rejected loop candidate is never the latest
     data = {
@@ -178,7 +183,7 @@ def show_(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
 def lineage(ctx: typer.Context, ref: str = typer.Argument(...)) -> None:
     """A version and its ancestors."""
     c = ctx_of(ctx)
-    chain = catalog.lineage(c.space(), ref)
+    chain = catalog_read.lineage(c.space(), ref)
     show(
         c,
         [forms.version(v) for v in chain],
@@ -216,6 +221,11 @@ def read(
         raise InvalidInput(f"write to a .csv or .parquet file, not {out.name!r}", out=str(out))
     if not out.parent.is_dir():  # checked before the read is authorized and recorded
         raise InvalidInput(f"no such folder: {out.parent}", out=str(out))
+    import pyarrow.parquet as pq
+
+    from resonance.services import access
+    from resonance.services.tabular import write_csv
+
     version, table = access.export_rows(c.space(), actor=c.require_actor(), ref=ref, purpose=p)
     try:
         if suffix == ".csv":

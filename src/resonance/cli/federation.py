@@ -7,9 +7,11 @@ from pathlib import Path
 
 import typer
 
+from resonance.cli.jobs import run_as_job
 from resonance.cli.output import console, ctx_of, print_table, progress, show
-from resonance.services import federation, training
+from resonance.domain.jobs import JobKind
 from resonance.services import federation_deploy as deploy
+from resonance.services import training
 from resonance.services.federation import KINDS, STRATEGIES, FederationConfig
 
 federate_app = typer.Typer(
@@ -48,12 +50,16 @@ def run(
         None, help="HOST:PORT of a SuperLink: deployment mode (members run `node start`)."
     ),
     members: int = typer.Option(2, min=1, help="Members to wait for (deployment mode)."),
+    detach: bool = typer.Option(
+        False, "--detach", help="Queue a federated job for a worker; print its id (embedded)."
+    ),
 ) -> None:
     """Train a model version by federated averaging; each round goes on the ledger.
 
-    Embedded (default): every member's ClientApp runs in this process, reading
-    the ``--dataset`` versions. Deployment: ``--superlink`` submits the run to a
-    SuperLink; each member's SuperNode reads the version it was started with.
+    Embedded (default): a job (``resonance job list``) whose members' ClientApps run in
+    this process (or a worker's, with ``--detach``), reading the ``--dataset`` versions.
+    Deployment: ``--superlink`` submits the run to a SuperLink; each member's SuperNode
+    reads the version it was started with.
     """
     c = ctx_of(ctx)
     cfg = FederationConfig(
@@ -72,26 +78,29 @@ def run(
     )
     if model not in KINDS:
         raise typer.BadParameter(f"use one of {', '.join(KINDS)}", param_hint="--model")
-    with progress(f"federating {name} ({strategy})", total=1) as advance:
-        if superlink:
+    if superlink:
+        with progress(f"federating {name} ({strategy})", total=1) as advance:
             actor = c.require_actor()
             deploy.submit(
                 superlink=superlink, space=c.space_path, actor=actor, name=name,
                 members=members, cfg=cfg, exclude=tuple(exclude),
             )  # fmt: skip
             mv = training.get_model(c.space(), name)
-        else:
-            if not dataset:
-                raise typer.BadParameter("give --dataset per member", param_hint="--dataset")
-            mv = federation.federate(
-                c.space(),
-                actor=c.require_actor(),
-                name=name,
-                datasets=list(dataset),
-                config=cfg,
-                exclude=tuple(exclude),
-            )
-        advance()
+            advance()
+    else:
+        if not dataset:
+            raise typer.BadParameter("give --dataset per member", param_hint="--dataset")
+        params = {
+            "name": name, "datasets": list(dataset), "strategy": strategy, "model": model,
+            "rounds": rounds, "mu": mu, "server_lr": server_lr, "hidden": hidden,
+            "epochs": epochs, "lr": lr, "dp_noise": dp_noise, "dp_clip": dp_clip,
+            "secure_aggregation": secure, "exclude": list(exclude), "seed": seed,
+            "backend": backend,
+        }  # fmt: skip
+        job = run_as_job(c, JobKind.FEDERATE, params, detach=detach)
+        if job is None:
+            return
+        mv = training.get_model(c.space(), job.result["model"])
     info = mv.details["federated"]
 
     def human() -> None:

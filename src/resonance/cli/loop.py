@@ -7,9 +7,9 @@ from typing import Any
 
 import typer
 
-from resonance.cli.output import console, ctx_of, print_table, progress, show
+from resonance.cli.output import console, ctx_of, print_table, show
 from resonance.domain.loop_types import LoopRun
-from resonance.domain.modeling import ModelSpec, parse_params
+from resonance.domain.modeling import parse_params
 from resonance.reports.loop import render_html
 from resonance.services import loop as loops
 
@@ -85,26 +85,34 @@ def run(
     param: list[str] = typer.Option([], "--param", "-p", help="KEY=VALUE; repeat."),
     exclude: list[str] = typer.Option([], "--exclude", "-x", help="Column never used; repeat."),
     seed: int = typer.Option(0, help="Random seed."),
+    detach: bool = typer.Option(
+        False, "--detach", help="Queue a loop job for a worker; print its id at once."
+    ),
 ) -> None:
-    """Run the loop; accept a new dataset version only when the sealed suite improves."""
+    """Run the loop; accept a new dataset version only when the sealed suite improves.
+
+    Runs as a job (``resonance job list``): here with a progress bar, or with ``--detach``.
+    """
+    from resonance.cli.jobs import run_as_job
+    from resonance.domain.jobs import JobKind
+
     c = ctx_of(ctx)
-    request = loops.LoopRequest(
-        name=name,
-        spec=ModelSpec(trainer=trainer, params=parse_params(param), exclude_columns=tuple(exclude)),
-        datasets=list(dataset),
-        reserves=list(reserve),
-        budget=budget,
-        suite=suite,
-        iterations=iterations,
-        seed=seed,
-    )
-    with progress(f"loop {name}: baseline", total=iterations + 1) as advance:
-        result = loops.run(
-            c.space(),
-            actor=c.require_actor(),
-            request=request,
-            progress=lambda msg, _done, _total: advance(1, description=f"loop {name}: {msg}"),
-        )
+    params = {
+        "name": name,
+        "trainer": trainer,
+        "params": parse_params(param),
+        "exclude": list(exclude),
+        "datasets": list(dataset),
+        "reserves": list(reserve),
+        "budget": budget,
+        "suite": suite,
+        "iterations": iterations,
+        "seed": seed,
+    }
+    job = run_as_job(c, JobKind.LOOP, params, detach=detach)
+    if job is None:
+        return
+    result = loops.get_run(c.space(), job.result["loop_run"])
     show(c, result.to_dict(), lambda: _print_run(result))
 
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import typer
 
-from resonance.cli.output import console, ctx_of, print_table, progress, show
+from resonance.cli.output import console, ctx_of, print_table, show
 from resonance.domain.errors import InvalidInput
-from resonance.domain.modeling import ModelSpec, ModelVersion, Task, parse_params
+from resonance.domain.modeling import ModelVersion, Task, parse_params
 from resonance.services import model_card as cards
 from resonance.services import training
 
@@ -55,27 +55,34 @@ def train(
     feature: list[str] = typer.Option([], "--feature", help="Use only these columns; repeat."),
     seed: int = typer.Option(0, help="Random seed."),
     scenario: str | None = typer.Option(None, help="Scenario the model serves."),
+    detach: bool = typer.Option(
+        False, "--detach", help="Queue a training job for a worker; print its id at once."
+    ),
 ) -> None:
-    """Train a model version on dataset versions pooled in the sandbox (needs train-pooled)."""
+    """Train a model version on dataset versions pooled in the sandbox (needs train-pooled).
+
+    Runs as a job (``resonance job list``): here with a progress bar, or with ``--detach``
+    on the space's queue.
+    """
+    from resonance.cli.jobs import run_as_job
+    from resonance.domain.jobs import JobKind
+
     c = ctx_of(ctx)
-    spec = ModelSpec(
-        trainer=trainer,
-        task=task,
-        params=parse_params(param),
-        feature_columns=tuple(feature) or None,
-        exclude_columns=tuple(exclude),
-    )
-    with progress(f"training {name} ({trainer})", total=1) as advance:
-        model = training.train_model(
-            c.space(),
-            actor=c.require_actor(),
-            name=name,
-            spec=spec,
-            datasets=list(dataset),
-            seed=seed,
-            scenario=scenario,
-        )
-        advance()
+    params = {
+        "name": name,
+        "trainer": trainer,
+        "task": task.value,
+        "params": parse_params(param),
+        "features": list(feature) or None,
+        "exclude": list(exclude),
+        "datasets": list(dataset),
+        "seed": seed,
+        "scenario": scenario,
+    }
+    job = run_as_job(c, JobKind.TRAIN, params, detach=detach)
+    if job is None:
+        return
+    model = training.get_model(c.space(), job.result["model"])
 
     def human() -> None:
         console.print(f"[green]{model.ref}[/] trained: {_headline(model)}")

@@ -9,15 +9,15 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from resonance.domain.errors import InvalidInput, ResonanceError
-from resonance.services.space import Space
+
+if TYPE_CHECKING:
+    from resonance.services.space import Space
 
 console = Console()
 err_console = Console(stderr=True)
@@ -50,7 +50,9 @@ class Context:
     def space(self) -> Space:
         """The space named by ``--space``, opened once per command."""
         if self._space is None:
-            self._space = Space.open(self.space_path)
+            from resonance.services.space import Space
+
+            self._space = Space.open(self.space_path, quick_reads=True)
         return self._space
 
     def require_actor(self) -> str:
@@ -79,6 +81,8 @@ def print_json(data: Any) -> None:
 
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """Print a Rich table."""
+    from rich.table import Table
+
     table = Table(title=title, show_lines=False)
     for col in columns:
         table.add_column(col)
@@ -114,6 +118,8 @@ def progress(description: str, total: float | None = None) -> Iterator[Callable[
 
     Hidden when stderr is not a terminal or ``RESONANCE_NO_PROGRESS`` is set.
     """
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     disabled = bool(os.environ.get("RESONANCE_NO_PROGRESS")) or not err_console.is_terminal
     with Progress(
         SpinnerColumn(),

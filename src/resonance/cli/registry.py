@@ -479,12 +479,22 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port."),
     workers: int = typer.Option(1, help="Worker processes."),
+    job_workers: int = typer.Option(
+        1,
+        "--job-workers",
+        min=0,
+        help="Job worker processes started beside the server (0: run `resonance worker` "
+        "elsewhere, the scale-out mode on Redis).",
+    ),
 ) -> None:
     """Serve the REST API (OpenAPI at /openapi.json) and the web console (/console).
 
     SIGTERM or Ctrl-C stops it within 5 s: requests still in flight after
     ``SHUTDOWN_GRACE_S`` seconds are cut off (an upload that stalls would
     otherwise hold the shutdown forever).
+
+    Unless ``--job-workers 0``, a job worker runs as a separate process (never a fork of
+    the server) and stops with it; on start it marks jobs whose worker died as failed.
     """
     import os
 
@@ -494,15 +504,28 @@ def serve(
     space = c.space()  # fail early with a clear error when there is no space
     recover(space)
     os.environ["RESONANCE_SPACE"] = str(c.space_path.resolve())
-    uvicorn.run(
-        "resonance.server:make",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
-    )
+    job_worker = None
+    if job_workers:
+        from resonance.jobs.worker import spawn
+
+        job_worker = spawn(c.space_path.resolve(), workers=job_workers)
+    try:
+        uvicorn.run(
+            "resonance.server:make",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+        )
+    finally:
+        if job_worker is not None:
+            job_worker.terminate()
+            try:
+                job_worker.wait(timeout=30)
+            except Exception:
+                job_worker.kill()
 
 
 def register(app: typer.Typer) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from resonance.cli.output import console, ctx_of, print_table, progress, show
+from resonance.cli.output import console, ctx_of, print_table, show
 from resonance.services import valuation
 
 
@@ -20,21 +20,24 @@ def value(
     statement: Path | None = typer.Option(
         None, "--statement", help="Write the benefit-sharing statement here (.md or .html)."
     ),
+    detach: bool = typer.Option(
+        False, "--detach", help="Queue a valuation job for a worker; print its id at once."
+    ),
 ) -> None:
-    """Each member's share (Shapley over members), leave-one-out and KNN-Shapley row total."""
+    """Each member's share (Shapley over members), leave-one-out and KNN-Shapley row total.
+
+    Runs as a job (``resonance job list``): here with a progress bar, or with ``--detach``.
+    """
+    from resonance.cli.jobs import run_as_job
+    from resonance.domain.jobs import JobKind
+
     c = ctx_of(ctx)
     space = c.space()
-    with progress(f"valuing {model} on {suite}", total=1) as advance:
-        result = valuation.value_model(
-            space,
-            actor=c.require_actor(),
-            model=model,
-            suite=suite,
-            k=k,
-            permutations=permutations,
-            seed=seed,
-        )
-        advance()
+    params = {"model": model, "suite": suite, "k": k, "permutations": permutations, "seed": seed}
+    job = run_as_job(c, JobKind.VALUATE, params, detach=detach)
+    if job is None:
+        return
+    result = valuation.Valuation(**job.result["valuation"])
     if statement is not None:
         fmt = "html" if statement.suffix.lower() in (".html", ".htm") else "markdown"
         statement.write_text(valuation.statement(space, result.model, fmt=fmt), encoding="utf-8")

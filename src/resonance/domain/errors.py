@@ -247,6 +247,45 @@ class CsrfRejected(ResonanceError):
     spec = _spec("RES-210", 403, "CSRF check failed")
 
 
+# --- jobs (RES-200..RES-209) ---
+
+
+class JobLimitReached(ResonanceError):
+    """The organization already has as many queued or running jobs as it may."""
+
+    spec = _spec("RES-200", 429, "job limit reached")
+
+
+class JobNotCancellable(ResonanceError):
+    """The job has already finished (succeeded, failed or cancelled)."""
+
+    spec = _spec("RES-201", 409, "job not cancellable")
+
+
+class QueueUnavailable(ResonanceError):
+    """The job queue (its SQLite file or Redis) cannot be reached."""
+
+    spec = _spec("RES-202", 503, "job queue unavailable")
+
+
+class WorkerLost(ResonanceError):
+    """The worker running a job died before the job finished."""
+
+    spec = _spec("RES-203", 500, "job worker lost")
+
+
+class JobCancelled(ResonanceError):
+    """The job was cancelled while it ran (recorded as the job's outcome)."""
+
+    spec = _spec("RES-204", 409, "job cancelled")
+
+
+class JobCrashed(ResonanceError):
+    """The job's work raised an unexpected error (its type and message are recorded)."""
+
+    spec = _spec("RES-205", 500, "job crashed")
+
+
 # --- review queue of data holders (issue 11) ---
 
 

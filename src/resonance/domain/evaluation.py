@@ -9,18 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-from sklearn.metrics import (
-    accuracy_score,
-    f1_score,
-    mean_absolute_error,
-    mean_squared_error,
-    r2_score,
-    recall_score,
-    roc_auc_score,
-)
+if TYPE_CHECKING:
+    import numpy as np
 
 from resonance.domain.errors import InvalidInput
 
@@ -53,6 +45,9 @@ def classification_metrics(
     classes:
         Class names in index order.
     """
+    import numpy as np  # numpy and scikit-learn load only when scoring (the CLI starts fast)
+    from sklearn.metrics import accuracy_score, f1_score, recall_score
+
     labels = np.arange(len(classes))
     recall = recall_score(y_true, y_pred, labels=labels, average=None, zero_division=0)
     present = np.isin(labels, y_true)
@@ -70,6 +65,9 @@ def classification_metrics(
 
 
 def _roc_auc(y_true: np.ndarray, proba: np.ndarray, n_classes: int) -> float | None:
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
     present = np.unique(y_true)
     if len(present) < 2:
         return None
@@ -84,6 +82,9 @@ def _roc_auc(y_true: np.ndarray, proba: np.ndarray, n_classes: int) -> float | N
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]:
     """RMSE, MAE (lower is better) and R² (higher is better)."""
+    import numpy as np
+    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
     return {
         "rmse": float(np.sqrt(mean_squared_error(y_true, y_pred))),
         "mae": float(mean_absolute_error(y_true, y_pred)),
@@ -118,6 +119,8 @@ def per_slice_metrics(
         ``per_class_recall`` included) or :func:`regression_metrics` (``rmse``
         and ``mae`` lower = better); an empty slice gets only ``size`` 0.
     """
+    import numpy as np
+
     out: dict[str, dict[str, Any]] = {}
     for name, rows in slices.items():
         idx = np.flatnonzero(rows) if np.asarray(rows).dtype == bool else np.asarray(rows)

@@ -689,3 +689,32 @@ class TransferTerminated(ContractEvent):
     """An agreement was revoked: its transfer terminated and its grant withdrawn."""
 
     action: ClassVar[str] = "transfer.terminated"
+
+
+# --- jobs ---
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class JobSubmitted(Event):
+    """An organization submitted a job (kind and parameters; never rows)."""
+
+    action: ClassVar[str] = "job.submitted"
+    object_type: ClassVar[str] = "job"
+
+    kind: str
+    params: dict[str, Any]
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class JobFinished(Event):
+    """A job ended: succeeded (with its result references), failed (error code) or cancelled."""
+
+    action: ClassVar[str] = "job.finished"
+    object_type: ClassVar[str] = "job"
+
+    kind: str
+    status: str
+    result: dict[str, Any] | None = None
+    error: str | None = None

@@ -7,15 +7,17 @@ out (a token never shows its secret), and :func:`plain` for anything else.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from resonance.domain.datasets import Dataset, DatasetVersion
 from resonance.domain.ledger import LedgerEntry
-from resonance.domain.national import ImportedBundle
 from resonance.domain.orgs import Consortium, Organization
 from resonance.domain.plain import plain
 from resonance.domain.reporting import DEADLINES, ReportSubmission
 from resonance.domain.tokens import ApiToken
+
+if TYPE_CHECKING:  # national bundles load cryptography; the fast CLI paths never need it
+    from resonance.domain.national import ImportedBundle
 
 __all__ = [
     "bundle",

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:  # numpy and pandas load with the loop's data, not with every record import
+    import numpy as np
+    import pandas as pd
 
 from resonance.domain.plain import plain
 
@@ -46,12 +47,17 @@ class Rows:
 
     def without(self, idx: np.ndarray) -> Rows:
         """All rows but those at ``idx``."""
+        import numpy as np
+
         keep = np.ones(len(self), dtype=bool)
         keep[idx] = False
         return self.take(np.nonzero(keep)[0])
 
     def concat(self, other: Rows) -> Rows:
         """These rows followed by ``other``'s."""
+        import numpy as np
+        import pandas as pd
+
         return Rows(
             pd.concat([self.frame, other.frame], ignore_index=True),
             np.vstack([self.X, other.X]),

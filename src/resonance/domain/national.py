@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from resonance.domain.errors import BundleInvalid
-from resonance.domain.signing import key_id, verify_json
 
 BUNDLE_FORMAT = "resonance-bundle/1"
 
@@ -118,6 +117,8 @@ def verify_bundle(document: Any, *, pinned: dict[str, str] | None = None) -> dic
     manifest: dict[str, Any] = document["manifest"]
     if manifest.get("format") != BUNDLE_FORMAT:
         raise BundleInvalid(f"unknown bundle format {manifest.get('format')!r}")
+    from resonance.domain.signing import key_id, verify_json  # cryptography: only to verify
+
     try:
         kid = key_id(pem)
         ok = verify_json(pem, manifest, signature)

@@ -18,13 +18,13 @@ import hashlib
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.compute as pc
+from typing import TYPE_CHECKING, Any
 
 from resonance.domain.datasets import LabelKind, LabelSpec
 from resonance.domain.errors import InvalidInput, ReviewClosed
+
+if TYPE_CHECKING:  # pyarrow loads when fixes are applied, not with the review records
+    import pyarrow as pa
 
 Value = str | float | int | None
 
@@ -308,6 +308,8 @@ def current_values(table: pa.Table, label: LabelSpec, rows: list[int]) -> list[V
 
 
 def _cast_like(values: list[Value], typ: pa.DataType) -> pa.Array:
+    import pyarrow as pa
+
     try:
         return pa.array(values).cast(typ)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
@@ -371,6 +373,9 @@ def apply_fixes(
                 idx = table.schema.get_field_index(name)
                 table = table.set_column(idx, name, _cast_like(values, col.type))
     if drop:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         keep = pa.array([i not in drop for i in range(n)])
         table = pc.filter(table, keep)
     return table, FixSummary(dict(counts))

@@ -22,12 +22,18 @@ from resonance.domain.errors import Conflict, NotFound, RoleRequired, Validation
 from resonance.domain.events import DatasetRegistered, DatasetVersionCreated
 from resonance.domain.limits import Limits
 from resonance.domain.orgs import Role, check_industry, check_slug
-from resonance.domain.refs import parse_ref
 from resonance.domain.validation import (
     ValidationReport,
     schema_of,
     shape_errors,
     validate_table,
+)
+from resonance.services.catalog_read import (
+    lineage,
+    list_datasets,
+    require_dataset,
+    resolve_version,
+    show_dataset,
 )
 from resonance.services.orgs import require_org, require_role
 from resonance.services.space import Space, Work
@@ -55,24 +61,6 @@ class IngestResult:
             "rows": self.version.row_count,
             "validation": self.report.to_dict(),
         }
-
-
-def resolve_version(tx: Tx, ref: str) -> DatasetVersion:
-    """Load ``name@number`` (or the latest of ``name``), raising ``NotFound``."""
-    name, number = parse_ref(ref)
-    version = tx.get_version(name, number)
-    if version is None:
-        what = f"version {ref!r}" if number is not None else f"dataset {name!r} (no versions)"
-        raise NotFound(f"unknown {what}", ref=ref)
-    return version
-
-
-def require_dataset(tx: Tx, name: str) -> Dataset:
-    """Load a dataset or raise ``NotFound``."""
-    ds = tx.get_dataset(name)
-    if ds is None:
-        raise NotFound(f"unknown dataset {name!r}", dataset=name)
-    return ds
 
 
 @dataclass(frozen=True)
@@ -381,42 +369,15 @@ def validate_file(
     return report
 
 
-def list_datasets(
-    space: Space,
-    *,
-    owner: str | None = None,
-    kind: DatasetKind | None = None,
-    industry: str | None = None,
-    validation: bool = False,
-) -> list[tuple[Dataset, DatasetVersion | None]]:
-    """Datasets with their latest versions (two queries, whatever the catalog's size).
-
-    The versions come without their profile, and without their validation report
-    unless ``validation``: use :func:`show_dataset` for those.
-    """
-    with space.work() as w:
-        datasets = w.tx.list_datasets(owner=owner, kind=kind, industry=industry)
-        latest = w.tx.latest_versions(with_validation=validation, with_profile=False)
-    return [(d, latest.get(d.name)) for d in datasets]
-
-
-def show_dataset(space: Space, name: str) -> tuple[Dataset, list[DatasetVersion]]:
-    """A dataset and all its versions."""
-    with space.work() as w:
-        return require_dataset(w.tx, name), w.tx.list_versions(name)
-
-
-def lineage(space: Space, ref: str) -> list[DatasetVersion]:
-    """A version and all its ancestors, nearest first."""
-    out: list[DatasetVersion] = []
-    seen: set[str] = set()
-    with space.work() as w:
-        todo = [resolve_version(w.tx, ref)]
-        while todo:
-            v = todo.pop(0)
-            if v.ref in seen:
-                continue
-            seen.add(v.ref)
-            out.append(v)
-            todo.extend(resolve_version(w.tx, p) for p in v.parents)
-    return out
+__all__ = [
+    "IngestResult",
+    "NewDataset",
+    "derive_version",
+    "ingest",
+    "lineage",
+    "list_datasets",
+    "require_dataset",
+    "resolve_version",
+    "show_dataset",
+    "validate_file",
+]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from resonance.domain.events import Event, is_registered
 from resonance.domain.ledger import chain_entry
 
-Subscriber = Callable[[Any, Event, str], None]
+if TYPE_CHECKING:  # an event's class is loaded by whoever made the event
+    from resonance.domain.events import Event
+
+Subscriber = Callable[[Any, "Event", str], None]
 
 
 def ledger_subscriber(tx: Any, event: Event, timestamp: str) -> None:
@@ -47,6 +49,8 @@ class EventBus:
             When ``event``'s class is not registered with
             :func:`resonance.domain.events.event_type` (nothing is delivered).
         """
+        from resonance.domain.events import is_registered
+
         if not is_registered(event):
             raise TypeError(f"unregistered event type {type(event).__name__} ({event.action!r})")
         for fn in self.subscribers:

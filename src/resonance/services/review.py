@@ -60,8 +60,8 @@ from resonance.domain.review import (
     sighted_again,
     strength,
 )
-from resonance.services.access import is_remote, load_rows
-from resonance.services.catalog import derive_version, require_dataset
+from resonance.services.catalog_read import require_dataset
+from resonance.services.catalog_read import version_marks as version_marks
 from resonance.services.orgs import require_org
 from resonance.services.space import Space, Work
 from resonance.storage.store import Tx
@@ -285,6 +285,8 @@ def _row_values(
     space: Space, w: Work, actor: str, version: DatasetVersion, rows: list[int]
 ) -> dict[int, dict[str, Any]]:
     """The values of ``rows`` (a delegated reviewer's read is recorded on the ledger)."""
+    from resonance.services.access import load_rows  # pyarrow: only when rows are shown
+
     table = load_rows(space, version)
     ds = require_dataset(w.tx, version.dataset)
     if actor != ds.owner:
@@ -558,6 +560,9 @@ def apply(space: Space, *, actor: str, dataset: str) -> DatasetVersion | None:
     todo = [i for i in pending if latest is not None and i.version == latest.number]
     if not todo or latest is None:
         return None
+    from resonance.services.access import load_rows  # pyarrow and duckdb: only when applying
+    from resonance.services.catalog import derive_version
+
     table, summary = apply_fixes(load_rows(space, latest), label=ds.label, items=todo)
     loops = sorted({lp for i in todo for lp in i.loops})
     reason = summary.describe(loops)
@@ -762,6 +767,8 @@ def delegate(space: Space, *, actor: str, to: str) -> Delegation:
     PolicyDenied
         ``RES-120`` when ``to`` is a peer space's organization (reviewing shows rows).
     """
+    from resonance.services.access import is_remote
+
     with space.work() as w:
         require_org(w.tx, actor)
         require_org(w.tx, to)
@@ -827,10 +834,3 @@ def mark_version(
         w.tx.mark_version(mark)
         w.emit(VersionMarked(actor=actor, object_id=version.ref, status=status, reason=reason))
     return mark
-
-
-def version_marks(space: Space, dataset: str) -> dict[int, VersionMark]:
-    """Marks of a dataset's versions, by number."""
-    with space.work() as w:
-        require_dataset(w.tx, dataset)
-        return w.tx.version_marks(dataset)

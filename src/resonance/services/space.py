@@ -13,18 +13,21 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from resonance.domain import receipts
 from resonance.domain.errors import AlreadyExists, InvalidInput, StoreUnavailable
-from resonance.domain.events import Event
-from resonance.domain.ledger import LedgerEntry
 from resonance.domain.limits import Limits
 from resonance.services.events import EventBus
-from resonance.services.keys import SpaceKeys, load_or_create
 from resonance.storage.artifacts import LocalArtifactStore
-from resonance.storage.sql import SqlStore
-from resonance.storage.store import Tx
+from resonance.storage.sqlite_reader import SqliteCatalogReader, sqlite_path
+from resonance.storage.store import CatalogReader, Tx
+
+if TYPE_CHECKING:  # the event classes, the SQL store and the signing keys load when first used
+    from resonance.domain import receipts
+    from resonance.domain.events import Event
+    from resonance.domain.ledger import LedgerEntry
+    from resonance.services.keys import SpaceKeys
+    from resonance.storage.sql import SqlStore
 
 CONFIG_NAME = "resonance.toml"
 HEAD_META = "ledger_head_signed"
@@ -63,6 +66,9 @@ class SpaceConfig:
     max_ingest_bytes: int = DEFAULT_MAX_INGEST_BYTES
     limits: Limits = field(default_factory=Limits)
     non_finite: str = "warn"  # inf/-inf/NaN cells at ingest: "warn" (kept) or "reject"
+    #: Job queue: ``redis://HOST:PORT/DB`` (scale-out) or empty for the embedded SQLite
+    #: queue at ``<space>/queue.db``. ``RESONANCE_QUEUE_URL`` overrides it.
+    queue_url: str = ""
 
     @property
     def safe_db_url(self) -> str:
@@ -88,17 +94,38 @@ class Work:
 
 
 class Space:
-    """An opened space. Use :meth:`init` to create one and :meth:`open` to open it."""
+    """An opened space. Use :meth:`init` to create one and :meth:`open` to open it.
 
-    def __init__(self, root: Path, config: SpaceConfig) -> None:
+    With ``quick_reads`` (what a one-shot command such as ``resonance dataset list`` asks
+    for) and an embedded SQLite store, :meth:`read` answers catalog queries with the
+    standard library's ``sqlite3`` and the SQL store (SQLAlchemy) is only set up when a
+    unit of work needs it; otherwise both go through the SQL store.
+    """
+
+    def __init__(self, root: Path, config: SpaceConfig, *, quick_reads: bool = False) -> None:
         self.root = root
         self.config = config
-        self.store = SqlStore(config.db_url)
         self.artifacts = LocalArtifactStore(config.artifacts)
         self.bus = EventBus()
         self._keys: SpaceKeys | None = None
         # signed receipts of the entries this process appended, newest last
         self.receipts: list[receipts.SignedStatement] = []
+        self._store: SqlStore | None = None
+        self._quick = sqlite_path(config.db_url) if quick_reads else None
+        if self._quick is None:
+            self._store = self._open_store()
+
+    def _open_store(self) -> SqlStore:
+        from resonance.storage.sql import SqlStore
+
+        return SqlStore(self.config.db_url)
+
+    @property
+    def store(self) -> SqlStore:
+        """The metadata store (set up on first use when the space was opened for quick reads)."""
+        if self._store is None:
+            self._store = self._open_store()
+        return self._store
 
     @classmethod
     def _read_config(cls, root: Path) -> SpaceConfig:
@@ -111,10 +138,10 @@ class Space:
         return cls._read_config_text(root, path.read_text())
 
     @classmethod
-    def open(cls, root: str | Path) -> Space:
-        """Open the space in folder ``root``."""
+    def open(cls, root: str | Path, *, quick_reads: bool = False) -> Space:
+        """Open the space in folder ``root`` (``quick_reads``: see :class:`Space`)."""
         root = Path(root).resolve()
-        return cls(root, cls._read_config(root))
+        return cls(root, cls._read_config(root), quick_reads=quick_reads)
 
     @classmethod
     def init(
@@ -176,6 +203,7 @@ class Space:
             max_ingest_bytes=int(data.get("max_ingest_bytes", DEFAULT_MAX_INGEST_BYTES)),
             limits=Limits.from_dict(doc.get("limits", {})),
             non_finite=_non_finite_policy(data.get("non_finite", "warn")),
+            queue_url=os.environ.get("RESONANCE_QUEUE_URL") or str(data.get("queue_url", "")),
         )
 
     @contextmanager
@@ -191,12 +219,16 @@ class Space:
             work = Work(tx, self.bus, utcnow())
             yield work
             if work.appended:
+                from resonance.domain import receipts  # cryptography: only once work is signed
+
                 head = self._sign(work.appended[-1], receipts.KIND_HEAD)
                 tx.set_meta(HEAD_META, json.dumps(head.to_dict(), sort_keys=True))
         if work.appended:
             self._after_commit(work.appended, head)
 
     def _sign(self, entry: LedgerEntry, kind: str) -> receipts.SignedStatement:
+        from resonance.domain import receipts
+
         keys = self.keys
         unsigned = receipts.statement_for(
             entry, kind=kind, space=self.config.name, key_id=keys.key_id
@@ -206,6 +238,8 @@ class Space:
         )
 
     def _after_commit(self, entries: list[LedgerEntry], head: receipts.SignedStatement) -> None:
+        from resonance.domain import receipts
+
         signed = [self._sign(entry, receipts.KIND_RECEIPT) for entry in entries]
         self.receipts.extend(signed)
         del self.receipts[:-KEEP_RECEIPTS]
@@ -226,10 +260,26 @@ class Space:
         except OSError:  # the copy is a lower bound; the committed work stands
             tmp.unlink(missing_ok=True)
 
+    @contextmanager
+    def read(self) -> Iterator[CatalogReader]:
+        """A read-only view of the catalog, consistent for the block; writes use :meth:`work`.
+
+        The embedded store's quick reader when the space was opened with ``quick_reads``,
+        else a transaction of the SQL store.
+        """
+        if self._quick is not None:
+            with SqliteCatalogReader.open(self._quick) as reader:
+                yield reader
+        else:
+            with self.store.transaction() as tx:
+                yield tx
+
     @property
     def keys(self) -> SpaceKeys:
         """The space's Ed25519 signing key pair (created in ``<root>/keys`` on first use)."""
         if self._keys is None:
+            from resonance.services.keys import load_or_create  # cryptography: only to sign
+
             self._keys = load_or_create(self.root)
         return self._keys
 
@@ -239,4 +289,5 @@ class Space:
 
     def close(self) -> None:
         """Release the store's connections."""
-        self.store.close()
+        if self._store is not None:
+            self._store.close()

@@ -8,41 +8,43 @@ roll back together. Implementations: :class:`resonance.storage.sql.SqlStore`
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from resonance.domain.datasets import Dataset, DatasetKind, DatasetVersion
-from resonance.domain.dsp import AutoAgreeRule, Negotiation, Peer
-from resonance.domain.evaluation import EvaluationRun, EvaluationSuite
-from resonance.domain.ledger import LedgerEntry
-from resonance.domain.loop_types import LoopRun
-from resonance.domain.modeling import ModelVersion
-from resonance.domain.national import ImportedBundle
-from resonance.domain.orgs import Consortium, ConsortiumMember, Organization
-from resonance.domain.policies import Policy
-from resonance.domain.registry import (
-    HistoryEntry,
-    HolderKind,
-    KeyCity,
-    KeyIndustry,
-    LandingCase,
-    ModelEntry,
-    ModelKind,
-    ResonanceSpaceEntry,
-    ScenarioFile,
-    ScenarioStatus,
-)
-from resonance.domain.reporting import ReportKind, ReportNote, ReportSubmission, SubjectKind
-from resonance.domain.review import (
-    Delegation,
-    ProposalKind,
-    ReviewItem,
-    ReviewStatus,
-    VersionMark,
-)
-from resonance.domain.sessions import ConsoleSession
-from resonance.domain.tokens import ApiToken
+if TYPE_CHECKING:  # annotations only: importing the interface loads no record module
+    from resonance.domain.datasets import Dataset, DatasetKind, DatasetVersion
+    from resonance.domain.dsp import AutoAgreeRule, Negotiation, Peer
+    from resonance.domain.evaluation import EvaluationRun, EvaluationSuite
+    from resonance.domain.jobs import Job, JobKind, JobStatus
+    from resonance.domain.ledger import LedgerEntry
+    from resonance.domain.loop_types import LoopRun
+    from resonance.domain.modeling import ModelVersion
+    from resonance.domain.national import ImportedBundle
+    from resonance.domain.orgs import Consortium, ConsortiumMember, Organization
+    from resonance.domain.policies import Policy
+    from resonance.domain.registry import (
+        HistoryEntry,
+        HolderKind,
+        KeyCity,
+        KeyIndustry,
+        LandingCase,
+        ModelEntry,
+        ModelKind,
+        ResonanceSpaceEntry,
+        ScenarioFile,
+        ScenarioStatus,
+    )
+    from resonance.domain.reporting import ReportKind, ReportNote, ReportSubmission, SubjectKind
+    from resonance.domain.review import (
+        Delegation,
+        ProposalKind,
+        ReviewItem,
+        ReviewStatus,
+        VersionMark,
+    )
+    from resonance.domain.sessions import ConsoleSession
+    from resonance.domain.tokens import ApiToken
 
 
 class OrgRepo(Protocol):
@@ -55,6 +57,30 @@ class OrgRepo(Protocol):
     def add_consortium_member(self, consortium: str, member: ConsortiumMember) -> None: ...
     def get_consortium(self, name: str) -> Consortium | None: ...
     def list_consortia(self, *, industry: str | None = None) -> list[Consortium]: ...
+
+
+class CatalogReader(Protocol):
+    """The catalog's read-only queries: what browsing datasets needs.
+
+    Every :class:`Tx` is one; so is the embedded store's quick reader
+    (:class:`resonance.storage.sqlite_reader.SqliteCatalogReader`), which must give the
+    same answers (``tests/storage/test_catalog_reader.py``).
+    """
+
+    def get_dataset(self, name: str) -> Dataset | None: ...
+    def list_datasets(
+        self,
+        *,
+        owner: str | None = None,
+        kind: DatasetKind | None = None,
+        industry: str | None = None,
+    ) -> list[Dataset]: ...
+    def get_version(self, dataset: str, number: int | None = None) -> DatasetVersion | None: ...
+    def list_versions(self, dataset: str) -> list[DatasetVersion]: ...
+    def latest_versions(
+        self, *, with_validation: bool = True, with_profile: bool = True
+    ) -> dict[str, DatasetVersion]: ...
+    def version_marks(self, dataset: str) -> dict[int, VersionMark]: ...
 
 
 class CatalogRepo(Protocol):
@@ -249,6 +275,59 @@ class DspRepo(Protocol):
     def prune_nonces(self, *, before: str) -> int: ...
 
 
+class JobRepo(Protocol):
+    """Jobs (long work run by workers).
+
+    Contracts (tested on SQLite and PostgreSQL by ``tests/storage/test_jobs_contract.py``):
+
+    * ``add_job`` stores a new job; a duplicate id raises (``Conflict`` at the store).
+    * ``list_jobs`` returns newest first, filtered by organization, statuses and kind.
+    * ``count_active_jobs`` counts queued and running jobs of one organization; with
+      ``lock`` the count and the caller's following insert are serialized per organization.
+    * ``claim_job`` moves a job from queued to running for ``worker`` and returns True only
+      for the one call that did it: a job runs at most once, and never after a cancel request.
+    * ``report_job_progress`` updates progress, message and heartbeat, appends a log line
+      (the newest ``MAX_LOG_LINES`` are kept) on a running job only, and returns whether a
+      cancel was requested (False for a job not running).
+    * ``finish_job`` moves a queued or running job to a final status once; a finished job
+      never changes again (returns False).
+    * ``request_job_cancel`` flags a queued or running job; False when it already finished.
+    """
+
+    def add_job(self, job: Job) -> None: ...
+    def get_job(self, job_id: str) -> Job | None: ...
+    def list_jobs(
+        self,
+        *,
+        organization: str | None = None,
+        statuses: Sequence[JobStatus] | None = None,
+        kind: JobKind | None = None,
+        limit: int | None = None,
+    ) -> list[Job]: ...
+    def count_active_jobs(self, organization: str, *, lock: bool = False) -> int: ...
+    def claim_job(self, job_id: str, *, worker: str, now: str) -> bool: ...
+    def report_job_progress(
+        self,
+        job_id: str,
+        *,
+        now: str,
+        progress: float | None = None,
+        message: str | None = None,
+        log: str | None = None,
+    ) -> bool: ...
+    def finish_job(
+        self,
+        job_id: str,
+        *,
+        status: JobStatus,
+        now: str,
+        result: dict[str, Any] | None = None,
+        error: dict[str, Any] | None = None,
+        log: str | None = None,
+    ) -> bool: ...
+    def request_job_cancel(self, job_id: str) -> bool: ...
+
+
 class ReviewRepo(Protocol):
     """The owners' review queue, reviewer delegations and dataset version marks.
 
@@ -293,6 +372,7 @@ class ReviewRepo(Protocol):
 
 class Tx(
     DspRepo,
+    JobRepo,
     ReviewRepo,
     LoopRepo,
     ModelRepo,

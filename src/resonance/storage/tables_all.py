@@ -5,6 +5,7 @@ from resonance.storage import (
     tables_authority,  # noqa: F401
     tables_console,  # noqa: F401
     tables_dsp,  # noqa: F401
+    tables_jobs,  # noqa: F401
     tables_loop,  # noqa: F401
     tables_models,  # noqa: F401
     tables_registry,  # noqa: F401

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from resonance.api.deps import OrgDep, SpaceDep
 from resonance.api.errors import ERROR_RESPONSES
 from resonance.api.params import slug
 from resonance.api.routers.models import Column
-from resonance.domain import forms
-from resonance.services import federation
-from resonance.services.federation import BACKENDS, KINDS, STRATEGIES, FederationConfig
+from resonance.domain.jobs import JobKind
+from resonance.services.federation import BACKENDS, KINDS, STRATEGIES
 
 router = APIRouter(prefix="/federation", tags=["federation"], responses=ERROR_RESPONSES)
 
@@ -55,34 +54,17 @@ class FederateBody(BaseModel):
     )
 
 
-@router.post("/runs", status_code=201)
-def federate(body: FederateBody, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
-    """Train the next version of ``name`` by federated averaging, as the acting organization.
+@router.post("/runs", status_code=202)
+def federate(
+    body: FederateBody, request: Request, response: Response, space: SpaceDep, me: OrgDep
+) -> dict[str, Any]:
+    """Queue a federated run training the next version of ``name``; returns the job (202).
 
-    Every member's ClientApp runs in the server's process and reads only its own
-    version under its policy (``train-federated``); each round goes on the
-    ledger. Needs the model-builder role (RES-122). Returns the model version.
+    A worker runs it: every member's ClientApp runs in the worker's process and reads only
+    its own version under its policy (``train-federated``); each round goes on the ledger;
+    the job's result names the model version. Refused at once without the model-builder
+    role (RES-122) or with unknown or same-owner member versions (RES-101 / RES-100).
     """
-    cfg = FederationConfig(
-        kind=body.model,
-        strategy=body.strategy,
-        rounds=body.rounds,
-        proximal_mu=body.mu,
-        server_lr=body.server_lr,
-        hidden=body.hidden,
-        local={"epochs": float(body.epochs), "lr": body.lr, "batch_size": 32.0},
-        dp_noise=body.dp_noise,
-        dp_clip=body.dp_clip,
-        secure_aggregation=body.secure_aggregation,
-        seed=body.seed,
-        backend=body.backend,
-    )
-    model = federation.federate(
-        space,
-        actor=me.name,
-        name=body.name,
-        datasets=list(body.datasets),
-        config=cfg,
-        exclude=tuple(body.exclude),
-    )
-    return forms.plain(model.to_dict())
+    from resonance.api.routers.jobs import submit_job
+
+    return submit_job(request, response, space, me.name, JobKind.FEDERATE, body.model_dump())

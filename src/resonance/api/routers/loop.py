@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
@@ -14,7 +14,7 @@ from resonance.api.errors import ERROR_RESPONSES, ErrorBody
 from resonance.api.params import SLUG_PATTERN
 from resonance.api.routers.models import Column, ParamKey, ParamValue
 from resonance.domain import forms
-from resonance.domain.modeling import ModelSpec
+from resonance.domain.jobs import JobKind
 from resonance.reports.loop import render_html
 from resonance.services import loop as loops
 
@@ -60,28 +60,21 @@ class LoopBody(BaseModel):
     seed: int = Field(0, ge=0, le=2**31 - 1)
 
 
-@router.post("/runs", status_code=201)
-def run(body: LoopBody, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
-    """Run the loop to the end as the acting organization (synchronous; may take minutes).
+@router.post("/runs", status_code=202)
+def run(
+    body: LoopBody, request: Request, response: Response, space: SpaceDep, me: OrgDep
+) -> dict[str, Any]:
+    """Queue a loop run as the acting organization; returns the job (202, ``Location``).
 
-    A new dataset version is accepted only when the sealed suite improves. Needs
-    the model-builder role (RES-122) and ``train-pooled`` grants on every
-    training and reserve version (RES-120); the suite's query budget must cover
-    ``1 + 3 × iterations`` queries (RES-130).
+    A worker runs it (``GET /jobs/{id}`` follows it; the run then appears under
+    ``/loop/runs/{name}``). A new dataset version is accepted only when the sealed suite
+    improves. Refused at once: without the model-builder role (RES-122), a taken name
+    (RES-102), an unknown suite (RES-101) or a query budget below ``1 + 3 × iterations``
+    (RES-130); ``train-pooled`` grants (RES-120) are checked when the job reads the data.
     """
-    request = loops.LoopRequest(
-        name=body.name,
-        spec=ModelSpec(
-            trainer=body.trainer, params=dict(body.params), exclude_columns=tuple(body.exclude)
-        ),
-        datasets=list(body.datasets),
-        reserves=list(body.reserves),
-        budget=body.budget,
-        suite=body.suite,
-        iterations=body.iterations,
-        seed=body.seed,
-    )
-    return forms.plain(loops.run(space, actor=me.name, request=request).to_dict())
+    from resonance.api.routers.jobs import submit_job
+
+    return submit_job(request, response, space, me.name, JobKind.LOOP, body.model_dump())
 
 
 @router.get("/runs")

@@ -6,49 +6,20 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from resonance.domain.datasets import (
-    Dataset,
-    DatasetKind,
-    DatasetVersion,
-    LabelSpec,
-    Schema,
-    Transformation,
-)
+from resonance.domain.datasets import Dataset, DatasetKind, DatasetVersion
 from resonance.domain.policies import Grant, Policy
 from resonance.storage import tables as t
+from resonance.storage.records import dataset_of, version_of
 from resonance.storage.sql.base import SqlRepoBase
 from resonance.storage.tables_review import version_marks
 
 
 def _dataset(row: Any) -> Dataset:
-    return Dataset(
-        name=row.name,
-        owner=row.owner,
-        kind=DatasetKind(row.kind),
-        industry=row.industry,
-        scenario=row.scenario,
-        description=row.description,
-        label=LabelSpec.from_dict(row.label),
-        group_key=row.group_key,
-    )
+    return dataset_of(row._mapping)
 
 
 def _version(row: Any) -> DatasetVersion:
-    cols = row._mapping
-    return DatasetVersion(
-        dataset=row.dataset,
-        number=row.number,
-        content_hash=row.content_hash,
-        row_count=row.row_count,
-        schema=Schema.from_list(row.schema),
-        parents=tuple(row.parents),
-        transformation=Transformation.from_dict(row.transformation),
-        created_at=row.created_at,
-        created_by=row.created_by,
-        source_hash=row.source_hash,
-        validation=cols.get("validation", {}),
-        profile=cols.get("profile", {}),
-    )
+    return version_of(row._mapping)
 
 
 def _policy(row: Any) -> Policy:

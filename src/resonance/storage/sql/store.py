@@ -5,17 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 from resonance.domain.errors import Conflict, InvalidInput, StoreUnavailable
 from resonance.storage.sql.catalog import SqlCatalogRepo
 from resonance.storage.sql.console import SqlSessionRepo
 from resonance.storage.sql.dsp import SqlDspRepo
+from resonance.storage.sql.jobs import SqlJobRepo
 from resonance.storage.sql.ledger import SqlLedgerRepo
 from resonance.storage.sql.loop import SqlLoopRepo
 from resonance.storage.sql.models import SqlModelRepo
@@ -28,6 +30,7 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 class SqlTx(
     SqlDspRepo,
+    SqlJobRepo,
     SqlReviewRepo,
     SqlLoopRepo,
     SqlModelRepo,
@@ -143,6 +146,8 @@ class SqlStore:
 
     def alembic_config(self) -> Config:
         """Alembic configuration pointing at the packaged migrations."""
+        from alembic.config import Config  # alembic loads only to migrate
+
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
@@ -150,6 +155,8 @@ class SqlStore:
 
     def migrate(self) -> None:
         """Upgrade the schema to the newest revision of every migration branch."""
+        from alembic import command
+
         cfg = self.alembic_config()
         try:
             with self.engine.begin() as conn:
