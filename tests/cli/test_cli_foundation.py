@@ -92,14 +92,21 @@ def test_the_readme_walkthrough(cli: Cli, tmp_path: Path, db_url: str) -> None:
     assert denied["code"] == "RES-120" and denied["details"]["ref"] == "steel-a@1"
     assert not (tmp_path / "x.csv").exists()
     out = str(tmp_path / "x.parquet")
-    read = cli.json(
+    in_space = cli.error(
         "dataset", "read", "steel-a", "--purpose", "train-pooled", "-o", out, actor="lab"
-    )
+    )  # issue 9: train-pooled runs the platform's work inside the space; it releases no rows
+    assert in_space["code"] == "RES-120" and not Path(out).exists()
+    assert in_space["details"]["rule"] == "rows-leave-only-under-download"
+    cli("policy", "set", "steel-a", "--grant", "lab:train-pooled,evaluate,download:2099-12-31",
+        actor="plant-a")  # fmt: skip
+    read = cli.json("dataset", "read", "steel-a", "-o", out, actor="lab")
     assert read == {"ref": "steel-a@1", "rows": 1941, "out": out}
     assert pq.read_table(tmp_path / "x.parquet").num_rows == 1941
 
     actions = [e["action"] for e in cli.json("ledger", "show", "--limit", "100")]
-    assert actions[-3:] == ["policy.set", "data.access_denied", "data.accessed"]
+    assert actions[-5:] == [
+        "policy.set", "data.access_denied", "data.access_denied", "policy.set", "data.accessed"
+    ]  # fmt: skip
     assert cli.json("ledger", "verify") == {"ok": True, "entries": len(actions), "problems": []}
     assert "ledger intact" in cli("ledger", "verify").stdout
     newest = [e["seq"] for e in cli.json("ledger", "show", "--limit", "2")]

@@ -114,6 +114,7 @@ class AccessRequest:
     purpose: Purpose
     on: date
     policy: Policy | None = None
+    releases_rows: bool = False
 
 
 class Effect(StrEnum):
@@ -155,6 +156,29 @@ def register_rule(cls: type[Rule]) -> type[Rule]:
     """Class decorator adding a rule to the default chain."""
     RULES[cls.name] = cls
     return cls
+
+
+@register_rule
+class ReleaseRule(Rule):
+    """Rows leave the space only under ``download``.
+
+    ``train-pooled``, ``train-federated`` and ``evaluate`` let an organization run
+    the platform's work inside the space; a request that would hand the rows
+    over (``releases_rows``) for any other purpose is denied, whoever asks.
+    """
+
+    name = "rows-leave-only-under-download"
+    order = 5
+
+    def evaluate(self, request: AccessRequest) -> Decision | None:
+        if not request.releases_rows or request.purpose is Purpose.DOWNLOAD:
+            return None
+        return Decision(
+            Effect.DENY,
+            self.name,
+            f"{request.purpose.value} lets an organization run the platform's work inside "
+            "the space; rows leave it only under a download grant",
+        )
 
 
 @register_rule

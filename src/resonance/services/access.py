@@ -26,12 +26,20 @@ class Grantee:
 
 
 def authorize(
-    space: Space, *, actor: str, ref: str, purpose: Purpose, context: dict[str, str] | None = None
+    space: Space,
+    *,
+    actor: str,
+    ref: str,
+    purpose: Purpose,
+    context: dict[str, str] | None = None,
+    release: bool = False,
 ) -> Grantee:
     """Decide and record a use of ``ref`` by ``actor`` for ``purpose``.
 
     An allowed use is recorded as ``data.accessed``; a denied one is recorded as
     ``data.access_denied`` (committed) and raised as :class:`PolicyDenied`.
+    ``release`` marks a use that hands the rows to ``actor`` (only ``download``
+    allows that); every other use is the platform's work inside the space.
     """
     with space.work() as w:
         require_org(w.tx, actor)
@@ -45,6 +53,7 @@ def authorize(
             purpose=purpose,
             on=space.today(),
             policy=w.tx.get_policy(ds.name),
+            releases_rows=release,
         )
         decision = RuleChain.default().decide(request)
         payload = {
@@ -52,6 +61,7 @@ def authorize(
             "content_hash": version.content_hash,
             "rule": decision.rule,
             "reason": decision.reason,
+            **({"release": "rows"} if release else {}),
             **(context or {}),
         }
         if decision.allowed:
@@ -79,8 +89,19 @@ def load_rows(space: Space, version: DatasetVersion) -> pa.Table:
 
 
 def read_version(
-    space: Space, *, actor: str, ref: str, purpose: Purpose, context: dict[str, str] | None = None
+    space: Space,
+    *,
+    actor: str,
+    ref: str,
+    purpose: Purpose = Purpose.DOWNLOAD,
+    context: dict[str, str] | None = None,
 ) -> tuple[DatasetVersion, pa.Table]:
-    """Authorize, record and read the rows of a dataset version."""
-    grant = authorize(space, actor=actor, ref=ref, purpose=purpose, context=context)
+    """Authorize, record and hand over the rows of a dataset version.
+
+    Rows leave the space only under ``download`` (a grant, or ownership): any other
+    purpose is denied by the ``rows-leave-only-under-download`` rule, recorded as
+    ``data.access_denied`` and raised as ``PolicyDenied`` (RES-120). In-space work
+    uses :func:`authorize` and :func:`load_rows` instead.
+    """
+    grant = authorize(space, actor=actor, ref=ref, purpose=purpose, context=context, release=True)
     return grant.version, load_rows(space, grant.version)
