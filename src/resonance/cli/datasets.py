@@ -172,14 +172,19 @@ def list_(
 def show_(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
     """A dataset, its versions and the latest schema."""
     c = ctx_of(ctx)
-    ds, versions = catalog.show_dataset(c.space(), name)
+    ds, versions = catalog.show_dataset(c.space(), name, viewer=c.actor)
+    derived = access.derivation(c.space(), versions[-1]) if versions else None
     data = {
         **dataset_dict(ds, versions[-1] if versions else None),
         "versions": [version_dict(v, full=v is versions[-1]) for v in versions],
+        "derivation": derived.to_dict() if derived else None,
     }
 
     def human() -> None:
-        console.print(f"[bold]{ds.name}[/] owned by {ds.owner} ({ds.kind.value}, {ds.industry})")
+        who = f"registered by {ds.owner}" if ds.derived else f"owned by {ds.owner}"
+        console.print(f"[bold]{ds.name}[/] {who} ({ds.kind.value}, {ds.industry})")
+        if derived:
+            console.print(derived.summary())
         print_table(
             "Versions",
             ["ref", "rows", "sha256", "made by", "parents"],

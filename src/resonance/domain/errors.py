@@ -151,3 +151,22 @@ class TrainingFailed(ResonanceError):
     """A trainer could not fit a model on the given data."""
 
     spec = _spec("RES-170", 422, "training failed")
+
+
+# --- trust (issue 9): derived data, per-row outputs, scoped views (RES-124..RES-129) --------
+
+
+class DerivedDataset(ResonanceError):
+    """A derived dataset takes no ingested versions and no policy of its own.
+
+    Its versions come only from the platform's work, and its rules are computed
+    from the policies of the sources its rows came from.
+    """
+
+    spec = _spec("RES-124", 403, "derived dataset: rules come from its sources")
+
+
+class ProvenanceMissing(ResonanceError):
+    """A version made from other versions must say, per row, where each row came from."""
+
+    spec = _spec("RES-126", 422, "per-row provenance missing or inconsistent")

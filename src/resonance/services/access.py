@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from resonance.domain.datasets import Dataset, DatasetVersion
+from resonance.domain.datasets import Dataset, DatasetVersion, SourceRows
 from resonance.domain.errors import PolicyDenied
 from resonance.domain.events import DataAccessDenied, DataAccessed
-from resonance.domain.policies import AccessRequest, Decision, Purpose, RuleChain
+from resonance.domain.policies import (
+    AccessRequest,
+    Decision,
+    Grant,
+    Purpose,
+    RuleChain,
+    combined_grants,
+    decide_derived,
+)
 from resonance.services.catalog import PARQUET, require_dataset, resolve_version
 from resonance.services.orgs import require_org
 from resonance.services.space import Space
+from resonance.storage.store import Tx
 
 
 @dataclass(frozen=True)
@@ -45,23 +56,17 @@ def authorize(
         require_org(w.tx, actor)
         version = resolve_version(w.tx, ref)
         ds = require_dataset(w.tx, version.dataset)
-        request = AccessRequest(
-            organization=actor,
-            dataset=ds.name,
-            owner=ds.owner,
-            kind=ds.kind,
-            purpose=purpose,
-            on=space.today(),
-            policy=w.tx.get_policy(ds.name),
-            releases_rows=release,
-        )
-        decision = RuleChain.default().decide(request)
+        decision = decide(
+            w.tx, actor=actor, dataset=ds, version=version, purpose=purpose,
+            on=space.today(), release=release,
+        )  # fmt: skip
         payload = {
             "purpose": purpose.value,
             "content_hash": version.content_hash,
             "rule": decision.rule,
             "reason": decision.reason,
             **({"release": "rows"} if release else {}),
+            **({"sources": [x.ref for x in version.sources]} if version.is_derived else {}),
             **(context or {}),
         }
         if decision.allowed:
@@ -81,6 +86,116 @@ def authorize(
         purpose=purpose.value,
         rule=decision.rule,
     )
+
+
+def source_requests(
+    tx: Tx,
+    version: DatasetVersion,
+    *,
+    actor: str,
+    purpose: Purpose,
+    on: date,
+    release: bool = False,
+) -> list[AccessRequest]:
+    """One request per dataset whose rows ``version`` contains, under that dataset's policy."""
+    out = []
+    for name in sorted({s.dataset for s in version.source_rows()}):
+        source = require_dataset(tx, name)
+        out.append(
+            AccessRequest(
+                organization=actor,
+                dataset=name,
+                owner=source.owner,
+                kind=source.kind,
+                purpose=purpose,
+                on=on,
+                policy=tx.get_policy(name),
+                releases_rows=release,
+            )
+        )
+    return out
+
+
+def decide(
+    tx: Tx,
+    *,
+    actor: str,
+    dataset: Dataset,
+    version: DatasetVersion,
+    purpose: Purpose,
+    on: date,
+    release: bool = False,
+) -> Decision:
+    """The rule chain's decision on a use of ``version`` (nothing recorded).
+
+    A version made from other versions is checked against the policy of every
+    source its rows came from (the most restrictive combination, the earliest
+    expiry); its own dataset's owner or policy plays no part, so the registrant of
+    a derived dataset gains nothing by registering it.
+    """
+    chain = RuleChain.default()
+    if version.is_derived or dataset.derived:
+        sources = (
+            source_requests(tx, version, actor=actor, purpose=purpose, on=on, release=release)
+            if version.is_derived
+            else []  # a derived dataset's version without provenance is usable by nobody
+        )
+        return decide_derived(chain, sources)
+    request = AccessRequest(
+        organization=actor,
+        dataset=dataset.name,
+        owner=dataset.owner,
+        kind=dataset.kind,
+        purpose=purpose,
+        on=on,
+        policy=tx.get_policy(dataset.name),
+        releases_rows=release,
+    )
+    return chain.decide(request)
+
+
+def derived_policy(tx: Tx, version: DatasetVersion, *, on: date) -> tuple[Grant, ...]:
+    """What each organization may do with a derived version: what all its sources allow."""
+    sources = source_requests(tx, version, actor="", purpose=Purpose.DOWNLOAD, on=on)
+    orgs = [o.name for o in tx.list_organizations()]
+    return combined_grants(RuleChain.default(), sources, orgs)
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """Where a derived version's rows came from and what every source allows."""
+
+    ref: str
+    sources: tuple[SourceRows, ...]
+    allowed: tuple[Grant, ...]
+
+    def summary(self) -> str:
+        """``derived from plant-a@1 (280 rows), ...; allowed purposes: ...``."""
+        src = ", ".join(f"{s.ref} ({s.rows:,} rows)" for s in self.sources)
+        allowed = "; ".join(
+            f"{g.organization}: {', '.join(sorted(p.value for p in g.purposes))}"
+            + (f" until {g.until.isoformat()}" if g.until else "")
+            for g in self.allowed
+        )
+        return f"derived from {src}; allowed purposes: {allowed or 'none'}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize to plain JSON types."""
+        return {
+            "ref": self.ref,
+            "sources": [s.to_dict() for s in self.sources],
+            "allowed": [g.to_dict() for g in self.allowed],
+            "summary": self.summary(),
+        }
+
+
+def derivation(space: Space, version: DatasetVersion) -> Derivation | None:
+    """The sources and computed policy of a derived version (``None`` for an ingested one)."""
+    if not version.is_derived:
+        return None
+    with space.work() as w:
+        allowed = derived_policy(w.tx, version, on=space.today())
+    return Derivation(version.ref, version.sources, allowed)
 
 
 def load_rows(space: Space, version: DatasetVersion) -> pa.Table:

@@ -15,15 +15,15 @@ import numpy as np
 import pyarrow as pa
 
 from resonance.domain.datasets import Dataset, DatasetKind, LabelSpec, Transformation
-from resonance.domain.errors import AlreadyExists, InvalidInput
+from resonance.domain.errors import InvalidInput
 from resonance.domain.evaluation import HIGHER, METRIC_DIRECTIONS
-from resonance.domain.events import DatasetRegistered
 from resonance.domain.loop import Candidate, Outcome, Rows
 from resonance.domain.modeling import ModelSpec
 from resonance.domain.policies import Purpose
-from resonance.services import evaluation
+from resonance.domain.provenance import RowProvenance
+from resonance.services import catalog, evaluation
 from resonance.services.access import Grantee, authorize, load_rows
-from resonance.services.catalog import derive_version
+from resonance.services.catalog import derive_version, require_dataset, row_provenance
 from resonance.services.space import Space
 from resonance.services.training import record_model
 from resonance.training.features import Prepared, prepare_xy
@@ -56,6 +56,8 @@ class Pool:
     grants: dict[str, Grantee]
     offsets: dict[str, int]
     train_refs: list[str]
+    origin: RowProvenance
+    """Per universe row, the version (a training or reserve version) and row it is."""
 
 
 def _read(space: Space, actor: str, refs: list[str], name: str, role: str) -> list[Grantee]:
@@ -94,9 +96,7 @@ def read_pool(space: Space, actor: str, req: LoopRequest) -> Pool:
         feature_columns=req.spec.feature_columns,
     )
     prepared = prepare_xy(universe, label, encoder=enc_prep.encoder)
-    owner = np.concatenate(
-        [np.full(t.num_rows, g.dataset.owner) for g, t in zip(grants, tables, strict=True)]
-    )
+    owner = _row_owners(space, grants)
     source = np.concatenate(
         [np.full(t.num_rows, g.version.ref) for g, t in zip(grants, tables, strict=True)]
     )
@@ -121,17 +121,39 @@ def read_pool(space: Space, actor: str, req: LoopRequest) -> Pool:
         {g.version.ref: g for g in grants},
         offsets,
         [g.version.ref for g in train_g],
+        RowProvenance.of(
+            source, np.concatenate([np.arange(t.num_rows) for t in tables]).astype(np.int64)
+        ),
     )
 
 
+def _row_owners(space: Space, grants: list[Grantee]) -> np.ndarray:
+    """Per row, the organization that owns it: a derived version's rows keep their sources'."""
+    parts = []
+    for g in grants:
+        if not g.version.is_derived:
+            parts.append(np.full(g.version.row_count, g.dataset.owner, dtype=object))
+            continue
+        prov = row_provenance(space, g.version)
+        with space.work() as w:
+            owners = [require_dataset(w.tx, r.partition("@")[0]).owner for r in prov.refs]
+        parts.append(np.asarray(owners, dtype=object)[prov.source])
+    return np.concatenate(parts).astype(str) if parts else np.empty(0, dtype=str)
+
+
 def register_working(space: Space, actor: str, name: str, pool: Pool, req: LoopRequest) -> str:
-    """The run's working dataset (owned by the builder, in the sandbox) and its first version."""
+    """The run's working dataset and its first version.
+
+    The builder registers it; it is *derived*: each row keeps its source version and
+    row, and every use is checked against the policies of those sources (the builder
+    owns it for no policy purpose, sets no policy on it, ingests nothing into it).
+    """
     ds_name = f"{name}-data"
     first = next(iter(pool.grants.values())).dataset
-    with space.work() as w:
-        if w.tx.get_dataset(ds_name):
-            raise AlreadyExists(f"dataset {ds_name!r} already exists", dataset=ds_name)
-        ds = Dataset(
+    catalog.register_derived(
+        space,
+        actor=actor,
+        dataset=Dataset(
             name=ds_name,
             owner=actor,
             kind=DatasetKind.SPECIALIZED if first.scenario else DatasetKind.COMMON,
@@ -139,21 +161,9 @@ def register_working(space: Space, actor: str, name: str, pool: Pool, req: LoopR
             scenario=first.scenario,
             description=f"working dataset of loop run {name} (pooled in the sandbox)",
             label=pool.label,
-        )
-        w.tx.add_dataset(ds, created_at=w.now)
-        w.emit(
-            DatasetRegistered(
-                actor=actor,
-                object_id=ds_name,
-                payload={
-                    "owner": actor,
-                    "kind": ds.kind.value,
-                    "industry": ds.industry,
-                    "scenario": ds.scenario,
-                    "loop": name,
-                },
-            )
-        )
+        ),
+        context={"loop": name},
+    )
     version, _ = derive_version(
         space,
         actor=actor,
@@ -163,6 +173,7 @@ def register_working(space: Space, actor: str, name: str, pool: Pool, req: LoopR
         transformation=Transformation(
             "loop-pool", {"loop": name}, "training datasets pooled for the loop run"
         ),
+        provenance=pool.origin.take(pool.train.row),
     )
     return version.ref
 
@@ -236,6 +247,7 @@ class Oracle:
                     },
                     " | ".join(p.reason for p in cand.plans),
                 ),
+                provenance=self.pool.origin.take(cand.rows.row),
             )
             ref = version.ref
         else:

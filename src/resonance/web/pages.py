@@ -18,7 +18,7 @@ from resonance.domain.industries import INDUSTRIES
 from resonance.domain.reporting import DEADLINES, ReportKind
 from resonance.reports import charts
 from resonance.reports.render import render_html
-from resonance.services import catalog, ledger, policies, registry, reports
+from resonance.services import access, catalog, ledger, policies, registry, reports
 
 Ctx = tuple[str, dict[str, Any]]
 
@@ -58,6 +58,7 @@ def dataset_page(space: Any, request: Request, name: str) -> Ctx:
         "latest": latest,
         "policy": policies.get_policy(space, name),
         "lineage": catalog.lineage(space, latest.ref) if latest else [],
+        "derivation": access.derivation(space, latest) if latest else None,
     }
 
 

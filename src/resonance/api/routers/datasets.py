@@ -43,13 +43,19 @@ def list_datasets(
 
 
 @router.get("/{name}")
-def show_dataset(name: DatasetName, space: SpaceDep, _: OrgDep) -> dict[str, Any]:
-    """A dataset and its versions (the latest with schema, validation and profile)."""
-    ds, versions = catalog.show_dataset(space, name)
+def show_dataset(name: DatasetName, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
+    """A dataset and its versions (the latest with schema, validation and profile).
+
+    A sealed dataset's profile and validation report go to its owner only; a derived
+    dataset says where its rows came from and what every source allows.
+    """
+    ds, versions = catalog.show_dataset(space, name, viewer=me.name)
     latest = versions[-1] if versions else None
+    derived = access.derivation(space, latest) if latest else None
     return {
         **serialize.dataset(ds, latest),
         "versions": [serialize.version(v, full=v is latest) for v in versions],
+        "derivation": derived.to_dict() if derived else None,
     }
 
 

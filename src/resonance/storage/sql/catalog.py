@@ -12,6 +12,7 @@ from resonance.domain.datasets import (
     DatasetVersion,
     LabelSpec,
     Schema,
+    SourceRows,
     Transformation,
 )
 from resonance.domain.policies import Grant, Policy
@@ -29,6 +30,7 @@ def _dataset(row: Any) -> Dataset:
         description=row.description,
         label=LabelSpec.from_dict(row.label),
         group_key=row.group_key,
+        derived=bool(row.derived),
     )
 
 
@@ -47,6 +49,8 @@ def _version(row: Any) -> DatasetVersion:
         source_hash=row.source_hash,
         validation=cols.get("validation", {}),
         profile=cols.get("profile", {}),
+        sources=tuple(SourceRows.from_dict(s) for s in (row.sources or ())),
+        provenance=row.provenance,
     )
 
 
@@ -76,6 +80,7 @@ class SqlCatalogRepo(SqlRepoBase):
                 label=dataset.label.to_dict() if dataset.label else None,
                 group_key=dataset.group_key,
                 created_at=created_at,
+                derived=dataset.derived,
             )
         )
 
@@ -114,6 +119,8 @@ class SqlCatalogRepo(SqlRepoBase):
                 profile=version.profile,
                 created_at=version.created_at,
                 created_by=version.created_by,
+                sources=[s.to_dict() for s in version.sources] or None,
+                provenance=version.provenance,
             )
         )
 
