@@ -90,7 +90,7 @@ def _check_request(space: Space, actor: str, req: LoopRequest) -> None:
         require_role(w.tx, actor, Role.MODEL_BUILDER)
         if w.tx.get_loop_run(req.name):
             raise AlreadyExists(f"loop run {req.name!r} already exists", loop=req.name)
-    left = evaluation.remaining_budget(space, model_name=req.name, suite=req.suite)
+    left = evaluation.remaining_budget(space, organization=actor, suite=req.suite)
     if left < 1 + 3 * req.iterations:
         raise BudgetExhausted(
             f"{req.iterations} iterations may need {1 + 3 * req.iterations} queries of suite "

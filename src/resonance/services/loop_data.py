@@ -273,8 +273,10 @@ class Oracle:
         slices = list(run.diagnosis.get("slices", []))
         scores = [float(s["macro_f1"]) for s in slices if "macro_f1" in s]
         self.refs[cand.label] = (ref, mv.ref)
+        shown = run.metrics.get(self.primary)  # the Ladder's release, else the best so far
+        primary = shown if shown is not None else run.metrics["ladder"]["best"]
         return Outcome(
-            self.sign * float(run.metrics[self.primary]),
+            self.sign * float(primary),
             min(scores) if scores else float("nan"),
             {k: v for k, v in run.metrics.items() if isinstance(v, int | float)},
             slices,

@@ -44,6 +44,19 @@ def _scalar_metrics(metrics: dict[str, Any]) -> list[tuple[str, Any, str]]:
     ]
 
 
+def _feature_line(model: ModelVersion) -> str:
+    """The columns a model reads; a categorical column's values (ids, say) are only counted.
+
+    The card goes to every organization: the encoded names (``Product ID=L47181``)
+    would list values of the training rows.
+    """
+    columns: dict[str, int] = {}
+    for name in model.feature_names:
+        column, sep, _ = name.partition("=")
+        columns[column] = columns.get(column, 0) + (1 if sep else 0)
+    return ", ".join(f"{c} (categorical, {n} values)" if n else c for c, n in columns.items())
+
+
 def _identity(model: ModelVersion) -> list[str]:
     spec = model.spec
     lines = [
@@ -55,7 +68,7 @@ def _identity(model: ModelVersion) -> list[str]:
         f"- **Code version**: `{model.code_version}`",
         f"- **Artifact** (sha256): `{model.artifact_hash}`",
         f"- **Classes**: {', '.join(model.classes) or '— (regression)'}",
-        f"- **Features** ({len(model.feature_names)}): {', '.join(model.feature_names)}",
+        f"- **Features** ({len(model.feature_names)} encoded): {_feature_line(model)}",
     ]
     if spec.exclude_columns:
         lines.append(f"- **Excluded columns**: {', '.join(spec.exclude_columns)}")

@@ -23,12 +23,13 @@ import pyarrow as pa
 from resonance.domain.errors import NotFound, RoleRequired
 from resonance.domain.evaluation import classification_metrics
 from resonance.domain.events import ContributionValued
+from resonance.domain.ladder import LADDER_MARGIN, QueryUse, round_to
 from resonance.domain.modeling import ModelVersion
 from resonance.domain.orgs import Role
 from resonance.domain.policies import Purpose
 from resonance.domain.valuation import Utility, knn_shapley, leave_one_out, member_shapley, shares
 from resonance.services.access import authorize, load_rows
-from resonance.services.evaluation import require_suite
+from resonance.services.evaluation import require_suite, spend_query
 from resonance.services.federation import resolve_members
 from resonance.services.ledger import entries
 from resonance.services.orgs import require_org
@@ -206,6 +207,9 @@ def value_model(
     """
     version = get_model(space, model)
     _check_valuer(space, actor, version)
+    the_suite = require_suite(space, suite)
+    with space.work() as w:  # a valuation scores on the sealed suite: it spends a query
+        spend_query(w, the_suite, version, QueryUse.VALUATION)
     data, sealed = _read(space, version, suite)
     utility = _utility(space, version, data, sealed)
     cache: dict[frozenset[int], float] = {}
@@ -221,18 +225,20 @@ def value_model(
     knn = _knn_per_member(space, version, data, sealed, k)
     names = [d.member for d in data]
     share = shares(dict(zip(names, shap.tolist(), strict=True)))
+    eta = LADDER_MARGIN  # released values are rounded: no sealed row shows in a last digit
     members = {
         d.member: {
             "rows": float(d.table.num_rows),
-            "shapley": float(shap[i]),
-            "share": share[d.member],
-            "leave_one_out": float(loo[i]),
-            "knn_shapley": knn[d.member],
+            "shapley": round_to(float(shap[i]), eta),
+            "share": round_to(share[d.member], eta),
+            "leave_one_out": round_to(float(loo[i]), eta),
+            "knn_shapley": round_to(knn[d.member], eta),
         }
         for i, d in enumerate(data)
     }
     method = "exact" if n <= 8 else f"monte-carlo ({permutations} permutations, seed {seed})"
-    result = Valuation(version.ref, suite, "macro_f1", cached(frozenset(range(n))), members, method)
+    full = round_to(cached(frozenset(range(n))), eta)
+    result = Valuation(version.ref, suite, "macro_f1", full, members, method)
     with space.work() as w:
         w.emit(ContributionValued(actor=actor, object_id=version.ref, payload=result.to_dict()))
     return result

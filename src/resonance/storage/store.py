@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from resonance.domain.datasets import Dataset, DatasetKind, DatasetVersion
 from resonance.domain.evaluation import EvaluationRun, EvaluationSuite
+from resonance.domain.ladder import SuiteQuery
 from resonance.domain.ledger import LedgerEntry
 from resonance.domain.loop_run import LoopRun
 from resonance.domain.modeling import ModelVersion
@@ -179,7 +180,15 @@ class LoopRepo(Protocol):
     def list_loop_runs(self, *, created_by: str | None = None) -> list[LoopRun]: ...
 
 
+class TrustRepo(Protocol):
+    """Charged queries against sealed suites (budget per builder organization, Ladder)."""
+
+    def add_suite_query(self, query: SuiteQuery) -> None: ...
+    def suite_queries(self, *, suite: str, organization: str) -> list[SuiteQuery]: ...
+
+
 class Tx(
+    TrustRepo,
     LoopRepo,
     ModelRepo,
     OrgRepo,

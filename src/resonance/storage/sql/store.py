@@ -19,11 +19,20 @@ from resonance.storage.sql.loop import SqlLoopRepo
 from resonance.storage.sql.models import SqlModelRepo
 from resonance.storage.sql.orgs import SqlOrgRepo
 from resonance.storage.sql.registry import SqlRegistryRepo
+from resonance.storage.sql.trust import SqlTrustRepo
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
-class SqlTx(SqlLoopRepo, SqlModelRepo, SqlOrgRepo, SqlCatalogRepo, SqlLedgerRepo, SqlRegistryRepo):
+class SqlTx(
+    SqlLoopRepo,
+    SqlModelRepo,
+    SqlOrgRepo,
+    SqlCatalogRepo,
+    SqlLedgerRepo,
+    SqlRegistryRepo,
+    SqlTrustRepo,
+):
     """One transaction; every repository method runs on its connection."""
 
     def __init__(self, conn: sa.Connection) -> None:
