@@ -15,9 +15,9 @@ from resonance.domain.errors import (
     PolicyDenied,
     RoleRequired,
 )
+from resonance.domain.ladder import LADDER_MARGIN, MIN_CLASS_SUPPORT
 from resonance.domain.modeling import ModelSpec, Task
 from resonance.domain.policies import Purpose, parse_grant
-from resonance.domain.ladder import LADDER_MARGIN, MIN_CLASS_SUPPORT
 from resonance.services import access, catalog, evaluation, ledger, policies, training
 from resonance.services.model_card import model_card
 from resonance.services.space import Space
