@@ -253,3 +253,20 @@ class ContributionValued(Event):
 
     action: ClassVar[str] = "contribution.valued"
     object_type: ClassVar[str] = "model_version"
+
+
+# --- trust (issue 9) -------------------------------------------------------------------------
+
+
+@event_type
+@dataclass(frozen=True)
+class LabelIssuesFound(Event):
+    """A diagnosis's suspected label errors in one member's rows, for that member only.
+
+    ``object_id`` is the member's dataset version; the payload's ``owner`` names the
+    member and ``rows`` the rows (shown to the owner, the operator and the authority;
+    redacted for every other organization).
+    """
+
+    action: ClassVar[str] = "diagnosis.label_issues"
+    object_type: ClassVar[str] = "dataset_version"

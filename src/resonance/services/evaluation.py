@@ -29,13 +29,13 @@ from resonance.domain.evaluation import (
     passes,
     per_slice_metrics,
 )
-from resonance.domain.events import ModelEvaluated, SuiteRegistered
+from resonance.domain.events import LabelIssuesFound, ModelEvaluated, SuiteRegistered
 from resonance.domain.ladder import QueryUse, SuiteQuery, best_released, release
 from resonance.domain.modeling import ModelVersion, Task
 from resonance.domain.orgs import Role, check_slug
 from resonance.domain.policies import Purpose
 from resonance.services.access import authorize, load_rows
-from resonance.services.catalog import require_dataset, resolve_version
+from resonance.services.catalog import require_dataset, resolve_version, row_provenance
 from resonance.services.diagnose import label_issue_summary
 from resonance.services.orgs import require_org, require_role
 from resonance.services.space import Space, Work
@@ -297,8 +297,44 @@ def diagnose_model(
     )
     diagnosis["coverage_gaps"] = coverage_gaps(tr_bins, ev_bins, top_k=top_k)
     if label_issues and fitted.spec.task is Task.CLASSIFICATION:
-        diagnosis["label_issues"] = label_issue_summary(fitted, train)
+        summary = label_issue_summary(fitted, train, top_k=None)
+        per_owner = rows_by_owner(space, summary.pop("top"))
+        diagnosis["label_issues"] = {
+            **summary,
+            "per_member": {o: len(r) for o, r in sorted(per_owner.items())},
+            "top": [],  # per-row findings go to each row's owner (see OWNER_ROWS)
+        }
+        diagnosis[OWNER_ROWS] = per_owner
     return diagnosis
+
+
+OWNER_ROWS = "_rows_for_owners"
+"""Key of a diagnosis's per-row findings by owner: recorded for the owners, never stored."""
+
+
+def rows_by_owner(space: Space, rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Per-row findings (``dataset`` version, ``row``) grouped by the organization owning the row.
+
+    A derived version's row is traced to its ingested source (``source``,
+    ``source_row``) and belongs to that source's owner.
+    """
+    out: dict[str, list[dict[str, Any]]] = {}
+    with space.work() as w:
+        versions = {r["dataset"]: resolve_version(w.tx, r["dataset"]) for r in rows}
+        owners = {
+            name: require_dataset(w.tx, name).owner
+            for name in {s.dataset for v in versions.values() for s in v.source_rows()}
+        }
+    provenance = {ref: row_provenance(space, v) for ref, v in versions.items() if v.is_derived}
+    for r in rows:
+        ref, row = r["dataset"], int(r["row"])
+        prov = provenance.get(ref)
+        source, source_row = (
+            (prov.refs[int(prov.source[row])], int(prov.row[row])) if prov else (ref, row)
+        )
+        owner = owners[source.partition("@")[0]]
+        out.setdefault(owner, []).append({**r, "source": source, "source_row": source_row})
+    return out
 
 
 def evaluate(
@@ -353,6 +389,8 @@ def _record_run(
     metrics: dict[str, Any],
     diagnosis: dict[str, Any],
 ) -> EvaluationRun:
+    diagnosis = dict(diagnosis)
+    for_owners: dict[str, list[dict[str, Any]]] = diagnosis.pop(OWNER_ROWS, {})
     with space.work() as w:
         released = spend_query(w, suite, version, QueryUse.EVALUATION, metrics)
         sealed = resolve_version(w.tx, suite.dataset)
@@ -368,6 +406,20 @@ def _record_run(
             created_at=w.now,
         )
         w.tx.add_eval_run(run)
+        for owner, rows in sorted(for_owners.items()):
+            for ref in sorted({r["dataset"] for r in rows}):
+                w.emit(
+                    LabelIssuesFound(
+                        actor=actor,
+                        object_id=ref,
+                        payload={
+                            "model": version.ref,
+                            "run": run.id,
+                            "owner": owner,
+                            "rows": [r for r in rows if r["dataset"] == ref],
+                        },
+                    )
+                )
         w.emit(
             ModelEvaluated(
                 actor=actor,

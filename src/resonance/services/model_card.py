@@ -152,8 +152,8 @@ def _label_issue_lines(issues: dict[str, Any] | None, why_not: str | None = None
     lines += [f"{issues['count']} rows ({issues['share']:.1%}) look mislabeled.", ""]
     lines += table(["dataset version", "suspected rows"], sorted(issues["per_dataset"].items()))
     lines += table(
-        ["dataset version", "row", "given", "suggested", "quality (lower = worse)"],
-        [(t["dataset"], t["row"], t["given"], t["suggested"], t["quality"]) for t in issues["top"]],
+        ["member", "suspected rows (listed to their owner only)"],
+        sorted(issues.get("per_member", {}).items()),
     )
     return lines
 
