@@ -28,16 +28,24 @@ def show_(
     action: str | None = typer.Option(None, help="Only this action."),
     actor: str | None = typer.Option(None, "--actor", help="Only this actor."),
 ) -> None:
-    """The most recent ledger entries (or, with --first, the first ones), in chain order."""
+    """The most recent ledger entries (or, with --first, the first ones), in chain order.
+
+    With ``--as ORG``: only the entries ORG is a party to (all for an operator or an
+    authority), other members' row lists redacted.
+    """
     c = ctx_of(ctx)
-    items = svc.entries(
-        c.space(),
-        after_seq=after,
-        limit=limit,
-        object_id=object_id,
-        action=action,
-        actor=actor,
-        newest=not first,
+    filters = {
+        "after_seq": after,
+        "limit": limit,
+        "object_id": object_id,
+        "action": action,
+        "actor": actor,
+        "newest": not first,
+    }
+    items = (  # --as ORG: the entries ORG is a party to; no --as: the store's full view
+        svc.visible_entries(c.space(), viewer=c.actor, **filters)  # type: ignore[arg-type]
+        if c.actor
+        else svc.entries(c.space(), **filters)  # type: ignore[arg-type]
     )
     show(
         c,

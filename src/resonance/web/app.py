@@ -102,6 +102,7 @@ def plotly_asset() -> Response:
 
 def _wrap(fn: Any) -> Any:
     def endpoint(request: Request, me: Me) -> HTMLResponse:
+        request.state.me = me  # pages that scope what they show (the ledger) read it
         name, ctx = fn(_space(request), request)
         return page(request, name, me, **ctx)
 

@@ -74,7 +74,9 @@ def ledger_page(space: Any, request: Request) -> Ctx:
         after = int(request.query_params.get("after", "0"))
     except ValueError:
         raise InvalidInput("after must be a number") from None
-    entries = ledger.entries(space, after_seq=max(after, 0), limit=200)
+    entries = ledger.visible_entries(
+        space, viewer=request.state.me.name, after_seq=max(after, 0), limit=200
+    )
     by_area = Counter(e.action.split(".")[0] for e in entries)
     fig = charts.go.Figure(charts.go.Bar(x=list(by_area), y=list(by_area.values())))
     fig.update_layout(title="Entries shown, by area", height=300)
