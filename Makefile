@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION := 1
 export RESONANCE_NO_PROGRESS ?=
 
-.PHONY: setup setup-dev setup-torch demo test lint typecheck check bench bench-ingest bench-api bench-slices bench-loop bench-federated bench-valuation clean
+.PHONY: setup setup-dev setup-torch demo test lint typecheck check bench bench-ingest bench-api bench-slices bench-loop bench-review bench-federated bench-valuation clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -54,6 +54,9 @@ bench-slices: setup-dev  ## slice search on 100,000 rows x 20 features, ratio to
 
 bench-loop: setup-dev  ## the loop vs random / cleanlab / uncertainty / everything, 2 datasets x 5 seeds
 	$(BIN)/python -m bench.loop
+
+bench-review: setup-dev  ## the loop's proposals vs known flips: precision, recall, review effort, lift
+	$(BIN)/python -m bench.review
 
 bench-federated: setup-dev  ## federated vs pooled, 2 datasets x 3/5 non-IID members: macro-F1 gap, time ratio
 	$(BIN)/python -m bench.federated

@@ -30,14 +30,13 @@ import pyarrow.csv as pcsv
 from sklearn.metrics import f1_score
 
 from resonance.domain.datasets import LabelKind, LabelSpec
-from resonance.domain.diagnosis import find_slices, fit_binning, label_issues
+from resonance.domain.diagnosis import find_slices, fit_binning, label_issues, out_of_fold_proba
 from resonance.domain.evaluation import classification_metrics
 from resonance.domain.loop import (
     Candidate,
     LoopConfig,
     Outcome,
     Rows,
-    out_of_fold_proba,
     run_loop,
     worst_slice_score,
 )
@@ -242,7 +241,12 @@ def run_methods(problem: Problem, seed: int) -> dict[str, dict[str, float]]:
     trains["loop"] = (trace.train, trace.acquired)
     pick = rng.choice(len(split.reserve), budget, replace=False)
     trains["random"] = (split.train.concat(split.reserve.take(pick)), budget)
-    proba = out_of_fold_proba(split.train, fit, folds=5, seed=seed)
+    proba = out_of_fold_proba(
+        split.train.y,
+        lambda tr, te: fit(split.train.take(tr)).predict_proba(split.train.X[te]),
+        folds=5,
+        seed=seed,
+    )
     issues, _ = label_issues(split.train.y, proba)
     trains["cleanlab"] = (split.train.without(issues[: int(0.2 * len(split.train))]), 0)
     trains["uncertainty"] = (uncertainty_sampling(split, fit, budget, rounds=4), budget)

@@ -1,4 +1,9 @@
-"""Imports flow one way: domain <- services <- api / cli / web; storage never reaches up."""
+"""Imports flow one way: domain <- services <- api / cli / web; storage never reaches up.
+
+The adapters (api, cli, web, reports) reach the training stack only through
+services; the web console never imports the API that hosts it; the API knows
+nothing of SQL and the domain nothing of HTTP or SQL.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,18 @@ FORBIDDEN = {
     "domain": ("services", "storage", "api", "cli", "web", "reports", "training"),
     "services": ("api", "cli", "web"),
     "storage": ("services", "api", "cli", "web"),
+    "api": ("cli", "training", "storage"),
+    "cli": ("api", "web", "training", "storage"),
+    "web": ("api", "cli", "training", "storage"),
+    "reports": ("api", "cli", "web", "training", "storage"),
+}
+
+# third-party packages a layer must not import
+FORBIDDEN_EXTERNAL = {
+    "domain": ("fastapi", "starlette", "httpx", "requests", "sqlalchemy", "typer"),
+    "api": ("sqlalchemy",),
+    "web": ("sqlalchemy",),
+    "cli": ("sqlalchemy",),
 }
 
 
@@ -49,6 +66,7 @@ def imports_of(path: Path) -> set[str]:
 
 def violations(layer: str) -> list[str]:
     banned = tuple(f"resonance.{name}" for name in FORBIDDEN[layer])
+    banned += FORBIDDEN_EXTERNAL.get(layer, ())
     out = []
     for path in sorted((SRC / layer).rglob("*.py")):
         for module in sorted(imports_of(path)):
@@ -86,3 +104,23 @@ def test_the_foundation_layers_use_what_they_may() -> None:
     # Sanity: the walk really reads imports (services do use storage and domain).
     catalog = imports_of(SRC / "services" / "catalog.py")
     assert "resonance.domain.datasets" in catalog and "resonance.storage.store" in catalog
+
+
+def test_the_console_pages_do_not_import_the_console_app() -> None:
+    # web/app.py mounts web/pages.py; the other way round would be a file cycle
+    assert not {
+        m for m in imports_of(SRC / "web" / "pages.py") if m.startswith("resonance.web.app")
+    }
+
+
+def test_the_checker_flags_a_forbidden_third_party_import() -> None:
+    found = imported_modules("from sqlalchemy.exc import IntegrityError\n", package="resonance.api")
+    assert "sqlalchemy.exc" in found
+    assert "sqlalchemy.exc".startswith(tuple(f"{b}." for b in FORBIDDEN_EXTERNAL["api"]))
+
+
+def test_the_architecture_page_names_every_package() -> None:
+    page = (SRC.parents[1] / "docs" / "ARCHITECTURE.md").read_text()
+    packages = sorted(p.name for p in SRC.iterdir() if (p / "__init__.py").exists())
+    assert [p for p in packages if f"`{p}`" not in page] == []
+    assert set(FORBIDDEN) <= set(packages)

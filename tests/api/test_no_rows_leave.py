@@ -1,10 +1,12 @@
 """Issue 9: no API route gives a builder holding train-pooled/evaluate another member's rows.
 
 Every GET route of ``/openapi.json`` (and the POSTs that return per-row work: an
-evaluation with diagnosis, a valuation) is called as the builder after it pooled
-three plants' rows in a loop, trained, evaluated with a diagnosis and valued; no
-response may hold a plant's (or the sealed suite's) row, nor a per-row finding
-about another member's rows.
+evaluation with diagnosis, a valuation), every console page and every read CLI
+command is called as the builder after it pooled three plants' rows in a loop
+(whose relabel proposals went to the plants' review queues), trained, evaluated
+with a diagnosis and valued; no response may hold a plant's (or the sealed
+suite's) row, nor a per-row finding (a review item, a label issue) about another
+member's rows.
 """
 
 from __future__ import annotations
@@ -19,14 +21,18 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pcsv
 import pytest
+from fastapi.testclient import TestClient
 
+from resonance.api.app import create_app
 from resonance.domain.policies import Purpose
-from resonance.services import evaluation
+from resonance.domain.review import ReviewStatus
+from resonance.services import catalog, evaluation, review, tokens
 from resonance.services import loop as loops
 from resonance.services.space import Space
 from tests.api.conftest import Api, open_api
 from tests.loop_seed import PLANTS, request, seed_loop
 
+STATUSES = [s.value for s in ReviewStatus]
 MIN_SHARED = 8  # a response part holding this many distinctive values of one row holds the row
 CHUNK = re.compile(r"\n|<tr|<p|<li|<h\d|\}")  # a line, a table row, a paragraph, an object
 SCRIPT = re.compile(r"<script[^>]*>.*?</script>", re.DOTALL)
@@ -103,9 +109,9 @@ def pooled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Space, Pa
     space = make_space(tmp / "space")
     seed_loop(space, tmp / "data")
     run = loops.run(space, actor="builder", request=request(seed_loop_names(), budget=40))
-    evaluation.evaluate(
-        space, actor="builder", model=run.summary["final_model"], suite="steel-suite"
-    )
+    assert run.summary is not None and run.summary.final_model is not None
+    evaluation.evaluate(space, actor="builder", model=run.summary.final_model, suite="steel-suite")
+    assert review.list_items(space, actor="operator"), "the loop proposed fixes to the owners"
     yield space, tmp
     space.close()
 
@@ -123,6 +129,7 @@ def _calls(api: Api) -> list[tuple[str, str]]:
     spec = api.get("/openapi.json", org="builder").json()
     datasets = [d["name"] for d in api.get("/datasets", org="builder").json()]
     models = sorted({m["ref"] for m in api.get("/models", org="builder").json()})
+    items = [i["id"] for s in STATUSES for i in api.get(f"/reviews?status={s}").json()]
     names = {
         "name": [*datasets, "loop-1", "builder", "plant-a"],
         "ref": [*datasets, *(f"{d}@1" for d in datasets), *models],
@@ -130,6 +137,7 @@ def _calls(api: Api) -> list[tuple[str, str]]:
         "suite": ["steel-suite"],
         "registry": list(api.get("/registries", org="builder").json()),
         "kind": ["plan", "midterm", "summary"],
+        "item_id": items[:5],
     }
     query = {"purpose": [p.value for p in Purpose], "organization": ["builder"],
              "model": models, "suite": ["steel-suite"]}  # fmt: skip
@@ -146,6 +154,10 @@ def _calls(api: Api) -> list[tuple[str, str]]:
         for name in required:
             urls = [f"{u}{'&' if '?' in u else '?'}{name}={v}" for u in urls for v in query[name]]
         calls += [(path, u) for u in urls]
+    # the review queue and my-data asked for another owner's items, every status
+    calls += [("/reviews", f"/reviews?owner={p}&status={s}") for p in PLANTS for s in STATUSES]
+    calls += [("/reviews", f"/reviews?status={s}") for s in STATUSES]
+    calls += [("/my-data", "/my-data?owner=plant-a")]
     return calls
 
 
@@ -160,7 +172,8 @@ def test_no_api_route_gives_the_builder_another_members_rows(
         calls = _calls(api)
         routes = {path for path, _ in calls}
         assert {"/datasets/{ref}/rows", "/ledger", "/evaluations", "/loop/runs/{name}",
-                "/models/{ref}/card", "/datasets/{name}"} <= routes  # fmt: skip
+                "/models/{ref}/card", "/datasets/{name}", "/reviews", "/reviews/{item_id}",
+                "/my-data"} <= routes  # fmt: skip
         problems = {}
         ok_rows = 0
         for path, url in calls:
@@ -179,10 +192,58 @@ def test_no_api_route_gives_the_builder_another_members_rows(
         assert not problems, problems
         # the detector does find rows: the operator's own view of the ledger holds row lists
         assert leaks(api.get("/ledger?limit=1000", org="operator").text, index, others)
+        # ... and review items (per-row findings) are found where their owner looks
+        assert leaks(api.get("/reviews", org="operator").text, index, others)
+
+
+def test_no_console_page_gives_the_builder_another_members_rows(
+    pooled: tuple[Space, Path],
+) -> None:
+    from fastapi.routing import APIRoute
+
+    space, tmp = pooled
+    index = RowIndex([pcsv.read_csv(p) for p in sorted((tmp / "data").glob("*.csv"))])
+    others = {p.stem for p in (tmp / "data").glob("*.csv")} | {"loop-1-data"}
+    builder, _ = tokens.create_token(space, actor="operator", organization="builder")
+    owner, _ = tokens.create_token(space, actor="operator", organization="plant-c")
+    datasets = [d.name for d, _ in catalog.list_datasets(space)]
+    names = {"/console/datasets/{name}": datasets, "/console/reports/{name}": ["plan", "summary"]}
+    app = create_app(space.root)
+
+    def routes(items: list[Any]) -> Iterator[APIRoute]:  # included routers hold their routes
+        for r in items:
+            if isinstance(r, APIRoute):
+                yield r
+            elif hasattr(r, "original_router") or hasattr(r, "routes"):
+                yield from routes(list(getattr(r, "original_router", r).routes))
+
+    with TestClient(app) as client:
+        pages = sorted(
+            {
+                r.path
+                for r in routes(app.routes)
+                if "GET" in r.methods and r.path.startswith("/console")
+            }
+        )
+        assert {"/console/reviews", "/console/my-data", "/console/ledger"} <= set(pages)
+        urls = [u for p in pages for u in ([p.replace("{name}", n) for n in names[p]]
+                                           if "{" in p else [p])]  # fmt: skip
+        urls += ["/console/reviews?status=", "/console/reviews?owner=plant-a&status="]
+        client.cookies.set("resonance_token", builder, path="/console")
+        problems = {}
+        for url in urls:
+            if url.endswith(("/login", "/logout", ".js")):
+                continue
+            found = leaks(client.get(url).text, index, others)
+            if found:
+                problems[url] = found[:3]
+        assert not problems, problems
+        client.cookies.set("resonance_token", owner, path="/console")  # the detector works
+        assert leaks(client.get("/console/reviews?status=").text, index, others)
 
 
 READS = {"list", "show", "card", "lineage", "read", "history", "check", "verify", "report",
-         "plan", "midterm", "summary", "diagnose", "value"}  # fmt: skip
+         "plan", "midterm", "summary", "diagnose", "value", "counts", "my-data"}  # fmt: skip
 """Commands (by last word) that return data; every other command changes the space."""
 
 
@@ -226,9 +287,13 @@ def test_no_cli_command_gives_the_builder_another_members_rows(
         ("loop", "report"): [["loop-1"]],
         ("value",): [["loop-1", "--suite", "steel-suite"]],
         ("registry", "show"): [["models"]],
+        ("review", "list"): [["--status", ""], ["--owner", "plant-a", "--status", ""]],
+        ("review", "show"): [[i.id] for i in review.list_items(space, actor="operator")[:5]],
+        ("my-data",): [[], ["--owner", "plant-a"]],
     }
     commands = _cli_commands()
-    assert ("dataset", "read") in commands and ("ledger", "show") in commands
+    assert {("dataset", "read"), ("ledger", "show"), ("review", "list"), ("review", "show"),
+            ("my-data",)} <= set(commands)  # fmt: skip
     problems: dict[str, list[str]] = {}
     ran: set[tuple[str, ...]] = set()
     for i, command in enumerate(commands):

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
+import httpx
 from typer.testing import CliRunner, Result
 
 from resonance.cli.app import app
 from resonance.services import tokens
 from resonance.services.space import Space
+from tests.cli.test_cli_federation_deploy import RESONANCE, _free_port, _stop, _wait_for_port
+from tests.conftest import make_space
 from tests.registry_seed import seed
 
 runner = CliRunner()
@@ -147,6 +151,25 @@ def test_reports_are_written_and_submitted(lite_space: Space, tmp_path: Path) ->
     assert err["error"]["code"] == "RES-100"
 
 
-def test_serve_is_registered() -> None:
-    result = runner.invoke(app, ["serve", "--help"])
-    assert result.exit_code == 0 and "--port" in result.output
+def test_serve_answers_over_http(tmp_path: Path) -> None:
+    """``resonance serve`` really serves the space's API and console (own process, stopped)."""
+    root = tmp_path / "space"
+    make_space(root).close()
+    port = _free_port()
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen(
+        [RESONANCE, "--space", str(root), "serve", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        _wait_for_port(port, proc)
+        base = f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{base}/health", timeout=10).json() == {"status": "ok"}
+        assert "/datasets" in httpx.get(f"{base}/openapi.json", timeout=10).json()["paths"]
+        denied = httpx.get(f"{base}/datasets", timeout=10)
+        assert denied.status_code == 401 and denied.json()["error"]["code"] == "RES-121"
+        assert httpx.get(f"{base}/console/login", timeout=10).status_code == 200
+    finally:
+        _stop(proc)

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from resonance.domain.errors import LedgerTampered
-from resonance.domain.events import GenericEvent
+from resonance.domain.events import ApiTokenRevoked
 from resonance.services import ledger
 from resonance.services.space import Space
 from resonance.storage import tables as t
@@ -18,7 +18,7 @@ from resonance.storage import tables as t
 
 def emit(space: Space, actor: str, i: int) -> None:
     with space.work() as w:
-        w.emit(GenericEvent(actor=actor, object_id=f"obj-{i}", payload={"i": i, "_action": "x.y"}))
+        w.emit(ApiTokenRevoked(actor=actor, object_id=f"obj-{i}", organization=f"org-{i}"))
 
 
 @pytest.fixture

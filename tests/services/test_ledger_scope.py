@@ -37,7 +37,10 @@ def _seed(space: Space, tmp_path: Path) -> None:
             LabelIssuesFound(
                 actor="builder",
                 object_id="steel-plant-a@1",
-                payload={"model": "m@1", "owner": "plant-a", "rows": rows},
+                model="m@1",
+                run="r-1",
+                owner="plant-a",
+                rows=rows,
             )
         )
     orgs.register_organization(

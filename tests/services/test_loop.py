@@ -8,7 +8,17 @@ import pytest
 
 from resonance.domain.errors import DerivedDataset, InvalidInput, PolicyDenied
 from resonance.domain.policies import Purpose, parse_grant
-from resonance.services import access, catalog, evaluation, ledger, policies, training
+from resonance.domain.review import ReviewStatus
+from resonance.services import (
+    access,
+    catalog,
+    evaluation,
+    ledger,
+    policies,
+    review,
+    training,
+    valuation,
+)
 from resonance.services import loop as loops
 from resonance.services.space import Space
 from tests.loop_seed import SPEC, request, seed_loop
@@ -20,11 +30,12 @@ def test_loop_records_iterations_versions_and_ledger(space: Space, tmp_path: Pat
     seeded = seed_loop(space, tmp_path / "data")
     run = loops.run(space, actor="builder", request=request(seeded, budget=60, iterations=1))
     assert run.status == "finished"
-    assert [it["number"] for it in run.iterations] == [0, 1]
+    assert [it.number for it in run.iterations] == [0, 1]
     s = run.summary
-    assert s["primary_metric"] == "macro_f1"
-    assert s["final"] >= s["baseline"]
-    assert sum(s["rows_taken"].values()) <= 60
+    assert s is not None and s.final is not None and s.baseline is not None
+    assert s.primary_metric == "macro_f1"
+    assert s.final >= s.baseline
+    assert sum(s.rows_taken.values()) <= 60
     # every candidate was a derived version of the working dataset with its reasons
     _, versions = catalog.show_dataset(space, "loop-1-data")
     assert versions[0].transformation.kind == "loop-pool"
@@ -48,15 +59,53 @@ def test_loop_takes_reserve_rows_through_access_and_proposes_relabels(
     run = loops.run(lite_space, actor="builder", request=request(seeded, budget=80, iterations=2))
     entries = ledger.entries(lite_space, limit=None)
     taken = [e for e in entries if e.action == "data.accessed" and "rows_taken" in e.payload]
-    accepted = [it for it in run.iterations[1:] if it["accepted"] and it["taken"]]
+    accepted = [it for it in run.iterations[1:] if it.accepted and it.taken]
     if accepted:
         assert taken, "rows taken from a reserve pool must be an authorized, recorded access"
         assert all(e.object_id.split("@")[0].endswith("-reserve") for e in taken)
-    proposals = [e for e in entries if e.action == "loop.relabel_proposed"]
-    # plant-a allows auto-drop: its suspects are dropped, not proposed
-    assert all(e.payload["owner"] != "plant-a" for e in proposals)
-    for e in proposals:
-        assert {"source", "row", "given", "suggested"} <= set(e.payload["rows"][0])
+    proposed = [e for e in entries if e.action == "review.proposed"]
+    # plant-a allows auto-drop: its suspects are dropped (recorded as decisions), not proposed
+    relabels = [e for e in proposed if "relabel" in e.payload["kinds"]]
+    assert relabels and all(e.payload["owner"] != "plant-a" for e in relabels)
+    for e in proposed:  # ids and counts on the ledger, never row values
+        assert set(e.payload) == {"owner", "loops", "kinds", "items"}
+    # each proposal is one item in its owner's queue, with its evidence, once per row
+    for owner in ("plant-b", "plant-c"):
+        items = review.list_items(lite_space, actor=owner)
+        assert len({(i.ref, i.row) for i in items}) == len(items)
+        assert run.summary is not None
+        assert len(items) == run.summary.relabel_proposals.get(owner, 0)
+        for i in items:
+            assert i.owner == owner and i.current != i.proposed
+            e = i.evidence[0]
+            assert e.loop == "loop-1" and e.iteration in (1, 2)
+            assert e.given_proba is not None and e.given_proba <= 0.2
+    assert review.list_items(lite_space, actor="builder") == []
+    assert set(review.counts(lite_space, actor="builder", loop="loop-1")) <= {
+        "plant-a",
+        "plant-b",
+        "plant-c",
+    }
+    # auto-drops the suite kept are decisions of plant-a's policy, applied to its data
+    dropped = review.list_items(
+        lite_space, actor="plant-a", where=review.ReviewFilter(status=ReviewStatus.ACCEPTED)
+    )
+    assert all(i.decided_by == review.AUTO_DROP for i in dropped)
+    if any(it.accepted and it.dropped for it in run.iterations[1:]):
+        assert dropped and dropped[0].applied_in == "steel-plant-a@2"
+
+
+def test_rejected_candidates_are_kept_but_never_latest(lite_space: Space, tmp_path: Path) -> None:
+    seeded = seed_loop(lite_space, tmp_path / "data")
+    run = loops.run(lite_space, actor="builder", request=request(seeded, budget=60, iterations=2))
+    marks = review.version_marks(lite_space, "loop-1-data")
+    _, versions = catalog.show_dataset(lite_space, "loop-1-data")
+    assert set(marks) == {v.number for v in versions}  # every version says what became of it
+    accepted = [n for n, m in marks.items() if m.status == "accepted"]
+    assert run.summary is not None
+    assert f"loop-1-data@{max(accepted)}" == run.summary.final_dataset
+    [v] = [v for d, v in catalog.list_datasets(lite_space) if d.name == "loop-1-data"]
+    assert v is not None and v.ref == run.summary.final_dataset
 
 
 def test_reserve_without_grant_is_denied(lite_space: Space, tmp_path: Path) -> None:
@@ -76,7 +125,7 @@ def test_loop_names_leave_room_for_the_working_dataset(lite_space: Space, tmp_pa
 def test_the_working_dataset_keeps_its_sources_rules(lite_space: Space, tmp_path: Path) -> None:
     """Issue 9's reproductions: the builder's loop data is not the builder's to hand out."""
     seeded = seed_loop(lite_space, tmp_path / "data")
-    loops.run(lite_space, actor="builder", request=request(seeded, budget=40, iterations=1))
+    run = loops.run(lite_space, actor="builder", request=request(seeded, budget=40, iterations=1))
     ds, versions = catalog.show_dataset(lite_space, "loop-1-data")
     assert ds.derived and ds.owner == "builder"  # the registrant, never the owner for policy
     first = versions[0]
@@ -90,7 +139,10 @@ def test_the_working_dataset_keeps_its_sources_rules(lite_space: Space, tmp_path
         access.read_version(lite_space, actor="builder", ref="loop-1-data", purpose=DOWNLOAD)
     assert info.value.details["rule"] != "owner"
     denied = ledger.entries(lite_space, action="data.access_denied", limit=None)[-1]
-    assert denied.object_id == versions[-1].ref
+    marks = review.version_marks(lite_space, "loop-1-data")
+    kept = [v for v in versions if v.number not in marks or marks[v.number].status != "rejected"]
+    assert denied.object_id == kept[-1].ref  # the latest (a rejected candidate never is)
+    assert denied.payload["sources"] == [s.ref for s in kept[-1].sources]
     # 2. re-granting it to a third organization and ingesting crafted versions: refused
     with pytest.raises(DerivedDataset):
         policies.set_policy(
@@ -106,6 +158,17 @@ def test_the_working_dataset_keeps_its_sources_rules(lite_space: Space, tmp_path
         )  # fmt: skip
     with pytest.raises(PolicyDenied):
         access.authorize(lite_space, actor="plant-c", ref="loop-1-data", purpose=DOWNLOAD)
+    # the loop's model is valued among the owners of its rows (its provenance's sources)
+    assert run.summary is not None and run.summary.final_model is not None
+    model = training.get_model(lite_space, run.summary.final_model)
+    valued = valuation.value_model(
+        lite_space, actor="builder", model=model.ref, suite=seeded.suite, permutations=10
+    )
+    with lite_space.work() as w:
+        owners = {catalog.require_dataset(w.tx, d).owner for d in seeded.datasets}
+        trained_on = catalog.resolve_version(w.tx, model.datasets[0])
+    assert set(valued.members) == owners and len(owners) == 3
+    assert sum(m["rows"] for m in valued.members.values()) == trained_on.row_count
     # 3. in-space use follows the sources; revoking plant-a's grant blocks every version
     access.authorize(lite_space, actor="builder", ref=first.ref, purpose=TRAIN_POOLED)
     policies.set_policy(lite_space, actor="plant-a", dataset="steel-plant-a", grants=[])

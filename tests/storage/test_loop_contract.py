@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-import sqlalchemy as sa
 
 from resonance.domain.errors import Conflict
-from resonance.domain.loop_run import FINISHED, RUNNING, LoopRun
+from resonance.domain.loop_types import FINISHED, RUNNING, Iteration, LoopRun, LoopSummary
 from resonance.domain.orgs import Organization, Role
 from resonance.storage.sql import SqlStore
 
@@ -36,8 +35,13 @@ def test_add_update_get_list(store: SqlStore) -> None:
         tx.add_loop_run(_run())
         tx.add_loop_run(_run("loop-2"))
     run = _run()
-    run.iterations.append({"number": 0, "accepted": True, "primary": 0.7, "taken": {"a": 3}})
-    run.status, run.finished_at, run.summary = FINISHED, NOW, {"lift": 0.02}
+    run.iterations.append(
+        Iteration(0, True, 0.7, None, 10, {"a": 3}, 0, [], [], dataset="d@1", model="m@1")
+    )
+    run.status, run.finished_at = FINISHED, NOW
+    run.summary = LoopSummary.of(
+        run.iterations, primary_metric="macro_f1", reserve_rows=5, proposal_owners=["a"]
+    )
     with store.transaction() as tx:
         tx.update_loop_run(run)
     with store.transaction() as tx:
@@ -51,5 +55,5 @@ def test_add_update_get_list(store: SqlStore) -> None:
 def test_duplicate_name_is_rejected(store: SqlStore) -> None:
     with store.transaction() as tx:
         tx.add_loop_run(_run())
-    with pytest.raises((sa.exc.IntegrityError, Conflict)), store.transaction() as tx:
+    with pytest.raises(Conflict), store.transaction() as tx:
         tx.add_loop_run(_run())

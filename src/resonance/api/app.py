@@ -29,6 +29,7 @@ from resonance.api.routers import (
     quotas,
     registries,
     reports,
+    reviews,
     tokens,
     valuation,
 )
@@ -50,6 +51,8 @@ ROUTERS: list[APIRouter] = [
     loop.router,
     federation.router,
     valuation.router,
+    reviews.router,
+    reviews.mine_router,
 ]
 
 
@@ -90,5 +93,5 @@ def create_app(space_path: str | Path, *, console: bool = True) -> FastAPI:
     if console:
         from resonance.web.app import install as install_console
 
-        install_console(app)
+        install_console(app, api_error=errors.error_response)
     return app

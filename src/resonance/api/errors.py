@@ -2,7 +2,9 @@
 
 Domain errors use ``ResonanceError.to_dict`` and the HTTP status of
 ``ERROR_CATALOG``; FastAPI's own 404/405/422 and unexpected errors are mapped
-onto the same shape with the closest stable code.
+onto the same shape with the closest stable code. Database failures arrive as
+domain errors already (the store translates them: ``Conflict``,
+``StoreUnavailable``), so this adapter knows nothing of SQL.
 """
 
 from __future__ import annotations
@@ -15,8 +17,6 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from resonance.domain.errors import (
@@ -27,7 +27,6 @@ from resonance.domain.errors import (
     NotFound,
     ResonanceError,
     RoleRequired,
-    StoreUnavailable,
     Unauthorized,
 )
 
@@ -91,15 +90,6 @@ async def _http(_: Request, exc: Exception) -> JSONResponse:
     return _response(exc.status_code, body)
 
 
-async def _integrity(_: Request, exc: Exception) -> JSONResponse:
-    return error_response(Conflict("the change conflicts with a concurrent one; try again"))
-
-
-async def _store_busy(_: Request, exc: Exception) -> JSONResponse:
-    log.warning("store unavailable: %s", exc)
-    return error_response(StoreUnavailable("the metadata store is busy or unreachable; retry"))
-
-
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     body = {"error": {"code": "RES-000", "message": "internal error", "details": {}}}
@@ -111,9 +101,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ResonanceError, _domain)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
-    app.add_exception_handler(IntegrityError, _integrity)
-    app.add_exception_handler(OperationalError, _store_busy)
-    app.add_exception_handler(PoolTimeout, _store_busy)
     app.add_exception_handler(Exception, _unexpected)
 
 

@@ -19,6 +19,7 @@ from resonance.cli import models as models_cli
 from resonance.cli import orgs as orgs_cli
 from resonance.cli import policies as policies_cli
 from resonance.cli import registry as registry_cli
+from resonance.cli import review as review_cli
 from resonance.cli import valuation as valuation_cli
 from resonance.cli.output import Context, fail
 from resonance.domain.errors import ResonanceError
@@ -74,6 +75,7 @@ evaluation_cli.register(app)
 federation_cli.register(app)
 valuation_cli.register(app)
 loop_cli.register(app)
+review_cli.register(app)
 
 
 def main() -> None:

@@ -3,56 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import typer
 
 from resonance.cli.output import console, ctx_of, print_table, progress, show
-from resonance.domain.datasets import (
-    Dataset,
-    DatasetKind,
-    DatasetVersion,
-    make_label_spec,
-)
+from resonance.domain import forms
+from resonance.domain.datasets import DatasetKind, make_label_spec
 from resonance.domain.errors import InvalidInput
 from resonance.domain.policies import parse_purposes
 from resonance.domain.validation import ValidationReport
-from resonance.services import access, catalog
+from resonance.services import access, catalog, review
 
 dataset_app = typer.Typer(help="Datasets and their immutable versions.", no_args_is_help=True)
-
-
-def dataset_dict(ds: Dataset, latest: DatasetVersion | None = None) -> dict[str, Any]:
-    """JSON form of a dataset."""
-    return {
-        "name": ds.name,
-        "owner": ds.owner,
-        "kind": ds.kind.value,
-        "industry": ds.industry,
-        "scenario": ds.scenario,
-        "label": ds.label.to_dict() if ds.label else None,
-        "group_key": ds.group_key,
-        "latest": latest.ref if latest else None,
-        "rows": latest.row_count if latest else None,
-    }
-
-
-def version_dict(v: DatasetVersion, *, full: bool = False) -> dict[str, Any]:
-    """JSON form of a version (``full`` adds schema, validation and profile)."""
-    data: dict[str, Any] = {
-        "ref": v.ref,
-        "content_hash": v.content_hash,
-        "rows": v.row_count,
-        "parents": list(v.parents),
-        "transformation": v.transformation.to_dict(),
-        "created_at": v.created_at,
-        "created_by": v.created_by,
-    }
-    if full:
-        data.update(schema=v.schema.to_list(), validation=v.validation, profile=v.profile)
-    return data
 
 
 def _print_report(report: ValidationReport) -> None:
@@ -149,7 +113,7 @@ def list_(
     items = catalog.list_datasets(c.space(), owner=owner, kind=kind, industry=industry)
     show(
         c,
-        [dataset_dict(d, v) for d, v in items],
+        [forms.dataset(d, v) for d, v in items],
         lambda: print_table(
             "Catalog",
             ["dataset", "owner", "kind", "industry", "latest", "rows"],
@@ -173,10 +137,15 @@ def show_(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
     """A dataset, its versions and the latest schema."""
     c = ctx_of(ctx)
     ds, versions = catalog.show_dataset(c.space(), name, viewer=c.actor)
-    derived = access.derivation(c.space(), versions[-1]) if versions else None
+    marks = {n: m.status for n, m in review.version_marks(c.space(), name).items()}
+    kept = [v for v in versions if marks.get(v.number) != "rejected"]
+    latest = kept[-1] if kept else None  # a rejected loop candidate is never the latest
+    derived = access.derivation(c.space(), latest) if latest else None
     data = {
-        **dataset_dict(ds, versions[-1] if versions else None),
-        "versions": [version_dict(v, full=v is versions[-1]) for v in versions],
+        **forms.dataset(ds, latest),
+        "versions": [
+            {**forms.version(v, full=v is latest), "status": marks.get(v.number)} for v in versions
+        ],
         "derivation": derived.to_dict() if derived else None,
     }
 
@@ -187,10 +156,11 @@ def show_(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
             console.print(derived.summary())
         print_table(
             "Versions",
-            ["ref", "rows", "sha256", "made by", "parents"],
+            ["ref", "status", "rows", "sha256", "made by", "parents"],
             [
                 (
-                    v.ref,
+                    v.ref + (" (latest)" if v is latest else ""),
+                    marks.get(v.number, ""),
                     f"{v.row_count:,}",
                     v.content_hash[:16],
                     v.transformation.kind,
@@ -199,11 +169,11 @@ def show_(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
                 for v in versions
             ],
         )
-        if versions:
+        if latest:
             print_table(
                 "Schema",
                 ["column", "type"],
-                [(col.name, col.type) for col in versions[-1].schema.columns],
+                [(col.name, col.type) for col in latest.schema.columns],
             )
 
     show(c, data, human)
@@ -216,7 +186,7 @@ def lineage(ctx: typer.Context, ref: str = typer.Argument(...)) -> None:
     chain = catalog.lineage(c.space(), ref)
     show(
         c,
-        [version_dict(v) for v in chain],
+        [forms.version(v) for v in chain],
         lambda: print_table(
             f"Lineage of {ref}",
             ["ref", "transformation", "reason", "parents", "sha256"],

@@ -10,6 +10,7 @@ from resonance.cli.output import console, ctx_of, print_table, progress, show
 from resonance.domain.errors import InvalidInput
 from resonance.domain.evaluation import CLASSIFICATION_METRICS, EvaluationRun, EvaluationSuite
 from resonance.domain.modeling import parse_params
+from resonance.domain.refs import ref_name
 from resonance.services import evaluation as svc
 
 suite_app = typer.Typer(help="Sealed evaluation suites.", no_args_is_help=True)
@@ -148,7 +149,7 @@ def _run(ctx: typer.Context, model: str, suite: str, *, diagnose: bool) -> None:
     with progress(f"evaluating {model} on {suite}", total=1) as advance:
         run = svc.evaluate(space, actor=actor, model=model, suite=suite, diagnose=diagnose)
         advance()
-    left = svc.remaining_budget(space, model_name=run.model.split("@")[0], suite=suite)
+    left = svc.remaining_budget(space, model_name=ref_name(run.model), suite=suite)
     data = {**run.to_dict(), "budget_left": left}
 
     def human() -> None:

@@ -10,8 +10,7 @@ import typer
 from resonance.cli.output import console, ctx_of, print_table, progress, show
 from resonance.services import federation, training
 from resonance.services import federation_deploy as deploy
-from resonance.training.federated.apps import STRATEGIES, FederationConfig
-from resonance.training.federated.models import KINDS
+from resonance.services.federation import KINDS, STRATEGIES, FederationConfig
 
 federate_app = typer.Typer(
     help="Federated co-training on Flower: rows stay with each member.", no_args_is_help=True

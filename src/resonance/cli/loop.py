@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from resonance.cli.output import console, ctx_of, print_table, progress, show
-from resonance.domain.loop_run import LoopRun
+from resonance.domain.loop_types import LoopRun
 from resonance.domain.modeling import ModelSpec, parse_params
 from resonance.reports.loop import render_html
 from resonance.services import loop as loops
@@ -27,9 +27,9 @@ def _print_run(run: LoopRun) -> None:
     s = run.summary
     console.print(
         f"[bold]{run.name}[/] by {run.created_by} ({run.status}); suite {run.suite}; "
-        f"{s.get('primary_metric', '')} {_f(s.get('baseline'))} → {_f(s.get('final'))} "
-        f"(lift {_f(s.get('lift'))}); worst slice {_f(s.get('baseline_worst_slice'))} → "
-        f"{_f(s.get('final_worst_slice'))}"
+        f"{s.primary_metric if s else ''} {_f(s and s.baseline)} → {_f(s and s.final)} "
+        f"(lift {_f(s and s.lift)}); worst slice {_f(s and s.baseline_worst_slice)} → "
+        f"{_f(s and s.final_worst_slice)}"
     )
     print_table(
         "Iterations",
@@ -45,23 +45,23 @@ def _print_run(run: LoopRun) -> None:
         ],
         [
             (
-                it["number"],
-                "yes" if it["accepted"] else "no",
-                _f(it.get("primary")),
-                _f(it.get("worst_slice")),
-                it["rows"],
-                ", ".join(f"{k}: {v}" for k, v in it.get("taken", {}).items()) or "-",
-                it.get("dropped", 0),
-                it.get("dataset", ""),
+                it.number,
+                "yes" if it.accepted else "no",
+                _f(it.primary),
+                _f(it.worst_slice),
+                it.rows,
+                ", ".join(f"{k}: {v}" for k, v in it.taken.items()) or "-",
+                it.dropped,
+                it.dataset,
             )
             for it in run.iterations
         ],
     )
     if s:
         console.print(
-            f"final dataset {s.get('final_dataset')}, model {s.get('final_model')}; rows taken "
-            f"{s.get('rows_taken')} of {s.get('reserve_rows')} reserve rows; relabel proposals "
-            f"sent to owners {s.get('relabel_proposals')}"
+            f"final dataset {s.final_dataset}, model {s.final_model}; rows taken "
+            f"{s.rows_taken} of {s.reserve_rows} reserve rows; relabel proposals "
+            f"sent to owners {s.relabel_proposals}"
         )
 
 
@@ -118,10 +118,10 @@ def list_(ctx: typer.Context) -> None:
                     r.created_by,
                     r.status,
                     r.suite,
-                    _f(r.summary.get("baseline")),
-                    _f(r.summary.get("final")),
-                    _f(r.summary.get("lift")),
-                    r.summary.get("final_dataset", ""),
+                    _f(r.summary and r.summary.baseline),
+                    _f(r.summary and r.summary.final),
+                    _f(r.summary and r.summary.lift),
+                    r.summary.final_dataset if r.summary else "",
                 )
                 for r in items
             ],

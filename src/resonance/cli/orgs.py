@@ -7,37 +7,15 @@ from pathlib import Path
 import typer
 
 from resonance.cli.output import console, ctx_of, print_table, show
+from resonance.domain import forms
 from resonance.domain.industries import INDUSTRIES
-from resonance.domain.orgs import Consortium, Organization, parse_roles
+from resonance.domain.orgs import parse_roles
 from resonance.services import orgs as svc
 from resonance.services.space import DEFAULT_MAX_INGEST_BYTES
 
 org_app = typer.Typer(help="Organizations of the space.", no_args_is_help=True)
 consortium_app = typer.Typer(help="Industry consortia.", no_args_is_help=True)
 industry_app = typer.Typer(help="The action's 20 key industries.", no_args_is_help=True)
-
-
-def org_dict(org: Organization) -> dict[str, object]:
-    """JSON form of an organization."""
-    return {
-        "name": org.name,
-        "display_name": org.display_name,
-        "roles": sorted(r.value for r in org.roles),
-        "region": org.region,
-        "central_enterprise": org.central_enterprise,
-    }
-
-
-def consortium_dict(c: Consortium) -> dict[str, object]:
-    """JSON form of a consortium."""
-    return {
-        "name": c.name,
-        "industry": c.industry,
-        "members": [
-            {"organization": m.organization, "roles": sorted(r.value for r in m.roles)}
-            for m in c.members
-        ],
-    }
 
 
 def init(
@@ -85,7 +63,7 @@ def org_add(
         display_name=display_name,
         central_enterprise=central_enterprise,
     )
-    show(c, org_dict(org), lambda: console.print(f"[green]registered[/] {org.name}"))
+    show(c, forms.org(org), lambda: console.print(f"[green]registered[/] {org.name}"))
 
 
 @org_app.command("list")
@@ -95,7 +73,7 @@ def org_list(ctx: typer.Context) -> None:
     orgs = svc.list_organizations(c.space())
     show(
         c,
-        [org_dict(o) for o in orgs],
+        [forms.org(o) for o in orgs],
         lambda: print_table(
             "Organizations",
             ["name", "roles", "region", "central"],
@@ -132,7 +110,7 @@ def consortium_create(
     cons = svc.form_consortium(
         c.space(), actor=c.require_actor(), name=name, industry=industry, members=member
     )
-    show(c, consortium_dict(cons), lambda: console.print(f"[green]formed[/] {cons.name}"))
+    show(c, forms.consortium(cons), lambda: console.print(f"[green]formed[/] {cons.name}"))
 
 
 @consortium_app.command("add-member")
@@ -146,7 +124,7 @@ def consortium_add_member(
     cons = svc.add_consortium_member(
         c.space(), actor=c.require_actor(), consortium=name, member=member
     )
-    show(c, consortium_dict(cons), lambda: console.print(f"[green]added[/] {member} to {name}"))
+    show(c, forms.consortium(cons), lambda: console.print(f"[green]added[/] {member} to {name}"))
 
 
 @consortium_app.command("list")
@@ -158,7 +136,7 @@ def consortium_list(
     items = svc.list_consortia(c.space(), industry=industry)
     show(
         c,
-        [consortium_dict(x) for x in items],
+        [forms.consortium(x) for x in items],
         lambda: print_table(
             "Consortia",
             ["name", "industry", "members"],

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from resonance.domain.errors import InvalidInput, SchemaMismatch
+from resonance.domain.refs import ref_name
 
 
 class DatasetKind(StrEnum):
@@ -177,7 +178,7 @@ class SourceRows:
     @property
     def dataset(self) -> str:
         """The source's dataset name."""
-        return self.ref.partition("@")[0]
+        return ref_name(self.ref)
 
     def to_dict(self) -> dict[str, Any]:
         """Serialize to plain JSON types."""
@@ -241,13 +242,3 @@ class DatasetVersion:
     def source_rows(self) -> tuple[SourceRows, ...]:
         """Its sources; an ingested version is its own single source."""
         return self.sources or (SourceRows(self.ref, self.row_count),)
-
-
-def parse_ref(ref: str) -> tuple[str, int | None]:
-    """Split ``name@number`` (or plain ``name`` for the latest version)."""
-    name, sep, num = ref.partition("@")
-    if not sep:
-        return name, None
-    if not (num.isascii() and num.isdigit()):
-        raise InvalidInput(f"bad version reference {ref!r}; use NAME or NAME@NUMBER", ref=ref)
-    return name, int(num)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.model_selection import StratifiedKFold
 
 MISSING = "missing"
 
@@ -315,6 +316,44 @@ def slice_metrics(
 ) -> list[dict[str, Any]]:
     """Apply ``metric(mask)`` to each slice's rows (e.g. macro-F1 within the slice)."""
     return [{**s.to_dict(), "metric": metric(s.mask(binning.codes))} for s in slices]
+
+
+def out_of_fold_proba(
+    y: np.ndarray,
+    fit_predict: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    *,
+    folds: int = 5,
+    seed: int = 0,
+    n_classes: int | None = None,
+) -> np.ndarray:
+    """Cross-validated class probabilities for every row (stratified folds).
+
+    Parameters
+    ----------
+    y:
+        Class codes (negative = unknown label; such rows are still predicted).
+    fit_predict:
+        ``fit_predict(train_idx, test_idx)`` trains on the rows at ``train_idx``
+        and returns class probabilities of the rows at ``test_idx``.
+    folds:
+        At most this many folds (fewer when the rarest class has fewer rows; at least 2).
+    n_classes:
+        Number of classes (default ``y.max() + 1``); classes a fold's model never saw
+        keep the uniform prior.
+
+    Returns
+    -------
+    np.ndarray
+        ``(len(y), n_classes)`` probabilities, each row from a model that never saw it.
+    """
+    n = int(y.max()) + 1 if n_classes is None else n_classes
+    proba = np.full((len(y), n), 1.0 / n)
+    counts = np.bincount(y[y >= 0], minlength=n)
+    k = int(max(2, min(folds, counts[counts > 0].min())))
+    for tr, te in StratifiedKFold(k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y):
+        p = fit_predict(tr, te)
+        proba[te, : p.shape[1]] = p
+    return proba
 
 
 def label_issues(

@@ -170,3 +170,24 @@ class ProvenanceMissing(ResonanceError):
     """A version made from other versions must say, per row, where each row came from."""
 
     spec = _spec("RES-126", 422, "per-row provenance missing or inconsistent")
+
+
+# --- review queue of data holders (issue 11) ---
+
+
+class NotReviewer(ResonanceError):
+    """Only a row's owner, or an organization it delegated reviewing to, sees and decides it."""
+
+    spec = _spec("RES-220", 403, "not the rows' owner or its delegated reviewer")
+
+
+class ReviewClosed(ResonanceError):
+    """The review item was already decided or has expired."""
+
+    spec = _spec("RES-221", 409, "review item closed")
+
+
+class BadDecisionFile(ResonanceError):
+    """A file of review decisions cannot be read (columns, decisions, ids)."""
+
+    spec = _spec("RES-222", 422, "bad decision file")

@@ -18,9 +18,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedKFold
 
-from resonance.domain.diagnosis import conditions_mask, fit_binning, label_issues
+from resonance.domain.diagnosis import (
+    conditions_mask,
+    fit_binning,
+    label_issues,
+    out_of_fold_proba,
+)
 from resonance.domain.loop_types import (
     Fit,
     Iteration,
@@ -49,11 +53,11 @@ __all__ = [
     "LoopConfig",
     "LoopTrace",
     "Model",
+    "Oracle",
     "Outcome",
     "Rows",
     "accepts",
     "candidates",
-    "out_of_fold_proba",
     "plan_acquisition",
     "plan_cleaning",
     "run_loop",
@@ -61,21 +65,14 @@ __all__ = [
 ]
 
 
-def out_of_fold_proba(rows: Rows, fit: Fit, *, folds: int, seed: int) -> np.ndarray:
-    """Cross-validated class probabilities for every row."""
-    n_classes = int(rows.y.max()) + 1
-    proba = np.full((len(rows), n_classes), 1.0 / n_classes)
-    counts = np.bincount(rows.y, minlength=n_classes)
-    k = int(max(2, min(folds, counts[counts > 0].min())))
-    for tr, te in StratifiedKFold(k, shuffle=True, random_state=seed).split(rows.X, rows.y):
-        p = fit(rows.take(tr)).predict_proba(rows.X[te])
-        proba[te, : p.shape[1]] = p
-    return proba
-
-
 def plan_cleaning(rows: Rows, fit: Fit, config: LoopConfig) -> tuple[ActionPlan, ActionPlan]:
     """Cleanlab on out-of-fold probabilities → drops (where allowed) and relabel proposals."""
-    proba = out_of_fold_proba(rows, fit, folds=config.folds, seed=config.seed)
+    proba = out_of_fold_proba(
+        rows.y,
+        lambda tr, te: fit(rows.take(tr)).predict_proba(rows.X[te]),
+        folds=config.folds,
+        seed=config.seed,
+    )
     issues, _ = label_issues(rows.y, proba)
     # only confident disagreements: the given label is unlikely and another one likely
     # (hard but correct rows of confusable classes stay)
@@ -95,6 +92,9 @@ def plan_cleaning(rows: Rows, fit: Fit, config: LoopConfig) -> tuple[ActionPlan,
         auto_drop=config.auto_drop,
         max_share=config.max_drop_share,
     )
+    for p in relabel.proposals:  # the evidence the owner reviews the row with
+        p["given_proba"] = float(proba[p["row"], p["given"]])
+        p["suggested_proba"] = float(proba[p["row"], p["suggested"]])
     return drop, relabel
 
 
@@ -202,7 +202,11 @@ def _taken(reserve: Rows, idx: np.ndarray) -> dict[str, int]:
 
 @dataclass
 class Candidate:
-    """A proposed training set: the plans that made it and what they took from whom."""
+    """A proposed training set: the plans that made it and what they took from whom.
+
+    ``parent`` is the dataset ref of the accepted outcome it derives from
+    (empty for the baseline).
+    """
 
     label: str
     rows: Rows
@@ -210,10 +214,11 @@ class Candidate:
     taken: dict[str, int]
     dropped: int
     acquired: np.ndarray
+    parent: str = ""
 
 
 def candidates(
-    train: Rows, reserve: Rows, plans: dict[str, ActionPlan], number: int
+    train: Rows, reserve: Rows, plans: dict[str, ActionPlan], number: int, *, parent: str = ""
 ) -> list[Candidate]:
     """Candidates of one iteration: Slice Tuner acquisition, uncertainty acquisition, and
     cleaning with Slice Tuner acquisition (when cleaning proposed drops). The sealed suite
@@ -234,7 +239,13 @@ def candidates(
         rows = train.without(drop).concat(reserve.take(take)).concat(train.take(dup))
         out.append(
             Candidate(
-                f"iteration {number} ({label})", rows, used, _taken(reserve, take), len(drop), take
+                f"iteration {number} ({label})",
+                rows,
+                used,
+                _taken(reserve, take),
+                len(drop),
+                take,
+                parent,
             )
         )
     return out
@@ -254,6 +265,25 @@ def _plans(
         ),
         "rebalance": Rebalance.plan(train.y, min_share=config.min_class_share, seed=config.seed),
     }
+
+
+def _auto_drops(train: Rows, cand: Candidate, number: int) -> list[dict[str, Any]]:
+    """Rows an accepted candidate dropped under its owners' auto-drop policies (by source row)."""
+    out = []
+    for plan in cand.plans:
+        if plan.action != DropLabelIssues.name:
+            continue
+        for i in plan.drop.tolist():
+            out.append(
+                {
+                    "source": str(train.source[i]),
+                    "source_row": int(train.row[i]),
+                    "owner": str(train.owner[i]),
+                    "given": int(train.y[i]),
+                    "iteration": number,
+                }
+            )
+    return out
 
 
 def _merit(outcome: Outcome) -> float:
@@ -280,7 +310,9 @@ def run_loop(
     fit:
         Trains a model on rows (used for cleaning and learning curves, never on sealed data).
     oracle:
-        Trains on a candidate and scores it on the sealed suite (one query each call).
+        Trains on a candidate and scores it on the sealed suite (one query each call);
+        its outcome names the dataset and model versions it made, which the
+        iterations record and the next candidates derive from.
     config:
         Budget (rows), iterations, owners allowing auto-drop, acceptance margins.
 
@@ -296,25 +328,32 @@ def run_loop(
     if on_iteration:
         on_iteration(history[0])
     proposals: list[dict[str, Any]] = []
+    drops: list[dict[str, Any]] = []
     left = config.budget
     for number in range(1, config.iterations + 1):
         # spread evenly over the iterations left: a rejected iteration's share carries over
         per_iter = int(np.ceil(left / (config.iterations - number + 1)))
         plans = _plans(train, reserve, current, fit, per_iter, config)
         proposals.extend(
-            {**p, "source": str(train.source[p["row"]]), "source_row": int(train.row[p["row"]])}
+            {
+                **p,
+                "source": str(train.source[p["row"]]),
+                "source_row": int(train.row[p["row"]]),
+                "iteration": number,
+            }
             for p in plans["relabel"].proposals
         )
         actions = [p.to_dict() for p in plans.values()]
         record = _record(number, False, current, train, actions, None)
         best: tuple[Candidate, Outcome] | None = None
-        for cand in candidates(train, reserve, plans, number):
+        for cand in candidates(train, reserve, plans, number, parent=current.dataset):
             outcome = oracle(cand)
             record.tried.append(
                 {
                     "label": cand.label,
                     "primary": outcome.primary,
                     "worst_slice": outcome.worst_slice,
+                    "dataset": outcome.dataset,
                 }
             )
             ok = accepts(
@@ -328,13 +367,14 @@ def run_loop(
                 best = (cand, outcome)
         if best is not None:  # the best candidate the suite accepted
             cand, current = best
+            drops.extend(_auto_drops(train, cand, number))
             train, reserve = cand.rows, reserve.without(cand.acquired)
             left -= len(cand.acquired)
             record = _record(number, True, current, train, actions, cand, record.tried)
         history.append(record)
         if on_iteration:
             on_iteration(record)
-    return LoopTrace(history, train, reserve, current, proposals)
+    return LoopTrace(history, train, reserve, current, proposals, drops)
 
 
 def _record(
@@ -356,10 +396,13 @@ def _record(
         cand.dropped if cand and accepted else 0,
         actions,
         current.slices,
-        current.reference,
+        current.label,
         current.metrics,
         tried or [],
+        current.dataset,
+        current.model_version,
     )
 
 
 Oracle = Callable[[Candidate], Outcome]
+"""Scores a candidate (see :func:`run_loop`)."""

@@ -1,4 +1,5 @@
-"""The loop engine's records: rows with provenance, outcomes, configuration, iterations."""
+"""The loop's records: rows with provenance, outcomes, configuration, iterations, and the
+stored run with its summary (the engine is :mod:`resonance.domain.loop`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+
+from resonance.domain.plain import plain
 
 
 class Model(Protocol):
@@ -68,7 +71,9 @@ class Outcome:
     metrics: dict[str, Any]
     slices: list[dict[str, Any]]
     model: Model
-    reference: str = ""
+    label: str = ""
+    dataset: str = ""
+    model_version: str = ""
 
 
 Fit = Callable[[Rows], Model]
@@ -94,14 +99,23 @@ class LoopConfig:
     slice_weight: float = 1.0
 
 
+SLICE_KEYS = ("slice", "size", "error_rate", "macro_f1", "accuracy")
+
+
 @dataclass
 class Iteration:
-    """What one iteration tried and whether the suite accepted it."""
+    """What one iteration tried and whether the suite accepted it.
+
+    ``primary`` and ``worst_slice`` are higher-is-better (``None`` once stored
+    when the suite reported no value); ``dataset`` and ``model`` are the
+    ``NAME@N`` refs of the version the iteration ended on (the accepted
+    candidate's, else the one kept).
+    """
 
     number: int
     accepted: bool
-    primary: float
-    worst_slice: float
+    primary: float | None
+    worst_slice: float | None
     rows: int
     taken: dict[str, int]
     dropped: int
@@ -110,10 +124,54 @@ class Iteration:
     reference: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)
     tried: list[dict[str, Any]] = field(default_factory=list)
+    dataset: str = ""
+    model: str = ""
+
+    def stored(self, *, top: int = 5) -> Iteration:
+        """The form a run keeps: the ``top`` weak slices' headline figures, JSON values."""
+        slices = [{k: s.get(k) for k in SLICE_KEYS} for s in self.slices[:top]]
+        return Iteration.from_dict(plain({**self.to_dict(), "slices": slices}))
 
     def to_dict(self) -> dict[str, Any]:
         """Serialize to plain JSON types."""
-        return dict(self.__dict__)
+        return plain(
+            {
+                "number": self.number,
+                "accepted": self.accepted,
+                "primary": self.primary,
+                "worst_slice": self.worst_slice,
+                "rows": self.rows,
+                "taken": self.taken,
+                "dropped": self.dropped,
+                "actions": self.actions,
+                "slices": self.slices,
+                "reference": self.reference,
+                "metrics": self.metrics,
+                "tried": self.tried,
+                "dataset": self.dataset,
+                "model": self.model,
+            }
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Iteration:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            number=int(data["number"]),
+            accepted=bool(data["accepted"]),
+            primary=data.get("primary"),
+            worst_slice=data.get("worst_slice"),
+            rows=int(data.get("rows", 0)),
+            taken={str(k): int(v) for k, v in data.get("taken", {}).items()},
+            dropped=int(data.get("dropped", 0)),
+            actions=list(data.get("actions", [])),
+            slices=list(data.get("slices", [])),
+            reference=str(data.get("reference", "")),
+            metrics=dict(data.get("metrics", {})),
+            tried=list(data.get("tried", [])),
+            dataset=str(data.get("dataset", "")),
+            model=str(data.get("model", "")),
+        )
 
 
 @dataclass
@@ -125,8 +183,149 @@ class LoopTrace:
     reserve: Rows
     final: Outcome
     proposals: list[dict[str, Any]] = field(default_factory=list)
+    drops: list[dict[str, Any]] = field(default_factory=list)  # auto-drops kept by the suite
 
     @property
     def acquired(self) -> int:
         """Reserve rows taken in accepted iterations."""
         return sum(sum(it.taken.values()) for it in self.iterations if it.accepted)
+
+
+RUNNING, FINISHED, FAILED = "running", "finished", "failed"
+
+
+@dataclass
+class LoopSummary:
+    """What a finished run achieved (primary metric and worst slice higher is better).
+
+    ``baseline``/``final`` are the primary metric before the first and after the
+    last accepted iteration; ``rows_taken`` and ``relabel_proposals`` count per
+    member.
+    """
+
+    primary_metric: str
+    baseline: float | None
+    final: float | None
+    lift: float | None
+    baseline_worst_slice: float | None
+    final_worst_slice: float | None
+    final_dataset: str
+    final_model: str
+    accepted: int
+    rows_taken: dict[str, int]
+    reserve_rows: int
+    relabel_proposals: dict[str, int]
+
+    @classmethod
+    def of(
+        cls,
+        iterations: list[Iteration],
+        *,
+        primary_metric: str,
+        reserve_rows: int,
+        proposal_owners: list[str],
+    ) -> LoopSummary:
+        """Summarize stored iterations (the first is the baseline, which is accepted)."""
+        taken: dict[str, int] = {}
+        for it in iterations:
+            if it.accepted:
+                for k, v in it.taken.items():
+                    taken[k] = taken.get(k, 0) + int(v)
+        proposals: dict[str, int] = {}
+        for owner in proposal_owners:
+            proposals[owner] = proposals.get(owner, 0) + 1
+        last = next(it for it in reversed(iterations) if it.accepted)
+        base = iterations[0].primary
+        lift = last.primary - base if base is not None and last.primary is not None else None
+        return cls(
+            primary_metric=primary_metric,
+            baseline=base,
+            final=last.primary,
+            lift=lift,
+            baseline_worst_slice=iterations[0].worst_slice,
+            final_worst_slice=last.worst_slice,
+            final_dataset=last.dataset,
+            final_model=last.model,
+            accepted=sum(1 for it in iterations[1:] if it.accepted),
+            rows_taken=taken,
+            reserve_rows=reserve_rows,
+            relabel_proposals=proposals,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize to plain JSON types."""
+        return plain(dict(self.__dict__))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LoopSummary:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            primary_metric=str(data.get("primary_metric", "")),
+            baseline=data.get("baseline"),
+            final=data.get("final"),
+            lift=data.get("lift"),
+            baseline_worst_slice=data.get("baseline_worst_slice"),
+            final_worst_slice=data.get("final_worst_slice"),
+            final_dataset=str(data.get("final_dataset", "")),
+            final_model=str(data.get("final_model", "")),
+            accepted=int(data.get("accepted", 0)),
+            rows_taken={str(k): int(v) for k, v in (data.get("rows_taken") or {}).items()},
+            reserve_rows=int(data.get("reserve_rows", 0)),
+            relabel_proposals={
+                str(k): int(v) for k, v in (data.get("relabel_proposals") or {}).items()
+            },
+        )
+
+
+@dataclass
+class LoopRun:
+    """A loop run as the space stores it: its configuration, every iteration, a summary.
+
+    ``summary`` is ``None`` until the run finishes (and stays so when it failed).
+    """
+
+    name: str
+    created_by: str
+    created_at: str
+    status: str
+    suite: str
+    model: str
+    dataset: str
+    config: dict[str, Any] = field(default_factory=dict)
+    iterations: list[Iteration] = field(default_factory=list)
+    summary: LoopSummary | None = None
+    finished_at: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize to plain JSON types (``summary`` is ``{}`` while there is none)."""
+        return {
+            "name": self.name,
+            "created_by": self.created_by,
+            "created_at": self.created_at,
+            "finished_at": self.finished_at,
+            "status": self.status,
+            "suite": self.suite,
+            "model": self.model,
+            "dataset": self.dataset,
+            "config": self.config,
+            "iterations": [it.to_dict() for it in self.iterations],
+            "summary": self.summary.to_dict() if self.summary else {},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LoopRun:
+        """Inverse of :meth:`to_dict`."""
+        summary = data.get("summary") or None
+        return cls(
+            name=data["name"],
+            created_by=data["created_by"],
+            created_at=data["created_at"],
+            finished_at=data.get("finished_at"),
+            status=data["status"],
+            suite=data["suite"],
+            model=data["model"],
+            dataset=data["dataset"],
+            config=dict(data.get("config") or {}),
+            iterations=[Iteration.from_dict(it) for it in data.get("iterations") or []],
+            summary=LoopSummary.from_dict(summary) if summary else None,
+        )

@@ -92,6 +92,11 @@ class ModelVersion:
     details: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def federated(self) -> bool:
+        """Whether it was trained by federation (its rows stayed with each member)."""
+        return "federated" in self.details
+
+    @property
     def ref(self) -> str:
         """The version's reference, ``name@number``."""
         return f"{self.name}@{self.number}"

@@ -7,25 +7,26 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from resonance.domain.loop_run import LoopRun
+from resonance.domain.loop_types import LoopRun
 from resonance.reports.charts import figure_div, plotly_js
 
 
 def metric_figure(run: LoopRun) -> go.Figure:
     """Primary metric and worst reported slice per iteration (higher is better)."""
     its = run.iterations
-    x = [it["number"] for it in its]
+    x = [it.number for it in its]
     fig = go.Figure()
-    for key, name in (("primary", "primary metric"), ("worst_slice", "worst slice macro-F1")):
-        fig.add_trace(
-            go.Scatter(x=x, y=[it.get(key) for it in its], mode="lines+markers", name=name)
-        )
+    for ys, name in (
+        ([it.primary for it in its], "primary metric"),
+        ([it.worst_slice for it in its], "worst slice macro-F1"),
+    ):
+        fig.add_trace(go.Scatter(x=x, y=ys, mode="lines+markers", name=name))
     for it in its[1:]:
-        best = max((t["primary"] for t in it.get("tried", [])), default=None)
-        if best is not None and not it["accepted"]:
+        best = max((t["primary"] for t in it.tried), default=None)
+        if best is not None and not it.accepted:
             fig.add_trace(
                 go.Scatter(
-                    x=[it["number"]],
+                    x=[it.number],
                     y=[best],
                     mode="markers",
                     name="rejected",
@@ -47,12 +48,12 @@ def slice_heatmap(run: LoopRun) -> go.Figure:
     """Error rate of every reported weak slice (rows) at each iteration (columns)."""
     names: list[str] = []
     for it in run.iterations:
-        for s in it.get("slices", []):
+        for s in it.slices:
             if s["slice"] not in names:
                 names.append(s["slice"])
     z = [
         [
-            next((s["error_rate"] for s in it.get("slices", []) if s["slice"] == n), None)
+            next((s["error_rate"] for s in it.slices if s["slice"] == n), None)
             for it in run.iterations
         ]
         for n in names
@@ -60,7 +61,7 @@ def slice_heatmap(run: LoopRun) -> go.Figure:
     fig = go.Figure(
         go.Heatmap(
             z=z,
-            x=[f"it {it['number']}" for it in run.iterations],
+            x=[f"it {it.number}" for it in run.iterations],
             y=[n[:60] for n in names],
             colorscale="Reds",
             colorbar={"title": "error rate"},
@@ -80,15 +81,15 @@ def _table(run: LoopRun) -> str:
     body = []
     for it in run.iterations:
         cells = [
-            it["number"],
-            "yes" if it["accepted"] else "no",
-            _f(it.get("primary")),
-            _f(it.get("worst_slice")),
-            it["rows"],
-            ", ".join(f"{k}: {v}" for k, v in it.get("taken", {}).items()) or "-",
-            it.get("dropped", 0),
-            it.get("dataset", ""),
-            it.get("model", ""),
+            it.number,
+            "yes" if it.accepted else "no",
+            _f(it.primary),
+            _f(it.worst_slice),
+            it.rows,
+            ", ".join(f"{k}: {v}" for k, v in it.taken.items()) or "-",
+            it.dropped,
+            it.dataset,
+            it.model,
         ]
         body.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
     return f"<table>{head}{''.join(body)}</table>"
@@ -97,9 +98,9 @@ def _table(run: LoopRun) -> str:
 def _actions(run: LoopRun) -> str:
     items = []
     for it in run.iterations[1:]:
-        for a in it.get("actions", []):
+        for a in it.actions:
             items.append(
-                f"<li>iteration {it['number']} — <b>{html.escape(a['action'])}</b>: "
+                f"<li>iteration {it.number} — <b>{html.escape(a['action'])}</b>: "
                 f"{html.escape(a['reason'])}</li>"
             )
     return "<ul>" + "".join(items) + "</ul>"
@@ -111,7 +112,8 @@ def _f(value: Any) -> str:
 
 def render_html(run: LoopRun) -> str:
     """A self-contained HTML page (works offline)."""
-    s = {k: html.escape(str(v)) if isinstance(v, str | dict) else v for k, v in run.summary.items()}
+    found = run.summary.to_dict() if run.summary else {}
+    s = {k: html.escape(str(v)) if isinstance(v, str | dict) else v for k, v in found.items()}
     summary = (
         f"<p>Primary metric {s.get('primary_metric')}: {_f(s.get('baseline'))} → "
         f"{_f(s.get('final'))} (lift {_f(s.get('lift'))}); worst slice "

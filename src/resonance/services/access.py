@@ -60,25 +60,37 @@ def authorize(
             w.tx, actor=actor, dataset=ds, version=version, purpose=purpose,
             on=space.today(), release=release,
         )  # fmt: skip
-        payload = {
-            "purpose": purpose.value,
-            "content_hash": version.content_hash,
-            "rule": decision.rule,
-            "reason": decision.reason,
-            **({"release": "rows"} if release else {}),
-            **({"sources": [x.ref for x in version.sources]} if version.is_derived else {}),
-            **(context or {}),
-        }
+        sources = [x.ref for x in version.sources] if version.is_derived else None
+        released = "rows" if release else None
         if decision.allowed:
             w.emit(
                 DataAccessed(
                     actor=actor,
                     object_id=version.ref,
-                    payload={**payload, "rows": version.row_count},
+                    purpose=purpose.value,
+                    content_hash=version.content_hash,
+                    rule=decision.rule,
+                    reason=decision.reason,
+                    context=dict(context or {}),
+                    rows=version.row_count,
+                    release=released,
+                    sources=sources,
                 )
             )
             return Grantee(ds, version, decision)
-        w.emit(DataAccessDenied(actor=actor, object_id=version.ref, payload=payload))
+        w.emit(
+            DataAccessDenied(
+                actor=actor,
+                object_id=version.ref,
+                purpose=purpose.value,
+                content_hash=version.content_hash,
+                rule=decision.rule,
+                reason=decision.reason,
+                context=dict(context or {}),
+                release=released,
+                sources=sources,
+            )
+        )
     raise PolicyDenied(
         f"{actor} may not use {version.ref} for {purpose.value}: {decision.reason}",
         organization=actor,

@@ -20,7 +20,6 @@ from resonance.domain.datasets import (
     Schema,
     Transformation,
     check_compatible,
-    parse_ref,
 )
 from resonance.domain.errors import (
     AlreadyExists,
@@ -34,6 +33,7 @@ from resonance.domain.errors import (
 from resonance.domain.events import DatasetRegistered, DatasetVersionCreated
 from resonance.domain.orgs import Role, check_industry, check_slug
 from resonance.domain.provenance import RowProvenance
+from resonance.domain.refs import parse_ref, ref_name
 from resonance.domain.validation import (
     ValidationReport,
     schema_of,
@@ -155,12 +155,10 @@ def _register(w: Work, actor: str, dataset: Dataset) -> None:
         DatasetRegistered(
             actor=actor,
             object_id=dataset.name,
-            payload={
-                "owner": dataset.owner,
-                "kind": dataset.kind.value,
-                "industry": dataset.industry,
-                "scenario": dataset.scenario,
-            },
+            owner=dataset.owner,
+            kind=dataset.kind.value,
+            industry=dataset.industry,
+            scenario=dataset.scenario,
         )
     )
 
@@ -179,7 +177,7 @@ def _next_version(
         check_compatible(latest.schema, snap.schema)
     return DatasetVersion(
         dataset=dataset,
-        number=(latest.number + 1) if latest else 1,
+        number=w.tx.last_version_number(dataset) + 1,  # rejected candidates keep their numbers
         content_hash=snap.digest,
         row_count=snap.rows,
         schema=snap.schema,
@@ -226,18 +224,12 @@ def _commit_version(
                 DatasetVersionCreated(
                     actor=actor,
                     object_id=version.ref,
-                    payload={
-                        "content_hash": snap.digest,
-                        "source_hash": source_hash,
-                        "rows": snap.rows,
-                        "parents": list(version.parents),
-                        "transformation": transformation.to_dict(),
-                        **(
-                            {"sources": [x.to_dict() for x in version.sources]}
-                            if version.sources
-                            else {}
-                        ),
-                    },
+                    content_hash=snap.digest,
+                    source_hash=source_hash,
+                    rows=snap.rows,
+                    parents=list(version.parents),
+                    transformation=transformation.to_dict(),
+                    sources=[x.to_dict() for x in version.sources] if version.sources else None,
                 )
             )
             _, adopted = space.artifacts.adopt(snap.tmp, PARQUET, snap.digest)
@@ -359,6 +351,7 @@ def derive_version(
     parents: tuple[str, ...],
     transformation: Transformation,
     provenance: RowProvenance,
+    on_behalf_of: str | None = None,
 ) -> tuple[DatasetVersion, bool]:
     """Store ``table`` as a new version of an existing dataset, made from other versions.
 
@@ -375,6 +368,9 @@ def derive_version(
         Per row of ``table``, the version and row it came from. Rows of derived
         versions are traced down to ingested versions: those are the sources whose
         policies every use of the new version is checked against.
+    on_behalf_of:
+        The owner ``actor`` acts for (its delegated reviewer or the operator applying
+        a review); the caller has checked that ``actor`` may.
 
     Returns
     -------
@@ -397,7 +393,7 @@ def derive_version(
     with space.work() as w:
         require_org(w.tx, actor)
         ds = require_dataset(w.tx, dataset)
-        if ds.owner != actor:
+        if ds.owner != (on_behalf_of or actor):
             what = "registrant" if ds.derived else "owner"
             raise RoleRequired(
                 f"only the {what} ({ds.owner}) adds versions of {dataset}",
@@ -435,7 +431,7 @@ def derive_version(
 
 
 def register_derived(
-    space: Space, *, actor: str, dataset: Dataset, context: dict[str, Any] | None = None
+    space: Space, *, actor: str, dataset: Dataset, loop: str | None = None
 ) -> Dataset:
     """Register a derived dataset (a loop's working set): ``actor`` is only its registrant.
 
@@ -459,14 +455,12 @@ def register_derived(
             DatasetRegistered(
                 actor=actor,
                 object_id=ds.name,
-                payload={
-                    "owner": actor,
-                    "kind": ds.kind.value,
-                    "industry": ds.industry,
-                    "scenario": ds.scenario,
-                    "derived": True,
-                    **(context or {}),
-                },
+                owner=actor,
+                kind=ds.kind.value,
+                industry=ds.industry,
+                scenario=ds.scenario,
+                derived=True,
+                loop=loop,
             )
         )
     return ds
@@ -499,6 +493,22 @@ def row_provenance(space: Space, version: DatasetVersion) -> RowProvenance:
         table.column("source").to_numpy().astype(np.int32),
         table.column("row").to_numpy().astype(np.int64),
     )
+
+
+def row_owners(space: Space, version: DatasetVersion) -> np.ndarray:
+    """Per row of ``version``, the organization owning it (no rows read).
+
+    An ingested version's rows are its dataset owner's; a derived version's rows
+    keep the owners of the sources its provenance traces them to.
+    """
+    if not version.is_derived:
+        with space.work() as w:
+            owner = require_dataset(w.tx, version.dataset).owner
+        return np.full(version.row_count, owner, dtype=object).astype(str)
+    prov = row_provenance(space, version)
+    with space.work() as w:
+        owners = [require_dataset(w.tx, ref_name(r)).owner for r in prov.refs]
+    return np.asarray(owners, dtype=object)[prov.source].astype(str)
 
 
 def validate_file(

@@ -5,35 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.model_selection import StratifiedKFold
 
-from resonance.domain.diagnosis import label_issues
+from resonance.domain.diagnosis import label_issues, out_of_fold_proba
 from resonance.services.training import PooledData
 from resonance.training.features import Prepared, prepare_xy
 from resonance.training.trainers import FittedModel, fit_model
 
 
-def out_of_fold_proba(
-    fitted: FittedModel, prepared: Prepared, *, folds: int = 5, seed: int = 0
-) -> np.ndarray:
-    """Out-of-fold class probabilities with the model's own spec."""
-    n_classes = len(prepared.classes)
-    proba = np.full((len(prepared.y), n_classes), 1.0 / n_classes)
-    counts = np.bincount(prepared.y[prepared.y >= 0], minlength=n_classes)
-    k = int(max(2, min(folds, counts[counts > 0].min())))
-    skf = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
-    for tr, te in skf.split(prepared.X, prepared.y):
-        sub = Prepared(
-            prepared.X[tr],
-            prepared.y[tr],
-            prepared.classes,
-            prepared.feature_names,
-            None,
-            prepared.encoder,
-        )
-        model = fit_model(fitted.spec, sub, label=fitted.label, seed=seed)
-        proba[te] = model.predict_proba(prepared.X[te])
-    return proba
+def _sub(prepared: Prepared, idx: np.ndarray) -> Prepared:
+    return Prepared(
+        prepared.X[idx],
+        prepared.y[idx],
+        prepared.classes,
+        prepared.feature_names,
+        None,
+        prepared.encoder,
+    )
 
 
 def label_issue_summary(
@@ -53,7 +40,14 @@ def label_issue_summary(
         encoder=fitted.encoder,
         classes=fitted.classes,
     )
-    proba = out_of_fold_proba(fitted, prepared, folds=folds)
+    proba = out_of_fold_proba(
+        prepared.y,
+        lambda tr, te: fit_model(
+            fitted.spec, _sub(prepared, tr), label=fitted.label, seed=0
+        ).predict_proba(prepared.X[te]),
+        folds=folds,
+        n_classes=len(prepared.classes),
+    )
     issues, quality = label_issues(prepared.y, proba)
     offsets = np.cumsum([0] + [v.row_count for v in data.versions])
     per_version: dict[str, int] = {}

@@ -34,6 +34,7 @@ from resonance.domain.ladder import QueryUse, SuiteQuery, best_released, release
 from resonance.domain.modeling import ModelVersion, Task
 from resonance.domain.orgs import Role, check_slug
 from resonance.domain.policies import Purpose
+from resonance.domain.refs import ref_name
 from resonance.services.access import authorize, load_rows
 from resonance.services.catalog import require_dataset, resolve_version, row_provenance
 from resonance.services.diagnose import label_issue_summary
@@ -91,7 +92,8 @@ def register_suite(
             SuiteRegistered(
                 actor=actor,
                 object_id=name,
-                payload={**suite.to_dict(), "content_hash": version.content_hash},
+                suite=suite,
+                content_hash=version.content_hash,
             )
         )
     return suite
@@ -186,10 +188,6 @@ FEDERATED_NOTE = (
 )
 
 
-def _is_federated(model: ModelVersion) -> bool:
-    return "federated" in model.details
-
-
 def _training_rows(space: Space, actor: str, model: ModelVersion) -> PooledData:
     return pool(
         space, actor=actor, refs=list(model.datasets), purpose=Purpose.TRAIN_POOLED, model=model.ref
@@ -273,10 +271,9 @@ def diagnose_model(
     prepared = fitted.prepare(table)
     known = prepared.y >= 0 if prepared.classes else np.isfinite(prepared.y)
     pred = fitted.predict(prepared.X)
-    federated = _is_federated(model)
-    if not federated:
+    if not model.federated:
         train = train or _training_rows(space, actor, model)
-    reference = None if federated or train is None else train.table
+    reference = None if model.federated or train is None else train.table
     diagnosis: dict[str, Any] = {
         "slices": _slice_report(
             fitted,
@@ -287,7 +284,7 @@ def diagnose_model(
             reference=reference,
         )
     }
-    if federated or train is None:  # never pool a federated model's rows for a diagnosis
+    if model.federated or train is None:  # never pool a federated model's rows for a diagnosis
         diagnosis["coverage_gaps"] = []
         diagnosis["unavailable"] = {"coverage_gaps": FEDERATED_NOTE, "label_issues": FEDERATED_NOTE}
         return diagnosis
@@ -332,7 +329,7 @@ def rows_by_owner(space: Space, rows: list[dict[str, Any]]) -> dict[str, list[di
         source, source_row = (
             (prov.refs[int(prov.source[row])], int(prov.row[row])) if prov else (ref, row)
         )
-        owner = owners[source.partition("@")[0]]
+        owner = owners[ref_name(source)]
         out.setdefault(owner, []).append({**r, "source": source, "source_row": source_row})
     return out
 
@@ -359,7 +356,7 @@ def evaluate(
     the_suite = require_suite(space, suite)
     _check_caller(space, actor, version, the_suite)
     # training rows first: a caller who may not read them stops before the sealed read
-    pooled = diagnose and not _is_federated(version)
+    pooled = diagnose and not version.federated
     train = _training_rows(space, actor, version) if pooled else None
     table = _sealed_rows(space, actor, version, the_suite)
     fitted = load_model(space, version)
@@ -412,26 +409,22 @@ def _record_run(
                     LabelIssuesFound(
                         actor=actor,
                         object_id=ref,
-                        payload={
-                            "model": version.ref,
-                            "run": run.id,
-                            "owner": owner,
-                            "rows": [r for r in rows if r["dataset"] == ref],
-                        },
+                        model=version.ref,
+                        run=run.id,
+                        owner=owner,
+                        rows=[r for r in rows if r["dataset"] == ref],
                     )
                 )
         w.emit(
             ModelEvaluated(
                 actor=actor,
                 object_id=version.ref,
-                payload={
-                    "suite": suite.name,
-                    "run": run.id,
-                    "dataset_hash": sealed.content_hash,
-                    "metrics": {k: v for k, v in released.items() if isinstance(v, int | float)},
-                    "released": bool(released["ladder"]["released"]),
-                    "passed": run.passed,
-                },
+                suite=suite.name,
+                run=run.id,
+                dataset_hash=sealed.content_hash,
+                metrics={k: v for k, v in released.items() if isinstance(v, int | float)},
+                released=bool(released["ladder"]["released"]),
+                passed=run.passed,
             )
         )
     return run

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from resonance.domain.events import Event
+from resonance.domain.events import Event, is_registered
 from resonance.domain.ledger import chain_entry
 
 Subscriber = Callable[[Any, Event, str], None]
@@ -15,18 +15,15 @@ Subscriber = Callable[[Any, Event, str], None]
 def ledger_subscriber(tx: Any, event: Event, timestamp: str) -> None:
     """Append ``event`` to the hash chain inside the caller's transaction."""
     prev = tx.ledger_head(lock=True)
-    action = event.payload.get("_action", event.action)
-    object_type = event.payload.get("_object_type", event.object_type)
-    payload = {k: v for k, v in event.payload.items() if not k.startswith("_")}
     tx.append_ledger(
         chain_entry(
             prev=prev,
             timestamp=timestamp,
             actor=event.actor,
-            action=action,
-            object_type=object_type,
+            action=event.action,
+            object_type=event.object_type,
             object_id=event.object_id,
-            payload=payload,
+            payload=event.properties(),
         )
     )
 
@@ -42,6 +39,15 @@ class EventBus:
         self.subscribers.append(fn)
 
     def publish(self, tx: Any, event: Event, timestamp: str) -> None:
-        """Deliver ``event`` to every subscriber."""
+        """Deliver ``event`` to every subscriber.
+
+        Raises
+        ------
+        TypeError
+            When ``event``'s class is not registered with
+            :func:`resonance.domain.events.event_type` (nothing is delivered).
+        """
+        if not is_registered(event):
+            raise TypeError(f"unregistered event type {type(event).__name__} ({event.action!r})")
         for fn in self.subscribers:
             fn(tx, event, timestamp)

@@ -24,6 +24,7 @@ from resonance.services.catalog import require_dataset, resolve_version
 from resonance.services.orgs import require_role
 from resonance.services.space import Space
 from resonance.services.training import record_model
+from resonance.training.federated.apps import STRATEGIES as STRATEGIES
 from resonance.training.federated.apps import (
     FederationConfig,
     Loader,
@@ -31,8 +32,10 @@ from resonance.training.federated.apps import (
     RoundSummary,
     make_client_app,
 )
+from resonance.training.federated.models import BACKENDS as BACKENDS
+from resonance.training.federated.models import KINDS as KINDS
 from resonance.training.federated.secagg import AppCallable, make_secure_client
-from resonance.training.federated.server import Outcome, in_process_grid, serve
+from resonance.training.federated.server import FederatedResult, in_process_grid, serve
 from resonance.training.trainers import FittedModel
 
 
@@ -111,13 +114,11 @@ def _round_event(
     return FederatedRoundAggregated(
         actor=actor,
         object_id=run,
-        payload={
-            "model": model,
-            "round": summary.round,
-            "strategy": strategy,
-            "participants": summary.participants,
-            "parameters": summary.parameters,
-        },
+        model=model,
+        round=summary.round,
+        strategy=strategy,
+        participants=summary.participants,
+        parameters=summary.parameters,
     )
 
 
@@ -211,7 +212,7 @@ def store_outcome(
     actor: str,
     name: str,
     members: list[Member],
-    outcome: Outcome,
+    outcome: FederatedResult,
     cfg: FederationConfig,
     run: str,
     exclude: tuple[str, ...],

@@ -8,6 +8,7 @@ from resonance.domain.errors import InvalidInput
 from resonance.domain.ledger import LedgerEntry, VerifyReport, verify_chain
 from resonance.domain.ledger_scope import scope
 from resonance.domain.orgs import Role
+from resonance.domain.refs import ref_name
 from resonance.services.orgs import require_org
 from resonance.services.space import Space
 from resonance.storage.store import Tx
@@ -87,7 +88,7 @@ def _owners(tx: Tx) -> Callable[[LedgerEntry], set[str]]:
     loops = {r.name: r.created_by for r in tx.list_loop_runs()}
 
     def owners_of(entry: LedgerEntry) -> set[str]:
-        name = entry.object_id.partition("@")[0]
+        name = ref_name(entry.object_id)
         kind = entry.object_type
         out: set[str] = set()
         if kind in ("dataset", "dataset_version", "policy") and name in datasets:
@@ -103,8 +104,8 @@ def _owners(tx: Tx) -> Callable[[LedgerEntry], set[str]]:
         sources = entry.payload.get("sources")
         for src in sources if isinstance(sources, list) else []:
             ref = src.get("ref") if isinstance(src, dict) else src
-            if isinstance(ref, str) and ref.partition("@")[0] in datasets:
-                out.add(datasets[ref.partition("@")[0]])
+            if isinstance(ref, str) and ref_name(ref) in datasets:
+                out.add(datasets[ref_name(ref)])
         return out
 
     return owners_of

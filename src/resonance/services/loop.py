@@ -16,24 +16,23 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-import numpy as np
-
 from resonance.domain.errors import AlreadyExists, BudgetExhausted, InvalidInput, NotFound
 from resonance.domain.events import (
     LoopIterationRecorded,
     LoopRunFinished,
     LoopRunStarted,
-    RelabelProposed,
 )
-from resonance.domain.loop import Iteration, LoopConfig, run_loop
-from resonance.domain.loop_run import FAILED, FINISHED, RUNNING, LoopRun
+from resonance.domain.loop import Iteration, LoopConfig, LoopTrace, run_loop
+from resonance.domain.loop_types import FAILED, FINISHED, RUNNING, LoopRun, LoopSummary
 from resonance.domain.modeling import Task
 from resonance.domain.orgs import Role, check_slug
-from resonance.services import evaluation
+from resonance.domain.refs import ref_name, version_ref
+from resonance.domain.review import Evidence, Proposal, ProposalKind
+from resonance.services import evaluation, review
 from resonance.services.loop_data import (
     LoopRequest,
-    Oracle,
     Pool,
+    SuiteOracle,
     auto_drop_members,
     read_pool,
     register_working,
@@ -45,31 +44,6 @@ Progress = Callable[[str, int, int], None]
 
 
 MAX_NAME = 58  # so that the working dataset NAME-data stays a 63-character identifier
-
-
-def _iteration_dict(
-    it: Iteration, refs: dict[str, tuple[str, str]], top: int = 5
-) -> dict[str, Any]:
-    d = it.to_dict()
-    d["slices"] = [
-        {k: s.get(k) for k in ("slice", "size", "error_rate", "macro_f1", "accuracy")}
-        for s in it.slices[:top]
-    ]
-    d["dataset"], d["model"] = refs.get(it.reference, ("", ""))
-    return _plain(d)
-
-
-def _plain(value: Any) -> Any:
-    """JSON-safe copy (numpy scalars → Python, NaN → None)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
 
 
 def _check_request(space: Space, actor: str, req: LoopRequest) -> None:
@@ -132,15 +106,15 @@ def run(
         seed=req.seed,
     )
     record = _start(space, actor, req, first, config)
-    oracle = Oracle(space, actor, req, pool, first)
+    oracle = SuiteOracle(space, actor, req, pool, first)
     done = 0
 
     def on_iteration(it: Iteration) -> None:
         nonlocal done
         done += 1
-        if it.accepted:
-            oracle.current = oracle.refs[it.reference][0]
-        record.iterations.append(_iteration_dict(it, oracle.refs))
+        previous = record.iterations[-1].dataset if record.iterations else ""
+        _mark_candidates(space, actor, it, previous)
+        record.iterations.append(it.stored())
         _save_iteration(space, actor, record)
         if progress:
             progress(
@@ -159,28 +133,106 @@ def run(
             on_iteration=on_iteration,
         )
     except BaseException:
-        _finish(space, actor, replace(record, status=FAILED), [])
+        _finish(space, actor, replace(record, status=FAILED))
         raise
     record.summary = _summary(trace, oracle, record)
-    _finish(space, actor, record, _proposals(trace.proposals, pool))
+    _finish(space, actor, record)
+    _to_owners(space, actor, req.name, trace, pool)
     return record
 
 
-def _proposals(raw: list[dict[str, Any]], pool: Pool) -> list[dict[str, Any]]:
-    """Relabel proposals once per source row, named by version and row there."""
-    out: dict[tuple[str, int], dict[str, Any]] = {}
+def _row_of(space: Space, p: dict[str, Any], pool: Pool) -> tuple[str, int, int]:
+    """A proposal's dataset, version number and row in that version: a row of a derived
+    dataset (another run's working set) is traced to the holder's version it came from,
+    so the proposal goes to the row's owner."""
+    ref = str(p["source"])
+    row = int(p["source_row"]) - pool.offsets[ref]
+    grant = pool.grants[ref]
+    if grant.dataset.derived:
+        ref, row = pool.origin_of(space, grant.version, row)
+    name, number = version_ref(ref)
+    return name, number, row
+
+
+def _review_proposals(
+    space: Space, raw: list[dict[str, Any]], pool: Pool, loop: str
+) -> list[Proposal]:
+    """The loop's relabel proposals as review items' proposals, with their evidence."""
     classes = pool.prepared.classes
+    out = []
     for p in raw:
-        ref = str(p["source"])
-        row = int(p["source_row"]) - pool.offsets[ref]
-        out[(ref, row)] = {
-            "source": ref,
-            "row": row,
-            "owner": p["owner"],
-            "given": classes[int(p["given"])],
-            "suggested": classes[int(p["suggested"])],
-        }
-    return list(out.values())
+        name, number, row = _row_of(space, p, pool)
+        out.append(
+            Proposal(
+                owner=str(p["owner"]),
+                dataset=name,
+                version=number,
+                row=row,
+                kind=ProposalKind.RELABEL,
+                current=classes[int(p["given"])],
+                proposed=classes[int(p["suggested"])],
+                evidence=Evidence(
+                    loop=loop,
+                    iteration=int(p["iteration"]),
+                    given_proba=p.get("given_proba"),
+                    suggested_proba=p.get("suggested_proba"),
+                ),
+            )
+        )
+    return out
+
+
+def _to_owners(space: Space, actor: str, loop: str, trace: Any, pool: Pool) -> None:
+    """Relabel proposals into their owners' review queues; auto-drops the suite kept
+    recorded as decisions of the owners' policies (each making a version of their data)."""
+    proposals = _review_proposals(space, trace.proposals, pool, loop)
+    if proposals:
+        review.propose(space, actor=actor, proposals=proposals)
+    by_source: dict[str, list[Proposal]] = {}
+    classes = pool.prepared.classes
+    for p in trace.drops:
+        name, number, row = _row_of(space, p, pool)
+        by_source.setdefault(name, []).append(
+            Proposal(
+                str(p["owner"]),
+                name,
+                number,
+                row,
+                ProposalKind.DROP,
+                classes[int(p["given"])],
+                None,
+                Evidence(loop=loop, iteration=int(p["iteration"]), method="cleanlab (auto-drop)"),
+            )
+        )
+    for name, drops in sorted(by_source.items()):
+        with space.work() as w:
+            policy = w.tx.get_policy(name)
+        review.record_auto_drops(
+            space, actor=actor, proposals=drops, policy_version=policy.version if policy else 0
+        )
+
+
+def _mark_candidates(space: Space, actor: str, it: Iteration, previous: str) -> None:
+    """Mark the versions an iteration made: the accepted candidate's accepted, the others
+    rejected (kept for audit, never the working dataset's latest)."""
+    chosen = it.dataset if it.accepted and it.dataset else None
+    made = {str(t["dataset"]) for t in it.tried if t.get("dataset")} - {previous}
+    for ref in sorted(made - {chosen}):
+        review.mark_version(
+            space,
+            actor=actor,
+            ref=ref,
+            accepted=False,
+            reason=f"iteration {it.number}: the sealed suite did not accept it",
+        )
+    if chosen is not None:
+        review.mark_version(
+            space,
+            actor=actor,
+            ref=chosen,
+            accepted=True,
+            reason=f"iteration {it.number}: the sealed suite accepted it",
+        )
 
 
 def _start(space: Space, actor: str, req: LoopRequest, first: str, config: LoopConfig) -> LoopRun:
@@ -192,7 +244,7 @@ def _start(space: Space, actor: str, req: LoopRequest, first: str, config: LoopC
             status=RUNNING,
             suite=req.suite,
             model=req.name,
-            dataset=first.split("@")[0],
+            dataset=ref_name(first),
             config={
                 "spec": req.spec.to_dict(),
                 "datasets": list(req.datasets),
@@ -208,7 +260,15 @@ def _start(space: Space, actor: str, req: LoopRequest, first: str, config: LoopC
             LoopRunStarted(
                 actor=actor,
                 object_id=req.name,
-                payload={**run_.config, "suite": req.suite, "working_version": first},
+                spec=req.spec.to_dict(),
+                datasets=list(req.datasets),
+                reserves=list(req.reserves),
+                budget=config.budget,
+                iterations=req.iterations,
+                seed=req.seed,
+                auto_drop=sorted(config.auto_drop),
+                suite=req.suite,
+                working_version=first,
             )
         )
     return run_
@@ -222,76 +282,40 @@ def _save_iteration(space: Space, actor: str, record: LoopRun) -> None:
             LoopIterationRecorded(
                 actor=actor,
                 object_id=record.name,
-                payload={
-                    k: it.get(k)
-                    for k in (
-                        "number",
-                        "accepted",
-                        "primary",
-                        "worst_slice",
-                        "rows",
-                        "taken",
-                        "dropped",
-                        "dataset",
-                        "model",
-                    )
-                },
+                number=it.number,
+                accepted=it.accepted,
+                primary=it.primary,
+                worst_slice=it.worst_slice,
+                rows=it.rows,
+                taken=it.taken,
+                dropped=it.dropped,
+                dataset=it.dataset,
+                model=it.model,
             )
         )
 
 
-def _summary(trace: Any, oracle: Oracle, record: LoopRun) -> dict[str, Any]:
-    its = record.iterations
-    taken: dict[str, int] = {}
-    for it in its:
-        if it["accepted"]:
-            for k, v in it["taken"].items():
-                taken[k] = taken.get(k, 0) + int(v)
-    proposals: dict[str, int] = {}
-    for p in trace.proposals:
-        proposals[p["owner"]] = proposals.get(p["owner"], 0) + 1
-    last = next(it for it in reversed(its) if it["accepted"])
-    base = its[0]["primary"]
-    return _plain(
-        {
-            "primary_metric": oracle.primary,
-            "baseline": base,
-            "final": last["primary"],
-            "lift": (last["primary"] - base) if base is not None else None,
-            "baseline_worst_slice": its[0]["worst_slice"],
-            "final_worst_slice": last["worst_slice"],
-            "final_dataset": last["dataset"],
-            "final_model": last["model"],
-            "accepted": sum(1 for it in its[1:] if it["accepted"]),
-            "rows_taken": taken,
-            "reserve_rows": len(oracle.pool.reserve),
-            "relabel_proposals": proposals,
-        }
+def _summary(trace: LoopTrace, oracle: SuiteOracle, record: LoopRun) -> LoopSummary:
+    once = {(p["source"], p["source_row"]): p for p in trace.proposals}  # a row counts once
+    return LoopSummary.of(
+        record.iterations,
+        primary_metric=oracle.primary,
+        reserve_rows=len(oracle.pool.reserve),
+        proposal_owners=[str(p["owner"]) for p in once.values()],
     )
 
 
-def _finish(space: Space, actor: str, record: LoopRun, proposals: list[dict[str, Any]]) -> None:
+def _finish(space: Space, actor: str, record: LoopRun) -> None:
     with space.work() as w:
         record.status = record.status if record.status == FAILED else FINISHED
         record.finished_at = w.now
         w.tx.update_loop_run(record)
-        for ref in sorted({str(p["source"]) for p in proposals}):
-            mine = [p for p in proposals if p["source"] == ref]
-            w.emit(
-                RelabelProposed(
-                    actor=actor,
-                    object_id=ref,
-                    payload={"loop": record.name, "owner": mine[0]["owner"], "rows": mine},
-                )
-            )
         w.emit(
             LoopRunFinished(
                 actor=actor,
                 object_id=record.name,
-                payload={
-                    "status": record.status,
-                    **{k: v for k, v in record.summary.items() if k != "relabel_proposals"},
-                },
+                status=record.status,
+                summary=record.summary,
             )
         )
 

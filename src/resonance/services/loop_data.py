@@ -9,23 +9,29 @@ sealed evaluation (:class:`Oracle`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 
-from resonance.domain.datasets import Dataset, DatasetKind, LabelSpec, Transformation
-from resonance.domain.errors import InvalidInput
+from resonance.domain.datasets import (
+    Dataset,
+    DatasetKind,
+    DatasetVersion,
+    LabelSpec,
+    Transformation,
+)
 from resonance.domain.evaluation import HIGHER, METRIC_DIRECTIONS
 from resonance.domain.loop import Candidate, Outcome, Rows
 from resonance.domain.modeling import ModelSpec
 from resonance.domain.policies import Purpose
 from resonance.domain.provenance import RowProvenance
+from resonance.domain.refs import ref_name, version_ref
 from resonance.services import catalog, evaluation
-from resonance.services.access import Grantee, authorize, load_rows
-from resonance.services.catalog import derive_version, require_dataset, row_provenance
+from resonance.services.access import Grantee, authorize
+from resonance.services.catalog import derive_version, row_owners, row_provenance
 from resonance.services.space import Space
-from resonance.services.training import record_model
+from resonance.services.training import pool_rows, record_model
 from resonance.training.features import Prepared, prepare_xy
 from resonance.training.trainers import FittedModel, fit_model
 
@@ -58,6 +64,14 @@ class Pool:
     train_refs: list[str]
     origin: RowProvenance
     """Per universe row, the version (a training or reserve version) and row it is."""
+    traced: dict[str, RowProvenance] = field(default_factory=dict)
+
+    def origin_of(self, space: Space, version: DatasetVersion, row: int) -> tuple[str, int]:
+        """The ingested version and row that row ``row`` of a derived ``version`` came from."""
+        if version.ref not in self.traced:
+            self.traced[version.ref] = row_provenance(space, version)
+        prov = self.traced[version.ref]
+        return prov.refs[int(prov.source[row])], int(prov.row[row])
 
 
 def _read(space: Space, actor: str, refs: list[str], name: str, role: str) -> list[Grantee]:
@@ -77,17 +91,8 @@ def read_pool(space: Space, actor: str, req: LoopRequest) -> Pool:
     """Read (and record) every training and reserve version; encode them together."""
     train_g = _read(space, actor, req.datasets, req.name, "training data")
     reserve_g = _read(space, actor, req.reserves, req.name, "reserve pool")
-    labels = {g.dataset.label for g in (*train_g, *reserve_g)}
-    if None in labels or len(labels) != 1:
-        raise InvalidInput("training datasets and reserve pools must share one label spec")
-    grants = [*train_g, *reserve_g]
-    tables = [load_rows(space, g.version) for g in grants]
-    try:
-        universe = pa.concat_tables(tables, promote_options="permissive")
-    except pa.ArrowInvalid as exc:
-        raise InvalidInput(f"datasets do not share a schema: {exc}") from exc
-    label = grants[0].dataset.label
-    assert label is not None
+    pooled = pool_rows(space, [*train_g, *reserve_g], what="training datasets and reserve pools")
+    grants, tables, universe, label = pooled.grants, pooled.tables, pooled.table, pooled.label
     n_train = sum(t.num_rows for t in tables[: len(train_g)])
     enc_prep = prepare_xy(
         universe.slice(0, n_train),
@@ -129,15 +134,7 @@ def read_pool(space: Space, actor: str, req: LoopRequest) -> Pool:
 
 def _row_owners(space: Space, grants: list[Grantee]) -> np.ndarray:
     """Per row, the organization that owns it: a derived version's rows keep their sources'."""
-    parts = []
-    for g in grants:
-        if not g.version.is_derived:
-            parts.append(np.full(g.version.row_count, g.dataset.owner, dtype=object))
-            continue
-        prov = row_provenance(space, g.version)
-        with space.work() as w:
-            owners = [require_dataset(w.tx, r.partition("@")[0]).owner for r in prov.refs]
-        parts.append(np.asarray(owners, dtype=object)[prov.source])
+    parts = [row_owners(space, g.version) for g in grants]
     return np.concatenate(parts).astype(str) if parts else np.empty(0, dtype=str)
 
 
@@ -162,7 +159,7 @@ def register_working(space: Space, actor: str, name: str, pool: Pool, req: LoopR
             description=f"working dataset of loop run {name} (pooled in the sandbox)",
             label=pool.label,
         ),
-        context={"loop": name},
+        loop=name,
     )
     version, _ = derive_version(
         space,
@@ -193,14 +190,18 @@ def _fitter(spec: ModelSpec, pool: Pool, seed: int) -> Callable[[Rows], FittedMo
     return fit
 
 
-class Oracle:
-    """Candidate → derived dataset version → model version → sealed evaluation."""
+class SuiteOracle:
+    """Candidate → derived dataset version → model version → sealed evaluation.
+
+    The baseline is scored on the run's first working version; every other
+    candidate becomes a new version derived from its ``parent`` (the accepted
+    version the engine built it from). The outcome names both versions.
+    """
 
     def __init__(self, space: Space, actor: str, req: LoopRequest, pool: Pool, first: str) -> None:
         self.space, self.actor, self.req, self.pool = space, actor, req, pool
         self.fit = _fitter(req.spec, pool, req.seed)
-        self.current = first
-        self.refs: dict[str, tuple[str, str]] = {}
+        self.first = first
         suite = evaluation.require_suite(space, req.suite)
         self.primary = suite.primary_metric
         self.sign = 1.0 if METRIC_DIRECTIONS.get(self.primary, HIGHER) == HIGHER else -1.0
@@ -226,14 +227,13 @@ class Oracle:
         return refs
 
     def __call__(self, cand: Candidate) -> Outcome:
-        parents = (
-            (self.current, *self._take_reserve(cand)) if cand.plans else tuple(self.req.datasets)
-        )
+        base = cand.parent or self.first
+        parents = (base, *self._take_reserve(cand)) if cand.plans else tuple(self.req.datasets)
         if cand.plans:
             version, _ = derive_version(
                 self.space,
                 actor=self.actor,
-                dataset=self.current.split("@")[0],
+                dataset=ref_name(base),
                 table=self.pool.universe.take(pa.array(cand.rows.row)),
                 parents=parents,
                 transformation=Transformation(
@@ -251,9 +251,9 @@ class Oracle:
             )
             ref = version.ref
         else:
-            ref = self.current
+            ref = base
         with self.space.work() as w:
-            v = w.tx.get_version(*split_ref(ref))
+            v = w.tx.get_version(*version_ref(ref))
         assert v is not None
         fitted = self.fit(cand.rows)
         mv = record_model(
@@ -272,7 +272,6 @@ class Oracle:
         )
         slices = list(run.diagnosis.get("slices", []))
         scores = [float(s["macro_f1"]) for s in slices if "macro_f1" in s]
-        self.refs[cand.label] = (ref, mv.ref)
         shown = run.metrics.get(self.primary)  # the Ladder's release, else the best so far
         primary = shown if shown is not None else run.metrics["ladder"]["best"]
         return Outcome(
@@ -281,14 +280,10 @@ class Oracle:
             {k: v for k, v in run.metrics.items() if isinstance(v, int | float)},
             slices,
             fitted,
-            cand.label,
+            label=cand.label,
+            dataset=ref,
+            model_version=mv.ref,
         )
-
-
-def split_ref(ref: str) -> tuple[str, int]:
-    """``NAME@N`` as ``(NAME, N)``."""
-    name, _, num = ref.partition("@")
-    return name, int(num)
 
 
 def auto_drop_members(space: Space, pool: Pool, refs: list[str]) -> set[str]:

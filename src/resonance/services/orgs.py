@@ -79,11 +79,9 @@ def register_organization(
             OrganizationRegistered(
                 actor=actor or name,
                 object_id=name,
-                payload={
-                    "roles": sorted(r.value for r in roles),
-                    "region": org.region,
-                    "central_enterprise": central_enterprise,
-                },
+                roles=sorted(r.value for r in roles),
+                region=org.region,
+                central_enterprise=central_enterprise,
             )
         )
     return org
@@ -155,10 +153,8 @@ def form_consortium(
             ConsortiumFormed(
                 actor=actor,
                 object_id=name,
-                payload={
-                    "industry": industry,
-                    "members": {m.organization: sorted(r.value for r in m.roles) for m in parsed},
-                },
+                industry=industry,
+                members={m.organization: sorted(r.value for r in m.roles) for m in parsed},
             )
         )
     return consortium
@@ -180,10 +176,8 @@ def add_consortium_member(space: Space, *, actor: str, consortium: str, member: 
             ConsortiumMemberAdded(
                 actor=actor,
                 object_id=consortium,
-                payload={
-                    "organization": parsed.organization,
-                    "roles": sorted(r.value for r in parsed.roles),
-                },
+                organization=parsed.organization,
+                roles=sorted(r.value for r in parsed.roles),
             )
         )
         result = w.tx.get_consortium(consortium)

@@ -48,7 +48,7 @@ def set_policy(
             set_at=w.now,
         )
         w.tx.add_policy(policy)
-        w.emit(PolicySet(actor=actor, object_id=dataset, payload=policy.to_dict()))
+        w.emit(PolicySet(actor=actor, object_id=dataset, policy=policy))
     return policy
 
 

@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from resonance.domain.datasets import DatasetKind, parse_ref
+from resonance.domain.datasets import DatasetKind
 from resonance.domain.errors import AlreadyExists, InvalidInput, NotFound, RoleRequired
 from resonance.domain.events import RegistryEntryAdded, ScenarioStatusChanged
 from resonance.domain.orgs import Role
@@ -24,6 +24,7 @@ from resonance.domain.quotas import (
     check_province,
     check_scenario,
 )
+from resonance.domain.refs import parse_ref
 from resonance.domain.registry import (
     ConsortiumEntry,
     DatasetEntry,
@@ -51,15 +52,11 @@ ModelRefResolver = Callable[[Tx, str], dict[str, Any] | None]
 
 
 def tx_model_version_resolver(tx: Tx, ref: str) -> dict[str, Any] | None:
-    """Link ``name@number`` through ``tx.get_model_version(name, number)`` when a
-    model-version area adds that repository method (``None`` otherwise)."""
-    getter = getattr(tx, "get_model_version", None)
-    if getter is None:
-        return None
+    """Link ``NAME@N`` (or ``NAME``) to the trained model version it names (``None``
+    when there is none or ``ref`` is not a reference)."""
     try:
-        name, number = parse_ref(ref)
-        found = getter(name, number)
-    except (TypeError, InvalidInput):  # another signature, or a ref that is not NAME@N
+        found = tx.get_model_version(*parse_ref(ref, what="model"))
+    except InvalidInput:  # not NAME@N
         return None
     if found is None:
         return None
@@ -77,7 +74,7 @@ _CURATORS = (Role.OPERATOR, Role.AUTHORITY)
 def _emit_added(w: Any, actor: str, registry: str, name: str, payload: dict[str, Any]) -> None:
     w.emit(
         RegistryEntryAdded(
-            actor=actor, object_id=f"{registry}:{name}", payload={"registry": registry, **payload}
+            actor=actor, object_id=f"{registry}:{name}", registry=registry, entry=payload
         )
     )
 
@@ -122,7 +119,8 @@ def set_scenario_status(
             ScenarioStatusChanged(
                 actor=actor,
                 object_id=f"scenario:{name}",
-                payload={"from": current.status.value, "to": status.value},
+                from_status=current.status.value,
+                to_status=status.value,
             )
         )
     return ScenarioFile(**{**current.__dict__, "status": status})

@@ -207,7 +207,7 @@ def submit_report(
             ReportSubmitted(
                 actor=actor,
                 object_id=f"{sub.kind.value}:{sub.subject_kind.value}:{sub.subject}",
-                payload=sub.to_dict(),
+                submission=sub,
             )
         )
     return sub

@@ -32,7 +32,8 @@ def create_token(
             ApiTokenCreated(
                 actor=actor,
                 object_id=stored.id,
-                payload={"organization": organization, "label": label},
+                organization=organization,
+                label=label,
             )
         )
     return plain, stored
@@ -49,11 +50,7 @@ def revoke_token(space: Space, *, actor: str, token_id: str) -> ApiToken:
             raise RoleRequired("only an operator revokes another organization's token")
         if not w.tx.revoke_api_token(token_id, revoked_at=w.now):
             raise InvalidInput(f"token {token_id} is already revoked", token=token_id)
-        w.emit(
-            ApiTokenRevoked(
-                actor=actor, object_id=token_id, payload={"organization": token.organization}
-            )
-        )
+        w.emit(ApiTokenRevoked(actor=actor, object_id=token_id, organization=token.organization))
         revoked = w.tx.get_api_token(token_id)
     assert revoked is not None
     return revoked

@@ -20,7 +20,8 @@ from resonance.domain.events import ModelTrained
 from resonance.domain.modeling import ModelSpec, ModelVersion, Task
 from resonance.domain.orgs import Role, check_slug
 from resonance.domain.policies import Purpose
-from resonance.services.access import authorize, load_rows
+from resonance.domain.refs import parse_ref
+from resonance.services.access import Grantee, authorize, load_rows
 from resonance.services.orgs import require_role
 from resonance.services.space import Space
 from resonance.storage.store import Tx
@@ -68,26 +69,56 @@ def pool(space: Space, *, actor: str, refs: list[str], purpose: Purpose, model: 
         authorize(space, actor=actor, ref=r, purpose=purpose, context={"model": model})
         for r in refs
     ]
+    rows = pool_rows(space, grants, what="training datasets")
+    return PooledData(
+        rows.table,
+        [g.version for g in grants],
+        rows.label,
+        grants[0].dataset.group_key,
+        [g.dataset for g in grants],
+    )
+
+
+@dataclass
+class PooledRows:
+    """Authorized versions' rows: each version's table and all of them in one."""
+
+    grants: list[Grantee]
+    tables: list[pa.Table]
+    table: pa.Table
+    label: LabelSpec
+
+
+def pool_rows(space: Space, grants: list[Grantee], *, what: str) -> PooledRows:
+    """Concatenate the rows of versions already authorized by :func:`authorize`.
+
+    Parameters
+    ----------
+    grants:
+        The authorized versions, in order.
+    what:
+        How error messages name them (``"training datasets"``).
+
+    Raises
+    ------
+    InvalidInput
+        When the datasets do not all declare one label spec, or their schemas
+        cannot be merged.
+    """
     labels = {g.dataset.label for g in grants}
     if None in labels or len(labels) != 1:
         raise InvalidInput(
-            "training datasets must all declare the same label spec",
+            f"{what} must all declare the same label spec",
             datasets=[g.dataset.name for g in grants],
         )
     tables = [load_rows(space, g.version) for g in grants]
     try:
         table = pa.concat_tables(tables, promote_options="permissive")
     except pa.ArrowInvalid as exc:
-        raise InvalidInput(f"training datasets do not share a schema: {exc}") from exc
+        raise InvalidInput(f"{what} do not share a schema: {exc}") from exc
     label = grants[0].dataset.label
     assert label is not None
-    return PooledData(
-        table,
-        [g.version for g in grants],
-        label,
-        grants[0].dataset.group_key,
-        [g.dataset for g in grants],
-    )
+    return PooledRows(grants, tables, table, label)
 
 
 def holdout_metrics(
@@ -207,14 +238,12 @@ def record_model(
             ModelTrained(
                 actor=actor,
                 object_id=version.ref,
-                payload={
-                    "datasets": dict(zip(version.datasets, version.dataset_hashes, strict=True)),
-                    "trainer": model.spec.trainer,
-                    "params": model.spec.params,
-                    "artifact_hash": digest,
-                    "code_version": version.code_version,
-                    "metrics": _headline(metrics),
-                },
+                datasets=dict(zip(version.datasets, version.dataset_hashes, strict=True)),
+                trainer=model.spec.trainer,
+                params=model.spec.params,
+                artifact_hash=digest,
+                code_version=version.code_version,
+                metrics=_headline(metrics),
             )
         )
     return version
@@ -227,10 +256,7 @@ def _headline(metrics: dict[str, Any]) -> dict[str, Any]:
 
 def require_model(tx: Tx, ref: str) -> ModelVersion:
     """Load ``name@number`` (or the latest of ``name``) or raise ``NotFound``."""
-    name, _, num = ref.partition("@")
-    if num and not num.isdigit():
-        raise InvalidInput(f"bad model reference {ref!r}; use NAME or NAME@NUMBER")
-    version = tx.get_model_version(name, int(num) if num else None)
+    version = tx.get_model_version(*parse_ref(ref, what="model"))
     if version is None:
         raise NotFound(f"unknown model {ref!r}", model=ref)
     return version

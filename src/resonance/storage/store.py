@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import Protocol
 
 from resonance.domain.datasets import Dataset, DatasetKind, DatasetVersion
 from resonance.domain.evaluation import EvaluationRun, EvaluationSuite
 from resonance.domain.ladder import SuiteQuery
 from resonance.domain.ledger import LedgerEntry
-from resonance.domain.loop_run import LoopRun
+from resonance.domain.loop_types import LoopRun
 from resonance.domain.modeling import ModelVersion
 from resonance.domain.orgs import Consortium, ConsortiumMember, Organization
 from resonance.domain.policies import Policy
@@ -32,6 +32,13 @@ from resonance.domain.registry import (
     ScenarioStatus,
 )
 from resonance.domain.reporting import ReportSubmission, SubjectKind
+from resonance.domain.review import (
+    Delegation,
+    ProposalKind,
+    ReviewItem,
+    ReviewStatus,
+    VersionMark,
+)
 from resonance.domain.tokens import ApiToken
 
 
@@ -60,16 +67,25 @@ class CatalogRepo(Protocol):
         industry: str | None = None,
     ) -> list[Dataset]: ...
     def add_version(self, version: DatasetVersion) -> None: ...
-    def get_version(self, dataset: str, number: int | None = None) -> DatasetVersion | None: ...
+    def get_version(self, dataset: str, number: int | None = None) -> DatasetVersion | None:
+        """Version ``number``; without it the latest version that is not a rejected loop
+        candidate (see :meth:`ReviewRepo.mark_version`)."""
+        ...
+
     def list_versions(self, dataset: str) -> list[DatasetVersion]: ...
     def latest_versions(
         self, *, with_validation: bool = True, with_profile: bool = True
     ) -> dict[str, DatasetVersion]:
         """The latest version of every dataset, by dataset name, in one query.
 
-        Without ``with_validation`` / ``with_profile`` those (large) JSON columns are not
-        read and the versions carry empty dicts instead.
+        Rejected loop candidates are never a latest version. Without ``with_validation`` /
+        ``with_profile`` those (large) JSON columns are not read and the versions carry
+        empty dicts instead.
         """
+        ...
+
+    def last_version_number(self, dataset: str) -> int:
+        """The highest version number of ``dataset`` (rejected candidates too; 0 if none)."""
         ...
 
     def find_version_by_hash(self, dataset: str, content_hash: str) -> DatasetVersion | None: ...
@@ -140,8 +156,6 @@ class RegistryRepo(Protocol):
     def list_report_submissions(
         self, *, subject_kind: SubjectKind | None = None, subject: str | None = None
     ) -> list[ReportSubmission]: ...
-    def list_table_names(self) -> list[str]: ...
-    def peek_table(self, name: str, *, limit: int = 50) -> list[dict[str, Any]]: ...
 
 
 class TokenRepo(Protocol):
@@ -187,8 +201,51 @@ class TrustRepo(Protocol):
     def suite_queries(self, *, suite: str, organization: str) -> list[SuiteQuery]: ...
 
 
+class ReviewRepo(Protocol):
+    """The owners' review queue, reviewer delegations and dataset version marks.
+
+    Contracts (tests/storage/test_review_contract.py runs them on every backend):
+
+    - ``add_review`` stores a new item; a second item with the same id, or with the
+      same (dataset, version, row, kind), is refused (``Conflict``): one item per
+      proposal is what deduplicates the queue. The item's version must exist.
+    - ``update_review`` replaces every field of a stored item (``KeyError`` if none).
+    - ``get_review`` returns the item or None; ``lock`` holds its row until the
+      transaction ends where the backend has row locks.
+    - ``list_reviews`` filters by every given argument (``None`` = any), ordered by
+      dataset, version, row, kind; ``count_reviews`` counts per (owner, status).
+    - Delegations are (owner, delegate) pairs; adding one twice is a ``Conflict``;
+      ``remove_delegation`` says whether one was removed.
+    - ``mark_version`` sets (or replaces) the mark of an existing version; a version
+      marked ``rejected`` is never returned as a dataset's latest.
+    """
+
+    def add_review(self, item: ReviewItem) -> None: ...
+    def update_review(self, item: ReviewItem) -> None: ...
+    def get_review(self, item_id: str, *, lock: bool = False) -> ReviewItem | None: ...
+    def list_reviews(
+        self,
+        *,
+        owner: str | None = None,
+        dataset: str | None = None,
+        version: int | None = None,
+        status: ReviewStatus | None = None,
+        kind: ProposalKind | None = None,
+        ids: list[str] | None = None,
+    ) -> list[ReviewItem]: ...
+    def count_reviews(self, *, owner: str | None = None) -> dict[tuple[str, str], int]: ...
+    def add_delegation(self, delegation: Delegation) -> None: ...
+    def remove_delegation(self, owner: str, delegate: str) -> bool: ...
+    def list_delegations(
+        self, *, owner: str | None = None, delegate: str | None = None
+    ) -> list[Delegation]: ...
+    def mark_version(self, mark: VersionMark) -> None: ...
+    def version_marks(self, dataset: str) -> dict[int, VersionMark]: ...
+
+
 class Tx(
     TrustRepo,
+    ReviewRepo,
     LoopRepo,
     ModelRepo,
     OrgRepo,

@@ -5,6 +5,7 @@ from resonance.storage import (
     tables_loop,  # noqa: F401
     tables_models,  # noqa: F401
     tables_registry,  # noqa: F401
+    tables_review,  # noqa: F401
     tables_trust,  # noqa: F401
 )
 from resonance.storage.tables import metadata

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -16,12 +17,11 @@ from resonance.domain.orgs import Organization
 from resonance.reports.charts import plotly_js
 from resonance.services import tokens
 from resonance.services.space import Space
-from resonance.web import pages
+from resonance.web import pages, review
 
 HERE = Path(__file__).resolve().parent
 COOKIE = "resonance_token"
-PREFIX = "/console"
-PLOTLY_URL = f"{PREFIX}/assets/plotly.min.js"
+PREFIX, PLOTLY_URL = pages.PREFIX, pages.PLOTLY_URL
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 
@@ -113,6 +113,7 @@ def _wrap(fn: Any) -> Any:
 
 def _wrap_param(fn: Any) -> Any:
     def endpoint(request: Request, me: Me, name: str) -> HTMLResponse:
+        request.state.me = me  # pages that scope what they show read it
         template, ctx = fn(_space(request), request, name)
         return page(request, template, me, **ctx)
 
@@ -125,19 +126,29 @@ async def _login_required(request: Request, _: Exception) -> Response:
     return RedirectResponse(f"{PREFIX}/login?{urlencode({'next': target})}", status_code=303)
 
 
-async def _page_error(request: Request, exc: Exception) -> Response:
-    from resonance.api.errors import error_response
+def _page_errors(
+    api_error: Callable[[ResonanceError], Response],
+) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def handle(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ResonanceError)
+        if not request.url.path.startswith(PREFIX):
+            return api_error(exc)
+        resp = page(request, "error.html", None, error=exc.to_dict()["error"])
+        resp.status_code = api_error(exc).status_code
+        return resp
 
-    assert isinstance(exc, ResonanceError)
-    if not request.url.path.startswith(PREFIX):
-        return error_response(exc)
-    resp = page(request, "error.html", None, error=exc.to_dict()["error"])
-    resp.status_code = error_response(exc).status_code
-    return resp
+    return handle
 
 
-def install(app: FastAPI) -> None:
-    """Mount the console on ``app``: pages, static files, plotly.js."""
+def install(app: FastAPI, *, api_error: Callable[[ResonanceError], Response]) -> None:
+    """Mount the console on ``app``: pages, static files, plotly.js.
+
+    Parameters
+    ----------
+    api_error:
+        The host API's response to a domain error: outside the console it
+        answers as is; a console page shows the error with its status.
+    """
     page_router = APIRouter(prefix=PREFIX, include_in_schema=False)
     for path, fn in pages.PAGES:
         page_router.add_api_route(path, _wrap(fn), methods=["GET"], response_class=HTMLResponse)
@@ -145,11 +156,15 @@ def install(app: FastAPI) -> None:
         page_router.add_api_route(
             path, _wrap_param(fn), methods=["GET"], response_class=HTMLResponse
         )
+    holders = review.make_router(  # data holders' pages; its home comes before the overview
+        prefix=PREFIX, render=page, console_org=console_org, space_of=_space
+    )
     app.include_router(router)
+    app.include_router(holders)
     app.include_router(page_router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.add_exception_handler(LoginRequired, _login_required)
-    app.add_exception_handler(ResonanceError, _page_error)
+    app.add_exception_handler(ResonanceError, _page_errors(api_error))
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

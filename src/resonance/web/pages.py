@@ -18,7 +18,10 @@ from resonance.domain.industries import INDUSTRIES
 from resonance.domain.reporting import DEADLINES, ReportKind
 from resonance.reports import charts
 from resonance.reports.render import render_html
-from resonance.services import access, catalog, ledger, policies, registry, reports
+from resonance.services import access, catalog, ledger, policies, registry, reports, review
+
+PREFIX = "/console"
+PLOTLY_URL = f"{PREFIX}/assets/plotly.min.js"
 
 Ctx = tuple[str, dict[str, Any]]
 
@@ -49,12 +52,16 @@ def catalog_page(space: Any, request: Request) -> Ctx:
 
 
 def dataset_page(space: Any, request: Request, name: str) -> Ctx:
-    """One dataset: versions, schema, validation, policy, lineage."""
-    ds, versions = catalog.show_dataset(space, name)
-    latest = versions[-1] if versions else None
+    """One dataset: versions, schema, validation, policy, lineage (a sealed set's
+    validation report and profile are its owner's only)."""
+    ds, versions = catalog.show_dataset(space, name, viewer=request.state.me.name)
+    marks = {n: m.status for n, m in review.version_marks(space, name).items()}
+    kept = [v for v in versions if marks.get(v.number) != "rejected"]
+    latest = kept[-1] if kept else None  # a rejected loop candidate is never the latest
     return "dataset.html", {
         "ds": ds,
         "versions": versions,
+        "marks": marks,
         "latest": latest,
         "policy": policies.get_policy(space, name),
         "lineage": catalog.lineage(space, latest.ref) if latest else [],
@@ -158,8 +165,6 @@ def report_view(space: Any, request: Request, name: str) -> Ctx:
         enterprise=q.get("enterprise") or None,
         as_of=as_of,
     )
-    from resonance.web.app import PLOTLY_URL
-
     return "raw.html", {"html": render_html(data, plotly_src=PLOTLY_URL)}
 
 
@@ -267,9 +272,9 @@ def loop_page(space: Any, request: Request) -> Ctx:
             charts.figure_div(loop_report.slice_heatmap(chosen), "chart-loop-slices"),
         ]
     actions = [
-        {"iteration": it["number"], **a}
+        {"iteration": it.number, **a}
         for it in (chosen.iterations[1:] if chosen else [])
-        for a in it.get("actions", [])
+        for a in it.actions
     ]
     return "loop.html", {
         "runs": [r.to_dict() for r in reversed(runs)],

@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from resonance.api import serialize
 from resonance.api.deps import OrgDep, SpaceDep
 from resonance.api.errors import ERROR_RESPONSES
 from resonance.api.params import ConsortiumName, slug
+from resonance.domain import forms
 from resonance.domain.errors import NotFound
 from resonance.services import orgs as svc
 
@@ -34,7 +34,7 @@ class NewMember(BaseModel):
 @router.get("")
 def list_consortia(space: SpaceDep, _: OrgDep, industry: str | None = None) -> list[dict[str, Any]]:
     """Every consortium, optionally of one industry."""
-    return [serialize.consortium(c) for c in svc.list_consortia(space, industry=industry)]
+    return [forms.consortium(c) for c in svc.list_consortia(space, industry=industry)]
 
 
 @router.get("/{name}")
@@ -42,7 +42,7 @@ def get_consortium(name: ConsortiumName, space: SpaceDep, _: OrgDep) -> dict[str
     """One consortium."""
     for c in svc.list_consortia(space):
         if c.name == name:
-            return serialize.consortium(c)
+            return forms.consortium(c)
     raise NotFound(f"unknown consortium {name!r}", consortium=name)
 
 
@@ -52,7 +52,7 @@ def form_consortium(body: NewConsortium, space: SpaceDep, me: OrgDep) -> dict[st
     c = svc.form_consortium(
         space, actor=me.name, name=body.name, industry=body.industry, members=body.members
     )
-    return serialize.consortium(c)
+    return forms.consortium(c)
 
 
 @router.post("/{name}/members", status_code=201)
@@ -61,4 +61,4 @@ def add_member(
 ) -> dict[str, Any]:
     """Seat an organization in a consortium (operators only)."""
     c = svc.add_consortium_member(space, actor=me.name, consortium=name, member=body.member)
-    return serialize.consortium(c)
+    return forms.consortium(c)

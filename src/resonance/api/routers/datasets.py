@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import math
 import re
 import shutil
 import tempfile
@@ -14,14 +13,14 @@ import pyarrow.csv as pcsv
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
 
-from resonance.api import serialize
 from resonance.api.deps import OrgDep, SpaceDep
 from resonance.api.errors import ERROR_RESPONSES
 from resonance.api.params import DatasetName, VersionRef
+from resonance.domain import forms
 from resonance.domain.datasets import DatasetKind, make_label_spec
 from resonance.domain.errors import FileTooLarge
 from resonance.domain.policies import Purpose
-from resonance.services import access, catalog
+from resonance.services import access, catalog, review
 from resonance.services.space import Space
 
 router = APIRouter(prefix="/datasets", tags=["datasets"], responses=ERROR_RESPONSES)
@@ -39,22 +38,28 @@ def list_datasets(
 ) -> list[dict[str, Any]]:
     """The catalog: every dataset with its latest version (no rows)."""
     items = catalog.list_datasets(space, owner=owner, kind=kind, industry=industry)
-    return [serialize.dataset(d, v) for d, v in items]
+    return [forms.dataset(d, v) for d, v in items]
 
 
 @router.get("/{name}")
 def show_dataset(name: DatasetName, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
     """A dataset and its versions (the latest with schema, validation and profile).
 
-    A sealed dataset's profile and validation report go to its owner only; a derived
+    Each version's ``status`` says whether the process that made it accepted or
+    rejected it (a rejected loop candidate is kept for audit, never the latest). A
+    sealed dataset's profile and validation report go to its owner only; a derived
     dataset says where its rows came from and what every source allows.
     """
     ds, versions = catalog.show_dataset(space, name, viewer=me.name)
-    latest = versions[-1] if versions else None
+    marks = {n: m.status for n, m in review.version_marks(space, name).items()}
+    kept = [v for v in versions if marks.get(v.number) != "rejected"]
+    latest = kept[-1] if kept else None  # a rejected loop candidate is never the latest
     derived = access.derivation(space, latest) if latest else None
     return {
-        **serialize.dataset(ds, latest),
-        "versions": [serialize.version(v, full=v is latest) for v in versions],
+        **forms.dataset(ds, latest),
+        "versions": [
+            {**forms.version(v, full=v is latest), "status": marks.get(v.number)} for v in versions
+        ],
         "derivation": derived.to_dict() if derived else None,
     }
 
@@ -62,7 +67,7 @@ def show_dataset(name: DatasetName, space: SpaceDep, me: OrgDep) -> dict[str, An
 @router.get("/{ref}/lineage")
 def lineage(ref: VersionRef, space: SpaceDep, _: OrgDep) -> list[dict[str, Any]]:
     """A version (``NAME`` or ``NAME@N``) and its ancestors, nearest first."""
-    return [serialize.version(v) for v in catalog.lineage(space, ref)]
+    return [forms.version(v) for v in catalog.lineage(space, ref)]
 
 
 def _save_upload(space: Space, upload: UploadFile, folder: Path) -> Path:
@@ -142,10 +147,6 @@ def ingest(
     return result.to_dict()
 
 
-def _finite(value: Any) -> Any:
-    return None if isinstance(value, float) and not math.isfinite(value) else value
-
-
 @router.get("/{ref}/rows", response_model=None)
 def read_rows(
     ref: VersionRef,
@@ -166,5 +167,5 @@ def read_rows(
         "ref": version.ref,
         "rows": table.num_rows,
         "returned": part.num_rows,
-        "data": [{k: _finite(v) for k, v in row.items()} for row in part.to_pylist()],
+        "data": [forms.plain(row) for row in part.to_pylist()],
     }

@@ -7,11 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
-from resonance.api import serialize
 from resonance.api.deps import OrgDep, SpaceDep
 from resonance.api.errors import ERROR_RESPONSES, ErrorBody
 from resonance.api.params import slug
+from resonance.domain import forms
 from resonance.domain.evaluation import CLASSIFICATION_METRICS
+from resonance.domain.refs import ref_name
 from resonance.services import evaluation as svc
 
 router = APIRouter(
@@ -55,7 +56,7 @@ class RunBody(BaseModel):
 @router.get("/suites")
 def list_suites(space: SpaceDep, _: OrgDep) -> list[dict[str, Any]]:
     """Every suite (definitions only; rows stay sealed)."""
-    return [serialize.finite(s.to_dict()) for s in svc.list_suites(space)]
+    return [forms.plain(s.to_dict()) for s in svc.list_suites(space)]
 
 
 @router.post("/suites", status_code=201)
@@ -72,13 +73,13 @@ def register_suite(body: SuiteBody, space: SpaceDep, me: OrgDep) -> dict[str, An
         query_budget=body.budget,
         primary_metric=body.primary,
     )
-    return serialize.finite(suite.to_dict())
+    return forms.plain(suite.to_dict())
 
 
 @router.get("/suites/{suite}")
 def show_suite(suite: SuiteName, space: SpaceDep, _: OrgDep) -> dict[str, Any]:
     """One suite's definition."""
-    return serialize.finite(svc.require_suite(space, suite).to_dict())
+    return forms.plain(svc.require_suite(space, suite).to_dict())
 
 
 @router.get("/budget")
@@ -89,7 +90,7 @@ def budget(
     suite: Annotated[str, Query(max_length=63, examples=["steel-sealed"])],
 ) -> dict[str, Any]:
     """Queries left for a model (``NAME``; a ``NAME@N`` counts for its name) on a suite."""
-    name = model.partition("@")[0]
+    name = ref_name(model)
     left = svc.remaining_budget(space, model_name=name, suite=suite)
     return {"model": name, "suite": suite, "remaining": left}
 
@@ -99,7 +100,7 @@ def list_runs(
     space: SpaceDep, _: OrgDep, model: ModelQuery = None, suite: SuiteQuery = None
 ) -> list[dict[str, Any]]:
     """Evaluation runs (scores, pass/fail, aggregate diagnoses), oldest first."""
-    return [serialize.finite(r.to_dict()) for r in svc.list_runs(space, model=model, suite=suite)]
+    return [forms.plain(r.to_dict()) for r in svc.list_runs(space, model=model, suite=suite)]
 
 
 @router.post("", status_code=201)
@@ -116,5 +117,5 @@ def run(body: RunBody, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
         diagnose=body.diagnose,
         label_issues=body.label_issues,
     )
-    left = svc.remaining_budget(space, model_name=result.model.partition("@")[0], suite=body.suite)
-    return serialize.finite({**result.to_dict(), "budget_left": left})
+    left = svc.remaining_budget(space, model_name=ref_name(result.model), suite=body.suite)
+    return forms.plain({**result.to_dict(), "budget_left": left})

@@ -7,14 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from resonance.api import serialize
 from resonance.api.deps import OrgDep, SpaceDep
 from resonance.api.errors import ERROR_RESPONSES
 from resonance.api.params import slug
 from resonance.api.routers.models import Column
+from resonance.domain import forms
 from resonance.services import federation
-from resonance.training.federated.apps import STRATEGIES, FederationConfig
-from resonance.training.federated.models import BACKENDS, KINDS
+from resonance.services.federation import BACKENDS, KINDS, STRATEGIES, FederationConfig
 
 router = APIRouter(prefix="/federation", tags=["federation"], responses=ERROR_RESPONSES)
 
@@ -86,4 +85,4 @@ def federate(body: FederateBody, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
         config=cfg,
         exclude=tuple(body.exclude),
     )
-    return serialize.finite(model.to_dict())
+    return forms.plain(model.to_dict())

@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from resonance.api import serialize
 from resonance.api.deps import OrgDep, SpaceDep
 from resonance.api.errors import ERROR_RESPONSES
+from resonance.domain import forms
 from resonance.services import ledger as svc
 
 router = APIRouter(prefix="/ledger", tags=["ledger"], responses=ERROR_RESPONSES)
@@ -40,7 +40,7 @@ def show(
         action=action,
         actor=actor,
     )
-    return [serialize.entry(e) for e in items]
+    return [forms.entry(e) for e in items]
 
 
 @router.get("/verify")

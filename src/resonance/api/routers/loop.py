@@ -9,11 +9,11 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from resonance.api import serialize
 from resonance.api.deps import OrgDep, SpaceDep
 from resonance.api.errors import ERROR_RESPONSES, ErrorBody
 from resonance.api.params import SLUG_PATTERN
 from resonance.api.routers.models import Column, ParamKey, ParamValue
+from resonance.domain import forms
 from resonance.domain.modeling import ModelSpec
 from resonance.reports.loop import render_html
 from resonance.services import loop as loops
@@ -81,7 +81,7 @@ def run(body: LoopBody, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
         iterations=body.iterations,
         seed=body.seed,
     )
-    return serialize.finite(loops.run(space, actor=me.name, request=request).to_dict())
+    return forms.plain(loops.run(space, actor=me.name, request=request).to_dict())
 
 
 @router.get("/runs")
@@ -91,13 +91,13 @@ def list_runs(
     created_by: Annotated[str | None, Query(max_length=63, examples=["builder"])] = None,
 ) -> list[dict[str, Any]]:
     """Loop runs, oldest first (iterations, rows taken per member, the lift)."""
-    return [serialize.finite(r.to_dict()) for r in loops.list_runs(space, created_by=created_by)]
+    return [forms.plain(r.to_dict()) for r in loops.list_runs(space, created_by=created_by)]
 
 
 @router.get("/runs/{name}")
 def show_run(name: RunName, space: SpaceDep, _: OrgDep) -> dict[str, Any]:
     """One loop run: every iteration, rows taken per member, the lift."""
-    return serialize.finite(loops.get_run(space, name).to_dict())
+    return forms.plain(loops.get_run(space, name).to_dict())
 
 
 @router.get(

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from resonance.api import serialize
 from resonance.api.deps import OrgDep, SpaceDep
 from resonance.api.errors import ERROR_RESPONSES
 from resonance.api.params import slug
+from resonance.domain import forms
 from resonance.domain.modeling import ModelSpec, Task
 from resonance.services import model_card as cards
 from resonance.services import training
@@ -54,7 +54,7 @@ def list_models(
     name: Annotated[str | None, Query(max_length=63, examples=["steel-fm"])] = None,
 ) -> list[dict[str, Any]]:
     """Model versions by name and number (data hashes, trainer, parameters, holdout metrics)."""
-    return [serialize.finite(m.to_dict()) for m in training.list_models(space, name=name)]
+    return [forms.plain(m.to_dict()) for m in training.list_models(space, name=name)]
 
 
 @router.post("", status_code=201)
@@ -80,13 +80,13 @@ def train(body: TrainBody, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
         seed=body.seed,
         scenario=body.scenario or None,
     )
-    return serialize.finite(model.to_dict())
+    return forms.plain(model.to_dict())
 
 
 @router.get("/{ref}")
 def show_model(ref: ModelRef, space: SpaceDep, _: OrgDep) -> dict[str, Any]:
     """One model version (``NAME@N``, or the latest of ``NAME``)."""
-    return serialize.finite(training.get_model(space, ref).to_dict())
+    return forms.plain(training.get_model(space, ref).to_dict())
 
 
 @router.get(

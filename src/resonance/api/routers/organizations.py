@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from resonance.api import serialize
 from resonance.api.deps import OrgDep, SpaceDep
 from resonance.api.errors import ERROR_RESPONSES
 from resonance.api.params import OrgName, slug
+from resonance.domain import forms
 from resonance.domain.errors import NotFound
 from resonance.domain.orgs import parse_roles
 from resonance.services import orgs as svc
@@ -31,13 +31,13 @@ class NewOrganization(BaseModel):
 @router.get("")
 def list_organizations(space: SpaceDep, _: OrgDep) -> list[dict[str, Any]]:
     """Every organization."""
-    return [serialize.org(o) for o in svc.list_organizations(space)]
+    return [forms.org(o) for o in svc.list_organizations(space)]
 
 
 @router.get("/me")
 def whoami(me: OrgDep) -> dict[str, Any]:
     """The organization the token belongs to."""
-    return serialize.org(me)
+    return forms.org(me)
 
 
 @router.get("/{name}")
@@ -45,7 +45,7 @@ def get_organization(name: OrgName, space: SpaceDep, _: OrgDep) -> dict[str, Any
     """One organization."""
     for o in svc.list_organizations(space):
         if o.name == name:
-            return serialize.org(o)
+            return forms.org(o)
     raise NotFound(f"unknown organization {name!r}", organization=name)
 
 
@@ -61,4 +61,4 @@ def register_organization(body: NewOrganization, space: SpaceDep, me: OrgDep) ->
         display_name=body.display_name,
         central_enterprise=body.central_enterprise,
     )
-    return serialize.org(org)
+    return forms.org(org)

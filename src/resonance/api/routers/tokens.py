@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
-from resonance.api import serialize
 from resonance.api.deps import OrgDep, SpaceDep
 from resonance.api.errors import ERROR_RESPONSES
 from resonance.api.params import SLUG_PATTERN
+from resonance.domain import forms
 from resonance.domain.orgs import Role
 from resonance.services import tokens as svc
 
@@ -28,7 +28,7 @@ class NewToken(BaseModel):
 def list_tokens(space: SpaceDep, me: OrgDep) -> list[dict[str, Any]]:
     """Tokens of the acting organization (every token for an operator); never secrets."""
     owner = None if me.has_role(Role.OPERATOR) else me.name
-    return [serialize.token(t) for t in svc.list_tokens(space, organization=owner)]
+    return [forms.token(t) for t in svc.list_tokens(space, organization=owner)]
 
 
 @router.post("", status_code=201)
@@ -40,7 +40,7 @@ def create_token(body: NewToken, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
     plain, stored = svc.create_token(
         space, actor=me.name, organization=body.organization or me.name, label=body.label
     )
-    return {**serialize.token(stored), "token": plain}
+    return {**forms.token(stored), "token": plain}
 
 
 @router.delete("/{token_id}")
@@ -48,4 +48,4 @@ def revoke_token(
     token_id: Annotated[str, Path(max_length=32)], space: SpaceDep, me: OrgDep
 ) -> dict[str, Any]:
     """Revoke a token (its organization, or an operator)."""
-    return serialize.token(svc.revoke_token(space, actor=me.name, token_id=token_id))
+    return forms.token(svc.revoke_token(space, actor=me.name, token_id=token_id))

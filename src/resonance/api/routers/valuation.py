@@ -8,9 +8,9 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
-from resonance.api import serialize
 from resonance.api.deps import OrgDep, SpaceDep
 from resonance.api.errors import ERROR_RESPONSES
+from resonance.domain import forms
 from resonance.services import valuation
 
 router = APIRouter(prefix="/valuations", tags=["valuations"], responses=ERROR_RESPONSES)
@@ -49,7 +49,7 @@ def value(body: ValueBody, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
         permutations=body.permutations,
         seed=body.seed,
     )
-    return serialize.finite(result.to_dict())
+    return forms.plain(result.to_dict())
 
 
 @router.get("")
@@ -59,13 +59,13 @@ def list_valuations(
     model: Annotated[str | None, Query(max_length=80, examples=["steel-fed@1"])] = None,
 ) -> list[dict[str, Any]]:
     """Valuations on the ledger, oldest first (of one model version when ``model`` is given)."""
-    return [serialize.finite(v) for v in valuation.recorded(space, model)]
+    return [forms.plain(v) for v in valuation.recorded(space, model)]
 
 
 @router.get("/{ref}")
 def show_valuation(ref: ModelRef, space: SpaceDep, _: OrgDep) -> dict[str, Any]:
     """The latest valuation of a model version (``NAME@N``, or the latest of ``NAME``)."""
-    return serialize.finite(valuation.latest(space, ref))
+    return forms.plain(valuation.latest(space, ref))
 
 
 @router.get(

@@ -18,6 +18,7 @@ from resonance.domain.datasets import (
 from resonance.domain.policies import Grant, Policy
 from resonance.storage import tables as t
 from resonance.storage.sql.base import SqlRepoBase
+from resonance.storage.tables_review import version_marks
 
 
 def _dataset(row: Any) -> Dataset:
@@ -62,6 +63,14 @@ def _policy(row: Any) -> Policy:
         version=row.version,
         set_by=row.set_by,
         set_at=row.set_at,
+    )
+
+
+def _kept(v: sa.Table) -> sa.ColumnElement[bool]:
+    """Versions that may be a dataset's latest: all but rejected loop candidates."""
+    m = version_marks
+    return ~sa.exists().where(
+        m.c.dataset == v.c.dataset, m.c.number == v.c.number, m.c.status == "rejected"
     )
 
 
@@ -127,9 +136,16 @@ class SqlCatalogRepo(SqlRepoBase):
     def get_version(self, dataset: str, number: int | None = None) -> DatasetVersion | None:
         v = t.dataset_versions
         stmt = sa.select(v).where(v.c.dataset == dataset)
-        stmt = stmt.where(v.c.number == number) if number is not None else stmt
+        stmt = stmt.where(v.c.number == number) if number is not None else stmt.where(_kept(v))
         row = self.conn.execute(stmt.order_by(v.c.number.desc()).limit(1)).first()
         return _version(row) if row else None
+
+    def last_version_number(self, dataset: str) -> int:
+        v = t.dataset_versions
+        found = self.conn.execute(
+            sa.select(sa.func.max(v.c.number)).where(v.c.dataset == dataset)
+        ).scalar()
+        return int(found or 0)
 
     def list_versions(self, dataset: str) -> list[DatasetVersion]:
         v = t.dataset_versions
@@ -142,6 +158,7 @@ class SqlCatalogRepo(SqlRepoBase):
         v = t.dataset_versions
         top = (
             sa.select(v.c.dataset, sa.func.max(v.c.number).label("number"))
+            .where(_kept(v))
             .group_by(v.c.dataset)
             .subquery()
         )

@@ -6,25 +6,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from resonance.domain.loop_run import LoopRun
+from resonance.domain.loop_types import LoopRun
 from resonance.storage import tables_loop as t
 from resonance.storage.sql.base import SqlRepoBase
 
 
 def _run(row: Any) -> LoopRun:
-    return LoopRun(
-        name=row.name,
-        created_by=row.created_by,
-        created_at=row.created_at,
-        finished_at=row.finished_at,
-        status=row.status,
-        suite=row.suite,
-        model=row.model,
-        dataset=row.dataset,
-        config=dict(row.config),
-        iterations=list(row.iterations),
-        summary=dict(row.summary),
-    )
+    return LoopRun.from_dict(dict(row._mapping))
 
 
 class SqlLoopRepo(SqlRepoBase):

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from resonance.domain.evaluation import EvaluationRun, EvaluationSuite
 from resonance.domain.modeling import ModelSpec, ModelVersion
+from resonance.domain.refs import ref_name
 from resonance.storage import tables_models as t
 from resonance.storage.sql.base import SqlRepoBase
 
@@ -101,7 +102,7 @@ class SqlModelRepo(SqlRepoBase):
 
     def add_eval_run(self, run: EvaluationRun) -> None:
         self.conn.execute(
-            t.eval_runs.insert().values(**run.to_dict(), model_name=run.model.split("@")[0])
+            t.eval_runs.insert().values(**run.to_dict(), model_name=ref_name(run.model))
         )
 
     def list_eval_runs(

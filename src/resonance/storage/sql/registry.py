@@ -22,10 +22,6 @@ from resonance.domain.reporting import ReportKind, ReportSubmission, SubjectKind
 from resonance.domain.tokens import ApiToken
 from resonance.storage import tables_registry as r
 from resonance.storage.sql.base import SqlRepoBase
-from resonance.storage.tables import metadata
-
-# Never listed by peek_table: secrets (even hashed) stay out of generic views.
-HIDDEN_TABLES = frozenset({"api_tokens", "alembic_version"})
 
 
 def _scenario(row: Any) -> ScenarioFile:
@@ -75,14 +71,6 @@ def _token(row: Any) -> ApiToken:
     return ApiToken(
         row.id, row.organization, row.salt, row.hash, row.label, row.created_at, row.revoked_at
     )
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    if isinstance(value, dict | list):
-        return value
-    return str(value)
 
 
 class SqlRegistryRepo(SqlRepoBase):
@@ -286,19 +274,3 @@ class SqlRegistryRepo(SqlRepoBase):
             .values(revoked_at=revoked_at)
         )
         return res.rowcount > 0
-
-    # --- read-only views of other areas' tables (web console overviews) ---
-    def list_table_names(self) -> list[str]:
-        names = set(sa.inspect(self.conn).get_table_names())
-        return sorted(n for n in names if n in metadata.tables and n not in HIDDEN_TABLES)
-
-    def peek_table(self, name: str, *, limit: int = 50) -> list[dict[str, Any]]:
-        if name in HIDDEN_TABLES or name not in metadata.tables:
-            return []
-        table = metadata.tables[name]
-        stmt = sa.select(table).limit(limit)
-        pk = list(table.primary_key.columns)
-        if pk:
-            stmt = stmt.order_by(*[c.desc() for c in pk])
-        rows = self.conn.execute(stmt).mappings()
-        return [{k: _jsonable(v) for k, v in row.items()} for row in rows]

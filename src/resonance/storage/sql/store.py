@@ -19,12 +19,14 @@ from resonance.storage.sql.loop import SqlLoopRepo
 from resonance.storage.sql.models import SqlModelRepo
 from resonance.storage.sql.orgs import SqlOrgRepo
 from resonance.storage.sql.registry import SqlRegistryRepo
+from resonance.storage.sql.review import SqlReviewRepo
 from resonance.storage.sql.trust import SqlTrustRepo
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 class SqlTx(
+    SqlReviewRepo,
     SqlLoopRepo,
     SqlModelRepo,
     SqlOrgRepo,
@@ -120,6 +122,10 @@ class SqlStore:
             conn = conn_cm.__enter__()
         except OperationalError as exc:
             raise StoreUnavailable(f"cannot open the metadata store: {exc.orig}") from exc
+        except sa.exc.TimeoutError as exc:  # every pooled connection is in use
+            raise StoreUnavailable(
+                "the metadata store is busy (no free connection); retry"
+            ) from exc
         try:
             yield SqlTx(conn)
         except BaseException as exc:

@@ -104,7 +104,7 @@ def in_process_grid(apps: Sequence[AppCallable]) -> InProcessGrid:
 
 
 @dataclass
-class Outcome:
+class FederatedResult:
     """What a federated run produced."""
 
     estimator: ExchangedClassifier
@@ -129,7 +129,9 @@ def query_schemas(grid: Grid, *, timeout: float) -> list[dict[str, Any]]:
     return [json.loads(str(r.content["schema"]["json"])) for r in replies]
 
 
-def serve(grid: Grid, cfg: FederationConfig, on_round: Callable[[RoundSummary], None]) -> Outcome:
+def serve(
+    grid: Grid, cfg: FederationConfig, on_round: Callable[[RoundSummary], None]
+) -> FederatedResult:
     """Run the whole federation over ``grid``: schema, rounds of the strategy, the model."""
     started = time.perf_counter()
     with _quiet_flower():
@@ -149,7 +151,7 @@ def _quiet_flower() -> Iterator[None]:
 
 def _serve(
     grid: Grid, cfg: FederationConfig, on_round: Callable[[RoundSummary], None], started: float
-) -> Outcome:
+) -> FederatedResult:
     schemas = query_schemas(grid, timeout=cfg.timeout)
     plan = merge_schemas(schemas, local=cfg.local, seed=cfg.seed)
     n_features = len(plan.mean)
@@ -197,7 +199,7 @@ def _serve(
         }
     members = {s["member"]: int(s["rows"]) for s in schemas}
     details["refs"] = {s["member"]: s["ref"] for s in schemas}
-    return Outcome(estimator, plan, members, seen, details)
+    return FederatedResult(estimator, plan, members, seen, details)
 
 
 def _plain(

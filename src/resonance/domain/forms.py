@@ -1,14 +1,21 @@
-"""JSON forms of domain objects returned by the API (same shapes as ``--format json``)."""
+"""JSON forms of domain records: the one serializer the API and ``--format json`` share.
+
+Records with their own ``to_dict()`` keep it; this module holds the forms that
+need more than one record (a dataset with its latest version) or leave fields
+out (a token never shows its secret), and :func:`plain` for anything else.
+"""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from resonance.domain.datasets import Dataset, DatasetVersion
 from resonance.domain.ledger import LedgerEntry
 from resonance.domain.orgs import Consortium, Organization
+from resonance.domain.plain import plain
 from resonance.domain.tokens import ApiToken
+
+__all__ = ["consortium", "dataset", "entry", "org", "plain", "token", "version"]
 
 
 def org(o: Organization) -> dict[str, Any]:
@@ -84,14 +91,3 @@ def token(t: ApiToken) -> dict[str, Any]:
         "revoked_at": t.revoked_at,
         "active": t.active,
     }
-
-
-def finite(data: Any) -> Any:
-    """``data`` with every non-finite float (NaN, ±inf) replaced by None (JSON has none)."""
-    if isinstance(data, float):
-        return data if math.isfinite(data) else None
-    if isinstance(data, dict):
-        return {k: finite(v) for k, v in data.items()}
-    if isinstance(data, list | tuple):
-        return [finite(v) for v in data]
-    return data

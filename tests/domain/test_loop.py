@@ -1,0 +1,79 @@
+"""The loop engine itself (run_loop) on in-memory rows: iterations, acceptance, refs, budget."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+
+from resonance.domain.loop import Candidate, LoopConfig, Model, Outcome, Rows, run_loop
+
+RNG = np.random.default_rng(7)
+
+
+def _rows(n: int, owner: str, *, noise: float, start: int) -> Rows:
+    y = RNG.integers(0, 3, size=n)
+    centers = np.array([[0.0, 0.0], [2.5, 0.0], [0.0, 2.5]])
+    X = centers[y] + RNG.normal(scale=1.0, size=(n, 2))
+    flip = RNG.random(n) < noise
+    given = np.where(flip, (y + 1) % 3, y)
+    frame = pd.DataFrame({"a": X[:, 0], "b": X[:, 1]})
+    owners = np.full(n, owner)
+    return Rows(frame, X, given, owners, np.full(n, f"{owner}@1"), np.arange(start, start + n))
+
+
+def _fit(rows: Rows) -> Model:
+    return LogisticRegression(max_iter=200).fit(rows.X, rows.y)
+
+
+def test_run_loop_records_every_iteration_and_derives_from_the_accepted_version() -> None:
+    train = _rows(90, "plant-a", noise=0.25, start=0)
+    reserve = _rows(240, "plant-b", noise=0.0, start=90)
+    test = _rows(400, "suite", noise=0.0, start=0)
+    calls: list[Candidate] = []
+
+    def oracle(cand: Candidate) -> Outcome:
+        calls.append(cand)
+        model = _fit(cand.rows)
+        right = model.predict(test.X) == test.y
+        n = len(calls)
+        return Outcome(
+            float(right.mean()),
+            float(min(right[test.X[:, 0] > 1.0].mean(), right[test.X[:, 0] <= 1.0].mean())),
+            {"accuracy": float(right.mean())},
+            [],
+            model,
+            label=cand.label,
+            dataset=f"work@{n}",
+            model_version=f"model@{n}",
+        )
+
+    config = LoopConfig(budget=120, iterations=3, auto_drop={"plant-a"}, folds=3, seed=1)
+    trace = run_loop(train, reserve, fit=_fit, oracle=oracle, config=config)
+
+    its = trace.iterations
+    assert [it.number for it in its] == [0, 1, 2, 3]
+    assert its[0].accepted and (its[0].dataset, its[0].model) == ("work@1", "model@1")
+    assert calls[0].parent == ""  # the baseline derives from nothing
+    # every later candidate derives from the dataset of the last accepted iteration
+    current = its[0]
+    for it in its[1:]:
+        tried = [c for c in calls[1:] if c.label.startswith(f"iteration {it.number} ")]
+        assert tried, "each iteration tries at least one candidate"
+        assert {c.parent for c in tried} == {current.dataset}
+        if it.accepted:
+            # the suite accepted it: the primary metric fell by at most the tolerance
+            assert it.primary is not None and current.primary is not None
+            assert it.primary >= current.primary - config.tolerance
+            assert it.dataset != current.dataset
+            current = it
+        else:  # a rejected iteration stays on the version it started from
+            assert (it.dataset, it.model, it.taken) == (current.dataset, current.model, {})
+    assert trace.final.dataset == current.dataset
+    # reserve rows taken only in accepted iterations, within the budget
+    assert trace.acquired == sum(sum(it.taken.values()) for it in its if it.accepted)
+    assert trace.acquired <= config.budget
+    assert len(trace.reserve) == len(reserve) - trace.acquired
+    assert len(trace.train) == its[-1].rows
+    assert any(it.accepted for it in its[1:]), "clean reserve rows should help noisy training"
+    assert len(calls) >= 1 + 3
