@@ -272,7 +272,7 @@ def test_no_cli_command_gives_the_builder_another_members_rows(
     index = RowIndex([pcsv.read_csv(p) for p in sorted((tmp / "data").glob("*.csv"))])
     others = {p.stem for p in (tmp / "data").glob("*.csv")} | {"loop-1-data"}
     cli = Cli(space.root)
-    datasets = [d["name"] for d in cli.json("dataset", "list")]
+    datasets = [d["name"] for d in cli.json("dataset", "list", actor="builder")]
     args: dict[tuple[str, ...], list[list[str]]] = {
         ("dataset", "show"): [[d] for d in datasets],
         ("dataset", "lineage"): [[d] for d in datasets],

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from resonance.cli.app import app
-from tests.conftest import STEEL_CSV, STEEL_LABELS
+from tests.conftest import STEEL_CSV, STEEL_LABELS, org_token
 
 runner = CliRunner()
 
@@ -25,8 +25,12 @@ class Cli:
         self.root = root
 
     def __call__(self, *args: str, actor: str | None = None, ok: bool = True) -> Result:
+        """Run as ``actor`` with its token (RESONANCE_TOKEN); without an actor, as whoever
+        is logged in to the space (``init`` logs the operator in)."""
         prefix = ["--space", str(self.root)] + (["--as", actor] if actor else [])
-        result = runner.invoke(app, [*prefix, *args], env={"RESONANCE_ACTOR": ""})
+        token = (org_token(self.root, actor) if actor else None) or ""
+        env = {"RESONANCE_ACTOR": "", "RESONANCE_TOKEN": token}
+        result = runner.invoke(app, [*prefix, *args], env=env)
         if ok:
             assert result.exit_code == 0, result.output
         return result
@@ -47,6 +51,7 @@ def setup_steel(cli: Cli, db_url: str | None = None) -> None:
     cli("init", "--operator", "operator", "--region", "Beijing", *_db(db_url))
     cli("org", "add", "plant-a", "--role", "data_holder", "--region", "Jiangsu", actor="operator")
     cli("org", "add", "lab", "--role", "model-builder", "--region", "Shanghai", actor="operator")
+    org_token(cli.root, "lab")  # its token, issued before the walkthrough's ledger entries
     cli(
         "consortium", "create", "steel-c", "--industry", "steel",
         "-m", "plant-a:data", "-m", "lab:model", actor="operator",

@@ -10,6 +10,7 @@ import click
 import typer
 from typer.core import TyperGroup
 
+from resonance.cli import auth as auth_cli
 from resonance.cli import datasets as datasets_cli
 from resonance.cli import evaluation as evaluation_cli
 from resonance.cli import federation as federation_cli
@@ -53,7 +54,18 @@ def root(
         Path("."), "--space", "-s", envvar="RESONANCE_SPACE", help="Folder of the space."
     ),
     actor: str | None = typer.Option(
-        None, "--as", envvar="RESONANCE_ACTOR", help="Organization acting (its name)."
+        None,
+        "--as",
+        envvar="RESONANCE_ACTOR",
+        help="Organization acting: one whose token is stored (resonance login) or given "
+        "in RESONANCE_TOKEN; with --admin, any organization.",
+    ),
+    admin: bool = typer.Option(
+        False,
+        "--admin",
+        help="The operator's administrative mode: direct access to the store for whoever "
+        "can write the space's folder, acting as --as ORG (default: the operator); "
+        "every command is recorded on the ledger (admin.direct_access).",
     ),
     fmt: str = typer.Option(
         "table", "--format", "-f", envvar="RESONANCE_FORMAT", help="Output: table or json."
@@ -62,7 +74,7 @@ def root(
     """Global options."""
     if fmt not in ("table", "json"):
         raise typer.BadParameter("use table or json", param_hint="--format")
-    ctx.obj = Context(space_path=space, actor=actor, fmt=fmt)
+    ctx.obj = Context(space_path=space, claimed=actor or None, fmt=fmt, admin=admin)
 
 
 orgs_cli.register(app)
@@ -76,6 +88,7 @@ federation_cli.register(app)
 valuation_cli.register(app)
 loop_cli.register(app)
 review_cli.register(app)
+auth_cli.register(app)
 
 
 def main() -> None:

@@ -136,7 +136,7 @@ def list_(
 def show_(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
     """A dataset, its versions and the latest schema."""
     c = ctx_of(ctx)
-    ds, versions = catalog.show_dataset(c.space(), name, viewer=c.actor)
+    ds, versions = catalog.show_dataset(c.space(), name, viewer=c.require_actor())
     marks = {n: m.status for n, m in review.version_marks(c.space(), name).items()}
     kept = [v for v in versions if marks.get(v.number) != "rejected"]
     latest = kept[-1] if kept else None  # a rejected loop candidate is never the latest

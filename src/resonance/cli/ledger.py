@@ -30,7 +30,7 @@ def show_(
 ) -> None:
     """The most recent ledger entries (or, with --first, the first ones), in chain order.
 
-    With ``--as ORG``: only the entries ORG is a party to (all for an operator or an
+    The entries the acting organization is a party to (all for an operator or an
     authority), other members' row lists redacted.
     """
     c = ctx_of(ctx)
@@ -42,11 +42,8 @@ def show_(
         "actor": actor,
         "newest": not first,
     }
-    items = (  # --as ORG: the entries ORG is a party to; no --as: the store's full view
-        svc.visible_entries(c.space(), viewer=c.actor, **filters)  # type: ignore[arg-type]
-        if c.actor
-        else svc.entries(c.space(), **filters)  # type: ignore[arg-type]
-    )
+    viewer = c.require_actor()
+    items = svc.visible_entries(c.space(), viewer=viewer, **filters)  # type: ignore[arg-type]
     show(
         c,
         [entry_dict(e) for e in items],

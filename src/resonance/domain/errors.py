@@ -166,6 +166,17 @@ class DerivedDataset(ResonanceError):
     spec = _spec("RES-124", 403, "derived dataset: rules come from its sources")
 
 
+class CredentialRequired(ResonanceError):
+    """The CLI acts for an organization only with that organization's token.
+
+    ``resonance login`` stores a token, ``RESONANCE_TOKEN`` gives one; direct
+    access to the store is the operator's administrative mode (``--admin``),
+    which needs write access to the space's folder and is recorded on the ledger.
+    """
+
+    spec = _spec("RES-125", 401, "credential of the acting organization required")
+
+
 class ProvenanceMissing(ResonanceError):
     """A version made from other versions must say, per row, where each row came from."""
 

@@ -501,3 +501,19 @@ class LabelIssuesFound(Event):
     run: str
     owner: str
     rows: list[dict[str, Any]]
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class AdministrativeAccess(Event):
+    """A command ran in the operator's administrative mode (direct access to the store).
+
+    ``actor`` and ``object_id`` name the organization the command acted as; ``user``
+    is the local account that ran it, ``command`` the command.
+    """
+
+    action: ClassVar[str] = "admin.direct_access"
+    object_type: ClassVar[str] = "organization"
+
+    command: str
+    user: str
