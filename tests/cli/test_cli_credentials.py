@@ -76,6 +76,11 @@ def test_the_cli_acts_for_an_organization_only_with_its_token(tmp_path: Path) ->
     assert run(root, "whoami", token=lab, code=1)["error"]["code"] == "RES-121"
     assert run(root, "--as", "plant-a", "logout")["forgotten"] == ["plant-a"]
     assert run(root, "--as", "plant-a", "whoami", code=1)["error"]["code"] == "RES-125"
+    stored.chmod(0o644)  # a credentials file others can read is refused, like an ssh key
+    loose = run(root, "whoami", code=1)["error"]
+    assert loose["code"] == "RES-100" and "chmod 600" in loose["message"]
+    stored.chmod(0o600)
+    assert run(root, "whoami") == {"organization": "operator", "mode": "token"}
 
 
 def test_the_administrative_mode_is_named_and_recorded(tmp_path: Path) -> None:

@@ -5,13 +5,14 @@ only: modes 0600 and 0700, written atomically); ``RESONANCE_TOKEN`` gives one fo
 a single command instead. The file maps a space's folder to ``{organization:
 token}``. Its path is ``$RESONANCE_CONFIG``, else
 ``$XDG_CONFIG_HOME/resonance/credentials.json``, else
-``~/.config/resonance/credentials.json``.
+``~/.config/resonance/credentials.json``. A file other users can read is refused.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -36,6 +37,12 @@ def space_key(space_path: Path) -> str:
 def _load(path: Path) -> dict[str, dict[str, str]]:
     if not path.exists():
         return {}
+    if stat.S_IMODE(path.stat().st_mode) & 0o077:  # as ssh does with a private key
+        raise InvalidInput(
+            f"the credentials file {path} can be read by other users: `chmod 600 {path}` "
+            "(and consider revoking its tokens)",
+            path=str(path),
+        )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
