@@ -23,6 +23,7 @@ setup-torch: setup-dev  ## add the optional torch extra (torch==2.13.0 first: th
 
 demo: setup  ## the main job: the resonance loop end to end on a fresh embedded space
 	$(BIN)/python examples/resonance_loop.py --space demo-space --fresh
+	$(BIN)/resonance --space demo-space --admin ledger verify
 
 lint:
 	$(BIN)/ruff check src tests bench examples

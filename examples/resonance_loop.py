@@ -16,7 +16,10 @@ which later training picks up. The final table shows the flipped labels found,
 fixed and the score lift from the review.
 
 Run: ``make demo`` (or ``python examples/resonance_loop.py --space demo-space --fresh``).
-The whole ledger stays one command away: ``resonance --space demo-space ledger show``.
+The whole ledger stays one command away, in the operator's administrative mode (recorded on
+the ledger): ``resonance --space demo-space --admin ledger show``; an
+organization sees its own part with its token (``resonance token create ORG``, then
+``resonance login``).
 """
 
 from __future__ import annotations
@@ -295,7 +298,7 @@ def owner_view(space: Space) -> None:
     """What plant-a sees about its data (``resonance my-data``), in three lines."""
     seen = my_data.my_data(space, actor=NOISY)
     uses = seen.uses_by_org()
-    say(f"[bold]5. {NOISY} sees every use of its data[/] (resonance my-data):")
+    say(f"[bold]5. {NOISY} sees every use of its data[/] (resonance --as {NOISY} my-data):")
     say(
         "   "
         + ", ".join(f"{n} uses by {o}" for o, n in uses.items())
@@ -304,7 +307,7 @@ def owner_view(space: Space) -> None:
     check = ledger.verify(space)
     say(
         f"   ledger {'intact' if check.ok else 'TAMPERED'}: {check.entries} entries "
-        "(resonance ledger show lists them)"
+        "(resonance --admin ledger show)"
     )
 
 

@@ -113,17 +113,29 @@ def build(space: Space, files: dict[str, Path]) -> None:
 
 
 def demo_reads(space: Space) -> None:
-    """One read the policy allows and one it denies; both land on the ledger."""
-    version, table = access.read_version(
+    """One in-space use the policy allows, one it denies, and a denied hand-over of rows.
+
+    ``train-pooled`` lets the builder run the platform's work on plant-a's rows inside
+    the space; rows themselves leave only under a ``download`` grant. All three land on
+    the ledger.
+    """
+    grantee = access.authorize(
         space, actor="steel-ai-lab", ref="steel-plant-a", purpose=Purpose.TRAIN_POOLED
     )
-    console.print(f"steel-ai-lab read {version.ref} for train-pooled: {table.num_rows} rows")
+    console.print(
+        f"steel-ai-lab may train on {grantee.version.ref} inside the space "
+        f"({grantee.version.row_count} rows, none handed over)"
+    )
     try:
-        access.read_version(
+        access.authorize(
             space, actor="steel-ai-lab", ref="steel-plant-b", purpose=Purpose.TRAIN_POOLED
         )
     except PolicyDenied as exc:
         console.print(f"[red]denied ({exc.code})[/]: {exc.message}")
+    try:
+        access.read_version(space, actor="steel-ai-lab", ref="steel-plant-a")
+    except PolicyDenied as exc:
+        console.print(f"[red]rows stay in the space ({exc.code})[/]: {exc.message}")
 
 
 def report(space: Space) -> None:

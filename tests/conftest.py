@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,8 +11,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from resonance.domain.errors import ResonanceError
 from resonance.domain.orgs import Role
-from resonance.services import orgs
+from resonance.services import orgs, tokens
 from resonance.services.space import Space
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,7 +32,32 @@ STEEL_LABELS = [
 PG_URL = os.environ.get("RESONANCE_TEST_POSTGRES_URL")
 
 os.environ.setdefault("RESONANCE_NO_PROGRESS", "1")
+# the CLI's stored credentials go to a file of this test session, never the user's
+os.environ["RESONANCE_CONFIG"] = str(Path(tempfile.mkdtemp(prefix="resonance-config-")) / "c.json")
+os.environ.pop("RESONANCE_TOKEN", None)
 os.environ.setdefault("FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION", "1")
+
+
+_TOKENS: dict[tuple[str, str], str] = {}
+
+
+def org_token(root: Path, org: str) -> str | None:
+    """An API token of ``org`` in the space at ``root`` (issued once, by the organization
+    itself), or None when the space or the organization does not exist."""
+    key = (str(Path(root).resolve()), org)
+    if key not in _TOKENS:
+        try:
+            space = Space.open(root)
+        except ResonanceError:
+            return None
+        try:
+            plain, _ = tokens.create_token(space, actor=org, organization=org, label="tests")
+        except ResonanceError:
+            return None
+        finally:
+            space.close()
+        _TOKENS[key] = plain
+    return _TOKENS[key]
 
 
 def _pg_schema_url() -> Iterator[str]:

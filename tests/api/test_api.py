@@ -74,6 +74,9 @@ def test_reads_go_through_the_usage_policy(api: Api) -> None:
         "/policies/steel-a", org="plant-a", json={"grants": ["builder:train-pooled,download"]}
     )
     assert put.status_code == 200 and put.json()["version"] == 2
+    in_space = api.get("/datasets/steel-a/rows?purpose=train-pooled", org="builder")
+    err = assert_error(in_space, "RES-120")  # train-pooled is work inside the space, not rows
+    assert err["details"]["rule"] == "rows-leave-only-under-download"
     ok = api.get("/datasets/steel-a/rows?purpose=download&limit=3", org="builder").json()
     assert ok["returned"] == 3 and ok["rows"] == 1941
     csv = api.get("/datasets/steel-a/rows?purpose=download&limit=2&format=csv", org="builder")

@@ -80,3 +80,31 @@ def test_builder_runs_the_loop_and_reads_its_report(looped: tuple[Api, LoopSeed]
     assert_error(api.get("/loop/runs/nope/report"), "RES-101")
     finished = api.get("/ledger?action=loop.finished").json()
     assert [(e["actor"], e["object_id"]) for e in finished] == [("builder", "api-loop")]
+
+
+def test_the_loop_data_stays_under_its_sources_policies(
+    looped: tuple[Api, LoopSeed], tmp_path: Path
+) -> None:
+    """Issue 9's API reproduction: rows, re-grant and crafted versions of ``<run>-data``."""
+    api, seeded = looped
+    assert api.post("/loop/runs", org="builder", json=_body(seeded)).status_code == 201
+    rows = api.get("/datasets/api-loop-data/rows?purpose=download", org="builder")
+    assert_error(rows, "RES-120")
+    err = assert_error(
+        api.put("/policies/api-loop-data", org="builder", json={"grants": ["plant-a:download"]}),
+        "RES-124",
+    )
+    assert "computed from the policies of its sources" in err["message"]
+    crafted = tmp_path / "crafted.csv"
+    crafted.write_text((tmp_path / "data" / "steel-plant-a.csv").read_text())
+    with crafted.open("rb") as fh:
+        posted = api.post(
+            "/datasets/api-loop-data/versions", org="builder", files={"file": ("c.csv", fh)}
+        )
+    assert_error(posted, "RES-124")
+    shown = api.get("/datasets/api-loop-data", org="plant-a").json()
+    assert shown["derived"] and shown["owner"] == "builder"
+    summary = shown["derivation"]["summary"]
+    assert summary.startswith("derived from ") and "steel-plant-a@1 (" in summary
+    assert "allowed purposes:" in summary
+    assert "builder: train-pooled" in summary and "download" not in summary

@@ -100,19 +100,25 @@ def test_evaluation_returns_scores_only_until_the_budget_is_spent(
     first = scores.json()
     assert first["model"] == "m@1" and first["diagnosis"] == {} and first["budget_left"] == 1
     assert first["metrics"]["macro_f1"] > 0.5 and first["passed"] == {"macro_f1": True}
-    assert sum(first["metrics"]["support"].values()) == seeded.sealed_table.num_rows
+    assert sum(first["metrics"]["support"].values()) <= seeded.sealed_table.num_rows
+    assert first["metrics"]["ladder"]["released"]
     assert_no_sealed_row(first, seeded.sealed_table, train_refs=train_refs)
 
     diagnosed = api.post("/evaluations", org="builder", json={**run, "diagnose": True}).json()
     assert diagnosed["diagnosis"]["slices"] and "coverage_gaps" in diagnosed["diagnosis"]
     assert diagnosed["diagnosis"]["label_issues"]["count"] > 0
     assert diagnosed["budget_left"] == 0
+    # the same model again does not beat the builder's best by the Ladder's margin: no new score
+    assert diagnosed["metrics"]["macro_f1"] is None
+    assert diagnosed["metrics"]["ladder"] == {
+        "released": False, "best": first["metrics"]["macro_f1"], "margin": 0.01
+    }  # fmt: skip
     assert_no_sealed_row(diagnosed, seeded.sealed_table, train_refs=train_refs)
     budget = api.get("/evaluations/budget?model=m@1&suite=s", org="builder").json()
     assert budget == {"model": "m", "suite": "s", "remaining": 0}
 
     spent = assert_error(api.post("/evaluations", org="builder", json=run), "RES-130")
-    assert spent["details"] == {"model": "m", "suite": "s", "budget": 2}
+    assert spent["details"] == {"organization": "builder", "suite": "s", "budget": 2}
     runs = api.get("/evaluations?model=m@1", org="plant-a").json()
     assert [r["id"] for r in runs] == [first["id"], diagnosed["id"]]
     for r in runs:

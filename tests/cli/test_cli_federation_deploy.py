@@ -19,7 +19,7 @@ import pytest
 from resonance.services import ledger, training
 from resonance.services.space import Space
 from tests.cli.test_cli_foundation import Cli
-from tests.conftest import make_space
+from tests.conftest import make_space, org_token
 from tests.federation_seed import seed_members
 
 RESONANCE = str(Path(sys.executable).parent / "resonance")
@@ -82,7 +82,8 @@ def test_superlink_and_member_nodes_train_across_processes(
         processes.append(subprocess.Popen(
             [RESONANCE, "--space", str(root), "--as", member, "node", "start",
              "--superlink", f"127.0.0.1:{port}", "--dataset", ref, "--port", str(_free_port())],
-            stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            env={**env, "RESONANCE_TOKEN": org_token(root, member) or ""},
         ))  # fmt: skip
     model = Cli(root).json(
         "federate", "run", "--name", "deployed", "--superlink", f"127.0.0.1:{port}",

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from resonance.cli.app import app
-from tests.conftest import STEEL_CSV, STEEL_LABELS
+from tests.conftest import STEEL_CSV, STEEL_LABELS, org_token
 
 runner = CliRunner()
 
@@ -25,8 +25,12 @@ class Cli:
         self.root = root
 
     def __call__(self, *args: str, actor: str | None = None, ok: bool = True) -> Result:
+        """Run as ``actor`` with its token (RESONANCE_TOKEN); without an actor, as whoever
+        is logged in to the space (``init`` logs the operator in)."""
         prefix = ["--space", str(self.root)] + (["--as", actor] if actor else [])
-        result = runner.invoke(app, [*prefix, *args], env={"RESONANCE_ACTOR": ""})
+        token = (org_token(self.root, actor) if actor else None) or ""
+        env = {"RESONANCE_ACTOR": "", "RESONANCE_TOKEN": token}
+        result = runner.invoke(app, [*prefix, *args], env=env)
         if ok:
             assert result.exit_code == 0, result.output
         return result
@@ -47,6 +51,7 @@ def setup_steel(cli: Cli, db_url: str | None = None) -> None:
     cli("init", "--operator", "operator", "--region", "Beijing", *_db(db_url))
     cli("org", "add", "plant-a", "--role", "data_holder", "--region", "Jiangsu", actor="operator")
     cli("org", "add", "lab", "--role", "model-builder", "--region", "Shanghai", actor="operator")
+    org_token(cli.root, "lab")  # its token, issued before the walkthrough's ledger entries
     cli(
         "consortium", "create", "steel-c", "--industry", "steel",
         "-m", "plant-a:data", "-m", "lab:model", actor="operator",
@@ -92,14 +97,21 @@ def test_the_readme_walkthrough(cli: Cli, tmp_path: Path, db_url: str) -> None:
     assert denied["code"] == "RES-120" and denied["details"]["ref"] == "steel-a@1"
     assert not (tmp_path / "x.csv").exists()
     out = str(tmp_path / "x.parquet")
-    read = cli.json(
+    in_space = cli.error(
         "dataset", "read", "steel-a", "--purpose", "train-pooled", "-o", out, actor="lab"
-    )
+    )  # issue 9: train-pooled runs the platform's work inside the space; it releases no rows
+    assert in_space["code"] == "RES-120" and not Path(out).exists()
+    assert in_space["details"]["rule"] == "rows-leave-only-under-download"
+    cli("policy", "set", "steel-a", "--grant", "lab:train-pooled,evaluate,download:2099-12-31",
+        actor="plant-a")  # fmt: skip
+    read = cli.json("dataset", "read", "steel-a", "-o", out, actor="lab")
     assert read == {"ref": "steel-a@1", "rows": 1941, "out": out}
     assert pq.read_table(tmp_path / "x.parquet").num_rows == 1941
 
     actions = [e["action"] for e in cli.json("ledger", "show", "--limit", "100")]
-    assert actions[-3:] == ["policy.set", "data.access_denied", "data.accessed"]
+    assert actions[-5:] == [
+        "policy.set", "data.access_denied", "data.access_denied", "policy.set", "data.accessed"
+    ]  # fmt: skip
     assert cli.json("ledger", "verify") == {"ok": True, "entries": len(actions), "problems": []}
     assert "ledger intact" in cli("ledger", "verify").stdout
     newest = [e["seq"] for e in cli.json("ledger", "show", "--limit", "2")]

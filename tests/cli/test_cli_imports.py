@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,9 +12,12 @@ HEAVY = ("sklearn", "lightgbm", "flwr", "torch", "plotly", "pandas", "pyarrow", 
          "scipy", "cleanlab", "huey", "fastapi", "alembic", "numpy", "cryptography")  # fmt: skip
 
 
-def _loaded(code: str, heavy: tuple[str, ...] = HEAVY) -> list[str]:
+def _loaded(code: str, heavy: tuple[str, ...] = HEAVY, *, token: str = "") -> list[str]:
     probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    env = {**os.environ, "RESONANCE_TOKEN": token, "RESONANCE_ACTOR": ""}
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env
+    )
     modules = json.loads(out.stdout.strip().splitlines()[-1])
     return sorted({m.split(".")[0] for m in modules} & set(heavy))
 
@@ -32,14 +36,17 @@ def test_importing_the_cli_loads_no_heavy_library() -> None:
 
 def test_help_dataset_list_and_the_review_queue_load_no_heavy_library(tmp_path: Path) -> None:
     from resonance.services.orgs import init_space
+    from tests.conftest import org_token
 
     init_space(tmp_path / "sp", operator="operator", region="Beijing").close()
+    token = org_token(tmp_path / "sp", "operator") or ""
     sp = ["--space", str(tmp_path / "sp"), "--as", "operator"]
-    # the root help needs neither Rich nor a store; browsing the embedded catalog no SQLAlchemy
+    # the root help needs neither Rich nor a store; browsing the embedded catalog (and checking
+    # the token) no SQLAlchemy
     assert _loaded(_cli(["--help"]), (*HEAVY, "rich", "sqlalchemy")) == []
-    assert _loaded(_cli([*sp, "dataset", "list"]), (*HEAVY, "sqlalchemy")) == []
+    assert _loaded(_cli([*sp, "dataset", "list"]), (*HEAVY, "sqlalchemy"), token=token) == []
     for args in ([*sp, "review", "--help"], [*sp, "review", "list"], [*sp, "my-data"]):
-        assert _loaded(_cli(args)) == [], args
+        assert _loaded(_cli(args), token=token) == [], args
 
 
 def test_a_command_still_loads_what_it_needs() -> None:

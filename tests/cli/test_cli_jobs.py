@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from resonance.cli.app import app
 from resonance.services.space import Space
+from tests.conftest import org_token
 from tests.model_seed import seed
 
 runner = CliRunner()
@@ -17,7 +18,9 @@ runner = CliRunner()
 
 def cli(space: Space, actor: str, *args: str, code: int = 0) -> Any:
     result = runner.invoke(
-        app, ["--space", str(space.root), "--as", actor, "--format", "json", *args], env={}
+        app,
+        ["--space", str(space.root), "--as", actor, "--format", "json", *args],
+        env={"RESONANCE_ACTOR": "", "RESONANCE_TOKEN": org_token(space.root, actor) or ""},
     )
     assert result.exit_code == code, result.output
     return json.loads(result.stdout)

@@ -33,6 +33,12 @@ def test_loop_commands(tmp_path: Path) -> None:
     assert run["summary"]["final_model"].startswith("cli-loop@")
     assert [r["name"] for r in cli.json("loop", "list")] == ["cli-loop"]
     assert "Iterations" in cli("loop", "show", "cli-loop").stdout
+    shown = cli("dataset", "show", "cli-loop-data", actor="plant-a").stdout
+    assert "registered by lab" in shown and "derived from steel-plant-" in shown
+    derivation = cli.json("dataset", "show", "cli-loop-data")["derivation"]
+    assert {s["ref"] for s in derivation["sources"]} >= {f"{d}@1" for d in seeded.datasets}
+    assert cli.error("dataset", "read", "cli-loop-data", "-o", str(tmp_path / "y.csv"),
+                     actor="lab")["code"] == "RES-120"  # fmt: skip
     out = tmp_path / "report.html"
     cli("loop", "report", "cli-loop", "--out", str(out))
     html = out.read_text()

@@ -133,9 +133,14 @@ def test_a_builder_never_reads_sealed_rows_through_the_cli(
     for output in outputs:
         assert_no_sealed_row(output, sealed, train_refs=train_refs)
     issues = outputs[0]["diagnosis"]["label_issues"]
-    assert issues["top"] and {t["dataset"] for t in issues["top"]} == train_refs
+    # issue 9: the builder sees counts per member; the rows go to their owner (plant-a)
+    assert issues["top"] == [] and issues["per_member"] == {"plant-a": issues["count"]}
+    found = cli.json("ledger", "show", "--action", "diagnosis.label_issues", "--limit", "1000",
+                     actor="plant-a")[-1]["payload"]  # fmt: skip
+    assert found["owner"] == "plant-a" and {t["dataset"] for t in found["rows"]} == train_refs
+    assert len(found["rows"]) == issues["count"]
     rows = cli.json("dataset", "show", "steel-a")["rows"]
-    assert all(0 <= t["row"] < rows for t in issues["top"])
+    assert all(0 <= t["row"] < rows for t in found["rows"])
     text = cli("eval", "diagnose", "steel-m", "--suite", "s2", actor="lab").stdout
     assert_no_sealed_row({"text": text}, sealed, train_refs=train_refs)
     assert json.dumps(outputs[0]).count("steel-eval") == 0

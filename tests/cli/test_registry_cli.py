@@ -14,16 +14,15 @@ from resonance.cli.app import app
 from resonance.services import tokens
 from resonance.services.space import Space
 from tests.cli.test_cli_federation_deploy import RESONANCE, _free_port, _stop, _wait_for_port
-from tests.conftest import make_space
+from tests.conftest import make_space, org_token
 from tests.registry_seed import seed
 
 runner = CliRunner()
 
 
 def run(root: Path, *args: str, actor: str = "operator", code: int = 0) -> Result:
-    result = runner.invoke(
-        app, ["--space", str(root), "--as", actor, *args], env={"RESONANCE_ACTOR": ""}
-    )
+    env = {"RESONANCE_ACTOR": "", "RESONANCE_TOKEN": org_token(root, actor) or ""}
+    result = runner.invoke(app, ["--space", str(root), "--as", actor, *args], env=env)
     assert result.exit_code == code, result.output
     return result
 
@@ -38,11 +37,12 @@ def test_token_create_prints_the_token_once(lite_space: Space) -> None:
     assert out.startswith("res_")
     assert tokens.authenticate(lite_space, out).name == "builder"
     listed = run_json(root, "token", "list")
-    assert listed[0]["organization"] == "builder" and "token" not in listed[0]
+    ci = [t for t in listed if t["label"] == "ci"]
+    assert [t["organization"] for t in ci] == ["builder"] and "token" not in ci[0]
     assert out not in json.dumps(listed)
     err = run_json(root, "token", "create", "builder", actor="plant-a", code=1)
     assert err["error"]["code"] == "RES-122"
-    run(root, "token", "revoke", listed[0]["id"], actor="builder")
+    run(root, "token", "revoke", ci[0]["id"], actor="builder")
 
 
 def test_registry_commands_and_quota_check(lite_space: Space) -> None:

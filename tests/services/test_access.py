@@ -45,21 +45,42 @@ def ledger_length(space: Space) -> int:
 
 def test_allowed_read_returns_rows_and_is_recorded(steel: Space) -> None:
     policies.set_policy(
-        steel, actor="plant-a", dataset="steel", grants=[grant("builder", "train-pooled")]
+        steel, actor="plant-a", dataset="steel", grants=[grant("builder", "download")]
     )
 
     version, table = access.read_version(
-        steel, actor="builder", ref="steel", purpose=Purpose.TRAIN_POOLED
+        steel, actor="builder", ref="steel", purpose=Purpose.DOWNLOAD
     )
 
     assert version.ref == "steel@1"
     assert table.equals(pcsv.read_csv(STEEL_CSV))
     entry = last_entry(steel)
     assert (entry.action, entry.actor, entry.object_id) == ("data.accessed", "builder", "steel@1")
-    assert entry.payload["purpose"] == "train-pooled"
+    assert entry.payload["purpose"] == "download" and entry.payload["release"] == "rows"
     assert entry.payload["content_hash"] == version.content_hash
     assert entry.payload["rule"] == "grant" and entry.payload["rows"] == 1941
     assert ledger.verify(steel).ok
+
+
+@pytest.mark.parametrize("purpose", ["train-pooled", "train-federated", "evaluate"])
+def test_in_space_grants_release_no_rows(steel: Space, purpose: str) -> None:
+    """Issue 9: a train-pooled (or federated, evaluate) grant never hands rows over."""
+    policies.set_policy(steel, actor="plant-a", dataset="steel", grants=[grant("builder", purpose)])
+    in_space = access.authorize(steel, actor="builder", ref="steel", purpose=Purpose(purpose))
+    assert in_space.decision.allowed  # the platform's work inside the space may use them
+    length = ledger_length(steel)
+
+    with pytest.raises(PolicyDenied) as info:
+        access.read_version(steel, actor="builder", ref="steel", purpose=Purpose(purpose))
+
+    assert info.value.code == "RES-120"
+    assert info.value.details["rule"] == "rows-leave-only-under-download"
+    assert ledger_length(steel) == length + 1
+    entry = last_entry(steel)
+    assert entry.action == "data.access_denied" and entry.payload["release"] == "rows"
+    assert "rows" not in entry.payload
+    with pytest.raises(PolicyDenied):  # and the download purpose needs its own grant
+        access.read_version(steel, actor="builder", ref="steel", purpose=Purpose.DOWNLOAD)
 
 
 def test_owner_reads_its_own_data_without_a_policy(steel: Space) -> None:
@@ -111,8 +132,13 @@ def test_sealed_evaluation_data_is_unreadable_by_a_model_builder_even_with_a_gra
 
     for purpose in Purpose:
         with pytest.raises(PolicyDenied) as info:
-            access.read_version(space, actor="builder", ref="sealed", purpose=purpose)
+            access.authorize(space, actor="builder", ref="sealed", purpose=purpose)
         assert info.value.details["rule"] == "sealed-evaluation"
+        with pytest.raises(PolicyDenied) as info:
+            access.read_version(space, actor="builder", ref="sealed", purpose=purpose)
+        assert info.value.details["rule"] == (
+            "sealed-evaluation" if purpose is Purpose.DOWNLOAD else "rows-leave-only-under-download"
+        )
         entry = last_entry(space)
         assert entry.action == "data.access_denied" and entry.payload["purpose"] == purpose.value
 

@@ -15,6 +15,7 @@ from resonance.cli.app import app
 from resonance.domain.errors import BulkRejected, MalformedFile
 from resonance.services import bulk, ledger, registry
 from resonance.services.space import Space
+from tests.conftest import org_token
 from tests.registry_seed import seed
 
 FIELDS = ["name", "industry", "title", "problem", "value", "data_needed", "model_needed"]
@@ -114,7 +115,7 @@ def test_yaml_cases_and_models_and_cli(lite_space: Space, tmp_path: Path) -> Non
             "cases",
             str(f),
         ],
-        env={"RESONANCE_ACTOR": ""},
+        env={"RESONANCE_ACTOR": "", "RESONANCE_TOKEN": org_token(lite_space.root, "apps") or ""},
     )
     assert res.exit_code == 1
     err = json.loads(res.stdout)["error"]
@@ -137,7 +138,7 @@ def test_yaml_cases_and_models_and_cli(lite_space: Space, tmp_path: Path) -> Non
             "cases",
             str(f),
         ],
-        env={"RESONANCE_ACTOR": ""},
+        env={"RESONANCE_ACTOR": "", "RESONANCE_TOKEN": org_token(lite_space.root, "apps") or ""},
     )
     assert res.exit_code == 0, res.output
     assert [c.name for c in registry.list_cases(lite_space, model="m-yaml")] == ["y1", "y2"]

@@ -15,7 +15,7 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import pytest
 
-from resonance.domain.datasets import DatasetKind, Transformation, make_label_spec
+from resonance.domain.datasets import DatasetKind, SourceRows, Transformation, make_label_spec
 from resonance.domain.errors import (
     FileTooLarge,
     InvalidInput,
@@ -26,6 +26,7 @@ from resonance.domain.errors import (
     SchemaMismatch,
     ValidationFailed,
 )
+from resonance.domain.provenance import RowProvenance
 from resonance.services import catalog, ledger
 from resonance.services.catalog import NewDataset
 from resonance.services.space import Space
@@ -417,7 +418,13 @@ def test_derived_versions_keep_their_lineage(space: Space, tmp_path: Path) -> No
     drop = Transformation("drop_rows", {"rows": 141}, reason="suspected label errors")
 
     v2, created = catalog.derive_version(
-        space, actor="plant-a", dataset="steel", table=keep, parents=("steel",), transformation=drop
+        space,
+        actor="plant-a",
+        dataset="steel",
+        table=keep,
+        parents=("steel",),
+        transformation=drop,
+        provenance=RowProvenance.whole("steel@1", 1800),
     )
 
     assert created and v2.ref == "steel@2" and v2.parents == ("steel@1",)
@@ -434,6 +441,9 @@ def test_derived_versions_keep_their_lineage(space: Space, tmp_path: Path) -> No
         table=grown,
         parents=("steel@2", reserve.ref),
         transformation=acquire,
+        provenance=RowProvenance.of(
+            ["steel@2"] * 1800 + [reserve.ref] * 100, [*range(1800), *range(100)]
+        ),
     )
 
     chain = catalog.lineage(space, v3.ref)
@@ -443,6 +453,11 @@ def test_derived_versions_keep_their_lineage(space: Space, tmp_path: Path) -> No
     assert entry.action == "dataset.version_created"
     assert entry.payload["parents"] == ["steel@2", "steel-reserve@1"]
     assert entry.payload["transformation"]["kind"] == "acquire"
+    assert v3.sources == (SourceRows("steel-reserve@1", 100), SourceRows("steel@1", 1800))
+    assert entry.payload["sources"] == [s.to_dict() for s in v3.sources]
+    prov = catalog.row_provenance(space, v3)
+    assert prov.refs_per_row()[1799] == "steel@1" and prov.row[1799] == 1799
+    assert prov.refs_per_row()[1800] == "steel-reserve@1" and prov.row[1800] == 0
 
 
 def test_deriving_identical_content_returns_the_existing_version(space: Space) -> None:
@@ -457,6 +472,7 @@ def test_deriving_identical_content_returns_the_existing_version(space: Space) -
         table=table,
         parents=("steel@1",),
         transformation=Transformation("noop"),
+        provenance=RowProvenance.whole("steel@1", table.num_rows),
     )
 
     assert not created and same == v1
@@ -484,6 +500,7 @@ def test_derived_data_is_validated_and_checked_against_the_schema(space: Space) 
                 table=data,
                 parents=parents,
                 transformation=Transformation("edit"),
+                provenance=RowProvenance.whole("steel@1", data.num_rows),
             )
     assert state(space) == before
 

@@ -52,13 +52,15 @@ def test_ledger_payload_is_the_declared_fields(lite_space: Space) -> None:
         )
     last = ledger.entries(lite_space, limit=None)[-2:]
     assert last[0].action == "dataset.registered"
-    # one shape wherever a dataset is registered (the loop's working dataset names its run)
+    # one shape wherever a dataset is registered (the loop's working dataset names its run
+    # and is derived: its rules come from its rows' sources)
     assert last[0].payload == {
         "owner": "op",
         "kind": "common",
         "industry": "steel",
         "scenario": None,
         "loop": None,
+        "derived": False,
     }
     assert last[1].payload == {"from": "a", "to": "b"}
     assert ledger.verify(lite_space).ok

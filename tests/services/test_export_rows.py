@@ -1,4 +1,4 @@
-"""Rows leaving the space: a contract's remote identity only under download."""
+"""Rows leaving the space: a contract's remote identity, like everyone, only under download."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from tests.conftest import STEEL_CSV, STEEL_LABELS
 NOW = "2026-12-01T00:00:00+00:00"
 
 
-def test_remote_identity_takes_rows_out_only_for_download(lite_space: Space) -> None:
+def test_remote_identity_takes_rows_out_only_under_download(lite_space: Space) -> None:
     sp = lite_space
     catalog.ingest(
         sp,
@@ -64,17 +64,18 @@ def test_remote_identity_takes_rows_out_only_for_download(lite_space: Space) -> 
     )
     before = len(ledger.entries(sp, action="data.access_denied", limit=None))
     with pytest.raises(PolicyDenied) as err:
-        access.export_rows(sp, actor="space-b.lab", ref="steel-a", purpose=Purpose.EVALUATE)
-    assert err.value.details["rule"] == "rows-leave-only-for-download"
+        access.read_version(sp, actor="space-b.lab", ref="steel-a", purpose=Purpose.EVALUATE)
+    assert err.value.details["rule"] == "rows-leave-only-under-download"
     assert len(ledger.entries(sp, action="data.access_denied", limit=None)) == before + 1
-    _, rows = access.export_rows(sp, actor="space-b.lab", ref="steel-a", purpose=Purpose.DOWNLOAD)
+    _, rows = access.read_version(sp, actor="space-b.lab", ref="steel-a", purpose=Purpose.DOWNLOAD)
     assert rows.num_rows == 1941
-    _, rows = access.export_rows(sp, actor="builder", ref="steel-a", purpose=Purpose.EVALUATE)
-    assert rows.num_rows == 1941
+    # a local builder's evaluate grant runs work inside the space; rows leave only by download
+    with pytest.raises(PolicyDenied):
+        access.read_version(sp, actor="builder", ref="steel-a", purpose=Purpose.EVALUATE)
     # reviewing shows rows: the owner cannot delegate its review queue to a peer's organization
     with pytest.raises(PolicyDenied) as err:
         review.delegate(sp, actor="plant-a", to="space-b.lab")
-    assert err.value.details["rule"] == "rows-leave-only-for-download"
+    assert err.value.details["rule"] == "rows-leave-only-under-download"
     assert review.delegations(sp, actor="plant-a") == []
     review.delegate(sp, actor="plant-a", to="builder")
     assert [d.delegate for d in review.delegations(sp, actor="plant-a")] == ["builder"]

@@ -6,12 +6,25 @@ from pathlib import Path
 
 import pytest
 
-from resonance.domain.errors import InvalidInput, PolicyDenied
+from resonance.domain.errors import DerivedDataset, InvalidInput, PolicyDenied
+from resonance.domain.policies import Purpose, parse_grant
 from resonance.domain.review import ReviewStatus
-from resonance.services import catalog, evaluation, integrity, ledger, review
+from resonance.services import (
+    access,
+    catalog,
+    evaluation,
+    integrity,
+    ledger,
+    policies,
+    review,
+    training,
+    valuation,
+)
 from resonance.services import loop as loops
 from resonance.services.space import Space
-from tests.loop_seed import request, seed_loop
+from tests.loop_seed import SPEC, request, seed_loop
+
+DOWNLOAD, TRAIN_POOLED = Purpose.DOWNLOAD, Purpose.TRAIN_POOLED
 
 
 def test_loop_records_iterations_versions_and_ledger(space: Space, tmp_path: Path) -> None:
@@ -110,3 +123,62 @@ def test_loop_names_leave_room_for_the_working_dataset(lite_space: Space, tmp_pa
         loops.run(lite_space, actor="builder", request=request(seeded, name="l" * 59))
     assert info.value.code == "RES-100" and "-data" in info.value.message
     assert loops.list_runs(lite_space) == []
+
+
+def test_the_working_dataset_keeps_its_sources_rules(lite_space: Space, tmp_path: Path) -> None:
+    """Issue 9's reproductions: the builder's loop data is not the builder's to hand out."""
+    seeded = seed_loop(lite_space, tmp_path / "data")
+    run = loops.run(lite_space, actor="builder", request=request(seeded, budget=40, iterations=1))
+    ds, versions = catalog.show_dataset(lite_space, "loop-1-data")
+    assert ds.derived and ds.owner == "builder"  # the registrant, never the owner for policy
+    first = versions[0]
+    assert {s.dataset for s in first.sources} == set(seeded.datasets)
+    assert sum(s.rows for s in first.sources) == first.row_count
+    for v in versions:  # candidates carry provenance too, resolved to ingested versions
+        assert v.sources and sum(s.rows for s in v.sources) == v.row_count
+        assert {s.dataset for s in v.sources} <= set(seeded.datasets + seeded.reserves)
+    # 1. download of the pooled rows: denied, recorded (not "owner uses its own data")
+    with pytest.raises(PolicyDenied) as info:
+        access.read_version(lite_space, actor="builder", ref="loop-1-data", purpose=DOWNLOAD)
+    assert info.value.details["rule"] != "owner"
+    denied = ledger.entries(lite_space, action="data.access_denied", limit=None)[-1]
+    marks = review.version_marks(lite_space, "loop-1-data")
+    kept = [v for v in versions if v.number not in marks or marks[v.number].status != "rejected"]
+    assert denied.object_id == kept[-1].ref  # the latest (a rejected candidate never is)
+    assert denied.payload["sources"] == [s.ref for s in kept[-1].sources]
+    # 2. re-granting it to a third organization and ingesting crafted versions: refused
+    with pytest.raises(DerivedDataset):
+        policies.set_policy(
+            lite_space,
+            actor="builder",
+            dataset="loop-1-data",
+            grants=[parse_grant("plant-c:download")],
+        )
+    with pytest.raises(DerivedDataset):
+        catalog.ingest(
+            lite_space, actor="builder", path=tmp_path / "data" / "steel-plant-a.csv",
+            dataset="loop-1-data",
+        )  # fmt: skip
+    with pytest.raises(PolicyDenied):
+        access.authorize(lite_space, actor="plant-c", ref="loop-1-data", purpose=DOWNLOAD)
+    # the loop's model is valued among the owners of its rows (its provenance's sources)
+    assert run.summary is not None and run.summary.final_model is not None
+    model = training.get_model(lite_space, run.summary.final_model)
+    valued = valuation.value_model(
+        lite_space, actor="builder", model=model.ref, suite=seeded.suite, permutations=10
+    )
+    with lite_space.work() as w:
+        owners = {catalog.require_dataset(w.tx, d).owner for d in seeded.datasets}
+        trained_on = catalog.resolve_version(w.tx, model.datasets[0])
+    assert set(valued.members) == owners and len(owners) == 3
+    assert sum(m["rows"] for m in valued.members.values()) == trained_on.row_count
+    # 3. in-space use follows the sources; revoking plant-a's grant blocks every version
+    access.authorize(lite_space, actor="builder", ref=first.ref, purpose=TRAIN_POOLED)
+    policies.set_policy(lite_space, actor="plant-a", dataset="steel-plant-a", grants=[])
+    for v in versions:
+        with pytest.raises(PolicyDenied):
+            access.authorize(lite_space, actor="builder", ref=v.ref, purpose=TRAIN_POOLED)
+    with pytest.raises(PolicyDenied):
+        training.train_model(
+            lite_space, actor="builder", name="again", spec=SPEC, datasets=[first.ref]
+        )

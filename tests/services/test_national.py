@@ -16,7 +16,7 @@ from resonance.domain.orgs import Role
 from resonance.domain.registry import HolderKind, KeyCity, KeyIndustry, ResonanceSpaceEntry
 from resonance.services import national, orgs, registry
 from resonance.services.space import Space
-from tests.conftest import make_space
+from tests.conftest import make_space, org_token
 from tests.registry_seed import seed
 
 
@@ -99,7 +99,10 @@ def test_national_cli_and_api_share_the_path(tmp_path: Path) -> None:
         res = runner.invoke(
             app,
             ["--space", str(space.root), "--as", "operator", "--format", "json", *args],
-            env={"RESONANCE_ACTOR": ""},
+            env={
+                "RESONANCE_ACTOR": "",
+                "RESONANCE_TOKEN": org_token(space.root, "operator") or "",
+            },
         )
         assert res.exit_code == code, res.output
         return res.stdout

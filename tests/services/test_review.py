@@ -14,10 +14,12 @@ from resonance.domain.errors import (
     InvalidInput,
     NotFound,
     NotReviewer,
+    PolicyDenied,
     ReviewClosed,
 )
+from resonance.domain.policies import Purpose, parse_grant
 from resonance.domain.review import Decision, Evidence, Proposal, ProposalKind, ReviewStatus
-from resonance.services import catalog, ledger
+from resonance.services import access, catalog, ledger, policies
 from resonance.services import review as rv
 from resonance.services.access import load_rows
 from resonance.services.space import Space
@@ -163,6 +165,17 @@ def test_accepted_fixes_make_a_new_version_and_open_items_move(
     assert v2.transformation.reason == "drop of 1 row, relabel of 1 row after review of loop loop-1"
     rows = load_rows(space, v2).to_pylist()
     assert rows[0]["y"] == "b" and rows[2]["y"] == "a" and [r["x"] for r in rows][3] == 4.0
+    # the new version is the owner's own rows: provenance per row, the owner's policy
+    assert [s.to_dict() for s in v2.sources] == [{"ref": "plant-a-data@1", "rows": 7}]
+    prov = catalog.row_provenance(space, v2)
+    assert prov.refs == ("plant-a-data@1",) and prov.row.tolist() == [0, 1, 2, 4, 5, 6, 7]
+    policies.set_policy(
+        space, actor="plant-a", dataset="plant-a-data", grants=[parse_grant("builder:train-pooled")]
+    )
+    access.authorize(space, actor="builder", ref=v2.ref, purpose=Purpose.TRAIN_POOLED)
+    with pytest.raises(PolicyDenied):
+        access.authorize(space, actor="builder", ref=v2.ref, purpose=Purpose.DOWNLOAD)
+    access.authorize(space, actor="plant-a", ref=v2.ref, purpose=Purpose.DOWNLOAD)
     items = {i.id: i for i in rv.list_items(space, actor="plant-a")}
     assert items[ids[0]].applied_in == "plant-a-data@2"
     assert items[ids[2]].status is ReviewStatus.REJECTED and items[ids[2]].version == 1

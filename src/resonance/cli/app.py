@@ -70,6 +70,9 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "resonance.cli.interconnect",
         "Contract negotiations with peer spaces (Dataspace Protocol).",
     ),
+    "login": ("resonance.cli.auth", "Store an organization's API token for the CLI."),
+    "logout": ("resonance.cli.auth", "Forget a stored token."),
+    "whoami": ("resonance.cli.auth", "Which organization the CLI acts for, and how."),
     "job": ("resonance.cli.jobs", "Jobs: long work run by workers."),
     "worker": ("resonance.cli.jobs", "Run jobs from the space's queue."),
 }
@@ -173,7 +176,18 @@ def root(
         Path("."), "--space", "-s", envvar="RESONANCE_SPACE", help="Folder of the space."
     ),
     actor: str | None = typer.Option(
-        None, "--as", envvar="RESONANCE_ACTOR", help="Organization acting (its name)."
+        None,
+        "--as",
+        envvar="RESONANCE_ACTOR",
+        help="Organization acting: one whose token is stored (resonance login) or given "
+        "in RESONANCE_TOKEN; with --admin, any organization.",
+    ),
+    admin: bool = typer.Option(
+        False,
+        "--admin",
+        help="The operator's administrative mode: direct access to the store for whoever "
+        "can write the space's folder, acting as --as ORG (default: the operator); "
+        "every command is recorded on the ledger (admin.direct_access).",
     ),
     fmt: str = typer.Option(
         "table", "--format", "-f", envvar="RESONANCE_FORMAT", help="Output: table or json."
@@ -191,7 +205,9 @@ def root(
 
     if fmt not in ("table", "json"):
         raise typer.BadParameter("use table or json", param_hint="--format")
-    ctx.obj = Context(space_path=space, actor=actor, fmt=fmt, receipt_out=receipt_out)
+    ctx.obj = Context(
+        space_path=space, claimed=actor or None, fmt=fmt, admin=admin, receipt_out=receipt_out
+    )
 
 
 def main() -> None:

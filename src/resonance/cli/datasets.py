@@ -141,19 +141,28 @@ def list_(
 def show_(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
     """A dataset, its versions and the latest schema."""
     c = ctx_of(ctx)
-    ds, versions = catalog_read.show_dataset(c.space(), name)
+    ds, versions = catalog_read.show_dataset(c.space(), name, viewer=c.require_actor())
     marks = {n: m.status for n, m in catalog_read.version_marks(c.space(), name).items()}
     kept = [v for v in versions if marks.get(v.number) != "rejected"]
     latest = kept[-1] if kept else None  # a rejected loop candidate is never the latest
+    derived = None
+    if latest is not None and latest.is_derived:
+        from resonance.services import access  # pyarrow: only for a derived version
+
+        derived = access.derivation(c.space(), latest)
     data = {
         **forms.dataset(ds, latest),
         "versions": [
             {**forms.version(v, full=v is latest), "status": marks.get(v.number)} for v in versions
         ],
+        "derivation": derived.to_dict() if derived else None,
     }
 
     def human() -> None:
-        console.print(f"[bold]{ds.name}[/] owned by {ds.owner} ({ds.kind.value}, {ds.industry})")
+        who = f"registered by {ds.owner}" if ds.derived else f"owned by {ds.owner}"
+        console.print(f"[bold]{ds.name}[/] {who} ({ds.kind.value}, {ds.industry})")
+        if derived:
+            console.print(derived.summary())
         print_table(
             "Versions",
             ["ref", "status", "rows", "sha256", "made by", "parents"],
@@ -226,7 +235,7 @@ def read(
     from resonance.services import access
     from resonance.services.tabular import write_csv
 
-    version, table = access.export_rows(c.space(), actor=c.require_actor(), ref=ref, purpose=p)
+    version, table = access.read_version(c.space(), actor=c.require_actor(), ref=ref, purpose=p)
     try:
         if suffix == ".csv":
             write_csv(table, out)  # formula cells neutralised

@@ -125,11 +125,8 @@ def print_diagnosis(diagnosis: dict[str, Any]) -> None:
     if issues is not None:
         print_table(
             f"Suspected label errors in training data: {issues['count']} ({issues['share']:.1%})",
-            ["dataset version", "row", "given", "suggested", "quality"],
-            [
-                (t["dataset"], t["row"], t["given"], t["suggested"], f"{t['quality']:.4f}")
-                for t in issues["top"]
-            ],
+            ["member", "suspected rows (the rows go to their owner only)"],
+            sorted(issues.get("per_member", {}).items()),
         )
     for part, why in diagnosis.get("unavailable", {}).items():
         console.print(f"{part.replace('_', ' ').capitalize()}: not computed ({why})")

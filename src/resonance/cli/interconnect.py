@@ -66,7 +66,7 @@ def peer_identity(
 ) -> None:
     """This space's name, DSP endpoint, key id and public key (give them to peers)."""
     c = ctx_of(ctx)
-    data = contracts.identity(c.space(), actor=c.actor, url=url)
+    data = contracts.identity(c.space(), actor=c.require_actor(), url=url)
     show(
         c,
         data,
@@ -154,7 +154,9 @@ def contract_list(
 ) -> None:
     """Negotiations the acting organization is party to (all for the operator or no --as)."""
     c = ctx_of(ctx)
-    items = contracts.list_contracts(c.space(), viewer=c.actor, peer=peer, dataset=dataset)
+    items = contracts.list_contracts(
+        c.space(), viewer=c.require_actor(), peer=peer, dataset=dataset
+    )
     show(
         c,
         [n.to_dict() for n in items],

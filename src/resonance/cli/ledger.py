@@ -30,17 +30,22 @@ def show_(
     action: str | None = typer.Option(None, help="Only this action."),
     actor: str | None = typer.Option(None, "--actor", help="Only this actor."),
 ) -> None:
-    """The most recent ledger entries (or, with --first, the first ones), in chain order."""
+    """The most recent ledger entries (or, with --first, the first ones), in chain order.
+
+    The entries the acting organization is a party to (all for an operator or an
+    authority), other members' row lists redacted.
+    """
     c = ctx_of(ctx)
-    items = svc.entries(
-        c.space(),
-        after_seq=after,
-        limit=limit,
-        object_id=object_id,
-        action=action,
-        actor=actor,
-        newest=not first,
-    )
+    filters = {
+        "after_seq": after,
+        "limit": limit,
+        "object_id": object_id,
+        "action": action,
+        "actor": actor,
+        "newest": not first,
+    }
+    viewer = c.require_actor()
+    items = svc.visible_entries(c.space(), viewer=viewer, **filters)  # type: ignore[arg-type]
     show(
         c,
         [entry_dict(e) for e in items],

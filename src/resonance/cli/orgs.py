@@ -6,11 +6,13 @@ from pathlib import Path
 
 import typer
 
+from resonance.cli import credentials
 from resonance.cli.output import console, ctx_of, print_table, show
 from resonance.domain import forms
 from resonance.domain.industries import INDUSTRIES
 from resonance.domain.orgs import parse_roles
 from resonance.services import orgs as svc
+from resonance.services import tokens
 from resonance.services.space import DEFAULT_MAX_INGEST_BYTES
 
 org_app = typer.Typer(help="Organizations of the space.", no_args_is_help=True)
@@ -29,7 +31,11 @@ def init(
     name: str | None = typer.Option(None, help="Display name of the space."),
     max_ingest_bytes: int = typer.Option(DEFAULT_MAX_INGEST_BYTES, help="Largest ingestible file."),
 ) -> None:
-    """Create a space: config, migrated metadata store, artifact store, operator."""
+    """Create a space: config, migrated metadata store, artifact store, operator.
+
+    The operator is issued an API token, stored for you as with ``resonance login``
+    (other organizations get theirs with ``resonance token create ORG``).
+    """
     c = ctx_of(ctx)
     space = svc.init_space(
         path or c.space_path,
@@ -39,8 +45,22 @@ def init(
         name=name,
         max_ingest_bytes=max_ingest_bytes,
     )
-    data = {"space": str(space.root), "db_url": space.config.safe_db_url, "operator": operator}
-    show(c, data, lambda: console.print(f"[green]space created[/] at {space.root} ({operator})"))
+    plain, _ = tokens.create_token(space, actor=operator, organization=operator, label="init")
+    stored = credentials.store_token(space.root, operator, plain)
+    data = {
+        "space": str(space.root),
+        "db_url": space.config.safe_db_url,
+        "operator": operator,
+        "logged_in": operator,
+        "credentials": str(stored),
+    }
+    show(
+        c,
+        data,
+        lambda: console.print(
+            f"[green]space created[/] at {space.root} ({operator}, logged in: token in {stored})"
+        ),
+    )
 
 
 @org_app.command("add")

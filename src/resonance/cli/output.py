@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import sys
@@ -11,10 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import click
 import typer
 from rich.console import Console
 
-from resonance.domain.errors import InvalidInput, ResonanceError
+from resonance.cli import credentials
+from resonance.domain.errors import CredentialRequired, ResonanceError
 
 if TYPE_CHECKING:
     from resonance.services.space import Space
@@ -25,13 +28,25 @@ err_console = Console(stderr=True)
 
 @dataclass
 class Context:
-    """Global options shared by every command."""
+    """Global options shared by every command, and who acts.
+
+    The CLI acts for an organization only with that organization's API token
+    (``resonance login`` stores one, ``RESONANCE_TOKEN`` gives one); ``--as ORG``
+    chooses among the stored tokens and is refused without ORG's token
+    (``RES-125``). ``--admin`` is the operator's administrative mode: direct
+    access to the space's store, allowed to whoever can write the space's folder,
+    acting as ``--as ORG`` (default: the operator) and recorded on the ledger as
+    ``admin.direct_access`` for every command.
+    """
 
     space_path: Path
-    actor: str | None
+    claimed: str | None
     fmt: str
     receipt_out: Path | None = None
+    admin: bool = False
+    command: str = ""
     _space: Space | None = field(default=None, repr=False, compare=False)
+    _actor: str | None = field(default=None, repr=False, compare=False)
 
     def write_receipts(self) -> None:
         """Write this command's signed receipts to ``--receipt-out`` (when both exist)."""
@@ -56,21 +71,103 @@ class Context:
         return self._space
 
     def require_actor(self) -> str:
-        """The acting organization, or a clear error when ``--as`` is missing."""
-        if self.actor:
-            return self.actor
-        space = self.space()
-        with space.work() as w:
-            default = w.tx.get_meta("default_actor")
-        if default:
-            return default
-        raise InvalidInput("say which organization acts: --as ORG (or set RESONANCE_ACTOR)")
+        """The acting organization, established by its token or the administrative mode.
+
+        Raises
+        ------
+        CredentialRequired
+            No token of the claimed organization (or none at all), or a token of
+            another organization; ``--admin`` without write access to the space.
+        Unauthorized
+            The token is unknown or revoked.
+        """
+        if self._actor is None:
+            self.space()  # no space: say so first (RES-160)
+            self._actor = self._admin_actor() if self.admin else self._token_actor()
+        return self._actor
+
+    def _token_actor(self) -> str:
+        env = os.environ.get(credentials.TOKEN_ENV, "").strip()
+        stored = credentials.stored_tokens(self.space_path)
+        how = (
+            "`resonance login` stores an organization's token, RESONANCE_TOKEN gives one; "
+            "the operator's administrative mode is `resonance --admin`"
+        )
+        if env:
+            text = env
+        elif self.claimed:
+            if self.claimed not in stored:
+                raise CredentialRequired(
+                    f"no token of {self.claimed} for this space: {how}",
+                    organization=self.claimed,
+                )
+            text = stored[self.claimed]
+        elif len(stored) == 1:
+            text = next(iter(stored.values()))
+        elif stored:
+            raise CredentialRequired(
+                f"several organizations are logged in to this space ({', '.join(sorted(stored))})"
+                ": say which acts with --as ORG",
+                organizations=sorted(stored),
+            )
+        else:
+            raise CredentialRequired(f"no credential for this space: {how}")
+        from resonance.services import tokens
+
+        org = tokens.authenticate(self.space(), text)
+        if self.claimed and org.name != self.claimed:
+            raise CredentialRequired(
+                f"the token given is {org.name}'s, not {self.claimed}'s: {how}",
+                organization=self.claimed,
+            )
+        return org.name
+
+    def _admin_actor(self) -> str:
+        root = self.space_path.resolve()
+        if not root.is_dir() or not os.access(root, os.W_OK):
+            raise CredentialRequired(
+                f"the administrative mode needs write access to the space's folder {root}",
+                space=str(root),
+            )
+        from resonance.services import orgs
+
+        return orgs.record_admin_access(
+            self.space(),
+            organization=self.claimed,
+            command=self.command,
+            user=_local_user(),
+        )
+
+
+def _local_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
+
+
+NO_CREDENTIAL = {"init", "login", "logout", "serve", "federation superlink", "industry list"}
+"""Commands that act for no organization: they create a space, handle credentials, serve
+the API (which checks tokens itself), relay federated rounds, or list static data."""
 
 
 def ctx_of(ctx: typer.Context) -> Context:
-    """The :class:`Context` stored by the root callback."""
+    """The :class:`Context` stored by the root callback.
+
+    Every command but :data:`NO_CREDENTIAL` establishes here who acts (its token, or
+    the administrative mode, recorded) before doing anything.
+    """
     obj = ctx.find_root().obj
     assert isinstance(obj, Context)
+    if not obj.command:
+        names: list[str] = []
+        at: click.Context = ctx
+        while at.parent is not None:
+            names.append(at.info_name or "")
+            at = at.parent
+        obj.command = " ".join(reversed(names))
+        if obj.command not in NO_CREDENTIAL:
+            obj.require_actor()
     return obj
 
 

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from resonance.domain.errors import InvalidInput, SchemaMismatch
+from resonance.domain.refs import ref_name
 
 
 class DatasetKind(StrEnum):
@@ -159,6 +160,34 @@ class Dataset:
     description: str = ""
     label: LabelSpec | None = None
     group_key: str | None = None
+    derived: bool = False
+    """A dataset made by the platform's work from other datasets (a loop's working set).
+
+    ``owner`` is then only its registrant: it takes no ingested versions, no policy
+    of its own, and every use is checked against the policies of its rows' sources.
+    """
+
+
+@dataclass(frozen=True)
+class SourceRows:
+    """How many rows of a derived version came from one ingested source version."""
+
+    ref: str
+    rows: int
+
+    @property
+    def dataset(self) -> str:
+        """The source's dataset name."""
+        return ref_name(self.ref)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize to plain JSON types."""
+        return {"ref": self.ref, "rows": self.rows}
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> SourceRows:
+        """Inverse of :meth:`to_dict`."""
+        return SourceRows(str(data["ref"]), int(data["rows"]))
 
 
 @dataclass(frozen=True)
@@ -195,8 +224,21 @@ class DatasetVersion:
     source_hash: str | None = None
     validation: dict[str, Any] = field(default_factory=dict)
     profile: dict[str, Any] = field(default_factory=dict)
+    sources: tuple[SourceRows, ...] = ()
+    """The ingested versions its rows came from (empty: an ingested version, its own source)."""
+    provenance: str | None = None
+    """Digest of the per-row provenance artifact (source version and row of every row)."""
 
     @property
     def ref(self) -> str:
         """The version's reference, ``name@number``."""
         return f"{self.dataset}@{self.number}"
+
+    @property
+    def is_derived(self) -> bool:
+        """True when its rows carry provenance from other (ingested) versions."""
+        return bool(self.sources)
+
+    def source_rows(self) -> tuple[SourceRows, ...]:
+        """Its sources; an ingested version is its own single source."""
+        return self.sources or (SourceRows(self.ref, self.row_count),)

@@ -286,6 +286,36 @@ class JobCrashed(ResonanceError):
     spec = _spec("RES-205", 500, "job crashed")
 
 
+# --- trust (issue 9): derived data, per-row outputs, scoped views (RES-124..RES-129) --------
+
+
+class DerivedDataset(ResonanceError):
+    """A derived dataset takes no ingested versions and no policy of its own.
+
+    Its versions come only from the platform's work, and its rules are computed
+    from the policies of the sources its rows came from.
+    """
+
+    spec = _spec("RES-124", 403, "derived dataset: rules come from its sources")
+
+
+class CredentialRequired(ResonanceError):
+    """The CLI acts for an organization only with that organization's token.
+
+    ``resonance login`` stores a token, ``RESONANCE_TOKEN`` gives one; direct
+    access to the store is the operator's administrative mode (``--admin``),
+    which needs write access to the space's folder and is recorded on the ledger.
+    """
+
+    spec = _spec("RES-125", 401, "credential of the acting organization required")
+
+
+class ProvenanceMissing(ResonanceError):
+    """A version made from other versions must say, per row, where each row came from."""
+
+    spec = _spec("RES-126", 422, "per-row provenance missing or inconsistent")
+
+
 # --- review queue of data holders (issue 11) ---
 
 

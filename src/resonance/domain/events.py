@@ -123,6 +123,7 @@ class DatasetRegistered(Event):
     industry: str | None
     scenario: str | None
     loop: str | None = None
+    derived: bool = False
 
 
 @event_type
@@ -138,6 +139,7 @@ class DatasetVersionCreated(Event):
     rows: int
     parents: list[str]
     transformation: dict[str, Any]
+    sources: list[dict[str, Any]] | None = None
 
 
 @event_type
@@ -166,6 +168,10 @@ class DataAccessed(Event):
     reason: str
     context: dict[str, str] = field(default_factory=dict, metadata=FLAT)
     rows: int
+    release: str | None = None
+    """``"rows"`` when the use hands the rows to the actor (a ``download``)."""
+    sources: list[str] | None = None
+    """The ingested versions a derived version's rows came from."""
 
 
 @event_type
@@ -181,6 +187,8 @@ class DataAccessDenied(Event):
     rule: str
     reason: str
     context: dict[str, str] = field(default_factory=dict, metadata=FLAT)
+    release: str | None = None
+    sources: list[str] | None = None
 
 
 # --- registries of the action and API tokens (issue 6) ---
@@ -292,6 +300,8 @@ class ModelEvaluated(Event):
     dataset_hash: str
     metrics: dict[str, float]
     passed: dict[str, bool]
+    released: bool = True
+    """Whether the Ladder released a new score (else ``metrics`` repeat the builder's best)."""
 
 
 @event_type
@@ -718,3 +728,41 @@ class JobFinished(Event):
     status: str
     result: dict[str, Any] | None = None
     error: str | None = None
+
+
+# --- trust (issue 9) -------------------------------------------------------------------------
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class LabelIssuesFound(Event):
+    """A diagnosis's suspected label errors in one member's rows, for that member only.
+
+    ``object_id`` is the member's dataset version; ``owner`` names the member and
+    ``rows`` the rows (shown to the owner, the operator and the authority;
+    redacted for every other organization).
+    """
+
+    action: ClassVar[str] = "diagnosis.label_issues"
+    object_type: ClassVar[str] = "dataset_version"
+
+    model: str
+    run: str
+    owner: str
+    rows: list[dict[str, Any]]
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class AdministrativeAccess(Event):
+    """A command ran in the operator's administrative mode (direct access to the store).
+
+    ``actor`` and ``object_id`` name the organization the command acted as; ``user``
+    is the local account that ran it, ``command`` the command.
+    """
+
+    action: ClassVar[str] = "admin.direct_access"
+    object_type: ClassVar[str] = "organization"
+
+    command: str
+    user: str

@@ -67,6 +67,7 @@ def dataset(ds: Dataset, latest: DatasetVersion | None = None) -> dict[str, Any]
         "description": ds.description,
         "label": ds.label.to_dict() if ds.label else None,
         "group_key": ds.group_key,
+        "derived": ds.derived,
         "latest": latest.ref if latest else None,
         "rows": latest.row_count if latest else None,
     }
@@ -83,6 +84,8 @@ def version(v: DatasetVersion, *, full: bool = False) -> dict[str, Any]:
         "created_at": v.created_at,
         "created_by": v.created_by,
     }
+    if v.sources:
+        data["sources"] = [s.to_dict() for s in v.sources]
     if full:
         data.update(schema=v.schema.to_list(), validation=v.validation, profile=v.profile)
     return data

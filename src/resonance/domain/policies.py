@@ -114,6 +114,7 @@ class AccessRequest:
     purpose: Purpose
     on: date
     policy: Policy | None = None
+    releases_rows: bool = False
 
 
 class Effect(StrEnum):
@@ -130,6 +131,8 @@ class Decision:
     effect: Effect
     rule: str
     reason: str
+    until: date | None = None
+    """Last day an allowing grant lasts (``None``: no end, or not decided by a grant)."""
 
     @property
     def allowed(self) -> bool:
@@ -155,6 +158,29 @@ def register_rule(cls: type[Rule]) -> type[Rule]:
     """Class decorator adding a rule to the default chain."""
     RULES[cls.name] = cls
     return cls
+
+
+@register_rule
+class ReleaseRule(Rule):
+    """Rows leave the space only under ``download``.
+
+    ``train-pooled``, ``train-federated`` and ``evaluate`` let an organization run
+    the platform's work inside the space; a request that would hand the rows
+    over (``releases_rows``) for any other purpose is denied, whoever asks.
+    """
+
+    name = "rows-leave-only-under-download"
+    order = 5
+
+    def evaluate(self, request: AccessRequest) -> Decision | None:
+        if not request.releases_rows or request.purpose is Purpose.DOWNLOAD:
+            return None
+        return Decision(
+            Effect.DENY,
+            self.name,
+            f"{request.purpose.value} lets an organization run the platform's work inside "
+            "the space; rows leave it only under a download grant",
+        )
 
 
 @register_rule
@@ -214,6 +240,7 @@ class GrantRule(Rule):
                 self.name,
                 f"granted for {request.purpose.value}"
                 + (f" until {until.isoformat()}" if until else ""),
+                until,
             )
         last = max(g.until for g in matching if g.until is not None)
         return Decision(Effect.DENY, self.name, f"grant expired on {last.isoformat()}")
@@ -242,3 +269,79 @@ class RuleChain:
             f"no grant lets {request.organization} use {request.dataset} "
             f"for {request.purpose.value}",
         )
+
+
+DERIVED_RULE = "derived-sources"
+
+
+def decide_derived(chain: RuleChain, sources: list[AccessRequest]) -> Decision:
+    """Decide a use of derived data: allowed only where every source's policy allows it.
+
+    Parameters
+    ----------
+    chain:
+        The rule chain each source's request goes through.
+    sources:
+        One request per source dataset whose rows the derived version contains
+        (``owner``, ``kind`` and ``policy`` of that source; same organization,
+        purpose and day for all).
+
+    Returns
+    -------
+    Decision
+        The first source's denial (its rule, the reason naming the source), or an
+        allow whose ``until`` is the earliest expiry among the sources' grants.
+    """
+    if not sources:
+        return Decision(Effect.DENY, DERIVED_RULE, "derived data without sources is unusable")
+    allowed: list[tuple[AccessRequest, Decision]] = []
+    for request in sources:
+        decision = chain.decide(request)
+        if not decision.allowed:
+            return Decision(
+                Effect.DENY,
+                decision.rule,
+                f"derived from {request.dataset} (owner {request.owner}): {decision.reason}",
+            )
+        allowed.append((request, decision))
+    untils = [d.until for _, d in allowed if d.until is not None]
+    until = min(untils) if untils else None
+    return Decision(
+        Effect.ALLOW,
+        DERIVED_RULE,
+        "every source allows it: " + "; ".join(f"{r.dataset}: {d.reason}" for r, d in allowed),
+        until,
+    )
+
+
+def combined_grants(
+    chain: RuleChain, sources: list[AccessRequest], organizations: list[str]
+) -> tuple[Grant, ...]:
+    """The policy a derived dataset has: per organization, what every source allows.
+
+    ``sources`` are requests as for :func:`decide_derived` (their organization and
+    purpose are replaced); an organization appears when at least one purpose is
+    allowed, with the earliest expiry among the allowing grants.
+    """
+    out: list[Grant] = []
+    for org in sorted(set(organizations)):
+        by_until: dict[date | None, set[Purpose]] = {}
+        for purpose in Purpose:
+            asked = [
+                AccessRequest(
+                    organization=org,
+                    dataset=s.dataset,
+                    owner=s.owner,
+                    kind=s.kind,
+                    purpose=purpose,
+                    on=s.on,
+                    policy=s.policy,
+                )
+                for s in sources
+            ]
+            decision = decide_derived(chain, asked)
+            if decision.allowed:
+                by_until.setdefault(decision.until, set()).add(purpose)
+        for until, purposes in sorted(by_until.items(), key=lambda kv: kv[0] or date.max):
+            out.append(Grant(org, frozenset(purposes), until))
+    return tuple(out)

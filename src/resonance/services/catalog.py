@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from resonance.domain.datasets import (
     Dataset,
@@ -18,10 +21,20 @@ from resonance.domain.datasets import (
     Transformation,
     check_compatible,
 )
-from resonance.domain.errors import Conflict, NotFound, RoleRequired, ValidationFailed
+from resonance.domain.errors import (
+    AlreadyExists,
+    Conflict,
+    DerivedDataset,
+    NotFound,
+    ProvenanceMissing,
+    RoleRequired,
+    ValidationFailed,
+)
 from resonance.domain.events import DatasetRegistered, DatasetVersionCreated
 from resonance.domain.limits import Limits
 from resonance.domain.orgs import Role, check_industry, check_slug
+from resonance.domain.provenance import RowProvenance
+from resonance.domain.refs import ref_name
 from resonance.domain.validation import (
     ValidationReport,
     schema_of,
@@ -33,6 +46,7 @@ from resonance.services.catalog_read import (
     list_datasets,
     require_dataset,
     resolve_version,
+    sealed_view,
     show_dataset,
 )
 from resonance.services.orgs import require_org, require_role
@@ -42,6 +56,7 @@ from resonance.storage.artifacts import sha256_file
 from resonance.storage.store import Tx
 
 PARQUET = ".parquet"
+PROVENANCE = ".provenance.parquet"
 
 
 @dataclass
@@ -181,8 +196,13 @@ def _commit_version(
     transformation: Transformation,
     parents: tuple[str, ...] = (),
     source_hash: str | None = None,
+    origin: tuple[RowProvenance, str] | None = None,
 ) -> tuple[DatasetVersion, bool]:
-    """Store a snapshot as the next version in one unit of work (or find it already there)."""
+    """Store a snapshot as the next version in one unit of work (or find it already there).
+
+    ``origin`` is a derived version's resolved per-row provenance and the digest of
+    its stored artifact.
+    """
     adopted = False
     try:
         with space.work() as w:
@@ -193,6 +213,8 @@ def _commit_version(
                 _register(w, actor, dataset)
             version = _next_version(w, actor, dataset.name, snap, transformation, parents)
             version = replace(version, source_hash=source_hash)  # None for derived versions
+            if origin is not None:
+                version = replace(version, sources=origin[0].counts(), provenance=origin[1])
             w.tx.add_version(version)
             w.emit(
                 DatasetVersionCreated(
@@ -203,6 +225,7 @@ def _commit_version(
                     rows=snap.rows,
                     parents=list(version.parents),
                     transformation=transformation.to_dict(),
+                    sources=[x.to_dict() for x in version.sources] if version.sources else None,
                 )
             )
             _, adopted = space.artifacts.adopt(snap.tmp, PARQUET, snap.digest)
@@ -231,6 +254,12 @@ def _prepare_ingest(
             ds = _check_new_dataset(w.tx, dataset, replace(new, owner=new.owner or actor))
         else:
             ds = existing
+        if ds.derived:
+            raise DerivedDataset(
+                f"{dataset} is derived data: its versions come only from the platform's work "
+                "on its sources, never from an ingested file",
+                dataset=dataset,
+            )
         if ds.owner != actor:
             raise RoleRequired(
                 f"only the owner ({ds.owner}) adds versions of {dataset}",
@@ -317,35 +346,171 @@ def derive_version(
     table: pa.Table,
     parents: tuple[str, ...],
     transformation: Transformation,
+    provenance: RowProvenance,
+    on_behalf_of: str | None = None,
 ) -> tuple[DatasetVersion, bool]:
-    """Store ``table`` as a new version of an existing dataset, made from ``parents``.
+    """Store ``table`` as a new version of an existing dataset, made from other versions.
 
-    Used by optimization actions (drop, relabel, acquire, rebalance); the
-    transformation says what was done and why, and lands on the ledger. Parents
-    may be versions of other datasets (rows acquired from a reserve pool).
+    Used by optimization actions (drop, relabel, acquire, rebalance) and the loop's
+    working sets; the transformation says what was done and why, and lands on the
+    ledger. Parents may be versions of other datasets (rows acquired from a reserve
+    pool).
+
+    Parameters
+    ----------
+    actor:
+        The dataset's owner, or the registrant of a derived dataset.
+    provenance:
+        Per row of ``table``, the version and row it came from. Rows of derived
+        versions are traced down to ingested versions: those are the sources whose
+        policies every use of the new version is checked against.
+    on_behalf_of:
+        The owner ``actor`` acts for (its delegated reviewer or the operator applying
+        a review); the caller has checked that ``actor`` may.
 
     Returns
     -------
     (DatasetVersion, bool)
         The version, and False when identical content was already a version.
+
+    Raises
+    ------
+    RoleRequired
+        ``actor`` is neither the owner nor (for a derived dataset) its registrant.
+    ProvenanceMissing
+        The provenance does not give one source row per row.
     """
+    if len(provenance) != table.num_rows:
+        raise ProvenanceMissing(
+            f"derived data of {dataset} has {table.num_rows} rows but provenance for "
+            f"{len(provenance)}",
+            dataset=dataset,
+        )
     with space.work() as w:
         require_org(w.tx, actor)
         ds = require_dataset(w.tx, dataset)
+        if ds.owner != (on_behalf_of or actor):
+            what = "registrant" if ds.derived else "owner"
+            raise RoleRequired(
+                f"only the {what} ({ds.owner}) adds versions of {dataset}",
+                dataset=dataset,
+                organization=actor,
+            )
         parents = tuple(resolve_version(w.tx, ref).ref for ref in parents)
+        ups = {ref: resolve_version(w.tx, ref) for ref in provenance.refs}
         latest = w.tx.get_version(dataset)
+    resolved = provenance.resolve(
+        lambda ref: row_provenance(space, ups[ref]) if ups[ref].is_derived else ups[ref].row_count
+    )
     if latest is not None:
         check_compatible(latest.schema, schema_of(table))
     snap = _validate_and_snapshot(space, table, ds, f"derived data of {dataset}")
-    return _commit_version(
-        space,
-        actor=actor,
-        dataset=ds,
-        is_new=False,
-        snap=snap,
-        transformation=transformation,
-        parents=parents,
+    digest, added = _store_provenance(space, resolved)
+    try:
+        version, created = _commit_version(
+            space,
+            actor=actor,
+            dataset=ds,
+            is_new=False,
+            snap=snap,
+            transformation=transformation,
+            parents=parents,
+            origin=(resolved, digest),
+        )
+    except BaseException:
+        if added:
+            space.artifacts.remove(digest, PROVENANCE)
+        raise
+    if added and not created:  # identical content was already a version: keep no new file
+        space.artifacts.remove(digest, PROVENANCE)
+    return version, created
+
+
+def register_derived(
+    space: Space, *, actor: str, dataset: Dataset, loop: str | None = None, reuse: bool = False
+) -> Dataset:
+    """Register a derived dataset (a loop's working set): ``actor`` is only its registrant.
+
+    Its versions come from :func:`derive_version` with per-row provenance; it takes no
+    ingested file and no policy of its own (RES-124), and every use of it is checked
+    against the policies of its rows' sources. With ``reuse`` (a failed loop run re-run
+    under its name) the same derived dataset, registered by ``actor`` with the same
+    description, is returned as it is.
+
+    Raises
+    ------
+    AlreadyExists
+        A dataset of that name exists (and is not one ``reuse`` may take).
+    """
+    check_slug(dataset.name, what="dataset")
+    ds = replace(dataset, owner=actor, derived=True)
+    with space.work() as w:
+        require_org(w.tx, actor)
+        found = w.tx.get_dataset(ds.name)
+        if found is not None:
+            same = found.derived and found.owner == actor and found.description == ds.description
+            if reuse and same:
+                return found
+            raise AlreadyExists(f"dataset {ds.name!r} already exists", dataset=ds.name)
+        w.tx.add_dataset(ds, created_at=w.now)
+        w.emit(
+            DatasetRegistered(
+                actor=actor,
+                object_id=ds.name,
+                owner=actor,
+                kind=ds.kind.value,
+                industry=ds.industry,
+                scenario=ds.scenario,
+                derived=True,
+                loop=loop,
+            )
+        )
+    return ds
+
+
+def _store_provenance(space: Space, prov: RowProvenance) -> tuple[str, bool]:
+    """Write the per-row provenance (source index, row) with its source list as metadata."""
+    table = pa.table(
+        {"source": pa.array(prov.source, pa.int32()), "row": pa.array(prov.row, pa.int64())}
+    ).replace_schema_metadata({"refs": json.dumps(list(prov.refs))})
+    tmp = space.artifacts.temp_path(PROVENANCE)
+    try:
+        pq.write_table(table, tmp)
+        return space.artifacts.adopt(tmp, PROVENANCE)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def row_provenance(space: Space, version: DatasetVersion) -> RowProvenance:
+    """Per row of ``version``, the ingested source version and row it came from.
+
+    An ingested version is its own source. No rows are read, only the provenance.
+    """
+    if not version.is_derived or version.provenance is None:
+        return RowProvenance.whole(version.ref, version.row_count)
+    table = pq.read_table(space.artifacts.open(version.provenance, PROVENANCE))
+    refs = tuple(json.loads((table.schema.metadata or {})[b"refs"]))
+    return RowProvenance(
+        refs,
+        table.column("source").to_numpy().astype(np.int32),
+        table.column("row").to_numpy().astype(np.int64),
     )
+
+
+def row_owners(space: Space, version: DatasetVersion) -> np.ndarray:
+    """Per row of ``version``, the organization owning it (no rows read).
+
+    An ingested version's rows are its dataset owner's; a derived version's rows
+    keep the owners of the sources its provenance traces them to.
+    """
+    if not version.is_derived:
+        with space.work() as w:
+            owner = require_dataset(w.tx, version.dataset).owner
+        return np.full(version.row_count, owner, dtype=object).astype(str)
+    prov = row_provenance(space, version)
+    with space.work() as w:
+        owners = [require_dataset(w.tx, ref_name(r)).owner for r in prov.refs]
+    return np.asarray(owners, dtype=object)[prov.source].astype(str)
 
 
 def validate_file(
@@ -378,6 +543,7 @@ __all__ = [
     "list_datasets",
     "require_dataset",
     "resolve_version",
+    "sealed_view",
     "show_dataset",
     "validate_file",
 ]

@@ -6,6 +6,7 @@ loads neither pyarrow nor duckdb; ``catalog`` re-exports every name here.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from resonance.domain.datasets import Dataset, DatasetKind, DatasetVersion
@@ -43,22 +44,39 @@ def list_datasets(
     kind: DatasetKind | None = None,
     industry: str | None = None,
     validation: bool = False,
+    viewer: str | None = None,
 ) -> list[tuple[Dataset, DatasetVersion | None]]:
     """Datasets with their latest versions (two queries, whatever the catalog's size).
 
     The versions come without their profile, and without their validation report
-    unless ``validation``: use :func:`show_dataset` for those.
+    unless ``validation``: use :func:`show_dataset` for those. A sealed evaluation
+    dataset's version is shown as :func:`sealed_view` lets ``viewer`` see it.
     """
     with space.read() as r:
         datasets = r.list_datasets(owner=owner, kind=kind, industry=industry)
         latest = r.latest_versions(with_validation=validation, with_profile=False)
-    return [(d, latest.get(d.name)) for d in datasets]
+    return [(d, sealed_view(d, v, viewer) if (v := latest.get(d.name)) else None) for d in datasets]
 
 
-def show_dataset(space: Space, name: str) -> tuple[Dataset, list[DatasetVersion]]:
-    """A dataset and all its versions."""
+def show_dataset(
+    space: Space, name: str, *, viewer: str | None = None
+) -> tuple[Dataset, list[DatasetVersion]]:
+    """A dataset and all its versions, as ``viewer`` may see them.
+
+    A sealed evaluation dataset's profile (statistics, categorical values, label
+    distribution) and validation report are its owner's only: anyone else gets
+    column names and types (``viewer=None`` is anyone else).
+    """
     with space.read() as r:
-        return require_dataset(r, name), r.list_versions(name)
+        ds, versions = require_dataset(r, name), r.list_versions(name)
+    return ds, [sealed_view(ds, v, viewer) for v in versions]
+
+
+def sealed_view(ds: Dataset, version: DatasetVersion, viewer: str | None) -> DatasetVersion:
+    """``version`` without profile and validation when ``ds`` is sealed from ``viewer``."""
+    if ds.kind is not DatasetKind.EVALUATION or viewer == ds.owner:
+        return version
+    return replace(version, profile={}, validation={})
 
 
 def lineage(space: Space, ref: str) -> list[DatasetVersion]:

@@ -24,12 +24,14 @@ def _sub(prepared: Prepared, idx: np.ndarray) -> Prepared:
 
 
 def label_issue_summary(
-    fitted: FittedModel, data: PooledData, *, folds: int = 5, top_k: int = 20
+    fitted: FittedModel, data: PooledData, *, folds: int = 5, top_k: int | None = 20
 ) -> dict[str, Any]:
     """Suspected label errors per training dataset version, most suspicious first.
 
     Rows are named by ``(dataset version, row index)`` of data the caller was
-    granted; label quality scores are lower-is-more-suspicious.
+    granted; label quality scores are lower-is-more-suspicious. ``top`` lists the
+    ``top_k`` most suspicious rows (every one with ``top_k=None``): per-row findings,
+    for the rows' owners only.
     """
     prepared = prepare_xy(
         data.table,
@@ -54,7 +56,7 @@ def label_issue_summary(
         k = int(np.searchsorted(offsets, idx, side="right") - 1)
         ref = data.versions[k].ref
         per_version[ref] = per_version.get(ref, 0) + 1
-        if rank < top_k:
+        if top_k is None or rank < top_k:
             top.append(
                 {
                     "dataset": ref,

@@ -14,7 +14,13 @@ import numpy as np
 import pyarrow as pa
 
 from resonance.domain.datasets import DatasetKind
-from resonance.domain.diagnosis import apply_binning, coverage_gaps, find_slices, fit_binning
+from resonance.domain.diagnosis import (
+    Binning,
+    apply_binning,
+    coverage_gaps,
+    find_slices,
+    fit_binning,
+)
 from resonance.domain.errors import AlreadyExists, BudgetExhausted, InvalidInput, NotFound
 from resonance.domain.evaluation import (
     CLASSIFICATION_METRICS,
@@ -23,16 +29,19 @@ from resonance.domain.evaluation import (
     passes,
     per_slice_metrics,
 )
-from resonance.domain.events import ModelEvaluated, SuiteRegistered
+from resonance.domain.events import LabelIssuesFound, ModelEvaluated, SuiteRegistered
+from resonance.domain.ladder import QueryUse, SuiteQuery, best_released, release
 from resonance.domain.modeling import ModelVersion, Task
 from resonance.domain.orgs import Role, check_slug
 from resonance.domain.policies import Purpose
+from resonance.domain.refs import ref_name
 from resonance.services.access import authorize, load_rows
-from resonance.services.catalog import require_dataset, resolve_version
+from resonance.services.catalog import require_dataset, resolve_version, row_provenance
 from resonance.services.diagnose import label_issue_summary
 from resonance.services.orgs import require_org, require_role
-from resonance.services.space import Space
+from resonance.services.space import Space, Work
 from resonance.services.training import PooledData, load_model, pool, require_model, score
+from resonance.storage.store import Tx
 from resonance.training.trainers import FittedModel
 
 SLICE_MIN_SUPPORT_SHARE = 0.03
@@ -110,14 +119,56 @@ def _check_caller(space: Space, actor: str, model: ModelVersion, suite: Evaluati
         org = require_org(w.tx, actor)
         if actor != model.created_by and not org.has_role(Role.OPERATOR):
             raise InvalidInput(f"only {model.created_by} (the model's builder) evaluates it")
-        used = w.tx.count_eval_runs(model_name=model.name, suite=suite.name)
-    if used >= suite.query_budget:
+        check_budget(w.tx, suite, model.created_by)
+
+
+def check_budget(tx: Tx, suite: EvaluationSuite, organization: str) -> list[SuiteQuery]:
+    """The organization's queries on ``suite`` so far; ``BudgetExhausted`` when none is left.
+
+    The budget is per builder organization and suite (a renamed or new model
+    shares it), and every use of the suite spends it: evaluations, diagnoses, loop
+    candidates, valuations.
+    """
+    used = tx.suite_queries(suite=suite.name, organization=organization)
+    if len(used) >= suite.query_budget:
         raise BudgetExhausted(
-            f"{model.name} has used its {suite.query_budget} queries on suite {suite.name}",
-            model=model.name,
+            f"{organization} has used its {suite.query_budget} queries on suite {suite.name}",
+            organization=organization,
             suite=suite.name,
             budget=suite.query_budget,
         )
+    return used
+
+
+def spend_query(
+    w: Work,
+    suite: EvaluationSuite,
+    model: ModelVersion,
+    use: str,
+    raw: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Charge one query of ``model``'s builder on ``suite``; return what the builder is shown.
+
+    With ``raw`` metrics, the Ladder decides what is released (see
+    :mod:`resonance.domain.ladder`); the released primary score is recorded with
+    the query. Call inside the unit of work that records the use.
+    """
+    used = check_budget(w.tx, suite, model.created_by)
+    shown: dict[str, Any] = {}
+    if raw is not None:
+        best = best_released(used, suite.primary_metric)
+        shown = release(raw, primary=suite.primary_metric, best=best)
+    w.tx.add_suite_query(
+        SuiteQuery(
+            suite.name,
+            model.created_by,
+            use,
+            model.ref,
+            w.now,
+            shown.get(suite.primary_metric) if shown.get("ladder", {}).get("released") else None,
+        )
+    )
+    return shown
 
 
 def _sealed_rows(space: Space, actor: str, model: ModelVersion, suite: EvaluationSuite) -> pa.Table:
@@ -143,11 +194,39 @@ def _training_rows(space: Space, actor: str, model: ModelVersion) -> PooledData:
     )
 
 
+def _sealed_binning(fitted: FittedModel, table: pa.Table, reference: pa.Table | None) -> Binning:
+    """Bins for the sealed rows that name nothing the builder has not seen.
+
+    With the builder's training rows (``reference``), bin edges and categories are
+    learned on them and applied to the sealed rows: a sealed-only value falls in
+    "other/missing". Without them (a federated model), categorical values are not
+    named at all and numeric edges are rounded to two significant digits.
+    """
+    frame = fitted.encoder.frame(table)
+    if reference is not None:
+        ref = fit_binning(fitted.encoder.frame(reference))
+        return apply_binning(frame, edges=ref.edges, categories=ref.categories)
+    own = fit_binning(frame)
+    edges = [None if e is None else np.unique([float(f"{x:.2g}") for x in e]) for e in own.edges]
+    cats: list[list[str] | None] = [None if c is None else [] for c in own.categories]
+    return apply_binning(frame, edges=edges, categories=cats)
+
+
 def _slice_report(
-    fitted: FittedModel, table: pa.Table, y: np.ndarray, pred: np.ndarray, *, top_k: int
+    fitted: FittedModel,
+    table: pa.Table,
+    y: np.ndarray,
+    pred: np.ndarray,
+    *,
+    top_k: int,
+    reference: pa.Table | None = None,
 ) -> list[dict[str, Any]]:
-    """Weak slices of the evaluation rows: 0/1 errors, or absolute errors for regression."""
-    binning = fit_binning(fitted.encoder.frame(table))
+    """Weak slices of the evaluation rows: 0/1 errors, or absolute errors for regression.
+
+    Slices hold at least ``max(10, 3 %)`` sealed rows and are described with the
+    bins of :func:`_sealed_binning` (values of the builder's own training data).
+    """
+    binning = _sealed_binning(fitted, table, reference)
     regression = fitted.spec.task is Task.REGRESSION
     errors = np.abs(pred - y) if regression else (pred != y).astype(float)
     support = max(10, int(SLICE_MIN_SUPPORT_SHARE * len(y)))
@@ -183,31 +262,76 @@ def diagnose_model(
     """Per-slice metrics on the sealed rows, label issues and coverage gaps (aggregates only).
 
     Training rows are read again as ``actor`` (``train-pooled``, on the
-    ledger); the label-issue section names only those rows, never sealed ones.
-    A federated model's rows are never pooled: its diagnosis holds the slices,
-    and ``unavailable`` says why coverage gaps and label issues are missing.
+    ledger); the label-issue section names only those rows, never sealed ones,
+    and slices and coverage gaps are described in bins learned on them, so no
+    sealed value is named. A federated model's rows are never pooled: its
+    diagnosis holds the slices (no categorical value named, rounded edges), and
+    ``unavailable`` says why coverage gaps and label issues are missing.
     """
     prepared = fitted.prepare(table)
     known = prepared.y >= 0 if prepared.classes else np.isfinite(prepared.y)
     pred = fitted.predict(prepared.X)
+    if not model.federated:
+        train = train or _training_rows(space, actor, model)
+    reference = None if model.federated or train is None else train.table
     diagnosis: dict[str, Any] = {
         "slices": _slice_report(
-            fitted, table.filter(pa.array(known)), prepared.y[known], pred[known], top_k=top_k
+            fitted,
+            table.filter(pa.array(known)),
+            prepared.y[known],
+            pred[known],
+            top_k=top_k,
+            reference=reference,
         )
     }
-    if model.federated:  # never pool a federated model's rows for a diagnosis
+    if model.federated or train is None:  # never pool a federated model's rows for a diagnosis
         diagnosis["coverage_gaps"] = []
         diagnosis["unavailable"] = {"coverage_gaps": FEDERATED_NOTE, "label_issues": FEDERATED_NOTE}
         return diagnosis
-    train = train or _training_rows(space, actor, model)
-    ev_bins = fit_binning(fitted.encoder.frame(table))
-    tr_bins = apply_binning(
-        fitted.encoder.frame(train.table), edges=ev_bins.edges, categories=ev_bins.categories
+    tr_bins = fit_binning(fitted.encoder.frame(train.table))
+    ev_bins = apply_binning(
+        fitted.encoder.frame(table), edges=tr_bins.edges, categories=tr_bins.categories
     )
     diagnosis["coverage_gaps"] = coverage_gaps(tr_bins, ev_bins, top_k=top_k)
     if label_issues and fitted.spec.task is Task.CLASSIFICATION:
-        diagnosis["label_issues"] = label_issue_summary(fitted, train)
+        summary = label_issue_summary(fitted, train, top_k=None)
+        per_owner = rows_by_owner(space, summary.pop("top"))
+        diagnosis["label_issues"] = {
+            **summary,
+            "per_member": {o: len(r) for o, r in sorted(per_owner.items())},
+            "top": [],  # per-row findings go to each row's owner (see OWNER_ROWS)
+        }
+        diagnosis[OWNER_ROWS] = per_owner
     return diagnosis
+
+
+OWNER_ROWS = "_rows_for_owners"
+"""Key of a diagnosis's per-row findings by owner: recorded for the owners, never stored."""
+
+
+def rows_by_owner(space: Space, rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Per-row findings (``dataset`` version, ``row``) grouped by the organization owning the row.
+
+    A derived version's row is traced to its ingested source (``source``,
+    ``source_row``) and belongs to that source's owner.
+    """
+    out: dict[str, list[dict[str, Any]]] = {}
+    with space.work() as w:
+        versions = {r["dataset"]: resolve_version(w.tx, r["dataset"]) for r in rows}
+        owners = {
+            name: require_dataset(w.tx, name).owner
+            for name in {s.dataset for v in versions.values() for s in v.source_rows()}
+        }
+    provenance = {ref: row_provenance(space, v) for ref, v in versions.items() if v.is_derived}
+    for r in rows:
+        ref, row = r["dataset"], int(r["row"])
+        prov = provenance.get(ref)
+        source, source_row = (
+            (prov.refs[int(prov.source[row])], int(prov.row[row])) if prov else (ref, row)
+        )
+        owner = owners[ref_name(source)]
+        out.setdefault(owner, []).append({**r, "source": source, "source_row": source_row})
+    return out
 
 
 def evaluate(
@@ -262,27 +386,35 @@ def _record_run(
     metrics: dict[str, Any],
     diagnosis: dict[str, Any],
 ) -> EvaluationRun:
+    diagnosis = dict(diagnosis)
+    for_owners: dict[str, list[dict[str, Any]]] = diagnosis.pop(OWNER_ROWS, {})
     with space.work() as w:
-        if w.tx.count_eval_runs(model_name=version.name, suite=suite.name) >= suite.query_budget:
-            raise BudgetExhausted(
-                f"{version.name} has used its {suite.query_budget} queries on suite {suite.name}",
-                model=version.name,
-                suite=suite.name,
-                budget=suite.query_budget,
-            )
+        released = spend_query(w, suite, version, QueryUse.EVALUATION, metrics)
         sealed = resolve_version(w.tx, suite.dataset)
         run = EvaluationRun(
             id=uuid.uuid4().hex[:16],
             model=version.ref,
             suite=suite.name,
             dataset_hash=sealed.content_hash,
-            metrics=metrics,
+            metrics=released,
             passed=passes(metrics, suite.thresholds),
             diagnosis=diagnosis,
             created_by=actor,
             created_at=w.now,
         )
         w.tx.add_eval_run(run)
+        for owner, rows in sorted(for_owners.items()):
+            for ref in sorted({r["dataset"] for r in rows}):
+                w.emit(
+                    LabelIssuesFound(
+                        actor=actor,
+                        object_id=ref,
+                        model=version.ref,
+                        run=run.id,
+                        owner=owner,
+                        rows=[r for r in rows if r["dataset"] == ref],
+                    )
+                )
         w.emit(
             ModelEvaluated(
                 actor=actor,
@@ -290,7 +422,8 @@ def _record_run(
                 suite=suite.name,
                 run=run.id,
                 dataset_hash=sealed.content_hash,
-                metrics={k: v for k, v in metrics.items() if isinstance(v, int | float)},
+                metrics={k: v for k, v in released.items() if isinstance(v, int | float)},
+                released=bool(released["ladder"]["released"]),
                 passed=run.passed,
             )
         )
@@ -305,9 +438,15 @@ def list_runs(
         return w.tx.list_eval_runs(model=model, suite=suite)
 
 
-def remaining_budget(space: Space, *, model_name: str, suite: str) -> int:
-    """Queries left for a model on a suite."""
+def remaining_budget(
+    space: Space, *, suite: str, model_name: str | None = None, organization: str | None = None
+) -> int:
+    """Queries left on a suite to an organization (or to the builder of ``model_name``)."""
     the_suite = require_suite(space, suite)
     with space.work() as w:
-        used = w.tx.count_eval_runs(model_name=model_name, suite=suite)
+        if organization is None:
+            if model_name is None:
+                raise InvalidInput("say whose budget: an organization or a model name")
+            organization = require_model(w.tx, model_name).created_by
+        used = len(w.tx.suite_queries(suite=suite, organization=organization))
     return max(0, the_suite.query_budget - used)

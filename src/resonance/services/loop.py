@@ -83,7 +83,7 @@ def _check_request(space: Space, actor: str, req: LoopRequest) -> None:
                 loop=req.name,
                 status=existing.status,
             )
-    left = evaluation.remaining_budget(space, model_name=req.name, suite=req.suite)
+    left = evaluation.remaining_budget(space, organization=actor, suite=req.suite)
     if left < 1 + 3 * req.iterations:
         raise BudgetExhausted(
             f"{req.iterations} iterations may need {1 + 3 * req.iterations} queries of suite "
@@ -165,19 +165,27 @@ def run(
     return record
 
 
-def _row_of(p: dict[str, Any], pool: Pool) -> tuple[str, int, int]:
-    """A proposal's dataset, version number and row in that version."""
+def _row_of(space: Space, p: dict[str, Any], pool: Pool) -> tuple[str, int, int]:
+    """A proposal's dataset, version number and row in that version: a row of a derived
+    dataset (another run's working set) is traced to the holder's version it came from,
+    so the proposal goes to the row's owner."""
     ref = str(p["source"])
+    row = int(p["source_row"]) - pool.offsets[ref]
+    grant = pool.grants[ref]
+    if grant.dataset.derived:
+        ref, row = pool.origin_of(space, grant.version, row)
     name, number = version_ref(ref)
-    return name, number, int(p["source_row"]) - pool.offsets[ref]
+    return name, number, row
 
 
-def _review_proposals(raw: list[dict[str, Any]], pool: Pool, loop: str) -> list[Proposal]:
+def _review_proposals(
+    space: Space, raw: list[dict[str, Any]], pool: Pool, loop: str
+) -> list[Proposal]:
     """The loop's relabel proposals as review items' proposals, with their evidence."""
     classes = pool.prepared.classes
     out = []
     for p in raw:
-        name, number, row = _row_of(p, pool)
+        name, number, row = _row_of(space, p, pool)
         out.append(
             Proposal(
                 owner=str(p["owner"]),
@@ -201,13 +209,13 @@ def _review_proposals(raw: list[dict[str, Any]], pool: Pool, loop: str) -> list[
 def _to_owners(space: Space, actor: str, loop: str, trace: Any, pool: Pool) -> None:
     """Relabel proposals into their owners' review queues; auto-drops the suite kept
     recorded as decisions of the owners' policies (each making a version of their data)."""
-    proposals = _review_proposals(trace.proposals, pool, loop)
+    proposals = _review_proposals(space, trace.proposals, pool, loop)
     if proposals:
         review.propose(space, actor=actor, proposals=proposals)
     by_source: dict[str, list[Proposal]] = {}
     classes = pool.prepared.classes
     for p in trace.drops:
-        name, number, row = _row_of(p, pool)
+        name, number, row = _row_of(space, p, pool)
         by_source.setdefault(name, []).append(
             Proposal(
                 str(p["owner"]),

@@ -9,22 +9,27 @@ sealed evaluation (:class:`Oracle`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 
-from resonance.domain.datasets import Dataset, DatasetKind, LabelSpec, Transformation
-from resonance.domain.errors import AlreadyExists
+from resonance.domain.datasets import (
+    Dataset,
+    DatasetKind,
+    DatasetVersion,
+    LabelSpec,
+    Transformation,
+)
 from resonance.domain.evaluation import HIGHER, METRIC_DIRECTIONS
-from resonance.domain.events import DatasetRegistered
 from resonance.domain.loop import Candidate, Outcome, Rows
 from resonance.domain.modeling import ModelSpec
 from resonance.domain.policies import Purpose
+from resonance.domain.provenance import RowProvenance
 from resonance.domain.refs import ref_name, version_ref
-from resonance.services import evaluation
+from resonance.services import catalog, evaluation
 from resonance.services.access import Grantee, authorize
-from resonance.services.catalog import derive_version
+from resonance.services.catalog import derive_version, row_owners, row_provenance
 from resonance.services.space import Space
 from resonance.services.training import pool_rows, record_model
 from resonance.training.features import Prepared, prepare_xy
@@ -57,6 +62,16 @@ class Pool:
     grants: dict[str, Grantee]
     offsets: dict[str, int]
     train_refs: list[str]
+    origin: RowProvenance
+    """Per universe row, the version (a training or reserve version) and row it is."""
+    traced: dict[str, RowProvenance] = field(default_factory=dict)
+
+    def origin_of(self, space: Space, version: DatasetVersion, row: int) -> tuple[str, int]:
+        """The ingested version and row that row ``row`` of a derived ``version`` came from."""
+        if version.ref not in self.traced:
+            self.traced[version.ref] = row_provenance(space, version)
+        prov = self.traced[version.ref]
+        return prov.refs[int(prov.source[row])], int(prov.row[row])
 
 
 def _read(space: Space, actor: str, refs: list[str], name: str, role: str) -> list[Grantee]:
@@ -86,9 +101,7 @@ def read_pool(space: Space, actor: str, req: LoopRequest) -> Pool:
         feature_columns=req.spec.feature_columns,
     )
     prepared = prepare_xy(universe, label, encoder=enc_prep.encoder)
-    owner = np.concatenate(
-        [np.full(t.num_rows, g.dataset.owner) for g, t in zip(grants, tables, strict=True)]
-    )
+    owner = _row_owners(space, grants)
     source = np.concatenate(
         [np.full(t.num_rows, g.version.ref) for g, t in zip(grants, tables, strict=True)]
     )
@@ -113,14 +126,26 @@ def read_pool(space: Space, actor: str, req: LoopRequest) -> Pool:
         {g.version.ref: g for g in grants},
         offsets,
         [g.version.ref for g in train_g],
+        RowProvenance.of(
+            source, np.concatenate([np.arange(t.num_rows) for t in tables]).astype(np.int64)
+        ),
     )
+
+
+def _row_owners(space: Space, grants: list[Grantee]) -> np.ndarray:
+    """Per row, the organization that owns it: a derived version's rows keep their sources'."""
+    parts = [row_owners(space, g.version) for g in grants]
+    return np.concatenate(parts).astype(str) if parts else np.empty(0, dtype=str)
 
 
 def register_working(
     space: Space, actor: str, name: str, pool: Pool, req: LoopRequest, *, reuse: bool = False
 ) -> str:
-    """The run's working dataset (owned by the builder, in the sandbox) and its first version.
+    """The run's working dataset and its first version.
 
+    The builder registers it; it is *derived*: each row keeps its source version and
+    row, and every use is checked against the policies of those sources (the builder
+    owns it for no policy purpose, sets no policy on it, ingests nothing into it).
     ``reuse`` (a failed run re-run under its name) adds a version to the working dataset
     the failed run registered; so does a run whose earlier attempt died before its
     record was stored.
@@ -128,8 +153,12 @@ def register_working(
     ds_name = f"{name}-data"
     first = next(iter(pool.grants.values())).dataset
     with space.work() as w:
-        found = w.tx.get_dataset(ds_name)
-        ds = Dataset(
+        # a run killed before it was recorded leaves its working dataset behind: reuse it
+        orphan = w.tx.get_loop_run(name) is None
+    catalog.register_derived(
+        space,
+        actor=actor,
+        dataset=Dataset(
             name=ds_name,
             owner=actor,
             kind=DatasetKind.SPECIALIZED if first.scenario else DatasetKind.COMMON,
@@ -137,25 +166,10 @@ def register_working(
             scenario=first.scenario,
             description=f"working dataset of loop run {name} (pooled in the sandbox)",
             label=pool.label,
-        )
-        # a run killed before it was recorded leaves its working dataset behind: reuse it
-        orphan = found is not None and w.tx.get_loop_run(name) is None
-        ours = found is not None and found.owner == actor and found.description == ds.description
-        if found and not ((reuse or orphan) and ours):
-            raise AlreadyExists(f"dataset {ds_name!r} already exists", dataset=ds_name)
-        if not found:
-            w.tx.add_dataset(ds, created_at=w.now)
-            w.emit(
-                DatasetRegistered(
-                    actor=actor,
-                    object_id=ds_name,
-                    owner=actor,
-                    kind=ds.kind.value,
-                    industry=ds.industry,
-                    scenario=ds.scenario,
-                    loop=name,
-                )
-            )
+        ),
+        loop=name,
+        reuse=reuse or orphan,
+    )
     version, _ = derive_version(
         space,
         actor=actor,
@@ -165,6 +179,7 @@ def register_working(
         transformation=Transformation(
             "loop-pool", {"loop": name}, "training datasets pooled for the loop run"
         ),
+        provenance=pool.origin.take(pool.train.row),
     )
     return version.ref
 
@@ -241,6 +256,7 @@ class SuiteOracle:
                     },
                     " | ".join(p.reason for p in cand.plans),
                 ),
+                provenance=self.pool.origin.take(cand.rows.row),
             )
             ref = version.ref
         else:
@@ -265,8 +281,10 @@ class SuiteOracle:
         )
         slices = list(run.diagnosis.get("slices", []))
         scores = [float(s["macro_f1"]) for s in slices if "macro_f1" in s]
+        shown = run.metrics.get(self.primary)  # the Ladder's release, else the best so far
+        primary = shown if shown is not None else run.metrics["ladder"]["best"]
         return Outcome(
-            self.sign * float(run.metrics[self.primary]),
+            self.sign * float(primary),
             min(scores) if scores else float("nan"),
             {k: v for k, v in run.metrics.items() if isinstance(v, int | float)},
             slices,

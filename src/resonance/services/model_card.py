@@ -44,6 +44,19 @@ def _scalar_metrics(metrics: dict[str, Any]) -> list[tuple[str, Any, str]]:
     ]
 
 
+def _feature_line(model: ModelVersion) -> str:
+    """The columns a model reads; a categorical column's values (ids, say) are only counted.
+
+    The card goes to every organization: the encoded names (``Product ID=L47181``)
+    would list values of the training rows.
+    """
+    columns: dict[str, int] = {}
+    for name in model.feature_names:
+        column, sep, _ = name.partition("=")
+        columns[column] = columns.get(column, 0) + (1 if sep else 0)
+    return ", ".join(f"{c} (categorical, {n} values)" if n else c for c, n in columns.items())
+
+
 def _identity(model: ModelVersion) -> list[str]:
     spec = model.spec
     lines = [
@@ -55,7 +68,7 @@ def _identity(model: ModelVersion) -> list[str]:
         f"- **Code version**: `{model.code_version}`",
         f"- **Artifact** (sha256): `{model.artifact_hash}`",
         f"- **Classes**: {', '.join(model.classes) or '— (regression)'}",
-        f"- **Features** ({len(model.feature_names)}): {', '.join(model.feature_names)}",
+        f"- **Features** ({len(model.feature_names)} encoded): {_feature_line(model)}",
     ]
     if spec.exclude_columns:
         lines.append(f"- **Excluded columns**: {', '.join(spec.exclude_columns)}")
@@ -139,8 +152,8 @@ def _label_issue_lines(issues: dict[str, Any] | None, why_not: str | None = None
     lines += [f"{issues['count']} rows ({issues['share']:.1%}) look mislabeled.", ""]
     lines += table(["dataset version", "suspected rows"], sorted(issues["per_dataset"].items()))
     lines += table(
-        ["dataset version", "row", "given", "suggested", "quality (lower = worse)"],
-        [(t["dataset"], t["row"], t["given"], t["suggested"], t["quality"]) for t in issues["top"]],
+        ["member", "suspected rows (listed to their owner only)"],
+        sorted(issues.get("per_member", {}).items()),
     )
     return lines
 

@@ -1,7 +1,8 @@
 """Use case: what a data holder sees about its data.
 
-Every use of its dataset versions (who, purpose, for which model or loop run,
-when, allowed or denied) from the ledger; the model versions built on them
+Every use of its dataset versions, and of derived versions holding its rows
+(who, purpose, for which model or loop run, when, allowed or denied) from the
+ledger; the model versions built on them
 (directly or through derived versions, e.g. a loop's working dataset) and how
 they scored; its contribution value per valued model (member Shapley, share and
 its rows' KNN-Shapley total); its review queue. Only the holder itself (and the
@@ -17,6 +18,7 @@ from typing import Any
 from resonance.domain.errors import RoleRequired
 from resonance.domain.events import ContributionValued, DataAccessDenied, DataAccessed
 from resonance.domain.orgs import Role
+from resonance.domain.refs import parse_ref, ref_name
 from resonance.domain.review import ReviewItem, ReviewStatus
 from resonance.services.orgs import require_org
 from resonance.services.space import Space
@@ -105,7 +107,17 @@ class MyData:
 
 
 def _mine(ref: str, names: set[str]) -> bool:
-    return ref.partition("@")[0] in names
+    return ref_name(ref) in names
+
+
+def _uses_mine(payload: dict[str, Any], ref: str, names: set[str]) -> bool:
+    """A use of one of the holder's versions, or of a derived version holding its rows."""
+    sources = payload.get("sources")
+    return _mine(ref, names) or any(
+        _mine(s, names)
+        for s in (sources if isinstance(sources, list) else [])
+        if isinstance(s, str)
+    )
 
 
 def _ancestry(
@@ -118,8 +130,8 @@ def _ancestry(
     if _mine(ref, names):
         cache[ref] = (ref,)
         return cache[ref]
-    name, _, num = ref.partition("@")
-    version = tx.get_version(name, int(num)) if num.isdigit() else None
+    name, num = parse_ref(ref)
+    version = tx.get_version(name, num) if num is not None else None
     found: list[str] = []
     for parent in version.parents if version else ():
         found.extend(_ancestry(tx, parent, names, cache))
@@ -175,7 +187,10 @@ def my_data(space: Space, *, actor: str, owner: str | None = None, uses: int = 2
             *w.tx.ledger_entries(action=DataAccessDenied.action),
         ]
         found = (
-            sorted((e for e in recorded if _mine(e.object_id, names)), key=lambda e: e.seq)[-uses:]
+            sorted(
+                (e for e in recorded if _uses_mine(e.payload, e.object_id, names)),
+                key=lambda e: e.seq,
+            )[-uses:]
             if uses
             else []
         )

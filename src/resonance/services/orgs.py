@@ -6,6 +6,7 @@ from pathlib import Path
 
 from resonance.domain.errors import AlreadyExists, InvalidInput, NotFound, RoleRequired
 from resonance.domain.events import (
+    AdministrativeAccess,
     ConsortiumFormed,
     ConsortiumMemberAdded,
     OrganizationRegistered,
@@ -110,7 +111,7 @@ def init_space(
     name: str | None = None,
     max_ingest_bytes: int = DEFAULT_MAX_INGEST_BYTES,
 ) -> Space:
-    """Create a space with its operator, who becomes the default actor.
+    """Create a space with its operator (the organization ``--admin`` acts as by default).
 
     The operator's name and region are checked before anything is written, so
     bad input leaves no half-made space behind.
@@ -126,6 +127,31 @@ def init_space(
     with space.work() as w:
         w.tx.set_meta("default_actor", operator)
     return space
+
+
+def record_admin_access(space: Space, *, organization: str | None, command: str, user: str) -> str:
+    """Record a command run in the operator's administrative mode; who it acts as.
+
+    Parameters
+    ----------
+    organization:
+        The organization the command acts as (default: the space's operator, the one
+        named at ``init`` or else its only operator).
+    command:
+        The command, as typed (without its arguments).
+    user:
+        The local account running it.
+    """
+    with space.work() as w:
+        name = organization or w.tx.get_meta("default_actor")
+        if not name:  # a space made without init: its one operator
+            operators = [o.name for o in w.tx.list_organizations() if o.has_role(Role.OPERATOR)]
+            name = operators[0] if len(operators) == 1 else None
+        if not name:
+            raise InvalidInput("name the organization to act as: --as ORG")
+        require_org(w.tx, name)
+        w.emit(AdministrativeAccess(actor=name, object_id=name, command=command, user=user))
+    return name
 
 
 def list_organizations(space: Space) -> list[Organization]:

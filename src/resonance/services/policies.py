@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from resonance.domain.errors import RoleRequired
+from resonance.domain.errors import DerivedDataset, RoleRequired
 from resonance.domain.events import PolicySet
-from resonance.domain.policies import AccessRequest, Decision, Grant, Policy, Purpose, RuleChain
-from resonance.services.catalog import require_dataset
+from resonance.domain.policies import Decision, Grant, Policy, Purpose
+from resonance.services.access import decide
+from resonance.services.catalog import require_dataset, resolve_version
 from resonance.services.orgs import require_org
 from resonance.services.space import Space, Work
 
@@ -22,6 +23,13 @@ def set_policy(
     with space.work() as w:
         ds = require_dataset(w.tx, dataset)
         require_org(w.tx, actor)
+        if ds.derived:
+            raise DerivedDataset(
+                f"{dataset} is derived data: its policy is computed from the policies of its "
+                "sources, never set by its registrant",
+                dataset=dataset,
+                organization=actor,
+            )
         if actor != ds.owner:
             raise RoleRequired(
                 f"only the owner ({ds.owner}) sets the policy of {dataset}",
@@ -79,13 +87,8 @@ def check(space: Space, *, organization: str, dataset: str, purpose: Purpose) ->
     with space.work() as w:
         ds = require_dataset(w.tx, dataset)
         require_org(w.tx, organization)
-        request = AccessRequest(
-            organization=organization,
-            dataset=dataset,
-            owner=ds.owner,
-            kind=ds.kind,
-            purpose=purpose,
+        version = resolve_version(w.tx, dataset)
+        return decide(
+            w.tx, actor=organization, dataset=ds, version=version, purpose=purpose,
             on=space.today(),
-            policy=w.tx.get_policy(dataset),
-        )
-    return RuleChain.default().decide(request)
+        )  # fmt: skip

@@ -417,8 +417,8 @@ def _snapshot_now(tx: Tx) -> RegistrySnapshot:
     orgs = {o.name: o for o in tx.list_organizations()}
     datasets = []
     for d in tx.list_datasets():
-        if d.kind is DatasetKind.EVALUATION:
-            continue  # sealed evaluation sets are not registry datasets
+        if d.kind is DatasetKind.EVALUATION or d.derived:
+            continue  # sealed evaluation sets and derived working sets are not registry datasets
         v = tx.get_version(d.name)
         datasets.append(
             DatasetEntry(

@@ -560,12 +560,21 @@ def apply(space: Space, *, actor: str, dataset: str) -> DatasetVersion | None:
     todo = [i for i in pending if latest is not None and i.version == latest.number]
     if not todo or latest is None:
         return None
-    from resonance.services.access import load_rows  # pyarrow and duckdb: only when applying
+    import numpy as np  # numpy, pyarrow and duckdb: only when applying
+
+    from resonance.domain.provenance import RowProvenance
+    from resonance.services.access import load_rows
     from resonance.services.catalog import derive_version
 
     table, summary = apply_fixes(load_rows(space, latest), label=ds.label, items=todo)
     loops = sorted({lp for i in todo for lp in i.loops})
     reason = summary.describe(loops)
+    kept = _row_map(latest.row_count, {i.row for i in todo if i.kind in _DROPS})
+    # every kept row is a row of the reviewed version: the new version's rows trace
+    # back to the owner's own data (and keep its policy)
+    origin = RowProvenance.whole(latest.ref, latest.row_count).take(
+        np.asarray(list(kept), dtype=np.int64)
+    )
     version, _ = derive_version(
         space,
         actor=actor,
@@ -577,6 +586,8 @@ def apply(space: Space, *, actor: str, dataset: str) -> DatasetVersion | None:
             {"items": [i.id for i in todo], "fixes": summary.counts, "loops": loops},
             reason,
         ),
+        provenance=origin,
+        on_behalf_of=ds.owner,
     )
     _complete_apply(
         space,
@@ -779,7 +790,7 @@ def delegate(space: Space, *, actor: str, to: str) -> Delegation:
                 f"{to} is an organization of a peer space: reviewing shows rows, and a "
                 "contract lets that organization's work run inside this space, not see rows",
                 organization=to,
-                rule="rows-leave-only-for-download",
+                rule="rows-leave-only-under-download",
             )
         if any(d.delegate == to for d in w.tx.list_delegations(owner=actor)):
             raise AlreadyExists(f"{actor} already delegated reviewing to {to}", delegate=to)

@@ -20,20 +20,22 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from resonance.domain.errors import NotFound, RoleRequired
+from resonance.domain.errors import InvalidInput, NotFound, RoleRequired
 from resonance.domain.evaluation import classification_metrics
 from resonance.domain.events import ContributionValued
+from resonance.domain.ladder import LADDER_MARGIN, QueryUse, round_to
 from resonance.domain.modeling import ModelVersion
 from resonance.domain.orgs import Role
 from resonance.domain.policies import Purpose
 from resonance.domain.valuation import Utility, knn_shapley, leave_one_out, member_shapley, shares
 from resonance.services.access import authorize, load_rows
-from resonance.services.evaluation import require_suite
+from resonance.services.catalog import row_owners
+from resonance.services.evaluation import require_suite, spend_query
 from resonance.services.federation import resolve_members
 from resonance.services.ledger import entries
 from resonance.services.orgs import require_org
 from resonance.services.space import Space
-from resonance.services.training import get_model, load_model
+from resonance.services.training import get_model, load_model, pool_rows
 from resonance.training.features import Prepared
 from resonance.training.federated.apps import FederationConfig, Loader, MemberData, make_client_app
 from resonance.training.federated.models import forward
@@ -81,22 +83,8 @@ def _macro_f1(y: np.ndarray, proba: np.ndarray, classes: tuple[str, ...]) -> flo
 
 
 def _read(space: Space, model: ModelVersion, suite: str) -> tuple[list[MemberData], pa.Table]:
-    members = resolve_members(space, list(model.datasets))
-    fed = model.federated
-    data = []
-    for m in members:
-        grant = authorize(
-            space,
-            actor=m.name if fed else model.created_by,
-            ref=m.version.ref,
-            purpose=Purpose.TRAIN_FEDERATED if fed else Purpose.TRAIN_POOLED,
-            context={"model": model.ref, "valuation": suite},
-        )
-        skip = model.spec.exclude_columns
-        if grant.dataset.group_key:
-            skip = (*skip, grant.dataset.group_key)
-        assert grant.dataset.label is not None
-        data.append(MemberData(m.name, load_rows(space, grant.version), grant.dataset.label, skip))
+    read = _federated_members if model.federated else _pooled_members
+    data = read(space, model, suite)
     the_suite = require_suite(space, suite)
     grant = authorize(
         space,
@@ -106,6 +94,63 @@ def _read(space: Space, model: ModelVersion, suite: str) -> tuple[list[MemberDat
         context={"on_behalf_of": model.created_by, "model": model.ref, "valuation": suite},
     )
     return data, load_rows(space, grant.version)
+
+
+def _federated_members(space: Space, model: ModelVersion, suite: str) -> list[MemberData]:
+    """Each member's own rows, read by the member under ``train-federated``."""
+    data = []
+    for m in resolve_members(space, list(model.datasets)):
+        grant = authorize(
+            space,
+            actor=m.name,
+            ref=m.version.ref,
+            purpose=Purpose.TRAIN_FEDERATED,
+            context={"model": model.ref, "valuation": suite},
+        )
+        skip = model.spec.exclude_columns
+        if grant.dataset.group_key:
+            skip = (*skip, grant.dataset.group_key)
+        assert grant.dataset.label is not None
+        data.append(MemberData(m.name, load_rows(space, grant.version), grant.dataset.label, skip))
+    return data
+
+
+def _pooled_members(space: Space, model: ModelVersion, suite: str) -> list[MemberData]:
+    """The pooled model's training rows (read by its builder under ``train-pooled``), split
+    by the organization owning each row: a derived version (a loop's working set) holds
+    rows of several members, traced through its per-row provenance.
+
+    Raises
+    ------
+    InvalidInput
+        The rows belong to fewer than two members.
+    """
+    grants = [
+        authorize(
+            space,
+            actor=model.created_by,
+            ref=ref,
+            purpose=Purpose.TRAIN_POOLED,
+            context={"model": model.ref, "valuation": suite},
+        )
+        for ref in model.datasets
+    ]
+    pooled = pool_rows(space, grants, what="the model's training datasets")
+    owners = np.concatenate([row_owners(space, g.version) for g in grants])
+    members = sorted(set(owners.tolist()))
+    if len(members) < 2:
+        raise InvalidInput(
+            f"{model.ref} was trained on rows of {len(members)} member(s); valuation shares "
+            "value among at least two",
+            model=model.ref,
+            members=members,
+        )
+    groups = tuple(sorted({g.dataset.group_key for g in grants if g.dataset.group_key}))
+    skip = (*model.spec.exclude_columns, *groups)
+    return [
+        MemberData(o, pooled.table.filter(pa.array(owners == o)), pooled.label, skip)
+        for o in members
+    ]
 
 
 def _utility(
@@ -206,7 +251,10 @@ def value_model(
     """
     version = get_model(space, model)
     _check_valuer(space, actor, version)
-    data, sealed = _read(space, version, suite)
+    the_suite = require_suite(space, suite)
+    data, sealed = _read(space, version, suite)  # refuses a one-member model first
+    with space.work() as w:  # a valuation scores on the sealed suite: it spends a query
+        spend_query(w, the_suite, version, QueryUse.VALUATION)
     utility = _utility(space, version, data, sealed)
     cache: dict[frozenset[int], float] = {}
 
@@ -221,18 +269,20 @@ def value_model(
     knn = _knn_per_member(space, version, data, sealed, k)
     names = [d.member for d in data]
     share = shares(dict(zip(names, shap.tolist(), strict=True)))
+    eta = LADDER_MARGIN  # released values are rounded: no sealed row shows in a last digit
     members = {
         d.member: {
             "rows": float(d.table.num_rows),
-            "shapley": float(shap[i]),
-            "share": share[d.member],
-            "leave_one_out": float(loo[i]),
-            "knn_shapley": knn[d.member],
+            "shapley": round_to(float(shap[i]), eta),
+            "share": round_to(share[d.member], eta),
+            "leave_one_out": round_to(float(loo[i]), eta),
+            "knn_shapley": round_to(knn[d.member], eta),
         }
         for i, d in enumerate(data)
     }
     method = "exact" if n <= 8 else f"monte-carlo ({permutations} permutations, seed {seed})"
-    result = Valuation(version.ref, suite, "macro_f1", cached(frozenset(range(n))), members, method)
+    full = round_to(cached(frozenset(range(n))), eta)
+    result = Valuation(version.ref, suite, "macro_f1", full, members, method)
     with space.work() as w:
         w.emit(
             ContributionValued(

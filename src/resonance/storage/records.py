@@ -1,4 +1,5 @@
-"""Catalog records from stored rows: one mapping per row, JSON columns already decoded.
+"""Catalog, organization and token records from stored rows (one mapping per row, JSON
+columns already decoded).
 
 Shared by the SQLAlchemy repositories (:mod:`resonance.storage.sql.catalog`) and the
 embedded store's quick reader (:mod:`resonance.storage.sqlite_reader`), so both build the
@@ -16,8 +17,11 @@ from resonance.domain.datasets import (
     DatasetVersion,
     LabelSpec,
     Schema,
+    SourceRows,
     Transformation,
 )
+from resonance.domain.orgs import Organization, Role
+from resonance.domain.tokens import ApiToken
 
 DATASET_COLUMNS = (
     "name",
@@ -28,6 +32,7 @@ DATASET_COLUMNS = (
     "description",
     "label",
     "group_key",
+    "derived",
 )
 VERSION_COLUMNS = (
     "dataset",
@@ -42,8 +47,17 @@ VERSION_COLUMNS = (
     "profile",
     "created_at",
     "created_by",
+    "sources",
+    "provenance",
 )
-JSON_COLUMNS = frozenset({"label", "schema", "parents", "transformation", "validation", "profile"})
+ORG_COLUMNS = ("name", "roles", "region", "display_name", "central_enterprise", "enterprise")
+TOKEN_COLUMNS = ("id", "organization", "salt", "hash", "label", "created_at", "revoked_at")
+JSON_COLUMNS = frozenset(
+    {"label", "schema", "parents", "transformation", "validation", "profile", "sources"}
+)
+"""JSON columns of ``datasets`` and ``dataset_versions``."""
+ORG_JSON = frozenset({"roles"})
+"""JSON columns of ``organizations``."""
 
 
 def dataset_of(row: Mapping[str, Any]) -> Dataset:
@@ -57,6 +71,7 @@ def dataset_of(row: Mapping[str, Any]) -> Dataset:
         description=row["description"],
         label=LabelSpec.from_dict(row["label"]),
         group_key=row["group_key"],
+        derived=bool(row["derived"]),
     )
 
 
@@ -79,4 +94,31 @@ def version_of(row: Mapping[str, Any]) -> DatasetVersion:
         source_hash=row["source_hash"],
         validation=row.get("validation", {}),
         profile=row.get("profile", {}),
+        sources=tuple(SourceRows.from_dict(s) for s in (row["sources"] or ())),
+        provenance=row["provenance"],
+    )
+
+
+def organization_of(row: Mapping[str, Any]) -> Organization:
+    """The :class:`Organization` of an ``organizations`` row."""
+    return Organization(
+        name=row["name"],
+        roles=frozenset(Role(r) for r in row["roles"]),
+        region=row["region"],
+        display_name=row["display_name"],
+        central_enterprise=bool(row["central_enterprise"]),
+        enterprise=row["enterprise"],
+    )
+
+
+def token_of(row: Mapping[str, Any]) -> ApiToken:
+    """The :class:`ApiToken` of an ``api_tokens`` row."""
+    return ApiToken(
+        row["id"],
+        row["organization"],
+        row["salt"],
+        row["hash"],
+        row["label"],
+        row["created_at"],
+        row["revoked_at"],
     )

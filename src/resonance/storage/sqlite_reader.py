@@ -23,14 +23,21 @@ from resonance.domain.errors import StoreUnavailable
 from resonance.storage.records import (
     DATASET_COLUMNS,
     JSON_COLUMNS,
+    ORG_COLUMNS,
+    ORG_JSON,
+    TOKEN_COLUMNS,
     VERSION_COLUMNS,
     dataset_of,
+    organization_of,
+    token_of,
     version_of,
 )
 
 if TYPE_CHECKING:
     from resonance.domain.datasets import Dataset, DatasetKind, DatasetVersion
+    from resonance.domain.orgs import Organization
     from resonance.domain.review import VersionMark
+    from resonance.domain.tokens import ApiToken
 
 _KEPT = (
     "NOT EXISTS (SELECT 1 FROM dataset_version_marks m WHERE m.dataset = v.dataset "
@@ -47,9 +54,11 @@ def sqlite_path(url: str) -> Path | None:
     return Path(url[len(prefix) :])
 
 
-def _row(names: Sequence[str], values: Sequence[Any]) -> dict[str, Any]:
+def _row(
+    names: Sequence[str], values: Sequence[Any], json_columns: frozenset[str]
+) -> dict[str, Any]:
     return {
-        n: (json.loads(v) if n in JSON_COLUMNS and isinstance(v, str) else v)
+        n: (json.loads(v) if n in json_columns and isinstance(v, str) else v)
         for n, v in zip(names, values, strict=True)
     }
 
@@ -86,10 +95,30 @@ class SqliteCatalogReader:
         finally:
             conn.close()
 
-    def _select(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    def _select(
+        self, sql: str, params: Sequence[Any] = (), *, json_columns: frozenset[str] = JSON_COLUMNS
+    ) -> list[dict[str, Any]]:
+        """Rows of ``sql`` as mappings, ``json_columns`` (of the catalog's tables by default)
+        decoded."""
         cur = self.conn.execute(sql, params)
         names = [d[0] for d in cur.description]
-        return [_row(names, r) for r in cur.fetchall()]
+        return [_row(names, r, json_columns) for r in cur.fetchall()]
+
+    def get_organization(self, name: str) -> Organization | None:
+        """The organization ``name`` or ``None``."""
+        cols = ", ".join(ORG_COLUMNS)
+        rows = self._select(
+            f"SELECT {cols} FROM organizations WHERE name = ?", (name,), json_columns=ORG_JSON
+        )
+        return organization_of(rows[0]) if rows else None
+
+    def get_api_token(self, token_id: str) -> ApiToken | None:
+        """The API token ``token_id`` (salted hash, never the secret) or ``None``."""
+        cols = ", ".join(TOKEN_COLUMNS)
+        rows = self._select(
+            f"SELECT {cols} FROM api_tokens WHERE id = ?", (token_id,), json_columns=frozenset()
+        )
+        return token_of(rows[0]) if rows else None
 
     def get_dataset(self, name: str) -> Dataset | None:
         """The dataset ``name`` or ``None``."""

@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # annotations only: importing the interface loads no record m
     from resonance.domain.dsp import AutoAgreeRule, Negotiation, Peer
     from resonance.domain.evaluation import EvaluationRun, EvaluationSuite
     from resonance.domain.jobs import Job, JobKind, JobStatus
+    from resonance.domain.ladder import SuiteQuery
     from resonance.domain.ledger import LedgerEntry
     from resonance.domain.loop_types import LoopRun
     from resonance.domain.modeling import ModelVersion
@@ -60,13 +61,15 @@ class OrgRepo(Protocol):
 
 
 class CatalogReader(Protocol):
-    """The catalog's read-only queries: what browsing datasets needs.
+    """The catalog's read-only queries: what browsing datasets (and knowing who asks) needs.
 
     Every :class:`Tx` is one; so is the embedded store's quick reader
     (:class:`resonance.storage.sqlite_reader.SqliteCatalogReader`), which must give the
     same answers (``tests/storage/test_catalog_reader.py``).
     """
 
+    def get_organization(self, name: str) -> Organization | None: ...
+    def get_api_token(self, token_id: str) -> ApiToken | None: ...
     def get_dataset(self, name: str) -> Dataset | None: ...
     def list_datasets(
         self,
@@ -328,6 +331,13 @@ class JobRepo(Protocol):
     def request_job_cancel(self, job_id: str) -> bool: ...
 
 
+class TrustRepo(Protocol):
+    """Charged queries against sealed suites (budget per builder organization, Ladder)."""
+
+    def add_suite_query(self, query: SuiteQuery) -> None: ...
+    def suite_queries(self, *, suite: str, organization: str) -> list[SuiteQuery]: ...
+
+
 class ReviewRepo(Protocol):
     """The owners' review queue, reviewer delegations and dataset version marks.
 
@@ -373,6 +383,7 @@ class ReviewRepo(Protocol):
 class Tx(
     DspRepo,
     JobRepo,
+    TrustRepo,
     ReviewRepo,
     LoopRepo,
     ModelRepo,

@@ -58,6 +58,7 @@ datasets = sa.Table(
     sa.Column("label", sa.JSON),
     sa.Column("group_key", sa.String(200)),
     sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("derived", sa.Boolean, nullable=False, server_default=sa.false()),  # 0015_trust
 )
 
 dataset_versions = sa.Table(
@@ -75,6 +76,8 @@ dataset_versions = sa.Table(
     sa.Column("profile", sa.JSON, nullable=False),
     sa.Column("created_at", sa.String(40), nullable=False),
     sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("sources", sa.JSON),  # 0015_trust: [{"ref", "rows"}] of a derived version
+    sa.Column("provenance", sa.String(64)),  # 0015_trust: per-row provenance artifact
 )
 
 policies = sa.Table(

@@ -10,6 +10,7 @@ from resonance.storage import (
     tables_models,  # noqa: F401
     tables_registry,  # noqa: F401
     tables_review,  # noqa: F401
+    tables_trust,  # noqa: F401
 )
 from resonance.storage.tables import metadata
 

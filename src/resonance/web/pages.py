@@ -22,7 +22,16 @@ from resonance.domain.orgs import Organization
 from resonance.domain.policies import Purpose
 from resonance.domain.reporting import DEADLINES, ReportKind
 from resonance.reports import charts
-from resonance.services import catalog, contracts, ledger, policies, registry, reports, review
+from resonance.services import (
+    access,
+    catalog,
+    contracts,
+    ledger,
+    policies,
+    registry,
+    reports,
+    review,
+)
 from resonance.web import workspaces as ws
 from resonance.web.shared import (
     PLOTLY_URL,
@@ -67,7 +76,12 @@ def catalog_page(space: Any, request: Request, me: Organization) -> Ctx:
     items = [
         (d, v)
         for d, v in catalog.list_datasets(
-            space, owner=owner or None, kind=wanted, industry=industry or None, validation=True
+            space,
+            owner=owner or None,
+            kind=wanted,
+            industry=industry or None,
+            validation=True,
+            viewer=me.name,
         )
         if matches(q, d.name, d.description, d.owner, d.scenario, d.industry)
     ]
@@ -80,8 +94,9 @@ def catalog_page(space: Any, request: Request, me: Organization) -> Ctx:
 
 
 def dataset_page(space: Any, request: Request, me: Organization, name: str) -> Ctx:
-    """One dataset: versions, schema, validation, policy (editable by its owner), lineage."""
-    ds, versions = catalog.show_dataset(space, name)
+    """One dataset: versions, schema, validation, policy (editable by its owner), lineage
+    (a sealed set's validation report and profile are its owner's only)."""
+    ds, versions = catalog.show_dataset(space, name, viewer=me.name)
     marks = {n: m.status for n, m in review.version_marks(space, name).items()}
     kept = [v for v in versions if marks.get(v.number) != "rejected"]
     latest = kept[-1] if kept else None  # a rejected loop candidate is never the latest
@@ -100,6 +115,7 @@ def dataset_page(space: Any, request: Request, me: Organization, name: str) -> C
         "purposes": [p.value for p in Purpose],
         "lineage": catalog.lineage(space, latest.ref) if latest else [],
         "ingested": query(request, "ingested"),
+        "derivation": access.derivation(space, latest) if latest else None,
     }
 
 
@@ -123,8 +139,9 @@ def ledger_page(space: Any, request: Request, me: Organization) -> Ctx:
     if not 0 <= after < 2**62:
         raise InvalidInput("after is out of range")
     actor, action, obj = query(request, "actor"), query(request, "action"), query(request, "object")
-    entries = ledger.entries(
+    entries = ledger.visible_entries(
         space,
+        viewer=me.name,
         after_seq=after,
         limit=200,
         actor=actor or None,

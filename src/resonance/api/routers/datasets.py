@@ -42,19 +42,25 @@ def list_datasets(
 
 
 @router.get("/{name}")
-def show_dataset(name: DatasetName, space: SpaceDep, _: OrgDep) -> dict[str, Any]:
-    """A dataset and its versions (the latest with schema, validation and profile); each
-    version's ``status`` says whether the process that made it accepted or rejected it
-    (a rejected loop candidate is kept for audit, never the latest)."""
-    ds, versions = catalog.show_dataset(space, name)
+def show_dataset(name: DatasetName, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
+    """A dataset and its versions (the latest with schema, validation and profile).
+
+    Each version's ``status`` says whether the process that made it accepted or
+    rejected it (a rejected loop candidate is kept for audit, never the latest). A
+    sealed dataset's profile and validation report go to its owner only; a derived
+    dataset says where its rows came from and what every source allows.
+    """
+    ds, versions = catalog.show_dataset(space, name, viewer=me.name)
     marks = {n: m.status for n, m in review.version_marks(space, name).items()}
     kept = [v for v in versions if marks.get(v.number) != "rejected"]
     latest = kept[-1] if kept else None  # a rejected loop candidate is never the latest
+    derived = access.derivation(space, latest) if latest else None
     return {
         **forms.dataset(ds, latest),
         "versions": [
             {**forms.version(v, full=v is latest), "status": marks.get(v.number)} for v in versions
         ],
+        "derivation": derived.to_dict() if derived else None,
     }
 
 
@@ -155,7 +161,7 @@ def read_rows(
     fmt: Annotated[str, Query(alias="format", pattern="^(json|csv)$")] = "json",
 ) -> dict[str, Any] | Response:
     """Rows of a version under its usage policy; the use (or the denial) goes to the ledger."""
-    version, table = access.export_rows(space, actor=me.name, ref=ref, purpose=purpose)
+    version, table = access.read_version(space, actor=me.name, ref=ref, purpose=purpose)
     part = table.slice(0, limit)
     if fmt == "csv":
         buf = io.BytesIO()

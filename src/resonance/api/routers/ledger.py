@@ -17,16 +17,28 @@ router = APIRouter(prefix="/ledger", tags=["ledger"], responses=ERROR_RESPONSES)
 @router.get("")
 def show(
     space: SpaceDep,
-    _: OrgDep,
+    me: OrgDep,
     after: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     object_id: Annotated[str | None, Query(alias="object", max_length=200)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
     actor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> list[dict[str, Any]]:
-    """Ledger entries in order, filtered."""
-    items = svc.entries(
-        space, after_seq=after, limit=limit, object_id=object_id, action=action, actor=actor
+    """Ledger entries in order, filtered: those the caller is a party to.
+
+    The operator and the authority see every entry; any other organization the
+    entries it acted in, owns the object of, is granted by or is named in, with
+    another member's row lists replaced by their count. ``/ledger/verify`` walks
+    the whole chain for everyone.
+    """
+    items = svc.visible_entries(
+        space,
+        viewer=me.name,
+        after_seq=after,
+        limit=limit,
+        object_id=object_id,
+        action=action,
+        actor=actor,
     )
     return [forms.entry(e) for e in items]
 

@@ -56,6 +56,7 @@ class SqlCatalogRepo(SqlRepoBase):
                 label=dataset.label.to_dict() if dataset.label else None,
                 group_key=dataset.group_key,
                 created_at=created_at,
+                derived=dataset.derived,
             )
         )
 
@@ -94,6 +95,8 @@ class SqlCatalogRepo(SqlRepoBase):
                 profile=version.profile,
                 created_at=version.created_at,
                 created_by=version.created_by,
+                sources=[s.to_dict() for s in version.sources] or None,
+                provenance=version.provenance,
             )
         )
 

@@ -11,21 +11,14 @@ from resonance.domain.orgs import (
     ConsortiumMember,
     ConsortiumRole,
     Organization,
-    Role,
 )
 from resonance.storage import tables as t
+from resonance.storage.records import organization_of
 from resonance.storage.sql.base import SqlRepoBase
 
 
 def _org(row: Any) -> Organization:
-    return Organization(
-        name=row.name,
-        roles=frozenset(Role(r) for r in row.roles),
-        region=row.region,
-        display_name=row.display_name,
-        central_enterprise=bool(row.central_enterprise),
-        enterprise=row.enterprise,
-    )
+    return organization_of(row._mapping)
 
 
 class SqlOrgRepo(SqlRepoBase):

@@ -26,6 +26,7 @@ from resonance.domain.reporting import ReportKind, ReportNote, ReportSubmission,
 from resonance.domain.tokens import ApiToken
 from resonance.storage import tables_authority as a
 from resonance.storage import tables_registry as r
+from resonance.storage.records import token_of
 from resonance.storage.sql.base import SqlRepoBase
 
 
@@ -82,9 +83,7 @@ def _space(row: Any) -> ResonanceSpaceEntry:
 
 
 def _token(row: Any) -> ApiToken:
-    return ApiToken(
-        row.id, row.organization, row.salt, row.hash, row.label, row.created_at, row.revoked_at
-    )
+    return token_of(row._mapping)
 
 
 def _jsonable(value: Any) -> Any:

@@ -24,6 +24,7 @@ from resonance.storage.sql.models import SqlModelRepo
 from resonance.storage.sql.orgs import SqlOrgRepo
 from resonance.storage.sql.registry import SqlRegistryRepo
 from resonance.storage.sql.review import SqlReviewRepo
+from resonance.storage.sql.trust import SqlTrustRepo
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -39,6 +40,7 @@ class SqlTx(
     SqlLedgerRepo,
     SqlRegistryRepo,
     SqlSessionRepo,
+    SqlTrustRepo,
 ):
     """One transaction; every repository method runs on its connection."""
 
