@@ -41,7 +41,7 @@ from resonance.domain.registry import (
     ResonanceSpaceEntry,
     ScenarioFile,
 )
-from resonance.services import bulk, orgs, registry, registry_state
+from resonance.services import bulk, orgs, registry, registry_state, tokens
 from resonance.services.space import Space
 
 REPORT_TARGET_S = 5.0
@@ -138,9 +138,24 @@ def build_province(root: Path) -> Space:
     return space
 
 
+_TOKENS: dict[tuple[Path, str], str] = {}
+
+
+def _token(root: Path, actor: str) -> str:
+    """An API token of ``actor`` (issued once per space, as a member would be given one)."""
+    if (root, actor) not in _TOKENS:
+        space = Space.open(root)
+        try:
+            plain, _ = tokens.create_token(space, actor=actor, organization=actor, label="bench")
+        finally:
+            space.close()
+        _TOKENS[(root, actor)] = plain
+    return _TOKENS[(root, actor)]
+
+
 def cli(root: Path, *args: str, actor: str = "authority") -> None:
-    """Run the ``resonance`` CLI as a user would (a fresh process)."""
-    env = {**os.environ, "RESONANCE_ACTOR": ""}
+    """Run the ``resonance`` CLI as a user would (a fresh process, with ``actor``'s token)."""
+    env = {**os.environ, "RESONANCE_ACTOR": "", "RESONANCE_TOKEN": _token(root, actor)}
     boot = "import sys; from resonance.cli.app import main; sys.argv[0] = 'resonance'; main()"
     cmd = [sys.executable, "-c", boot, "--space", str(root), "--as", actor, *args]
     subprocess.run(cmd, check=True, env=env, capture_output=True)

@@ -22,15 +22,16 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from resonance.api.app import create_app
 from resonance.domain import signing
 from resonance.domain.datasets import DatasetKind, make_label_spec
 from resonance.domain.dsp import Envelope, message, offer_request, signing_input
 from resonance.domain.policies import AccessRequest, Purpose, RuleChain
+from resonance.server import create_app as served_app
 from resonance.services import catalog, contracts, ledger, policies, tokens
 from resonance.services.catalog import NewDataset
 from resonance.services.space import Space
-from tests.conftest import STEEL_CSV, STEEL_LABELS, make_space
+from tests.conftest import STEEL_CSV, STEEL_LABELS, make_space, org_token
+from tests.web.conftest import console_login
 
 RESONANCE = shutil.which("resonance")
 TODAY = datetime.now(UTC).date()
@@ -60,7 +61,10 @@ def _cli(node: Node, *args: str, actor: str | None = None) -> dict[str, Any]:
     cmd = [RESONANCE, "--space", str(node.root), "--format", "json"]
     if actor:
         cmd += ["--as", actor]
-    out = subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=120)
+    # the CLI acts only with the organization's token (the operator's when none is named)
+    token = org_token(node.root, actor or "operator") or ""
+    env = {**os.environ, "RESONANCE_TOKEN": token, "RESONANCE_ACTOR": ""}
+    out = subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=120, env=env)
     data = json.loads(out.stdout) if out.stdout.strip() else {}
     if out.returncode != 0:
         return {"_rc": out.returncode, **data}
@@ -348,10 +352,10 @@ def test_refusal_and_auto_agree_rule(nodes: tuple[Node, Node]) -> None:
         actor="builder",
     )
     assert sealed["error"]["code"] == "RES-101"
-    # the console's contracts page of the provider lists them
+    # the console's contracts page of the provider lists them to the dataset's owner
     plain, _ = tokens.create_token(b.space, actor="operator", organization="plant-a")
-    with TestClient(create_app(b.root)) as client:
-        client.cookies.set("resonance_token", plain, path="/console")
+    with TestClient(served_app(b.root)) as client:
+        console_login(client, plain)
         page = client.get("/console/contracts").text
     assert "space-a.builder" in page and "TERMINATED" in page and "STARTED" in page
 
