@@ -10,7 +10,7 @@ import typer
 
 from resonance.cli.output import console, ctx_of, print_table, progress, show
 from resonance.domain import forms
-from resonance.domain.datasets import DatasetKind, make_label_spec
+from resonance.domain.datasets import DatasetKind, Task, make_label_spec
 from resonance.domain.errors import InvalidInput
 from resonance.domain.policies import parse_purposes
 from resonance.domain.validation import ValidationReport
@@ -52,6 +52,9 @@ def ingest(
     label: str | None = typer.Option(None, help="Label column."),
     label_onehot: str | None = typer.Option(None, help="One-hot label columns, comma separated."),
     group_key: str | None = typer.Option(None, help="Group column (machine or unit id)."),
+    task: Task = typer.Option(
+        Task.CLASSIFICATION, help="What the label asks for: classification or regression."
+    ),
     description: str = typer.Option("", help="What the data is."),
     fmt: str | None = typer.Option(None, "--file-format", help="csv or parquet."),
 ) -> None:
@@ -66,7 +69,9 @@ def ingest(
             industry=industry,
             scenario=scenario,
             description=description,
-            label=make_label_spec(label, label_onehot.split(",") if label_onehot else None),
+            label=make_label_spec(
+                label, label_onehot.split(",") if label_onehot else None, task=task
+            ),
             group_key=group_key,
         )
     with progress(f"ingesting {path.name}") as advance:
@@ -91,10 +96,11 @@ def validate(
     label: str | None = typer.Option(None),
     label_onehot: str | None = typer.Option(None),
     group_key: str | None = typer.Option(None),
+    task: Task = typer.Option(Task.CLASSIFICATION, help="classification or regression."),
 ) -> None:
     """Validate a file without storing it."""
     c = ctx_of(ctx)
-    spec = make_label_spec(label, label_onehot.split(",") if label_onehot else None)
+    spec = make_label_spec(label, label_onehot.split(",") if label_onehot else None, task=task)
     report = catalog.validate_file(path, label=spec, group_key=group_key)
     show(c, report.to_dict(), lambda: _print_report(report))
     if not report.ok:

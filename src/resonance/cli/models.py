@@ -26,7 +26,7 @@ def _headline(model: ModelVersion) -> str:
 
 def _print_model(model: ModelVersion) -> None:
     console.print(
-        f"[bold]{model.ref}[/] ({model.spec.trainer}, {model.spec.task.value}) "
+        f"[bold]{model.ref}[/] ({model.spec.trainer}, {model.spec.task}) "
         f"by {model.created_by} at {model.created_at}; code {model.code_version}"
     )
     print_table(
@@ -49,7 +49,9 @@ def train(
     name: str = typer.Option(..., "--name", "-n", help="Model name (versions are numbered)."),
     trainer: str = typer.Option(..., "--trainer", "-t", help="sklearn-logreg, sklearn-rf, ..."),
     dataset: list[str] = typer.Option(..., "--dataset", "-d", help="NAME or NAME@N; repeat."),
-    task: Task = typer.Option(Task.CLASSIFICATION, help="classification or regression."),
+    task: Task | None = typer.Option(
+        None, help="Check: the task the datasets' label spec must declare (it sets the task)."
+    ),
     param: list[str] = typer.Option([], "--param", "-p", help="KEY=VALUE; repeat."),
     exclude: list[str] = typer.Option([], "--exclude", "-x", help="Column never used; repeat."),
     feature: list[str] = typer.Option([], "--feature", help="Use only these columns; repeat."),
@@ -101,7 +103,7 @@ def list_(
                 (
                     m.ref,
                     m.spec.trainer,
-                    m.spec.task.value,
+                    str(m.spec.task or "-"),
                     ", ".join(m.datasets),
                     m.created_by,
                     _headline(m),

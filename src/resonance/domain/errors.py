@@ -172,3 +172,12 @@ class BadDecisionFile(ResonanceError):
     """A file of review decisions cannot be read (columns, decisions, ids)."""
 
     spec = _spec("RES-222", 422, "bad decision file")
+
+
+# --- regression (issue 10) ---
+
+
+class TaskNotSupported(ResonanceError):
+    """A capability cannot do the task the dataset's label spec declares (or was asked another)."""
+
+    spec = _spec("RES-230", 422, "task not supported")

@@ -21,7 +21,12 @@ class Model(Protocol):
 
 @dataclass
 class Rows:
-    """Labeled rows with provenance: raw frame (for slices), encoded X, labels, owners."""
+    """Labeled rows with provenance: raw frame (for slices), encoded X, labels, owners.
+
+    ``y`` holds class indices (classification) or numeric targets (regression);
+    ``groups`` each row's group (its dataset's group key; ``None`` when no
+    dataset declares one): a split boundary for folds and learning curves.
+    """
 
     frame: pd.DataFrame
     X: np.ndarray
@@ -29,6 +34,7 @@ class Rows:
     owner: np.ndarray
     source: np.ndarray
     row: np.ndarray
+    groups: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.y)
@@ -42,6 +48,7 @@ class Rows:
             self.owner[idx],
             self.source[idx],
             self.row[idx],
+            self.groups[idx] if self.groups is not None else None,
         )
 
     def without(self, idx: np.ndarray) -> Rows:
@@ -59,6 +66,9 @@ class Rows:
             np.concatenate([self.owner, other.owner]),
             np.concatenate([self.source, other.source]),
             np.concatenate([self.row, other.row]),
+            np.concatenate([self.groups, other.groups])
+            if self.groups is not None and other.groups is not None
+            else None,
         )
 
 

@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from resonance.domain.errors import InvalidInput
+from resonance.domain.datasets import LabelSpec, Task
+from resonance.domain.errors import InvalidInput, TaskNotSupported
 
-
-class Task(StrEnum):
-    """What a model predicts."""
-
-    CLASSIFICATION = "classification"
-    REGRESSION = "regression"
+__all__ = ["ModelSpec", "ModelVersion", "Task", "parse_params", "task_for", "with_task"]
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """How to train a model: trainer name, task, hyper-parameters and feature selection."""
+    """How to train a model: trainer name, task, hyper-parameters and feature selection.
+
+    ``task`` is ``None`` until the spec meets its data: the dataset's label spec
+    declares the task (:func:`with_task`); every stored model has one.
+    """
 
     trainer: str
-    task: Task = Task.CLASSIFICATION
+    task: Task | None = None
     params: dict[str, Any] = field(default_factory=dict)
     feature_columns: tuple[str, ...] | None = None
     exclude_columns: tuple[str, ...] = ()
@@ -30,7 +29,7 @@ class ModelSpec:
         """Serialize to plain JSON types."""
         return {
             "trainer": self.trainer,
-            "task": self.task.value,
+            "task": self.task.value if self.task else None,
             "params": self.params,
             "feature_columns": list(self.feature_columns) if self.feature_columns else None,
             "exclude_columns": list(self.exclude_columns),
@@ -42,11 +41,52 @@ class ModelSpec:
         cols = data.get("feature_columns")
         return ModelSpec(
             trainer=data["trainer"],
-            task=Task(data.get("task", "classification")),
+            task=Task(data["task"]) if data.get("task") else None,
             params=dict(data.get("params") or {}),
             feature_columns=tuple(cols) if cols else None,
             exclude_columns=tuple(data.get("exclude_columns") or ()),
         )
+
+
+def task_for(
+    label: LabelSpec,
+    *,
+    capability: str,
+    requested: Task | None = None,
+    supports: tuple[Task, ...] = (Task.CLASSIFICATION, Task.REGRESSION),
+) -> Task:
+    """The task a capability runs: the one the dataset's label spec declares.
+
+    Raises ``TaskNotSupported`` (before any work) when another task was asked
+    for, or when the capability cannot do the declared one.
+    """
+    if requested is not None and requested is not label.task:
+        raise TaskNotSupported(
+            f"the data's label spec declares {label.task.value} on "
+            f"{', '.join(label.columns)}; {capability} cannot train it as {requested.value}",
+            declared=label.task.value,
+            requested=requested.value,
+        )
+    if label.task not in supports:
+        raise TaskNotSupported(
+            f"{capability} does not do {label.task.value} "
+            f"(it does {', '.join(t.value for t in supports)})",
+            task=label.task.value,
+            capability=capability,
+        )
+    return label.task
+
+
+def with_task(
+    spec: ModelSpec,
+    label: LabelSpec,
+    *,
+    capability: str,
+    supports: tuple[Task, ...] = (Task.CLASSIFICATION, Task.REGRESSION),
+) -> ModelSpec:
+    """``spec`` with the task of the data's label spec (see :func:`task_for`)."""
+    task = task_for(label, capability=capability, requested=spec.task, supports=supports)
+    return replace(spec, task=task)
 
 
 def parse_params(items: list[str]) -> dict[str, Any]:

@@ -34,7 +34,6 @@ def label_issue_summary(
     prepared = prepare_xy(
         data.table,
         data.label,
-        task=fitted.spec.task,
         encoder=fitted.encoder,
         classes=fitted.classes,
     )

@@ -78,6 +78,7 @@ def register_suite(
             query_budget,
             primary_metric,
         )
+        suite.check_task(ds.label.task if ds.label else None, what=f"the label of {version.ref}")
         w.tx.add_suite(suite, created_at=w.now)
         w.emit(
             SuiteRegistered(
@@ -230,6 +231,7 @@ def evaluate(
     with space.work() as w:
         version = require_model(w.tx, model)
     the_suite = require_suite(space, suite)
+    the_suite.check_task(version.spec.task, what=f"model {version.ref}")
     _check_caller(space, actor, version, the_suite)
     # training rows first: a caller who may not read them stops before the sealed read
     pooled = diagnose and not version.federated

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from resonance.domain.datasets import Dataset, DatasetVersion
 from resonance.domain.errors import InvalidInput
 from resonance.domain.events import FederatedRoundAggregated
-from resonance.domain.modeling import ModelSpec, ModelVersion
+from resonance.domain.modeling import ModelSpec, ModelVersion, Task, task_for
 from resonance.domain.orgs import Role, check_slug
 from resonance.domain.policies import Purpose
 from resonance.services.access import authorize, load_rows
@@ -37,6 +37,12 @@ from resonance.training.federated.models import KINDS as KINDS
 from resonance.training.federated.secagg import AppCallable, make_secure_client
 from resonance.training.federated.server import FederatedResult, in_process_grid, serve
 from resonance.training.trainers import FittedModel
+
+FEDERATED_TASKS: dict[str, tuple[Task, ...]] = {
+    "linear": (Task.CLASSIFICATION,),
+    "mlp": (Task.CLASSIFICATION,),
+}
+"""The tasks each federated model kind trains."""
 
 
 @dataclass(frozen=True)
@@ -185,6 +191,9 @@ def federate(
     with space.work() as w:
         require_role(w.tx, actor, Role.MODEL_BUILDER)
     members = resolve_members(space, datasets)
+    label = members[0].dataset.label
+    assert label is not None
+    task_for(label, capability=f"federate run ({cfg.kind})", supports=FEDERATED_TASKS[cfg.kind])
     run = f"fed-{uuid.uuid4().hex[:12]}"
     apps = client_apps(
         space, members, model=name, run=run, exclude=exclude, secure=cfg.secure_aggregation
@@ -222,6 +231,7 @@ def store_outcome(
     assert label is not None
     spec = ModelSpec(
         f"federated-{cfg.kind}",
+        task=label.task,
         params={"strategy": cfg.strategy, "rounds": cfg.rounds, "hidden": cfg.hidden},
         exclude_columns=exclude,
     )

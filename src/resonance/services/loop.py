@@ -24,7 +24,7 @@ from resonance.domain.events import (
 )
 from resonance.domain.loop import Iteration, LoopConfig, LoopTrace, run_loop
 from resonance.domain.loop_types import FAILED, FINISHED, RUNNING, LoopRun, LoopSummary
-from resonance.domain.modeling import Task
+from resonance.domain.modeling import with_task
 from resonance.domain.orgs import Role, check_slug
 from resonance.domain.refs import ref_name, version_ref
 from resonance.domain.review import Evidence, Proposal, ProposalKind
@@ -34,6 +34,7 @@ from resonance.services.loop_data import (
     Pool,
     SuiteOracle,
     auto_drop_members,
+    declared_label,
     read_pool,
     register_working,
 )
@@ -56,8 +57,6 @@ def _check_request(space: Space, actor: str, req: LoopRequest) -> None:
             field="loop run",
             value=req.name,
         )
-    if req.spec.task is not Task.CLASSIFICATION:
-        raise InvalidInput("the loop optimizes classification models")
     if req.budget < 0 or req.iterations < 1:
         raise InvalidInput("budget must be ≥ 0 and iterations ≥ 1")
     with space.work() as w:
@@ -95,7 +94,8 @@ def run(
         direction; worst reported slice macro-F1; rows; rows taken per member)
         and a summary with the lift.
     """
-    req = request
+    spec = with_task(request.spec, declared_label(space, request), capability="loop run")
+    req = replace(request, spec=spec)
     _check_request(space, actor, req)
     pool = read_pool(space, actor, req)
     first = register_working(space, actor, req.name, pool, req)

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from resonance.domain.datasets import Dataset, DatasetKind, LabelSpec, Transformation
-from resonance.domain.errors import AlreadyExists
+from resonance.domain.errors import AlreadyExists, InvalidInput
 from resonance.domain.evaluation import HIGHER, METRIC_DIRECTIONS
 from resonance.domain.events import DatasetRegistered
 from resonance.domain.loop import Candidate, Outcome, Rows
@@ -24,9 +24,9 @@ from resonance.domain.policies import Purpose
 from resonance.domain.refs import ref_name, version_ref
 from resonance.services import evaluation
 from resonance.services.access import Grantee, authorize
-from resonance.services.catalog import derive_version
+from resonance.services.catalog import derive_version, require_dataset, resolve_version
 from resonance.services.space import Space
-from resonance.services.training import pool_rows, record_model
+from resonance.services.training import group_keys, pool_rows, record_model
 from resonance.training.features import Prepared, prepare_xy
 from resonance.training.trainers import FittedModel, fit_model
 
@@ -59,6 +59,22 @@ class Pool:
     train_refs: list[str]
 
 
+def declared_label(space: Space, req: LoopRequest) -> LabelSpec:
+    """The label spec every training and reserve dataset declares (metadata only, no rows)."""
+    with space.work() as w:
+        versions = [resolve_version(w.tx, r) for r in [*req.datasets, *req.reserves]]
+        datasets = [require_dataset(w.tx, v.dataset) for v in versions]
+    labels = {d.label for d in datasets}
+    if not datasets or None in labels or len(labels) != 1:
+        raise InvalidInput(
+            "training datasets and reserve pools must all declare the same label spec",
+            datasets=[d.name for d in datasets],
+        )
+    label = datasets[0].label
+    assert label is not None
+    return label
+
+
 def _read(space: Space, actor: str, refs: list[str], name: str, role: str) -> list[Grantee]:
     return [
         authorize(
@@ -72,6 +88,22 @@ def _read(space: Space, actor: str, refs: list[str], name: str, role: str) -> li
     ]
 
 
+def member_groups(grants: list[Grantee], tables: list[pa.Table]) -> np.ndarray:
+    """Each row's group: its version and the value of its dataset's group key (a row
+    whose dataset declares none is a group of its own)."""
+    parts = []
+    for g, t in zip(grants, tables, strict=True):
+        key = g.dataset.group_key
+        if key and key in t.column_names:
+            values = np.asarray(t[key].to_numpy(zero_copy_only=False), dtype=object)
+            parts.append(np.array([f"{g.version.ref}|{v}" for v in values], dtype=object))
+        else:
+            parts.append(
+                np.array([f"{g.version.ref}#{i}" for i in range(t.num_rows)], dtype=object)
+            )
+    return np.concatenate(parts) if parts else np.empty(0, dtype=object)
+
+
 def read_pool(space: Space, actor: str, req: LoopRequest) -> Pool:
     """Read (and record) every training and reserve version; encode them together."""
     train_g = _read(space, actor, req.datasets, req.name, "training data")
@@ -79,10 +111,11 @@ def read_pool(space: Space, actor: str, req: LoopRequest) -> Pool:
     pooled = pool_rows(space, [*train_g, *reserve_g], what="training datasets and reserve pools")
     grants, tables, universe, label = pooled.grants, pooled.tables, pooled.table, pooled.label
     n_train = sum(t.num_rows for t in tables[: len(train_g)])
+    keys = group_keys(g.dataset for g in grants)
     enc_prep = prepare_xy(
         universe.slice(0, n_train),
         label,
-        exclude=req.spec.exclude_columns,
+        exclude=(*req.spec.exclude_columns, *keys),  # a group key is never a feature
         feature_columns=req.spec.feature_columns,
     )
     prepared = prepare_xy(universe, label, encoder=enc_prep.encoder)
@@ -102,6 +135,7 @@ def read_pool(space: Space, actor: str, req: LoopRequest) -> Pool:
         owner,
         source,
         np.arange(len(owner)),
+        member_groups(grants, tables) if keys else None,
     )
     idx = np.arange(len(owner))
     return Pool(

@@ -49,7 +49,7 @@ def _identity(model: ModelVersion) -> list[str]:
     lines = [
         f"# Model card: {model.ref}",
         "",
-        f"- **Trainer**: `{spec.trainer}` ({spec.task.value})",
+        f"- **Trainer**: `{spec.trainer}` ({spec.task})",
         f"- **Built by**: {model.created_by} at {model.created_at}",
         f"- **Industry**: {model.industry or '—'}; **scenario**: {model.scenario or '—'}",
         f"- **Code version**: `{model.code_version}`",

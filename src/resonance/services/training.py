@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from resonance.domain.datasets import Dataset, DatasetVersion, LabelSpec
 from resonance.domain.errors import InvalidInput, NotFound
 from resonance.domain.evaluation import classification_metrics, regression_metrics
 from resonance.domain.events import ModelTrained
-from resonance.domain.modeling import ModelSpec, ModelVersion, Task
+from resonance.domain.modeling import ModelSpec, ModelVersion, Task, with_task
 from resonance.domain.orgs import Role, check_slug
 from resonance.domain.policies import Purpose
 from resonance.domain.refs import parse_ref
@@ -77,6 +78,11 @@ def pool(space: Space, *, actor: str, refs: list[str], purpose: Purpose, model: 
         grants[0].dataset.group_key,
         [g.dataset for g in grants],
     )
+
+
+def group_keys(datasets: Iterable[Dataset]) -> tuple[str, ...]:
+    """The group key columns the datasets declare: never features, always split boundaries."""
+    return tuple(sorted({d.group_key for d in datasets if d.group_key}))
 
 
 @dataclass
@@ -169,20 +175,22 @@ def train_model(
     """Train a model version on dataset versions pooled in the sandbox.
 
     Each dataset's policy must grant ``train-pooled`` to ``actor`` (a model
-    builder); every read is on the ledger. Metrics come from a held-out split
-    (groups never straddle it); the stored model is then fitted on all rows.
+    builder); every read is on the ledger. The task is the one the datasets'
+    label spec declares (``spec.task``, when given, must match it). Metrics come
+    from a held-out split (groups never straddle it); the stored model is then
+    fitted on all rows.
     """
     check_slug(name, what="model")
     get_trainer(spec.trainer)
     with space.work() as w:
         require_role(w.tx, actor, Role.MODEL_BUILDER)
     data = pool(space, actor=actor, refs=datasets, purpose=Purpose.TRAIN_POOLED, model=name)
+    spec = with_task(spec, data.label, capability="model train")
     prepared = prepare_xy(
         data.table,
         data.label,
-        task=spec.task,
         feature_columns=spec.feature_columns,
-        exclude=spec.exclude_columns,
+        exclude=(*spec.exclude_columns, *group_keys(data.datasets)),
         group_key=data.group_key,
     )
     metrics = holdout_metrics(spec, prepared, label=data.label, seed=seed)

@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from resonance.domain.errors import NotFound, RoleRequired
+from resonance.domain.errors import NotFound, RoleRequired, TaskNotSupported
 from resonance.domain.evaluation import classification_metrics
 from resonance.domain.events import ContributionValued
-from resonance.domain.modeling import ModelVersion
+from resonance.domain.modeling import ModelVersion, Task
 from resonance.domain.orgs import Role
 from resonance.domain.policies import Purpose
 from resonance.domain.valuation import Utility, knn_shapley, leave_one_out, member_shapley, shares
@@ -206,6 +206,11 @@ def value_model(
     """
     version = get_model(space, model)
     _check_valuer(space, actor, version)
+    require_suite(space, suite).check_task(version.spec.task, what=f"model {version.ref}")
+    if version.spec.task is not Task.CLASSIFICATION:
+        raise TaskNotSupported(
+            f"valuation does not do {version.spec.task} models yet", model=version.ref
+        )
     data, sealed = _read(space, version, suite)
     utility = _utility(space, version, data, sealed)
     cache: dict[frozenset[int], float] = {}

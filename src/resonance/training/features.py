@@ -9,9 +9,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from resonance.domain.datasets import LabelKind, LabelSpec
+from resonance.domain.datasets import LabelKind, LabelSpec, Task
 from resonance.domain.errors import InvalidInput
-from resonance.domain.modeling import Task
 
 MAX_CATEGORIES = 30
 
@@ -31,6 +30,24 @@ def label_values(table: pa.Table, label: LabelSpec) -> np.ndarray:
         ]
     )
     return np.asarray(label.columns, dtype=object)[onehot.argmax(axis=1)]
+
+
+def regression_targets(raw: np.ndarray, label: LabelSpec) -> np.ndarray:
+    """Numeric targets of a regression label (missing values become NaN), or ``InvalidInput``."""
+    out = np.empty(len(raw))
+    for i, v in enumerate(raw):
+        if v is None or v == "":
+            out[i] = np.nan
+            continue
+        try:
+            out[i] = float(v)
+        except (TypeError, ValueError):
+            raise InvalidInput(
+                f"the regression label {label.columns[0]!r} holds a non-numeric value {v!r}",
+                column=label.columns[0],
+                value=str(v),
+            ) from None
+    return out
 
 
 @dataclass
@@ -140,7 +157,6 @@ def prepare_xy(
     table: pa.Table,
     label: LabelSpec,
     *,
-    task: Task = Task.CLASSIFICATION,
     encoder: FeatureEncoder | None = None,
     classes: tuple[str, ...] | None = None,
     feature_columns: tuple[str, ...] | None = None,
@@ -152,7 +168,8 @@ def prepare_xy(
     Parameters
     ----------
     label:
-        The dataset's label spec; one-hot specs become one class per column.
+        The dataset's label spec: its task says whether ``y`` holds class indices
+        (one-hot specs become one class per column) or numeric targets.
     encoder, classes:
         From the training data when preparing evaluation data, so columns and
         class indices line up.
@@ -166,8 +183,8 @@ def prepare_xy(
     )
     X = enc.transform(table)
     raw = label_values(table, label)
-    if task is Task.REGRESSION:
-        y = raw.astype(float)
+    if label.task is Task.REGRESSION:
+        y = regression_targets(raw, label)
         classes = ()
     else:
         classes = classes or tuple(sorted({str(v) for v in raw}))

@@ -22,7 +22,7 @@ from sklearn.preprocessing import StandardScaler
 
 from resonance.domain.datasets import LabelSpec
 from resonance.domain.errors import InvalidInput, TrainingFailed
-from resonance.domain.modeling import ModelSpec, Task
+from resonance.domain.modeling import ModelSpec, Task, with_task
 from resonance.training.features import FeatureEncoder, Prepared, prepare_xy
 
 
@@ -135,7 +135,6 @@ class FittedModel:
         return prepare_xy(
             table,
             self.label,
-            task=self.spec.task,
             encoder=self.encoder,
             classes=self.classes or None,
         )
@@ -170,10 +169,13 @@ def fit_model(
     seed: int = 0,
     sample_weight: np.ndarray | None = None,
 ) -> FittedModel:
-    """Fit ``spec``'s trainer on prepared data."""
+    """Fit ``spec``'s trainer on prepared data, for the task ``label`` declares.
+
+    Raises ``TaskNotSupported`` when the spec asks for another task or the
+    trainer cannot do the declared one.
+    """
     trainer = get_trainer(spec.trainer)
-    if spec.task not in trainer.tasks:
-        raise InvalidInput(f"trainer {spec.trainer} does not do {spec.task.value}")
+    spec = with_task(spec, label, capability=f"trainer {spec.trainer}", supports=trainer.tasks)
     mask = prepared.y >= 0 if spec.task is Task.CLASSIFICATION else np.isfinite(prepared.y)
     if mask.sum() < 2 or (
         spec.task is Task.CLASSIFICATION and len(np.unique(prepared.y[mask])) < 2
@@ -181,6 +183,7 @@ def fit_model(
         raise TrainingFailed("training needs at least two rows and two classes")
     try:
         # bad parameter names or values fail in the estimator's constructor or in fit
+        assert spec.task is not None
         est = trainer.build(spec.task, spec.params, seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -212,7 +215,7 @@ def split(
         tr, te = next(splitter.split(idx, groups=prepared.groups))
         return tr, te
     y = prepared.y if prepared.classes else None
-    if y is not None and np.bincount(y[y >= 0]).min() >= 2:
+    if y is not None and len(y[y >= 0]) and np.bincount(y[y >= 0]).min() >= 2:
         sss = StratifiedShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
         tr, te = next(sss.split(idx, y))
         return tr, te

@@ -34,7 +34,7 @@ class TrainBody(BaseModel):
 
     name: str = slug("steel-fm")
     trainer: str = Field(max_length=40, examples=["lightgbm"])
-    task: Task = Task.CLASSIFICATION
+    task: Task | None = None  # the datasets' label spec sets it; given, it must match
     datasets: list[Annotated[str, Field(min_length=1, max_length=80)]] = Field(
         min_length=1, max_length=20, examples=[["steel-a@1"]]
     )
