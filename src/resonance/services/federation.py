@@ -39,8 +39,8 @@ from resonance.training.federated.server import FederatedResult, in_process_grid
 from resonance.training.trainers import FittedModel
 
 FEDERATED_TASKS: dict[str, tuple[Task, ...]] = {
-    "linear": (Task.CLASSIFICATION,),
-    "mlp": (Task.CLASSIFICATION,),
+    "linear": (Task.CLASSIFICATION, Task.REGRESSION),
+    "mlp": (Task.CLASSIFICATION, Task.REGRESSION),
 }
 """The tasks each federated model kind trains."""
 

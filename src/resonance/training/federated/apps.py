@@ -22,9 +22,14 @@ from flwr.serverapp.strategy import FedAdam, FedAvg, FedAvgM, FedProx, FedYogi, 
 from flwr.serverapp.strategy.dp_fixed_clipping import DifferentialPrivacyServerSideFixedClipping
 from flwr.serverapp.strategy.strategy_utils import aggregate_metricrecords
 
-from resonance.domain.datasets import LabelSpec
+from resonance.domain.datasets import LabelSpec, Task
 from resonance.domain.errors import InvalidInput, TrainingFailed
-from resonance.training.features import FeatureEncoder, encode_labels, label_values
+from resonance.training.features import (
+    FeatureEncoder,
+    encode_labels,
+    label_values,
+    regression_targets,
+)
 from resonance.training.federated.fedsgd import FedSgd, gradient_step
 from resonance.training.federated.models import BACKENDS, LocalConfig, local_train
 from resonance.training.federated.newton import FedNewton, l2_for, newton_statistics
@@ -54,15 +59,23 @@ def _schema_of(data: MemberData) -> dict[str, Any]:
         x = np.where(np.isnan(x), enc.medians[name], x)
         stats[name] = [len(x), float(x.sum()), float((x * x).sum()), enc.medians[name]]
     raw = label_values(data.table, data.label)
-    classes, counts = np.unique(raw.astype(str), return_counts=True)
-    return {
+    summary: dict[str, Any] = {
         "member": data.member,
         "ref": data.ref,
         "rows": data.table.num_rows,
         "numeric": stats,
         "categorical": enc.categorical,
-        "classes": dict(zip(classes.tolist(), counts.tolist(), strict=True)),
+        "task": data.label.task.value,
     }
+    if data.label.task is Task.REGRESSION:  # the target's count, sum and sum of squares
+        y = regression_targets(raw, data.label)
+        y = y[np.isfinite(y)]
+        summary["classes"] = {}
+        summary["target"] = [len(y), float(y.sum()), float((y * y).sum())]
+        return summary
+    classes, counts = np.unique(raw.astype(str), return_counts=True)
+    summary["classes"] = dict(zip(classes.tolist(), counts.tolist(), strict=True))
+    return summary
 
 
 def _arrays(params: list[np.ndarray]) -> ArrayRecord:
@@ -123,9 +136,9 @@ def member_update(
     """
     method = str(cfg.get("method", "local"))
     if method == "newton":
-        return newton_statistics(current, X, y, len(plan.classes))
+        return newton_statistics(current, X, y, plan.n_outputs, regression=plan.regression)
     if method == "gradient":
-        return gradient_step(current, X, y, len(plan.classes))
+        return gradient_step(current, X, y, plan.n_outputs, regression=plan.regression)
     local = LocalConfig(
         epochs=int(plan.local["epochs"]),
         lr=float(plan.local["lr"]),
@@ -133,13 +146,18 @@ def member_update(
         proximal_mu=float(str(cfg.get("proximal-mu", 0.0))),
         seed=int(str(cfg["server-round"])) * 7919 + plan.seed,
         backend=str(cfg.get("backend", "numpy")),
+        regression=plan.regression,
     )
-    return local_train(current, X, y, len(plan.classes), local)
+    return local_train(current, X, y, plan.n_outputs, local)
 
 
 @dataclass
 class Plan:
-    """The shared encoding (merged from member schemas) and local-training settings."""
+    """The shared encoding (merged from member schemas) and local-training settings.
+
+    Regression plans have no classes; their target is standardized with the
+    pooled ``target_mean`` and ``target_scale`` (from members' sums).
+    """
 
     numeric: list[str]
     medians: dict[str, float]
@@ -150,6 +168,19 @@ class Plan:
     local: dict[str, float]
     seed: int = 0
     rows: int = 0
+    task: str = Task.CLASSIFICATION.value
+    target_mean: float = 0.0
+    target_scale: float = 1.0
+
+    @property
+    def regression(self) -> bool:
+        """Whether the plan trains a regression."""
+        return self.task == Task.REGRESSION.value
+
+    @property
+    def n_outputs(self) -> int:
+        """Output columns of the model: one per class, or one for regression."""
+        return 1 if self.regression else len(self.classes)
 
     def to_json(self) -> str:
         """Serialize for the train config."""
@@ -166,8 +197,13 @@ class Plan:
         return FeatureEncoder(list(self.numeric), dict(self.categorical), dict(self.medians))
 
     def encode(self, table: pa.Table, label: LabelSpec) -> tuple[np.ndarray, np.ndarray]:
-        """Standardized features and class indices of rows with a known class."""
+        """Standardized features and class indices of rows with a known class (regression:
+        standardized targets of rows with a target)."""
         X = (self.encoder.transform(table) - np.asarray(self.mean)) / np.asarray(self.scale)
+        if self.regression:
+            t = regression_targets(label_values(table, label), label)
+            keep = np.isfinite(t)
+            return X[keep], (t[keep] - self.target_mean) / self.target_scale
         y = encode_labels(label_values(table, label), tuple(self.classes))
         return X[y >= 0], y[y >= 0]
 
@@ -195,9 +231,23 @@ def merge_schemas(schemas: list[dict[str, Any]], *, local: dict[str, float], see
         mean.append(mu)
         scale.append(float(np.sqrt(max(sq / n - mu * mu, 0.0))) or 1.0)
     width = sum(len(v) for v in categorical.values())
-    classes = sorted({k for s in schemas for k in s["classes"]})
-    if len(classes) < 2:
-        raise TrainingFailed("federated training needs at least two classes across members")
+    tasks = {str(s.get("task", Task.CLASSIFICATION.value)) for s in schemas}
+    if len(tasks) != 1:
+        raise TrainingFailed("members' label specs declare different tasks", tasks=sorted(tasks))
+    task = tasks.pop()
+    target = [0.0, 1.0]
+    if task == Task.REGRESSION.value:
+        n = sum(s["target"][0] for s in schemas)
+        if n < 2:
+            raise TrainingFailed("federated regression needs at least two targets across members")
+        mu = sum(s["target"][1] for s in schemas) / n
+        var = sum(s["target"][2] for s in schemas) / n - mu * mu
+        target = [mu, float(np.sqrt(max(var, 0.0))) or 1.0]
+        classes: list[str] = []
+    else:
+        classes = sorted({k for s in schemas for k in s["classes"]})
+        if len(classes) < 2:
+            raise TrainingFailed("federated training needs at least two classes across members")
     return Plan(
         numeric,
         medians,
@@ -208,6 +258,9 @@ def merge_schemas(schemas: list[dict[str, Any]], *, local: dict[str, float], see
         local,
         seed,
         sum(int(s["rows"]) for s in schemas),
+        task,
+        target[0],
+        target[1],
     )
 
 
@@ -330,8 +383,9 @@ def build_strategy(
     if cfg.strategy in ("fedadam", "fedyogi", "fedsgd"):
         common["eta"] = cfg.server_lr
     if cfg.strategy == "fednewton" and plan:
-        common["l2"] = l2_for(cfg.c, plan.rows, len(plan.classes))
+        common["l2"] = l2_for(cfg.c, plan.rows, len(plan.classes), regression=plan.regression)
         common["tol"] = cfg.tol
+        common["full_steps"] = plan.regression
     strategy: Strategy = STRATEGIES[cfg.strategy](**common)
     if cfg.dp_noise > 0:
         strategy = DifferentialPrivacyServerSideFixedClipping(
