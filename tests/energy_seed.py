@@ -46,6 +46,7 @@ class EnergySeed:
     """Names of the seeded datasets and which rows of the corrupted site were corrupted."""
 
     datasets: list[str]
+    reserves: list[str]
     suite: str
     corrupted_site: str
     corrupted_rows: np.ndarray
@@ -68,9 +69,11 @@ def seed_energy(
     builder: str = "builder",
     purposes: tuple[str, ...] = ("train-pooled", "train-federated"),
     corrupt_share: float = 0.15,
+    reserve_share: float = 0.0,
 ) -> EnergySeed:
     """Every fourth week sealed (suite ``energy-suite``, RMSE); the other days split in
-    three sites by time (non-IID: seasons), plant-b's targets ``corrupt_share`` corrupted."""
+    three sites by time (non-IID: seasons), plant-b's targets ``corrupt_share`` corrupted;
+    ``reserve_share`` of each site's days offered as a reserve pool (``energy-SITE-reserve``)."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     table = energy_table(days=days)
@@ -88,21 +91,32 @@ def seed_energy(
     day_index = np.unique(rest["day"].to_pylist(), return_inverse=True)[1]
     site = np.minimum(day_index * 3 // (day_index.max() + 1), 2)
     corrupted = np.empty(0, dtype=np.int64)
-    names = []
+    offered = rng.random(day_index.max() + 1) < reserve_share
+    names, reserves = [], []
     for i, member in enumerate(SITES):
-        part = rest.filter(pa.array(site == i))
+        mine = (site == i) & ~offered[day_index]
+        part = rest.filter(pa.array(mine))
         if member == "plant-b" and corrupt_share:
             part, corrupted = corrupt(part, corrupt_share, rng)
-        name = f"energy-{member}"
-        _ingest(space, member, name, part, folder, False)
-        policies.set_policy(
-            space,
-            actor=member,
-            dataset=name,
-            grants=[parse_grant(f"{builder}:{p}") for p in purposes],
-        )
-        names.append(name)
-    return EnergySeed(names, "energy-suite", "energy-plant-b", corrupted)
+        parts = [(f"energy-{member}", part)]
+        if reserve_share:
+            parts.append(
+                (
+                    f"energy-{member}-reserve",
+                    rest.filter(pa.array((site == i) & offered[day_index])),
+                )
+            )
+        for name, table_ in parts:
+            _ingest(space, member, name, table_, folder, False)
+            policies.set_policy(
+                space,
+                actor=member,
+                dataset=name,
+                grants=[parse_grant(f"{builder}:{p}") for p in purposes],
+            )
+        names.append(parts[0][0])
+        reserves.extend(n for n, _ in parts[1:])
+    return EnergySeed(names, reserves, "energy-suite", "energy-plant-b", corrupted)
 
 
 def _ingest(

@@ -212,5 +212,5 @@ def test_regression_suite_and_slices(lite_space: Space, tmp_path: Path) -> None:
     run = evaluation.evaluate(lite_space, actor="builder", model="tq", suite="torque")
     assert set(run.metrics) == {"rmse", "mae", "r2"} and run.passed == {"rmse": True}
     assert run.diagnosis["slices"] and "mae" in run.diagnosis["slices"][0]
-    assert "label_issues" not in run.diagnosis
+    assert run.diagnosis["label_issues"]["method"].startswith("out-of-fold residuals")
     assert "No per-class metrics" in model_card(lite_space, "tq")

@@ -9,8 +9,14 @@ import pytest
 
 from resonance.domain.errors import TaskNotSupported
 from resonance.domain.modeling import ModelSpec, Task
-from resonance.services import evaluation, training
+from resonance.domain.review import ProposalKind
+from resonance.reports.loop import render_html
+from resonance.services import evaluation, federation, review, training
+from resonance.services import loop as loops
+from resonance.services.loop_data import LoopRequest
+from resonance.services.model_card import model_card
 from resonance.services.space import Space
+from resonance.training.federated.apps import FederationConfig
 from tests.energy_seed import EXCLUDE, EnergySeed, seed_energy
 
 SPEC = ModelSpec("lightgbm", params={"n_estimators": 40, "num_leaves": 15, "n_jobs": 1})
@@ -54,3 +60,74 @@ def test_a_suite_measures_its_dataset_task(lite_space: Space, energy: EnergySeed
         evaluation.register_suite(
             lite_space, actor="evaluator", name="f1-on-kwh", dataset="energy-eval"
         )
+
+
+def test_the_loop_runs_regression_with_rmse_and_target_fixes(
+    lite_space: Space, tmp_path: Path
+) -> None:
+    seeded = seed_energy(lite_space, tmp_path / "energy", days=63, reserve_share=0.4)
+    req = LoopRequest(
+        name="kwh-loop",
+        spec=_spec(),
+        datasets=seeded.datasets,
+        reserves=seeded.reserves,
+        budget=400,
+        suite=seeded.suite,
+        iterations=1,
+    )
+    run = loops.run(lite_space, actor="builder", request=req)
+    assert run.config["task"] == "regression" and run.config["direction"] == "lower"
+    assert run.summary is not None and run.summary.primary_metric == "rmse"
+    base = run.iterations[0]
+    assert base.primary is not None and base.primary > 0  # RMSE itself, lower is better
+    assert base.worst_slice is not None and base.worst_slice >= base.primary * 0.5
+    assert run.summary.lift == pytest.approx(run.summary.baseline - run.summary.final)
+    assert "rmse" in base.slices[0]
+    # corrupted targets of plant-b go to plant-b as fixes of a regression target
+    items = review.list_items(lite_space, actor="plant-b")
+    fixes = [i for i in items if i.kind is ProposalKind.FIX_TARGET]
+    assert fixes and all(isinstance(i.proposed, float) for i in fixes)
+    html = render_html(run)
+    assert "rmse (lower is better)" in html
+    # no model the loop trained ever saw the group key
+    for mv in training.list_models(lite_space, name="kwh-loop"):
+        assert mv.spec.task is Task.REGRESSION
+        assert not any(f == "day" or f.startswith("day=") for f in mv.feature_names)
+
+
+def test_federated_least_squares_is_the_pooled_ridge(lite_space: Space, energy: EnergySeed) -> None:
+    pooled = training.train_model(
+        lite_space,
+        actor="builder",
+        name="kwh-pooled",
+        spec=ModelSpec("sklearn-logreg", exclude_columns=EXCLUDE),
+        datasets=energy.datasets,
+    )
+    fed = federation.federate(
+        lite_space,
+        actor="builder",
+        name="kwh-fed",
+        datasets=energy.datasets,
+        config=FederationConfig(kind="linear", strategy="fednewton", rounds=5),
+        exclude=EXCLUDE,
+    )
+    assert fed.spec.task is Task.REGRESSION and fed.classes == ()
+    assert fed.details["federated"]["rounds_run"] <= 2  # one exact step, one to confirm
+    assert "day" not in fed.feature_names
+    runs = {
+        mv.ref: evaluation.evaluate(lite_space, actor="builder", model=mv.ref, suite=energy.suite)
+        for mv in (pooled, fed)
+    }
+    rmse = [runs[mv.ref].metrics["rmse"] for mv in (pooled, fed)]
+    assert rmse[1] == pytest.approx(rmse[0], rel=1e-4)
+    assert "(regression)" in model_card(lite_space, fed.ref)
+    mlp = federation.federate(
+        lite_space,
+        actor="builder",
+        name="kwh-mlp",
+        datasets=energy.datasets,
+        config=FederationConfig(kind="mlp", strategy="fedavg", rounds=3, hidden=16),
+        exclude=EXCLUDE,
+    )
+    run = evaluation.evaluate(lite_space, actor="builder", model=mlp.ref, suite=energy.suite)
+    assert mlp.spec.task is Task.REGRESSION and run.metrics["rmse"] < rmse[0] * 1.5

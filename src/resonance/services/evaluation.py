@@ -206,7 +206,7 @@ def diagnose_model(
         fitted.encoder.frame(train.table), edges=ev_bins.edges, categories=ev_bins.categories
     )
     diagnosis["coverage_gaps"] = coverage_gaps(tr_bins, ev_bins, top_k=top_k)
-    if label_issues and fitted.spec.task is Task.CLASSIFICATION:
+    if label_issues:
         diagnosis["label_issues"] = label_issue_summary(fitted, train)
     return diagnosis
 

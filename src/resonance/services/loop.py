@@ -24,7 +24,7 @@ from resonance.domain.events import (
 )
 from resonance.domain.loop import Iteration, LoopConfig, LoopTrace, run_loop
 from resonance.domain.loop_types import FAILED, FINISHED, RUNNING, LoopRun, LoopSummary
-from resonance.domain.modeling import with_task
+from resonance.domain.modeling import Task, with_task
 from resonance.domain.orgs import Role, check_slug
 from resonance.domain.refs import ref_name, version_ref
 from resonance.domain.review import Evidence, Proposal, ProposalKind
@@ -100,13 +100,14 @@ def run(
     pool = read_pool(space, actor, req)
     first = register_working(space, actor, req.name, pool, req)
     config = LoopConfig(
+        task=pool.label.task,
         budget=min(req.budget, len(pool.reserve)),
         iterations=req.iterations,
         auto_drop=auto_drop_members(space, pool, pool.train_refs),
         seed=req.seed,
     )
-    record = _start(space, actor, req, first, config)
     oracle = SuiteOracle(space, actor, req, pool, first)
+    record = _start(space, actor, req, first, config, oracle)
     done = 0
 
     def on_iteration(it: Iteration) -> None:
@@ -114,7 +115,7 @@ def run(
         done += 1
         previous = record.iterations[-1].dataset if record.iterations else ""
         _mark_candidates(space, actor, it, previous)
-        record.iterations.append(it.stored())
+        record.iterations.append(it.stored(sign=oracle.sign))
         _save_iteration(space, actor, record)
         if progress:
             progress(
@@ -148,12 +149,39 @@ def _row_of(p: dict[str, Any], pool: Pool) -> tuple[str, int, int]:
     return name, number, int(p["source_row"]) - pool.offsets[ref]
 
 
+def _label(pool: Pool, value: Any) -> str | float:
+    """A label as a review item shows it: the class name, or the regression target."""
+    if pool.label.task is Task.REGRESSION:
+        return float(value)
+    return pool.prepared.classes[int(value)]
+
+
 def _review_proposals(raw: list[dict[str, Any]], pool: Pool, loop: str) -> list[Proposal]:
-    """The loop's relabel proposals as review items' proposals, with their evidence."""
+    """The loop's relabel proposals (target fixes for regression) as review items'
+    proposals, with their evidence."""
     classes = pool.prepared.classes
     out = []
     for p in raw:
         name, number, row = _row_of(p, pool)
+        if pool.label.task is Task.REGRESSION:
+            out.append(
+                Proposal(
+                    owner=str(p["owner"]),
+                    dataset=name,
+                    version=number,
+                    row=row,
+                    kind=ProposalKind.FIX_TARGET,
+                    current=float(p["given"]),
+                    proposed=round(float(p["suggested"]), 6),
+                    evidence=Evidence(
+                        loop=loop,
+                        iteration=int(p["iteration"]),
+                        method="out-of-fold residuals (robust z)",
+                        residual=float(p["residual"]),
+                    ),
+                )
+            )
+            continue
         out.append(
             Proposal(
                 owner=str(p["owner"]),
@@ -181,7 +209,11 @@ def _to_owners(space: Space, actor: str, loop: str, trace: Any, pool: Pool) -> N
     if proposals:
         review.propose(space, actor=actor, proposals=proposals)
     by_source: dict[str, list[Proposal]] = {}
-    classes = pool.prepared.classes
+    method = (
+        "out-of-fold residuals (auto-drop)"
+        if pool.label.task is Task.REGRESSION
+        else "cleanlab (auto-drop)"
+    )
     for p in trace.drops:
         name, number, row = _row_of(p, pool)
         by_source.setdefault(name, []).append(
@@ -191,9 +223,9 @@ def _to_owners(space: Space, actor: str, loop: str, trace: Any, pool: Pool) -> N
                 number,
                 row,
                 ProposalKind.DROP,
-                classes[int(p["given"])],
+                _label(pool, p["given"]),
                 None,
-                Evidence(loop=loop, iteration=int(p["iteration"]), method="cleanlab (auto-drop)"),
+                Evidence(loop=loop, iteration=int(p["iteration"]), method=method),
             )
         )
     for name, drops in sorted(by_source.items()):
@@ -227,7 +259,14 @@ def _mark_candidates(space: Space, actor: str, it: Iteration, previous: str) -> 
         )
 
 
-def _start(space: Space, actor: str, req: LoopRequest, first: str, config: LoopConfig) -> LoopRun:
+def _start(
+    space: Space,
+    actor: str,
+    req: LoopRequest,
+    first: str,
+    config: LoopConfig,
+    oracle: SuiteOracle,
+) -> LoopRun:
     with space.work() as w:
         run_ = LoopRun(
             name=req.name,
@@ -245,6 +284,10 @@ def _start(space: Space, actor: str, req: LoopRequest, first: str, config: LoopC
                 "iterations": req.iterations,
                 "seed": req.seed,
                 "auto_drop": sorted(config.auto_drop),
+                "task": config.task.value,
+                "primary_metric": oracle.primary,
+                "direction": oracle.direction,
+                "slice_metric": oracle.slice_metric,
             },
         )
         w.tx.add_loop_run(run_)
@@ -294,6 +337,7 @@ def _summary(trace: LoopTrace, oracle: SuiteOracle, record: LoopRun) -> LoopSumm
         primary_metric=oracle.primary,
         reserve_rows=len(oracle.pool.reserve),
         proposal_owners=[str(p["owner"]) for p in once.values()],
+        direction=oracle.direction,
     )
 
 

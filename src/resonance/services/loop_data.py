@@ -19,7 +19,7 @@ from resonance.domain.errors import AlreadyExists, InvalidInput
 from resonance.domain.evaluation import HIGHER, METRIC_DIRECTIONS
 from resonance.domain.events import DatasetRegistered
 from resonance.domain.loop import Candidate, Outcome, Rows
-from resonance.domain.modeling import ModelSpec
+from resonance.domain.modeling import ModelSpec, Task
 from resonance.domain.policies import Purpose
 from resonance.domain.refs import ref_name, version_ref
 from resonance.services import evaluation
@@ -219,8 +219,13 @@ class SuiteOracle:
         self.fit = _fitter(req.spec, pool, req.seed)
         self.first = first
         suite = evaluation.require_suite(space, req.suite)
+        suite.check_task(req.spec.task, what=f"loop run {req.name}")
         self.primary = suite.primary_metric
-        self.sign = 1.0 if METRIC_DIRECTIONS.get(self.primary, HIGHER) == HIGHER else -1.0
+        self.direction = METRIC_DIRECTIONS.get(self.primary, HIGHER)
+        self.sign = 1.0 if self.direction == HIGHER else -1.0
+        # the worst slice: lowest macro-F1, or highest RMSE (negated: the engine maximises)
+        self.regression = req.spec.task is Task.REGRESSION
+        self.slice_metric = "rmse" if self.regression else "macro_f1"
 
     def _take_reserve(self, cand: Candidate) -> list[str]:
         """Authorize (and record) the rows taken from each member's reserve pool."""
@@ -286,7 +291,8 @@ class SuiteOracle:
             self.space, actor=self.actor, model=mv.ref, suite=self.req.suite, label_issues=False
         )
         slices = list(run.diagnosis.get("slices", []))
-        scores = [float(s["macro_f1"]) for s in slices if "macro_f1" in s]
+        key, sign = self.slice_metric, (-1.0 if self.regression else 1.0)
+        scores = [sign * float(s[key]) for s in slices if s.get(key) is not None]
         return Outcome(
             self.sign * float(run.metrics[self.primary]),
             min(scores) if scores else float("nan"),

@@ -133,11 +133,17 @@ def diagnosis_lines(run: EvaluationRun) -> list[str]:
 
 
 def _label_issue_lines(issues: dict[str, Any] | None, why_not: str | None = None) -> list[str]:
-    lines = ["### Suspected label errors in the training data (cleanlab)", ""]
+    method = issues.get("method", "cleanlab") if issues else "cleanlab"
+    lines = [f"### Suspected label errors in the training data ({method})", ""]
     if issues is None:
         return [*lines, f"Not computed: {why_not}." if why_not else "Not computed.", ""]
     lines += [f"{issues['count']} rows ({issues['share']:.1%}) look mislabeled.", ""]
     lines += table(["dataset version", "suspected rows"], sorted(issues["per_dataset"].items()))
+    if issues["top"] and "z" in issues["top"][0]:  # regression: out-of-fold residuals
+        return lines + table(
+            ["dataset version", "row", "given", "out-of-fold prediction", "robust z"],
+            [(t["dataset"], t["row"], t["given"], t["suggested"], t["z"]) for t in issues["top"]],
+        )
     lines += table(
         ["dataset version", "row", "given", "suggested", "quality (lower = worse)"],
         [(t["dataset"], t["row"], t["given"], t["suggested"], t["quality"]) for t in issues["top"]],
