@@ -5,19 +5,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from resonance.domain.errors import TaskNotSupported
 from resonance.domain.modeling import ModelSpec, Task
 from resonance.domain.review import ProposalKind
 from resonance.reports.loop import render_html
-from resonance.services import evaluation, federation, review, training
+from resonance.services import evaluation, federation, review, training, valuation
 from resonance.services import loop as loops
 from resonance.services.loop_data import LoopRequest
 from resonance.services.model_card import model_card
 from resonance.services.space import Space
 from resonance.training.federated.apps import FederationConfig
-from tests.energy_seed import EXCLUDE, EnergySeed, seed_energy
+from tests.energy_seed import EXCLUDE, TARGET, EnergySeed, energy_table, seed_energy
 
 SPEC = ModelSpec("lightgbm", params={"n_estimators": 40, "num_leaves": 15, "n_jobs": 1})
 
@@ -121,6 +122,8 @@ def test_federated_least_squares_is_the_pooled_ridge(lite_space: Space, energy: 
     rmse = [runs[mv.ref].metrics["rmse"] for mv in (pooled, fed)]
     assert rmse[1] == pytest.approx(rmse[0], rel=1e-4)
     assert "(regression)" in model_card(lite_space, fed.ref)
+    valued = valuation.value_model(lite_space, actor="builder", model=fed.ref, suite=energy.suite)
+    assert valued.full_score == pytest.approx(float(np.std(seed_table(energy))) - rmse[1], rel=1e-6)
     mlp = federation.federate(
         lite_space,
         actor="builder",
@@ -131,3 +134,33 @@ def test_federated_least_squares_is_the_pooled_ridge(lite_space: Space, energy: 
     )
     run = evaluation.evaluate(lite_space, actor="builder", model=mlp.ref, suite=energy.suite)
     assert mlp.spec.task is Task.REGRESSION and run.metrics["rmse"] < rmse[0] * 1.5
+
+
+def test_valuation_of_a_regression_uses_the_suite_rmse(
+    lite_space: Space, energy: EnergySeed
+) -> None:
+    mv = training.train_model(
+        lite_space,
+        actor="builder",
+        name="kwh-ridge",
+        spec=ModelSpec("sklearn-logreg", exclude_columns=EXCLUDE),
+        datasets=energy.datasets,
+    )
+    result = valuation.value_model(lite_space, actor="builder", model=mv.ref, suite=energy.suite)
+    assert result.metric.startswith("rmse reduction")
+    run = evaluation.evaluate(lite_space, actor="builder", model=mv.ref, suite=energy.suite)
+    sealed = seed_table(energy)
+    assert result.full_score == pytest.approx(float(np.std(sealed)) - run.metrics["rmse"], rel=1e-6)
+    values = result.members
+    # plant-b's corrupted targets make it the least valuable member, in both views
+    assert min(values, key=lambda m: values[m]["knn_shapley"]) == "plant-b"
+    assert min(values, key=lambda m: values[m]["shapley"]) == "plant-b"
+    statement = valuation.statement(lite_space, mv.ref)
+    assert "rmse reduction" in statement and "macro_f1" not in statement
+
+
+def seed_table(seeded: EnergySeed) -> np.ndarray:
+    """The sealed targets of a seed of 42 days (every fourth week)."""
+    table = energy_table(days=42)
+    sealed = table["week"].to_numpy() % 4 == 0
+    return np.asarray(table[TARGET].to_numpy())[sealed]

@@ -1,10 +1,12 @@
 """Use case: who contributed what to a model version, and the benefit-sharing statement.
 
-Member values are Shapley values of the suite's primary metric over retrains
-on coalitions of members (the model's own recipe: federated rounds for a
+Member values are Shapley values of the suite's primary metric (macro-F1; for
+regression the suite's RMSE, as its reduction below the sealed targets' standard
+deviation) over retrains on coalitions of members (the model's own recipe: federated rounds for a
 federated model, the pooled trainer otherwise), exact up to 8 members with
 each coalition trained once, Monte Carlo beyond; leave-one-member-out too.
-Row values are exact KNN-Shapley on the sealed suite, summed per member.
+Row values are exact KNN-Shapley on the sealed suite (classification or KNN
+regression, Jia et al. 2019), summed per member.
 Every value: **higher = more valuable**. Computed in the space's sandbox:
 member rows are read under ``train-federated`` (federated models) or
 ``train-pooled``, sealed rows under the suite owner's ``evaluate``; all reads
@@ -20,13 +22,20 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from resonance.domain.errors import NotFound, RoleRequired, TaskNotSupported
-from resonance.domain.evaluation import classification_metrics
+from resonance.domain.errors import NotFound, RoleRequired
+from resonance.domain.evaluation import classification_metrics, regression_metrics
 from resonance.domain.events import ContributionValued
 from resonance.domain.modeling import ModelVersion, Task
 from resonance.domain.orgs import Role
 from resonance.domain.policies import Purpose
-from resonance.domain.valuation import Utility, knn_shapley, leave_one_out, member_shapley, shares
+from resonance.domain.valuation import (
+    Utility,
+    knn_shapley,
+    knn_shapley_regression,
+    leave_one_out,
+    member_shapley,
+    shares,
+)
 from resonance.services.access import authorize, load_rows
 from resonance.services.evaluation import require_suite
 from resonance.services.federation import resolve_members
@@ -38,7 +47,7 @@ from resonance.training.features import Prepared
 from resonance.training.federated.apps import FederationConfig, Loader, MemberData, make_client_app
 from resonance.training.federated.models import forward
 from resonance.training.federated.server import in_process_grid, serve
-from resonance.training.trainers import fit_model
+from resonance.training.trainers import FittedModel, fit_model
 
 
 @dataclass
@@ -108,10 +117,51 @@ def _read(space: Space, model: ModelVersion, suite: str) -> tuple[list[MemberDat
     return data, load_rows(space, grant.version)
 
 
+def utility_metric(model: ModelVersion) -> str:
+    """What member Shapley values measure: macro-F1, or the suite's RMSE as a reduction."""
+    if model.spec.task is Task.REGRESSION:
+        return "rmse reduction (sealed targets' standard deviation - RMSE)"
+    return "macro_f1"
+
+
+def _regression_utility(
+    model: ModelVersion, fitted: FittedModel, data: list[MemberData], sealed: pa.Table
+) -> Utility:
+    """``std(sealed targets) - RMSE`` of the coalition's model on the suite (0 for no member:
+    the best constant's RMSE is the standard deviation); **higher = better**."""
+    test = fitted.prepare(sealed)
+    known = np.isfinite(test.y)
+    y = test.y[known]
+    reference = float(np.std(y))
+    cfg = _federation_config(model)
+
+    def rmse(pred: np.ndarray) -> float:
+        return float(regression_metrics(y, np.asarray(pred)[known])["rmse"])
+
+    def utility(coalition: frozenset[int]) -> float:
+        chosen = [data[i] for i in sorted(coalition)]
+        if not chosen:
+            return 0.0
+        if cfg is not None:
+            apps = [make_client_app(_constant(d)) for d in chosen]
+            out = serve(in_process_grid(apps), cfg, lambda _s: None)
+            return reference - rmse(out.estimator.predict(out.plan.encoder.transform(sealed)))
+        table = pa.concat_tables([d.table for d in chosen], promote_options="permissive")
+        prepared = fitted.prepare(table)
+        if np.isfinite(prepared.y).sum() < 2:
+            return 0.0
+        refit = fit_model(model.spec, prepared, label=fitted.label, seed=0)
+        return reference - rmse(refit.predict(test.X))
+
+    return utility
+
+
 def _utility(
     space: Space, model: ModelVersion, data: list[MemberData], sealed: pa.Table
 ) -> Utility:
     fitted = load_model(space, model)
+    if model.spec.task is Task.REGRESSION:
+        return _regression_utility(model, fitted, data, sealed)
     test = fitted.prepare(sealed)
     cfg = _federation_config(model)
 
@@ -153,7 +203,14 @@ def _knn_per_member(
     test: Prepared = fitted.prepare(sealed)
     mean, std = X.mean(axis=0), X.std(axis=0)
     std[std == 0] = 1.0
-    values = knn_shapley((X - mean) / std, y, (test.X - mean) / std, test.y, k=k)
+    if model.spec.task is Task.REGRESSION:  # closed form for KNN regression (Jia et al. 2019)
+        keep, known = np.isfinite(y), np.isfinite(test.y)
+        values = np.zeros(len(y))
+        values[keep] = knn_shapley_regression(
+            (X[keep] - mean) / std, y[keep], (test.X[known] - mean) / std, test.y[known], k=k
+        )
+    else:
+        values = knn_shapley((X - mean) / std, y, (test.X - mean) / std, test.y, k=k)
     return {d.member: float(values[owners == d.member].sum()) for d in data}
 
 
@@ -207,10 +264,6 @@ def value_model(
     version = get_model(space, model)
     _check_valuer(space, actor, version)
     require_suite(space, suite).check_task(version.spec.task, what=f"model {version.ref}")
-    if version.spec.task is not Task.CLASSIFICATION:
-        raise TaskNotSupported(
-            f"valuation does not do {version.spec.task} models yet", model=version.ref
-        )
     data, sealed = _read(space, version, suite)
     utility = _utility(space, version, data, sealed)
     cache: dict[frozenset[int], float] = {}
@@ -237,7 +290,9 @@ def value_model(
         for i, d in enumerate(data)
     }
     method = "exact" if n <= 8 else f"monte-carlo ({permutations} permutations, seed {seed})"
-    result = Valuation(version.ref, suite, "macro_f1", cached(frozenset(range(n))), members, method)
+    result = Valuation(
+        version.ref, suite, utility_metric(version), cached(frozenset(range(n))), members, method
+    )
     with space.work() as w:
         w.emit(
             ContributionValued(
