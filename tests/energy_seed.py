@@ -70,6 +70,7 @@ def seed_energy(
     purposes: tuple[str, ...] = ("train-pooled", "train-federated"),
     corrupt_share: float = 0.15,
     reserve_share: float = 0.0,
+    group_key: str = "day",
 ) -> EnergySeed:
     """Every fourth week sealed (suite ``energy-suite``, RMSE); the other days split in
     three sites by time (non-IID: seasons), plant-b's targets ``corrupt_share`` corrupted;
@@ -79,7 +80,9 @@ def seed_energy(
     table = energy_table(days=days)
     week = table["week"].to_numpy()
     sealed = week % 4 == 0
-    _ingest(space, "evaluator", "energy-eval", table.filter(pa.array(sealed)), folder, True)
+    _ingest(
+        space, "evaluator", "energy-eval", table.filter(pa.array(sealed)), folder, True, group_key
+    )
     evaluation.register_suite(
         space,
         actor="evaluator",
@@ -107,7 +110,7 @@ def seed_energy(
                 )
             )
         for name, table_ in parts:
-            _ingest(space, member, name, table_, folder, False)
+            _ingest(space, member, name, table_, folder, False, group_key)
             policies.set_policy(
                 space,
                 actor=member,
@@ -120,7 +123,13 @@ def seed_energy(
 
 
 def _ingest(
-    space: Space, owner: str, name: str, table: pa.Table, folder: Path, sealed: bool
+    space: Space,
+    owner: str,
+    name: str,
+    table: pa.Table,
+    folder: Path,
+    sealed: bool,
+    group_key: str = "day",
 ) -> None:
     path = folder / f"{name}.csv"
     pcsv.write_csv(table, path)
@@ -130,5 +139,5 @@ def _ingest(
         actor=owner,
         path=path,
         dataset=name,
-        new=catalog.NewDataset(owner, kind, "steel", label=LABEL, group_key="day"),
+        new=catalog.NewDataset(owner, kind, "steel", label=LABEL, group_key=group_key),
     )

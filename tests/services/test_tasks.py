@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from resonance.domain.errors import TaskNotSupported
@@ -17,6 +18,7 @@ from resonance.services import loop as loops
 from resonance.services.loop_data import LoopRequest
 from resonance.services.model_card import model_card
 from resonance.services.space import Space
+from resonance.training.features import FeatureEncoder
 from resonance.training.federated.apps import FederationConfig
 from tests.energy_seed import EXCLUDE, TARGET, EnergySeed, energy_table, seed_energy
 
@@ -164,3 +166,50 @@ def seed_table(seeded: EnergySeed) -> np.ndarray:
     table = energy_table(days=42)
     sealed = table["week"].to_numpy() % 4 == 0
     return np.asarray(table[TARGET].to_numpy())[sealed]
+
+
+def test_no_trainer_in_any_capability_receives_the_group_key(
+    lite_space: Space, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A numeric group key (the week) would be a feature if any path forgot to exclude it:
+    every matrix a trainer is fitted on or predicts from is encoded by ``transform``."""
+    seeded = seed_energy(
+        lite_space, tmp_path / "energy", days=63, reserve_share=0.4, group_key="week"
+    )
+    encoded: list[list[str]] = []
+    real = FeatureEncoder.transform
+
+    def spy(self: FeatureEncoder, table: pa.Table) -> np.ndarray:
+        encoded.append(list(self.source_columns))
+        return real(self, table)
+
+    monkeypatch.setattr(FeatureEncoder, "transform", spy)
+    small = ModelSpec("sklearn-logreg", exclude_columns=EXCLUDE)
+    mv = training.train_model(
+        lite_space, actor="builder", name="g-train", spec=small, datasets=seeded.datasets
+    )
+    evaluation.evaluate(lite_space, actor="builder", model=mv.ref, suite=seeded.suite)
+    valuation.value_model(lite_space, actor="builder", model=mv.ref, suite=seeded.suite)
+    fed = federation.federate(
+        lite_space,
+        actor="builder",
+        name="g-fed",
+        datasets=seeded.datasets,
+        config=FederationConfig(kind="linear", strategy="fednewton", rounds=3),
+        exclude=EXCLUDE,
+    )
+    evaluation.evaluate(lite_space, actor="builder", model=fed.ref, suite=seeded.suite)
+    req = LoopRequest(
+        name="g-loop",
+        spec=small,
+        datasets=seeded.datasets,
+        reserves=seeded.reserves,
+        budget=200,
+        suite=seeded.suite,
+        iterations=1,
+    )
+    loops.run(lite_space, actor="builder", request=req)
+    assert len(encoded) > 20
+    assert not any("week" in cols for cols in encoded)
+    for model in training.list_models(lite_space):
+        assert "week" not in model.feature_names
