@@ -20,14 +20,17 @@ from tests.conftest import SHARED_DATA
 ENERGY_CSV = SHARED_DATA / "steel-energy" / "Steel_industry_data.csv"
 TARGET = "Usage_kWh"
 LABEL = LabelSpec(LabelKind.COLUMN, (TARGET,), Task.REGRESSION)
-# CO2 is the energy use times an emission factor (a leak); the date string is the day's id
-EXCLUDE = ("CO2(tCO2)", "date")
+# CO2 is the energy use times an emission factor (a leak); the date string is the day's id;
+# t is the quarter-hour's index (rows are in time order; the time column of a time series)
+EXCLUDE = ("CO2(tCO2)", "date", "t")
 SITES = ("plant-a", "plant-b", "plant-c")
 
 
 def energy_table(*, days: int | None = None) -> pa.Table:
-    """The steel-energy rows with ``day`` (the group key, ``YYYY-MM-DD``), ``month`` and
-    ``week`` (of the year) columns; ``days`` keeps the first that many days."""
+    """The steel-energy rows with ``day`` (the group key, ``YYYY-MM-DD``), ``month``,
+    ``week`` (of the year) and ``t`` (the quarter-hour's index: the file is in time
+    order, and a day's midnight reading ends that day) columns; ``days`` keeps the
+    first that many days."""
     table = pcsv.read_csv(ENERGY_CSV)
     table = table.rename_columns([c.lstrip("\ufeff") for c in table.column_names])
     dates = table["date"].to_pylist()
@@ -36,6 +39,7 @@ def energy_table(*, days: int | None = None) -> pa.Table:
     table = table.append_column("day", pa.array(day))
     table = table.append_column("month", pa.array([int(d[5:7]) for d in day]))
     table = table.append_column("week", pa.array(ordinal // 7 + 1))
+    table = table.append_column("t", pa.array(np.arange(table.num_rows)))
     if days is not None:
         table = table.filter(pc.less(pa.array(ordinal), days))
     return table
@@ -71,6 +75,7 @@ def seed_energy(
     corrupt_share: float = 0.15,
     reserve_share: float = 0.0,
     group_key: str = "day",
+    time_column: str | None = None,
 ) -> EnergySeed:
     """Every fourth week sealed (suite ``energy-suite``, RMSE); the other days split in
     three sites by time (non-IID: seasons), plant-b's targets ``corrupt_share`` corrupted;
@@ -81,7 +86,14 @@ def seed_energy(
     week = table["week"].to_numpy()
     sealed = week % 4 == 0
     _ingest(
-        space, "evaluator", "energy-eval", table.filter(pa.array(sealed)), folder, True, group_key
+        space,
+        "evaluator",
+        "energy-eval",
+        table.filter(pa.array(sealed)),
+        folder,
+        True,
+        group_key,
+        time_column,
     )
     evaluation.register_suite(
         space,
@@ -110,7 +122,7 @@ def seed_energy(
                 )
             )
         for name, table_ in parts:
-            _ingest(space, member, name, table_, folder, False, group_key)
+            _ingest(space, member, name, table_, folder, False, group_key, time_column)
             policies.set_policy(
                 space,
                 actor=member,
@@ -130,6 +142,7 @@ def _ingest(
     folder: Path,
     sealed: bool,
     group_key: str = "day",
+    time_column: str | None = None,
 ) -> None:
     path = folder / f"{name}.csv"
     pcsv.write_csv(table, path)
@@ -139,5 +152,7 @@ def _ingest(
         actor=owner,
         path=path,
         dataset=name,
-        new=catalog.NewDataset(owner, kind, "steel", label=LABEL, group_key=group_key),
+        new=catalog.NewDataset(
+            owner, kind, "steel", label=LABEL, group_key=group_key, time_column=time_column
+        ),
     )

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from resonance.domain.errors import TaskNotSupported
-from resonance.domain.modeling import ModelSpec, Task
+from resonance.domain.modeling import ModelSpec, Task, TimeFeatures
 from resonance.domain.review import ProposalKind
 from resonance.reports.loop import render_html
 from resonance.services import evaluation, federation, review, training, valuation
@@ -213,3 +213,51 @@ def test_no_trainer_in_any_capability_receives_the_group_key(
     assert not any("week" in cols for cols in encoded)
     for model in training.list_models(lite_space):
         assert "week" not in model.feature_names
+
+
+def test_time_series_features_are_computed_alike_in_training_evaluation_and_federation(
+    lite_space: Space, tmp_path: Path
+) -> None:
+    seeded = seed_energy(lite_space, tmp_path / "energy", days=42, time_column="t")
+    lags = TimeFeatures((TARGET,), lags=(1, 2), windows=(4,))
+    ridge = ModelSpec("sklearn-logreg", exclude_columns=EXCLUDE)
+    plain = training.train_model(
+        lite_space, actor="builder", name="plain", spec=ridge, datasets=seeded.datasets
+    )
+    lagged = training.train_model(
+        lite_space,
+        actor="builder",
+        name="lagged",
+        spec=ModelSpec("sklearn-logreg", exclude_columns=EXCLUDE, time_features=lags),
+        datasets=seeded.datasets,
+    )
+    assert {f"{TARGET}__lag1", f"{TARGET}__mean4"} <= set(lagged.feature_names)
+    assert "t" not in lagged.feature_names
+    assert lagged.metrics["holdout"]["holdout_split"].startswith("time-ordered")
+    fed = federation.federate(
+        lite_space,
+        actor="builder",
+        name="lagged-fed",
+        datasets=seeded.datasets,
+        config=FederationConfig(kind="linear", strategy="fednewton", rounds=3),
+        exclude=EXCLUDE,
+        time_features=lags,
+    )
+    assert fed.spec.time_features == lags and set(fed.feature_names) == set(lagged.feature_names)
+    rmse = {
+        mv.name: evaluation.evaluate(
+            lite_space, actor="builder", model=mv.ref, suite=seeded.suite
+        ).metrics["rmse"]
+        for mv in (plain, lagged, fed)
+    }
+    # members impute a group's first rows (no earlier row) with the row-weighted mean of their
+    # medians, pooled training with the pooled median: the one difference
+    assert rmse["lagged-fed"] == pytest.approx(rmse["lagged"], rel=2e-3)
+    assert rmse["lagged"] < rmse["plain"]  # the previous quarter-hours help
+    fitted = training.load_model(lite_space, lagged)
+    assert "time position" in fitted.encoder.frame(seed_table_rows(42)).columns
+
+
+def seed_table_rows(days: int) -> pa.Table:
+    """The first ``days`` days of steel-energy (as the seed reads them)."""
+    return energy_table(days=days)

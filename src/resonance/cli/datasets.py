@@ -55,6 +55,9 @@ def ingest(
     task: Task = typer.Option(
         Task.CLASSIFICATION, help="What the label asks for: classification or regression."
     ),
+    time_column: str | None = typer.Option(
+        None, help="Time column: each group's rows form a time series ordered by it."
+    ),
     description: str = typer.Option("", help="What the data is."),
     fmt: str | None = typer.Option(None, "--file-format", help="csv or parquet."),
 ) -> None:
@@ -73,6 +76,7 @@ def ingest(
                 label, label_onehot.split(",") if label_onehot else None, task=task
             ),
             group_key=group_key,
+            time_column=time_column,
         )
     with progress(f"ingesting {path.name}") as advance:
         result = catalog.ingest(c.space(), actor=actor, path=path, dataset=name, new=new, fmt=fmt)

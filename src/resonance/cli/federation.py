@@ -8,6 +8,8 @@ from pathlib import Path
 import typer
 
 from resonance.cli.output import console, ctx_of, print_table, progress, show
+from resonance.domain.errors import InvalidInput
+from resonance.domain.modeling import parse_time_features
 from resonance.services import federation, training
 from resonance.services import federation_deploy as deploy
 from resonance.services.federation import KINDS, STRATEGIES, FederationConfig
@@ -48,6 +50,13 @@ def run(
         None, help="HOST:PORT of a SuperLink: deployment mode (members run `node start`)."
     ),
     members: int = typer.Option(2, min=1, help="Members to wait for (deployment mode)."),
+    lag_column: list[str] = typer.Option(
+        [], "--lag-column", help="Time series: column to lag (the target may be one); repeat."
+    ),
+    lag: list[int] = typer.Option([], "--lag", help="Lag in rows within the group; repeat."),
+    window: list[int] = typer.Option(
+        [], "--window", help="Mean of the previous N rows within the group; repeat."
+    ),
 ) -> None:
     """Train a model version by federated averaging; each round goes on the ledger.
 
@@ -72,6 +81,9 @@ def run(
     )
     if model not in KINDS:
         raise typer.BadParameter(f"use one of {', '.join(KINDS)}", param_hint="--model")
+    time_features = parse_time_features(lag_column, lag, window)
+    if superlink and time_features:
+        raise InvalidInput("time features are computed in embedded runs only (no --superlink)")
     with progress(f"federating {name} ({strategy})", total=1) as advance:
         if superlink:
             actor = c.require_actor()
@@ -90,6 +102,7 @@ def run(
                 datasets=list(dataset),
                 config=cfg,
                 exclude=tuple(exclude),
+                time_features=time_features,
             )
         advance()
     info = mv.details["federated"]

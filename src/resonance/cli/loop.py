@@ -9,7 +9,7 @@ import typer
 
 from resonance.cli.output import console, ctx_of, print_table, progress, show
 from resonance.domain.loop_types import LoopRun
-from resonance.domain.modeling import ModelSpec, parse_params
+from resonance.domain.modeling import ModelSpec, parse_params, parse_time_features
 from resonance.reports.loop import render_html
 from resonance.services import loop as loops
 
@@ -78,12 +78,27 @@ def run(
     param: list[str] = typer.Option([], "--param", "-p", help="KEY=VALUE; repeat."),
     exclude: list[str] = typer.Option([], "--exclude", "-x", help="Column never used; repeat."),
     seed: int = typer.Option(0, help="Random seed."),
+    lag_column: list[str] = typer.Option(
+        [], "--lag-column", help="Time series: column to lag (the target may be one); repeat."
+    ),
+    lag: list[int] = typer.Option([], "--lag", help="Lag in rows within the group; repeat."),
+    window: list[int] = typer.Option(
+        [], "--window", help="Mean of the previous N rows within the group; repeat."
+    ),
 ) -> None:
-    """Run the loop; accept a new dataset version only when the sealed suite improves."""
+    """Run the loop; accept a new dataset version only when the sealed suite improves.
+
+    The task (classification or regression, RMSE) is the one the datasets' label spec
+    declares."""
     c = ctx_of(ctx)
     request = loops.LoopRequest(
         name=name,
-        spec=ModelSpec(trainer=trainer, params=parse_params(param), exclude_columns=tuple(exclude)),
+        spec=ModelSpec(
+            trainer=trainer,
+            params=parse_params(param),
+            exclude_columns=tuple(exclude),
+            time_features=parse_time_features(lag_column, lag, window),
+        ),
         datasets=list(dataset),
         reserves=list(reserve),
         budget=budget,

@@ -9,7 +9,13 @@ import typer
 
 from resonance.cli.output import console, ctx_of, print_table, progress, show
 from resonance.domain.errors import InvalidInput
-from resonance.domain.modeling import ModelSpec, ModelVersion, Task, parse_params
+from resonance.domain.modeling import (
+    ModelSpec,
+    ModelVersion,
+    Task,
+    parse_params,
+    parse_time_features,
+)
 from resonance.services import model_card as cards
 from resonance.services import training
 
@@ -57,6 +63,13 @@ def train(
     feature: list[str] = typer.Option([], "--feature", help="Use only these columns; repeat."),
     seed: int = typer.Option(0, help="Random seed."),
     scenario: str | None = typer.Option(None, help="Scenario the model serves."),
+    lag_column: list[str] = typer.Option(
+        [], "--lag-column", help="Time series: column to lag (the target may be one); repeat."
+    ),
+    lag: list[int] = typer.Option([], "--lag", help="Lag in rows within the group; repeat."),
+    window: list[int] = typer.Option(
+        [], "--window", help="Mean of the previous N rows within the group; repeat."
+    ),
 ) -> None:
     """Train a model version on dataset versions pooled in the sandbox (needs train-pooled)."""
     c = ctx_of(ctx)
@@ -66,6 +79,7 @@ def train(
         params=parse_params(param),
         feature_columns=tuple(feature) or None,
         exclude_columns=tuple(exclude),
+        time_features=parse_time_features(lag_column, lag, window),
     )
     with progress(f"training {name} ({trainer})", total=1) as advance:
         model = training.train_model(

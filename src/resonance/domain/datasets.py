@@ -191,6 +191,7 @@ class Dataset:
     description: str = ""
     label: LabelSpec | None = None
     group_key: str | None = None
+    time_column: str | None = None  # rows of a group are ordered by it (a time series)
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,7 @@ class LoopConfig:
 
     budget: int
     task: Task = Task.CLASSIFICATION
-    residual_z: float = 3.5
+    residual_z: float = 7.0  # see resonance.domain.diagnosis.ROBUST_Z
     iterations: int = 4
     auto_drop: set[str] = field(default_factory=set)
     tolerance: float = 0.005

@@ -8,7 +8,65 @@ from typing import Any
 from resonance.domain.datasets import LabelSpec, Task
 from resonance.domain.errors import InvalidInput, TaskNotSupported
 
-__all__ = ["ModelSpec", "ModelVersion", "Task", "parse_params", "task_for", "with_task"]
+__all__ = [
+    "ModelSpec",
+    "ModelVersion",
+    "Task",
+    "TimeFeatures",
+    "parse_params",
+    "parse_time_features",
+    "task_for",
+    "with_task",
+]
+
+
+@dataclass(frozen=True)
+class TimeFeatures:
+    """Per-group lag and rolling-window features of a time series, declared on a model spec.
+
+    For each of ``columns`` (the target may be one of them): the value ``k`` rows
+    earlier in the same group for each ``k`` in ``lags`` (``COLUMN__lagK``) and the
+    mean of the previous ``w`` rows for each ``w`` in ``windows`` (``COLUMN__meanW``),
+    rows ordered by the dataset's time column. Never the row itself nor a later
+    one: no look-ahead. The same computation runs in training, evaluation and
+    federation (each member on its own rows).
+    """
+
+    columns: tuple[str, ...]
+    lags: tuple[int, ...] = ()
+    windows: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.columns or not (self.lags or self.windows):
+            raise InvalidInput("time features need columns and at least one lag or window")
+        if any(k < 1 for k in (*self.lags, *self.windows)):
+            raise InvalidInput("lags and windows are at least 1 (no look-ahead)")
+
+    def names(self) -> list[str]:
+        """The added columns, in order."""
+        return [
+            *(f"{c}__lag{k}" for c in self.columns for k in self.lags),
+            *(f"{c}__mean{w}" for c in self.columns for w in self.windows),
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize to plain JSON types."""
+        return {
+            "columns": list(self.columns),
+            "lags": list(self.lags),
+            "windows": list(self.windows),
+        }
+
+    @staticmethod
+    def from_dict(data: dict[str, Any] | None) -> TimeFeatures | None:
+        """Inverse of :meth:`to_dict`; ``None`` stays ``None``."""
+        if not data:
+            return None
+        return TimeFeatures(
+            tuple(data["columns"]),
+            tuple(int(k) for k in data.get("lags") or ()),
+            tuple(int(w) for w in data.get("windows") or ()),
+        )
 
 
 @dataclass(frozen=True)
@@ -24,6 +82,7 @@ class ModelSpec:
     params: dict[str, Any] = field(default_factory=dict)
     feature_columns: tuple[str, ...] | None = None
     exclude_columns: tuple[str, ...] = ()
+    time_features: TimeFeatures | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Serialize to plain JSON types."""
@@ -33,6 +92,7 @@ class ModelSpec:
             "params": self.params,
             "feature_columns": list(self.feature_columns) if self.feature_columns else None,
             "exclude_columns": list(self.exclude_columns),
+            "time_features": self.time_features.to_dict() if self.time_features else None,
         }
 
     @staticmethod
@@ -45,6 +105,7 @@ class ModelSpec:
             params=dict(data.get("params") or {}),
             feature_columns=tuple(cols) if cols else None,
             exclude_columns=tuple(data.get("exclude_columns") or ()),
+            time_features=TimeFeatures.from_dict(data.get("time_features")),
         )
 
 
@@ -87,6 +148,17 @@ def with_task(
     """``spec`` with the task of the data's label spec (see :func:`task_for`)."""
     task = task_for(label, capability=capability, requested=spec.task, supports=supports)
     return replace(spec, task=task)
+
+
+def parse_time_features(
+    columns: list[str], lags: list[int], windows: list[int]
+) -> TimeFeatures | None:
+    """Time features from the user's options (``None`` when no column is given)."""
+    if not columns:
+        if lags or windows:
+            raise InvalidInput("lags and windows need --lag-column (which columns to lag)")
+        return None
+    return TimeFeatures(tuple(columns), tuple(lags), tuple(windows))
 
 
 def parse_params(items: list[str]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from resonance.domain.diagnosis import (
+    ROBUST_Z,
     label_issues,
     out_of_fold_predictions,
     out_of_fold_proba,
@@ -69,7 +70,7 @@ def label_issue_summary(
                 "z": round(float(z[idx]), 2),
             }
 
-        method = "out-of-fold residuals, robust z > 3.5 (Iglewicz & Hoaglin)"
+        method = f"out-of-fold residuals, robust z > {ROBUST_Z:g} (Iglewicz & Hoaglin)"
     else:
         proba = out_of_fold_proba(
             prepared.y,

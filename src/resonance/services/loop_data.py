@@ -26,7 +26,7 @@ from resonance.services import evaluation
 from resonance.services.access import Grantee, authorize
 from resonance.services.catalog import derive_version, require_dataset, resolve_version
 from resonance.services.space import Space
-from resonance.services.training import group_keys, pool_rows, record_model
+from resonance.services.training import group_keys, pool_rows, record_model, time_setup
 from resonance.training.features import Prepared, prepare_xy
 from resonance.training.trainers import FittedModel, fit_model
 
@@ -117,6 +117,7 @@ def read_pool(space: Space, actor: str, req: LoopRequest) -> Pool:
         label,
         exclude=(*req.spec.exclude_columns, *keys),  # a group key is never a feature
         feature_columns=req.spec.feature_columns,
+        time=time_setup([g.dataset for g in grants], req.spec),
     )
     prepared = prepare_xy(universe, label, encoder=enc_prep.encoder)
     owner = np.concatenate(

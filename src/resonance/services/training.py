@@ -26,7 +26,7 @@ from resonance.services.access import Grantee, authorize, load_rows
 from resonance.services.orgs import require_role
 from resonance.services.space import Space
 from resonance.storage.store import Tx
-from resonance.training.features import Prepared, prepare_xy
+from resonance.training.features import Prepared, TimeSetup, prepare_xy
 from resonance.training.trainers import FittedModel, fit_model, get_trainer, split
 
 MODEL_SUFFIX = ".joblib"
@@ -78,6 +78,22 @@ def pool(space: Space, *, actor: str, refs: list[str], purpose: Purpose, model: 
         grants[0].dataset.group_key,
         [g.dataset for g in grants],
     )
+
+
+def time_setup(datasets: list[Dataset], spec: ModelSpec) -> TimeSetup | None:
+    """The time series the datasets declare (time column, group key) with the spec's time
+    features; ``None`` when neither is declared. Raises ``InvalidInput`` when the datasets
+    disagree on the time column."""
+    columns = {d.time_column for d in datasets}
+    if len(columns) > 1:
+        raise InvalidInput(
+            "the datasets declare different time columns", columns=sorted(map(str, columns))
+        )
+    column = columns.pop() if columns else None
+    if column is None and spec.time_features is None:
+        return None
+    keys = group_keys(datasets)
+    return TimeSetup(column, keys[0] if keys else None, spec.time_features)
 
 
 def group_keys(datasets: Iterable[Dataset]) -> tuple[str, ...]:
@@ -192,8 +208,11 @@ def train_model(
         feature_columns=spec.feature_columns,
         exclude=(*spec.exclude_columns, *group_keys(data.datasets)),
         group_key=data.group_key,
+        time=time_setup(data.datasets, spec),
     )
     metrics = holdout_metrics(spec, prepared, label=data.label, seed=seed)
+    if prepared.times is not None:
+        metrics["holdout_split"] = "time-ordered (the latest groups)"
     model = fit_model(spec, prepared, label=data.label, seed=seed)
     return record_model(
         space,

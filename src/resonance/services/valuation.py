@@ -43,7 +43,7 @@ from resonance.services.ledger import entries
 from resonance.services.orgs import require_org
 from resonance.services.space import Space
 from resonance.services.training import get_model, load_model
-from resonance.training.features import Prepared
+from resonance.training.features import Prepared, TimeSetup
 from resonance.training.federated.apps import FederationConfig, Loader, MemberData, make_client_app
 from resonance.training.federated.models import forward
 from resonance.training.federated.server import in_process_grid, serve
@@ -104,8 +104,12 @@ def _read(space: Space, model: ModelVersion, suite: str) -> tuple[list[MemberDat
         skip = model.spec.exclude_columns
         if grant.dataset.group_key:
             skip = (*skip, grant.dataset.group_key)
-        assert grant.dataset.label is not None
-        data.append(MemberData(m.name, load_rows(space, grant.version), grant.dataset.label, skip))
+        ds = grant.dataset
+        assert ds.label is not None
+        tf = model.spec.time_features
+        series = ds.time_column is not None or tf is not None
+        time = TimeSetup(ds.time_column, ds.group_key, tf) if series else None
+        data.append(MemberData(m.name, load_rows(space, grant.version), ds.label, skip, "", time))
     the_suite = require_suite(space, suite)
     grant = authorize(
         space,

@@ -57,6 +57,7 @@ datasets = sa.Table(
     sa.Column("label", sa.JSON),
     sa.Column("group_key", sa.String(200)),
     sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("time_column", sa.String(200)),  # migration "regression"
 )
 
 dataset_versions = sa.Table(

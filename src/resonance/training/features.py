@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 
 from resonance.domain.datasets import LabelKind, LabelSpec, Task
 from resonance.domain.errors import InvalidInput
+from resonance.domain.modeling import TimeFeatures
 
 MAX_CATEGORIES = 30
 
@@ -30,6 +31,80 @@ def label_values(table: pa.Table, label: LabelSpec) -> np.ndarray:
         ]
     )
     return np.asarray(label.columns, dtype=object)[onehot.argmax(axis=1)]
+
+
+POSITION = "time position"  # a slice dimension: where in its group's time span a row lies
+
+
+@dataclass(frozen=True)
+class TimeSetup:
+    """A time series: the dataset's time column and group key, the spec's time features."""
+
+    time_column: str | None = None
+    group_key: str | None = None
+    features: TimeFeatures | None = None
+
+    def order(self, table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+        """Rows sorted by group, then time, then file order; and each row's group code."""
+        n = table.num_rows
+        groups = _codes(table[self.group_key]) if self.group_key else np.zeros(n, dtype=np.int64)
+        times = _codes(table[self.time_column]) if self.time_column else np.arange(n)
+        return np.lexsort((np.arange(n), times, groups)), groups
+
+
+def _codes(column: pa.ChunkedArray) -> np.ndarray:
+    """Order-preserving integer codes of a column (numbers, or ISO 8601 text)."""
+    values = column.to_numpy(zero_copy_only=False)
+    if values.dtype == object:
+        values = np.asarray(values, dtype=str)
+    return np.unique(values, return_inverse=True)[1].astype(np.int64)
+
+
+def add_time_features(table: pa.Table, setup: TimeSetup) -> pa.Table:
+    """``table`` with the lag and rolling-mean columns of ``setup.features`` appended.
+
+    Within each group, rows ordered by the time column (file order breaks ties, and
+    is the order without one): ``COLUMN__lagK`` is the value ``K`` rows earlier and
+    ``COLUMN__meanW`` the mean of the ``W`` previous rows (missing where the group
+    has no such row yet). Only earlier rows are read: no look-ahead. Columns
+    already present are kept (the function is idempotent).
+    """
+    tf = setup.features
+    if tf is None or all(n in table.column_names for n in tf.names()):
+        return table
+    missing = [c for c in tf.columns if c not in table.column_names]
+    if missing:
+        raise InvalidInput(f"time feature column(s) {missing} are not in the data", columns=missing)
+    order, groups = setup.order(table)
+    frame = pd.DataFrame(
+        {c: table[c].to_numpy(zero_copy_only=False).astype(float)[order] for c in tf.columns}
+    )
+    by = frame.groupby(groups[order], sort=False)
+    added: dict[str, np.ndarray] = {}
+    for c in tf.columns:
+        for k in tf.lags:
+            added[f"{c}__lag{k}"] = by[c].shift(k).to_numpy()
+        previous = by[c].shift(1)
+        for w in tf.windows:
+            rolled = previous.groupby(groups[order], sort=False).rolling(w, min_periods=1).mean()
+            added[f"{c}__mean{w}"] = rolled.reset_index(level=0, drop=True).sort_index().to_numpy()
+    back = np.empty_like(order)
+    back[order] = np.arange(len(order))
+    for name in tf.names():
+        if name not in table.column_names:
+            table = table.append_column(name, pa.array(added[name][back]))
+    return table
+
+
+def time_position(table: pa.Table, setup: TimeSetup) -> np.ndarray:
+    """Each row's place in its group's time order, 0 (first) to 1 (last)."""
+    order, groups = setup.order(table)
+    sorted_groups = groups[order]
+    rank = pd.Series(sorted_groups).groupby(sorted_groups).cumcount().to_numpy()
+    size = np.bincount(sorted_groups)[sorted_groups]
+    position = np.empty(len(order))
+    position[order] = rank / np.maximum(size - 1, 1)
+    return position
 
 
 def regression_targets(raw: np.ndarray, label: LabelSpec) -> np.ndarray:
@@ -62,6 +137,12 @@ class FeatureEncoder:
     numeric: list[str] = field(default_factory=list)
     categorical: dict[str, list[str]] = field(default_factory=dict)
     medians: dict[str, float] = field(default_factory=dict)
+    time: TimeSetup | None = None
+
+    def augment(self, table: pa.Table) -> pa.Table:
+        """``table`` with the time features the encoder was fitted with (if any)."""
+        setup = getattr(self, "time", None)  # encoders stored before time series had none
+        return add_time_features(table, setup) if setup is not None else table
 
     @classmethod
     def fit(
@@ -71,9 +152,19 @@ class FeatureEncoder:
         label: LabelSpec,
         feature_columns: tuple[str, ...] | None = None,
         exclude: tuple[str, ...] = (),
+        time: TimeSetup | None = None,
     ) -> FeatureEncoder:
-        """Choose feature columns (all but label, excluded and group columns by default)."""
+        """Choose feature columns (all but label, excluded and group columns by default).
+
+        With ``time``: the time features are computed first (and are features; a
+        ``feature_columns`` selection keeps them too), the time column is not one.
+        """
         drop = set(label.columns) | set(exclude)
+        if time is not None:
+            table = add_time_features(table, time)
+            drop |= {time.time_column} - {None}  # type: ignore[arg-type]
+            if feature_columns and time.features:
+                feature_columns = (*feature_columns, *time.features.names())
         names = list(feature_columns) if feature_columns else table.column_names
         unknown = [n for n in names if n not in table.column_names]
         if unknown:
@@ -96,6 +187,7 @@ class FeatureEncoder:
                 enc.categorical[name] = sorted(str(d["values"]) for d in top)
         if not enc.numeric and not enc.categorical:
             raise InvalidInput("no usable feature columns (numeric or string)")
+        enc.time = time
         return enc
 
     @property
@@ -112,7 +204,8 @@ class FeatureEncoder:
         return self.numeric + list(self.categorical)
 
     def transform(self, table: pa.Table) -> np.ndarray:
-        """Encode ``table`` into a float matrix."""
+        """Encode ``table`` into a float matrix (time features computed on it first)."""
+        table = self.augment(table)
         missing = [c for c in self.source_columns if c not in table.column_names]
         if missing:
             raise InvalidInput(f"feature column(s) {missing} are missing", columns=missing)
@@ -126,12 +219,17 @@ class FeatureEncoder:
         return np.column_stack(parts) if parts else np.empty((table.num_rows, 0))
 
     def frame(self, table: pa.Table) -> pd.DataFrame:
-        """The source columns as a DataFrame (strings as categories), for slicing."""
+        """The source columns as a DataFrame (strings as categories), for slicing; for a
+        time series also each row's :data:`POSITION` in its group (early/late life)."""
+        table = self.augment(table)
         data = {}
         for name in self.numeric:
             data[name] = table[name].to_numpy(zero_copy_only=False).astype(float)
         for name in self.categorical:
             data[name] = pd.Categorical(table[name].to_numpy(zero_copy_only=False))
+        setup = getattr(self, "time", None)
+        if setup is not None and setup.time_column in table.column_names:
+            data[POSITION] = time_position(table, setup)
         return pd.DataFrame(data)
 
 
@@ -145,6 +243,7 @@ class Prepared:
     feature_names: list[str]
     groups: np.ndarray | None
     encoder: FeatureEncoder
+    times: np.ndarray | None = None  # time order codes (time series): holdouts come last
 
 
 def encode_labels(values: np.ndarray, classes: tuple[str, ...]) -> np.ndarray:
@@ -162,6 +261,7 @@ def prepare_xy(
     feature_columns: tuple[str, ...] | None = None,
     exclude: tuple[str, ...] = (),
     group_key: str | None = None,
+    time: TimeSetup | None = None,
 ) -> Prepared:
     """Encode a table for training (fit the encoder) or prediction (reuse ``encoder``).
 
@@ -176,10 +276,13 @@ def prepare_xy(
     exclude:
         Columns never used as features (ids, leaking flags); the group key is
         always excluded.
+    time:
+        A time series (time column, group key, time features): the features are
+        computed per group without look-ahead, ``times`` orders the rows.
     """
     skip = tuple(exclude) + ((group_key,) if group_key else ())
     enc = encoder or FeatureEncoder.fit(
-        table, label=label, feature_columns=feature_columns, exclude=skip
+        table, label=label, feature_columns=feature_columns, exclude=skip, time=time
     )
     X = enc.transform(table)
     raw = label_values(table, label)
@@ -194,4 +297,7 @@ def prepare_xy(
         if group_key not in table.column_names:
             raise InvalidInput(f"group key {group_key!r} is not in the data")
         groups = np.asarray(table[group_key].to_numpy(zero_copy_only=False))
-    return Prepared(X, y, classes, enc.feature_names, groups, enc)
+    times = None
+    if time is not None and time.time_column and time.time_column in table.column_names:
+        times = _codes(table[time.time_column])
+    return Prepared(X, y, classes, enc.feature_names, groups, enc, times)

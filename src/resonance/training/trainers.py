@@ -205,11 +205,15 @@ def split(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Train/test row indices; groups never straddle the split, classes stay balanced.
 
-    Uses ``GroupShuffleSplit`` when the data has a group key, else a stratified
-    split (plain shuffling when a class is too rare to stratify).
+    A time series (``prepared.times``) holds out its latest rows: whole groups
+    in the order of their last time stamp (or the latest rows without groups).
+    Otherwise ``GroupShuffleSplit`` when the data has a group key, else a
+    stratified split (plain shuffling when a class is too rare to stratify).
     """
     n = len(prepared.y)
     idx = np.arange(n)
+    if prepared.times is not None:
+        return _time_split(prepared.times, prepared.groups, test_size)
     if prepared.groups is not None:
         splitter = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
         tr, te = next(splitter.split(idx, groups=prepared.groups))
@@ -223,3 +227,28 @@ def split(
     perm = rng.permutation(n)
     cut = round(n * (1 - test_size))
     return perm[:cut], perm[cut:]
+
+
+def _time_split(
+    times: np.ndarray, groups: np.ndarray | None, test_size: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The latest ``test_size`` of the rows (whole groups, by their last time) as the test."""
+    n = len(times)
+    if groups is None:
+        order = np.argsort(times, kind="stable")
+        cut = round(n * (1 - test_size))
+        return np.sort(order[:cut]), np.sort(order[cut:])
+    names, codes = np.unique(np.asarray(groups, dtype=str), return_inverse=True)
+    last = np.full(len(names), -1, dtype=np.int64)
+    np.maximum.at(last, codes, times)
+    sizes = np.bincount(codes, minlength=len(names))
+    test_groups: list[int] = []
+    taken = 0
+    for g in np.argsort(-last, kind="stable"):
+        if taken >= test_size * n:
+            break
+        test_groups.append(int(g))
+        taken += int(sizes[g])
+    in_test = np.isin(codes, test_groups)
+    idx = np.arange(n)
+    return idx[~in_test], idx[in_test]

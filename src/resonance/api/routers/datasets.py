@@ -117,6 +117,7 @@ def ingest(
     label_onehot: Annotated[str | None, Form(max_length=4000)] = None,
     group_key: Annotated[str | None, Form(max_length=200)] = None,
     task: Annotated[Task, Form()] = Task.CLASSIFICATION,
+    time_column: Annotated[str | None, Form(max_length=200)] = None,
     description: Annotated[str, Form(max_length=4000)] = "",
 ) -> dict[str, Any]:
     """Ingest an uploaded file as a new immutable version (the acting organization owns it).
@@ -135,6 +136,7 @@ def ingest(
                 label, label_onehot.split(",") if label_onehot else None, task=task
             ),
             group_key=group_key,
+            time_column=time_column,
         )
     folder = Path(tempfile.mkdtemp(prefix="upload-", dir=space.artifacts.tmp))
     try:

@@ -30,6 +30,7 @@ def _dataset(row: Any) -> Dataset:
         description=row.description,
         label=LabelSpec.from_dict(row.label),
         group_key=row.group_key,
+        time_column=row.time_column,
     )
 
 
@@ -84,6 +85,7 @@ class SqlCatalogRepo(SqlRepoBase):
                 description=dataset.description,
                 label=dataset.label.to_dict() if dataset.label else None,
                 group_key=dataset.group_key,
+                time_column=dataset.time_column,
                 created_at=created_at,
             )
         )

@@ -24,8 +24,10 @@ from flwr.serverapp.strategy.strategy_utils import aggregate_metricrecords
 
 from resonance.domain.datasets import LabelSpec, Task
 from resonance.domain.errors import InvalidInput, TrainingFailed
+from resonance.domain.modeling import TimeFeatures
 from resonance.training.features import (
     FeatureEncoder,
+    TimeSetup,
     encode_labels,
     label_values,
     regression_targets,
@@ -46,16 +48,36 @@ class MemberData:
     label: LabelSpec
     exclude: tuple[str, ...] = ()
     ref: str = ""
+    time: TimeSetup | None = None  # a time series: features computed on the member's own rows
 
 
 Loader = Callable[[], MemberData]
 
 
+def _time_dict(setup: TimeSetup | None) -> dict[str, Any] | None:
+    if setup is None:
+        return None
+    return {
+        "time_column": setup.time_column,
+        "group_key": setup.group_key,
+        "features": setup.features.to_dict() if setup.features else None,
+    }
+
+
+def _time_setup(data: dict[str, Any] | None) -> TimeSetup | None:
+    if not data:
+        return None
+    return TimeSetup(
+        data.get("time_column"), data.get("group_key"), TimeFeatures.from_dict(data.get("features"))
+    )
+
+
 def _schema_of(data: MemberData) -> dict[str, Any]:
-    enc = FeatureEncoder.fit(data.table, label=data.label, exclude=data.exclude)
+    enc = FeatureEncoder.fit(data.table, label=data.label, exclude=data.exclude, time=data.time)
+    table = enc.augment(data.table)
     stats = {}
     for name in enc.numeric:
-        x = data.table[name].to_numpy(zero_copy_only=False).astype(float)
+        x = table[name].to_numpy(zero_copy_only=False).astype(float)
         x = np.where(np.isnan(x), enc.medians[name], x)
         stats[name] = [len(x), float(x.sum()), float((x * x).sum()), enc.medians[name]]
     raw = label_values(data.table, data.label)
@@ -66,6 +88,7 @@ def _schema_of(data: MemberData) -> dict[str, Any]:
         "numeric": stats,
         "categorical": enc.categorical,
         "task": data.label.task.value,
+        "time": _time_dict(data.time),
     }
     if data.label.task is Task.REGRESSION:  # the target's count, sum and sum of squares
         y = regression_targets(raw, data.label)
@@ -171,6 +194,7 @@ class Plan:
     task: str = Task.CLASSIFICATION.value
     target_mean: float = 0.0
     target_scale: float = 1.0
+    time: dict[str, Any] | None = None  # time column, group key and time features
 
     @property
     def regression(self) -> bool:
@@ -194,7 +218,9 @@ class Plan:
     @property
     def encoder(self) -> FeatureEncoder:
         """The shared feature encoder."""
-        return FeatureEncoder(list(self.numeric), dict(self.categorical), dict(self.medians))
+        return FeatureEncoder(
+            list(self.numeric), dict(self.categorical), dict(self.medians), _time_setup(self.time)
+        )
 
     def encode(self, table: pa.Table, label: LabelSpec) -> tuple[np.ndarray, np.ndarray]:
         """Standardized features and class indices of rows with a known class (regression:
@@ -231,6 +257,8 @@ def merge_schemas(schemas: list[dict[str, Any]], *, local: dict[str, float], see
         mean.append(mu)
         scale.append(float(np.sqrt(max(sq / n - mu * mu, 0.0))) or 1.0)
     width = sum(len(v) for v in categorical.values())
+    if len({json.dumps(s.get("time"), sort_keys=True) for s in schemas}) != 1:
+        raise TrainingFailed("members' time series (time column, group key, features) differ")
     tasks = {str(s.get("task", Task.CLASSIFICATION.value)) for s in schemas}
     if len(tasks) != 1:
         raise TrainingFailed("members' label specs declare different tasks", tasks=sorted(tasks))
@@ -261,6 +289,7 @@ def merge_schemas(schemas: list[dict[str, Any]], *, local: dict[str, float], see
         task,
         target[0],
         target[1],
+        schemas[0].get("time"),
     )
 
 
