@@ -27,6 +27,13 @@ Two models (``--kinds``):
 strategies (local Adam epochs) instead. BLAS is limited to ``--blas-threads``
 (default 1) for both sides alike.
 
+Steel-energy (regression, ``--only energy``): three sites by season, the sealed
+suite every fourth week, 15 % of plant-b's targets corrupted; ``linear`` compares
+the pooled ridge (``sklearn-logreg`` on a regression label, alpha = 1/C = 1) with
+FedNewton least squares (full Newton steps: the pooled solution), ``mlp`` the
+pooled ``sklearn-mlp`` regressor with fedsgd on the squared error. Target: linear
+RMSE within 1 % of pooled.
+
 Both models are scored on the sealed rows (macro-F1). Targets: macro-F1 gap
 (pooled - federated) ≤ 2 points and wall-time ratio (federated / pooled) ≤ 3, on
 every case and seed. Exits 1 on any miss.

@@ -52,8 +52,8 @@ def ingest(
     label: str | None = typer.Option(None, help="Label column."),
     label_onehot: str | None = typer.Option(None, help="One-hot label columns, comma separated."),
     group_key: str | None = typer.Option(None, help="Group column (machine or unit id)."),
-    task: Task = typer.Option(
-        Task.CLASSIFICATION, help="What the label asks for: classification or regression."
+    task: Task | None = typer.Option(
+        None, help="What the label asks for: classification (default) or regression."
     ),
     time_column: str | None = typer.Option(
         None, help="Time column: each group's rows form a time series ordered by it."
@@ -100,7 +100,7 @@ def validate(
     label: str | None = typer.Option(None),
     label_onehot: str | None = typer.Option(None),
     group_key: str | None = typer.Option(None),
-    task: Task = typer.Option(Task.CLASSIFICATION, help="classification or regression."),
+    task: Task | None = typer.Option(None, help="classification (default) or regression."),
 ) -> None:
     """Validate a file without storing it."""
     c = ctx_of(ctx)

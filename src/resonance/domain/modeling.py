@@ -146,6 +146,12 @@ def with_task(
     supports: tuple[Task, ...] = (Task.CLASSIFICATION, Task.REGRESSION),
 ) -> ModelSpec:
     """``spec`` with the task of the data's label spec (see :func:`task_for`)."""
+    if "task" in spec.params:
+        raise InvalidInput(
+            "the task is not a trainer parameter: the dataset's label spec declares it "
+            f"({label.task.value}; ingest with --task to declare another)",
+            task=str(spec.params["task"]),
+        )
     task = task_for(label, capability=capability, requested=spec.task, supports=supports)
     return replace(spec, task=task)
 

@@ -89,7 +89,7 @@ def validate(
     label: Annotated[str | None, Form(max_length=200)] = None,
     label_onehot: Annotated[str | None, Form(max_length=4000)] = None,
     group_key: Annotated[str | None, Form(max_length=200)] = None,
-    task: Annotated[Task, Form()] = Task.CLASSIFICATION,
+    task: Annotated[Task | None, Form()] = None,
 ) -> dict[str, Any]:
     """Validate an uploaded file without storing anything (a dry run of ingest)."""
     spec = make_label_spec(label, label_onehot.split(",") if label_onehot else None, task=task)
@@ -116,7 +116,7 @@ def ingest(
     label: Annotated[str | None, Form(max_length=200)] = None,
     label_onehot: Annotated[str | None, Form(max_length=4000)] = None,
     group_key: Annotated[str | None, Form(max_length=200)] = None,
-    task: Annotated[Task, Form()] = Task.CLASSIFICATION,
+    task: Annotated[Task | None, Form()] = None,
     time_column: Annotated[str | None, Form(max_length=200)] = None,
     description: Annotated[str, Form(max_length=4000)] = "",
 ) -> dict[str, Any]:
