@@ -201,10 +201,12 @@ def diagnose_model(
         diagnosis["unavailable"] = {"coverage_gaps": FEDERATED_NOTE, "label_issues": FEDERATED_NOTE}
         return diagnosis
     train = train or _training_rows(space, actor, model)
-    ev_bins = fit_binning(fitted.encoder.frame(table))
-    tr_bins = apply_binning(
-        fitted.encoder.frame(train.table), edges=ev_bins.edges, categories=ev_bins.categories
-    )
+    # groups (units, days) of the sealed set are by design not in the training data
+    key = getattr(fitted.encoder, "group_key", None)
+    ev_frame = fitted.encoder.frame(table).drop(columns=[key], errors="ignore")
+    tr_frame = fitted.encoder.frame(train.table).drop(columns=[key], errors="ignore")
+    ev_bins = fit_binning(ev_frame)
+    tr_bins = apply_binning(tr_frame, edges=ev_bins.edges, categories=ev_bins.categories)
     diagnosis["coverage_gaps"] = coverage_gaps(tr_bins, ev_bins, top_k=top_k)
     if label_issues:
         diagnosis["label_issues"] = label_issue_summary(fitted, train)

@@ -50,6 +50,7 @@ def _identity(model: ModelVersion) -> list[str]:
         f"# Model card: {model.ref}",
         "",
         f"- **Trainer**: `{spec.trainer}` ({spec.task})",
+        f"- **Task**: {spec.task or '—'} (declared by the training data's label spec)",
         f"- **Built by**: {model.created_by} at {model.created_at}",
         f"- **Industry**: {model.industry or '—'}; **scenario**: {model.scenario or '—'}",
         f"- **Code version**: `{model.code_version}`",
@@ -57,6 +58,12 @@ def _identity(model: ModelVersion) -> list[str]:
         f"- **Classes**: {', '.join(model.classes) or '— (regression)'}",
         f"- **Features** ({len(model.feature_names)}): {', '.join(model.feature_names)}",
     ]
+    if spec.time_features:
+        tf = spec.time_features
+        lines.append(
+            f"- **Time features** (per group, earlier rows only): lags {list(tf.lags)} and "
+            f"means of the previous {list(tf.windows)} rows of {', '.join(tf.columns)}"
+        )
     if spec.exclude_columns:
         lines.append(f"- **Excluded columns**: {', '.join(spec.exclude_columns)}")
     lines += ["", "## Parameters", ""]

@@ -138,6 +138,7 @@ class FeatureEncoder:
     categorical: dict[str, list[str]] = field(default_factory=dict)
     medians: dict[str, float] = field(default_factory=dict)
     time: TimeSetup | None = None
+    group_key: str | None = None  # never a feature; a slice dimension ("unit 17")
 
     def augment(self, table: pa.Table) -> pa.Table:
         """``table`` with the time features the encoder was fitted with (if any)."""
@@ -220,7 +221,8 @@ class FeatureEncoder:
 
     def frame(self, table: pa.Table) -> pd.DataFrame:
         """The source columns as a DataFrame (strings as categories), for slicing; for a
-        time series also each row's :data:`POSITION` in its group (early/late life)."""
+        time series also each row's :data:`POSITION` in its group (early/late life), and
+        the group key (a slice dimension, never a feature) when the table has it."""
         table = self.augment(table)
         data = {}
         for name in self.numeric:
@@ -230,6 +232,10 @@ class FeatureEncoder:
         setup = getattr(self, "time", None)
         if setup is not None and setup.time_column in table.column_names:
             data[POSITION] = time_position(table, setup)
+        key = getattr(self, "group_key", None)
+        if key and key in table.column_names and key not in data:
+            values = pc.cast(table[key], pa.string()).to_numpy(zero_copy_only=False)
+            data[key] = pd.Categorical(values)
         return pd.DataFrame(data)
 
 
@@ -281,9 +287,12 @@ def prepare_xy(
         computed per group without look-ahead, ``times`` orders the rows.
     """
     skip = tuple(exclude) + ((group_key,) if group_key else ())
-    enc = encoder or FeatureEncoder.fit(
-        table, label=label, feature_columns=feature_columns, exclude=skip, time=time
-    )
+    enc = encoder
+    if enc is None:
+        enc = FeatureEncoder.fit(
+            table, label=label, feature_columns=feature_columns, exclude=skip, time=time
+        )
+        enc.group_key = group_key
     X = enc.transform(table)
     raw = label_values(table, label)
     if label.task is Task.REGRESSION:
