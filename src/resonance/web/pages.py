@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import Request
 
 from resonance.domain.errors import InvalidInput
+from resonance.domain.evaluation import METRIC_DIRECTIONS
 from resonance.domain.industries import INDUSTRIES
 from resonance.domain.reporting import DEADLINES, ReportKind
 from resonance.reports import charts
@@ -235,7 +236,7 @@ def evaluations_page(space: Any, request: Request) -> Ctx:
             mine = [r for r in rows if r["suite"] == suite]
             metric = primary.get(suite, "")
             fig.add_scatter(
-                name=f"{suite} ({metric})",
+                name=f"{suite} ({metric}, {METRIC_DIRECTIONS.get(metric, 'higher')} is better)",
                 x=[r["model"] for r in mine],
                 y=[r["metrics"].get(metric) for r in mine],
                 mode="lines+markers",
@@ -244,6 +245,7 @@ def evaluations_page(space: Any, request: Request) -> Ctx:
         charts_html.append(charts.figure_div(fig, "chart-evaluations"))
     metric_names = sorted({k for r in rows for k in r["metrics"]})[:6]
     return "evaluations.html", {
+        "lower_is_better": [m for m, d in METRIC_DIRECTIONS.items() if d == "lower"],
         "suites": suites,
         "runs": rows,
         "metric_names": metric_names,
