@@ -14,7 +14,7 @@ from resonance.api.errors import ERROR_RESPONSES, ErrorBody
 from resonance.api.params import SLUG_PATTERN
 from resonance.api.routers.models import Column, ParamKey, ParamValue
 from resonance.domain import forms
-from resonance.domain.modeling import ModelSpec
+from resonance.domain.modeling import ModelSpec, parse_time_features
 from resonance.reports.loop import render_html
 from resonance.services import loop as loops
 
@@ -58,6 +58,11 @@ class LoopBody(BaseModel):
     )
     exclude: list[Column] = Field(default_factory=list, max_length=500)
     seed: int = Field(0, ge=0, le=2**31 - 1)
+    lag_columns: list[Column] = Field(default_factory=list, max_length=50)
+    lags: list[Annotated[int, Field(ge=1, le=10_000)]] = Field(default_factory=list, max_length=20)
+    windows: list[Annotated[int, Field(ge=1, le=10_000)]] = Field(
+        default_factory=list, max_length=20
+    )
 
 
 @router.post("/runs", status_code=201)
@@ -72,7 +77,10 @@ def run(body: LoopBody, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
     request = loops.LoopRequest(
         name=body.name,
         spec=ModelSpec(
-            trainer=body.trainer, params=dict(body.params), exclude_columns=tuple(body.exclude)
+            trainer=body.trainer,
+            params=dict(body.params),
+            exclude_columns=tuple(body.exclude),
+            time_features=parse_time_features(list(body.lag_columns), body.lags, body.windows),
         ),
         datasets=list(body.datasets),
         reserves=list(body.reserves),
