@@ -92,6 +92,12 @@ def test_the_loop_runs_regression_with_rmse_and_target_fixes(
     assert fixes and all(isinstance(i.proposed, float) for i in fixes)
     html = render_html(run)
     assert "rmse (lower is better)" in html
+    # the loop's baseline is what `model train` gives on the same data (no group-key feature)
+    mv = training.train_model(
+        lite_space, actor="builder", name="same", spec=_spec(), datasets=seeded.datasets
+    )
+    same = evaluation.evaluate(lite_space, actor="builder", model=mv.ref, suite=seeded.suite)
+    assert base.primary == pytest.approx(same.metrics["rmse"], rel=1e-9)
     # no model the loop trained ever saw the group key
     for mv in training.list_models(lite_space, name="kwh-loop"):
         assert mv.spec.task is Task.REGRESSION
