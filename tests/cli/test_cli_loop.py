@@ -108,6 +108,11 @@ def test_a_regression_time_series_end_to_end_through_the_cli(tmp_path: Path) -> 
         "-p", "task=regression", actor="lab",
     )  # fmt: skip
     assert err["code"] == "RES-100" and "label spec" in err["message"]
+    err = cli.error(
+        "loop", "run", "--name", "x", "-d", "energy-a", "--budget", "5", "--suite", "kwh",
+        "--task", "classification", actor="lab",
+    )  # fmt: skip
+    assert err["code"] == "RES-230" and "regression" in err["message"]
     fed = cli.json(
         "federate", "run", "--name", "kwh-fed", "-d", "energy-a", "-d", "energy-b",
         "--strategy", "fednewton", "--rounds", "3", *exclude, actor="lab",

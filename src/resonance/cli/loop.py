@@ -9,7 +9,7 @@ import typer
 
 from resonance.cli.output import console, ctx_of, print_table, progress, show
 from resonance.domain.loop_types import LoopRun
-from resonance.domain.modeling import ModelSpec, parse_params, parse_time_features
+from resonance.domain.modeling import ModelSpec, Task, parse_params, parse_time_features
 from resonance.reports.loop import render_html
 from resonance.services import loop as loops
 
@@ -78,6 +78,9 @@ def run(
     param: list[str] = typer.Option([], "--param", "-p", help="KEY=VALUE; repeat."),
     exclude: list[str] = typer.Option([], "--exclude", "-x", help="Column never used; repeat."),
     seed: int = typer.Option(0, help="Random seed."),
+    task: Task | None = typer.Option(
+        None, help="Check: the task the datasets' label spec must declare (it sets the task)."
+    ),
     lag_column: list[str] = typer.Option(
         [], "--lag-column", help="Time series: column to lag (the target may be one); repeat."
     ),
@@ -95,6 +98,7 @@ def run(
         name=name,
         spec=ModelSpec(
             trainer=trainer,
+            task=task,
             params=parse_params(param),
             exclude_columns=tuple(exclude),
             time_features=parse_time_features(lag_column, lag, window),
