@@ -20,6 +20,7 @@ from resonance.services import ledger, training
 from resonance.services.space import Space
 from tests.cli.test_cli_foundation import Cli
 from tests.conftest import make_space, org_token
+from tests.energy_seed import EXCLUDE, SITES, seed_energy
 from tests.federation_seed import seed_members
 
 RESONANCE = str(Path(sys.executable).parent / "resonance")
@@ -103,3 +104,37 @@ def test_superlink_and_member_nodes_train_across_processes(
         assert set(rounds[0].payload["participants"]) == set(MEMBERS)
     finally:
         space.close()
+
+
+def test_a_regression_trains_across_processes(
+    tmp_path: Path, processes: list[subprocess.Popen[bytes]]
+) -> None:
+    """Least squares (FedNewton) across a SuperLink and three SuperNodes: the task comes from
+    the members' label spec, the model is a regressor on the ledger like any other."""
+    root = tmp_path / "space"
+    space = make_space(root)
+    seeded = seed_energy(space, tmp_path / "d", days=35, corrupt_share=0.0)
+    space.close()
+    env = {**os.environ, "FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION": "1"}
+    port = _free_port()
+    log = (tmp_path / "superlink.log").open("wb")
+    processes.append(subprocess.Popen(
+        [RESONANCE, "federation", "superlink", "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+    ))  # fmt: skip
+    _wait_for_port(port, processes[0])
+    for member, ref in zip(SITES, seeded.datasets, strict=True):
+        out = (tmp_path / f"{member}.log").open("wb")
+        processes.append(subprocess.Popen(
+            [RESONANCE, "--space", str(root), "--as", member, "node", "start",
+             "--superlink", f"127.0.0.1:{port}", "--dataset", ref, "--port", str(_free_port())],
+            stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+        ))  # fmt: skip
+    exclude = [f"--exclude={c}" for c in EXCLUDE]
+    model = Cli(root).json(
+        "federate", "run", "--name", "kwh", "--superlink", f"127.0.0.1:{port}", "--members", "3",
+        "--strategy", "fednewton", "--rounds", "3", *exclude, actor="builder",
+    )  # fmt: skip
+    assert model["spec"]["task"] == "regression" and model["classes"] == []
+    run = Cli(root).json("eval", "run", "kwh", "--suite", seeded.suite, actor="builder")
+    assert 0 < run["metrics"]["rmse"] < 30

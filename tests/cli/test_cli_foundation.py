@@ -133,7 +133,11 @@ def test_json_output_of_the_catalog(cli: Cli) -> None:
     assert [(d["name"], d["owner"], d["latest"], d["rows"]) for d in listing] == [
         ("steel-a", "plant-a", "steel-a@1", 1941)
     ]
-    assert shown["label"] == {"kind": "one_hot", "columns": STEEL_LABELS}
+    assert shown["label"] == {
+        "kind": "one_hot",
+        "columns": STEEL_LABELS,
+        "task": "classification",
+    }
     (version,) = shown["versions"]
     assert version["schema"][0] == {"name": "X_Minimum", "type": "int64", "nullable": True}
     assert version["validation"]["ok"] and version["profile"]["label_distribution"]

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.csv as pcsv
+
 from resonance.domain.loop_types import FAILED, LoopFailure, LoopRun
 from resonance.services.space import Space
 from tests.cli.test_cli_foundation import Cli
+from tests.energy_seed import EXCLUDE, TARGET, energy_table
 from tests.loop_seed import seed_loop
 
 
@@ -75,3 +79,78 @@ def test_loop_show_says_why_a_run_failed(tmp_path: Path) -> None:
         "error": "the process running the loop died",
         "last_completed_iteration": 0,
     }
+
+
+def test_a_regression_time_series_end_to_end_through_the_cli(tmp_path: Path) -> None:
+    """A new user's path on steel-energy: ingest with --task regression, a group key and a
+    time column; train with lag features, diagnose, run the loop, federate, value."""
+    cli = Cli(tmp_path / "space")
+    cli("init", "--operator", "operator", "--region", "Beijing")
+    for org, role in [
+        ("plant-a", "data_holder"),
+        ("plant-b", "data_holder"),
+        ("lab", "model_builder"),
+        ("evaluator", "evaluator"),
+    ]:
+        cli("org", "add", org, "--role", role, "--region", "Jiangsu", actor="operator")
+    table = energy_table(days=42)
+    week = table["week"].to_numpy()
+    (tmp_path / "data").mkdir()
+    parts = {
+        "energy-eval": ("evaluator", week == 3),
+        "energy-a": ("plant-a", week == 1),
+        "energy-b": ("plant-b", week >= 4),
+        "energy-a-reserve": ("plant-a", week == 2),
+    }
+    for name, (owner, mask) in parts.items():
+        path = tmp_path / "data" / f"{name}.csv"
+        pcsv.write_csv(table.filter(pa.array(mask)), path)
+        kind = "evaluation" if owner == "evaluator" else "common"
+        cli(
+            "dataset", "ingest", str(path), "--name", name, "--kind", kind, "--industry", "steel",
+            "--label", TARGET, "--task", "regression", "--group-key", "day", "--time-column", "t",
+            actor=owner,
+        )  # fmt: skip
+        if owner != "evaluator":
+            cli("policy", "set", name, "--grant", "lab:train-pooled", "--grant",
+                "lab:train-federated", actor=owner)  # fmt: skip
+    assert cli.json("dataset", "show", "energy-a")["label"]["task"] == "regression"
+    cli("suite", "register", "kwh", "--dataset", "energy-eval", "-m", "rmse", "-m", "mae",
+        actor="evaluator")  # fmt: skip
+    lag = ["--lag-column", TARGET, "--lag", "1", "--window", "4"]
+    exclude = [f"--exclude={c}" for c in EXCLUDE]
+    model = cli.json(
+        "model", "train", "--name", "kwh", "--trainer", "lightgbm", "-d", "energy-a",
+        "-d", "energy-b", "-p", "n_estimators=30", "-p", "n_jobs=1", *exclude, *lag, actor="lab",
+    )  # fmt: skip
+    assert model["spec"]["task"] == "regression" and f"{TARGET}__lag1" in model["feature_names"]
+    diagnosis = cli.json("eval", "diagnose", "kwh", "--suite", "kwh", actor="lab")
+    assert diagnosis["metrics"]["rmse"] > 0 and "per_class_recall" not in diagnosis["metrics"]
+    assert diagnosis["diagnosis"]["label_issues"]["method"].startswith("out-of-fold residuals")
+    shown = cli("eval", "diagnose", "kwh", "--suite", "kwh", actor="lab").stdout
+    assert "Per class" not in shown and "Suspected target errors" in shown
+    run = cli.json(
+        "loop", "run", "--name", "kwh-loop", "-d", "energy-a", "-d", "energy-b",
+        "-r", "energy-a-reserve", "--budget", "100", "--suite", "kwh", "--iterations", "1",
+        "-p", "n_estimators=30", "-p", "n_jobs=1", *exclude, *lag, actor="lab",
+    )  # fmt: skip
+    assert run["status"] == "finished" and run["summary"]["direction"] == "lower"
+    assert run["summary"]["primary_metric"] == "rmse" and run["summary"]["baseline"] > 0
+    # -p task=... is not how a task is chosen: a coded error, not a trainer failure
+    err = cli.error(
+        "loop", "run", "--name", "x", "-d", "energy-a", "--budget", "5", "--suite", "kwh",
+        "-p", "task=regression", actor="lab",
+    )  # fmt: skip
+    assert err["code"] == "RES-100" and "label spec" in err["message"]
+    err = cli.error(
+        "loop", "run", "--name", "x", "-d", "energy-a", "--budget", "5", "--suite", "kwh",
+        "--task", "classification", actor="lab",
+    )  # fmt: skip
+    assert err["code"] == "RES-230" and "regression" in err["message"]
+    fed = cli.json(
+        "federate", "run", "--name", "kwh-fed", "-d", "energy-a", "-d", "energy-b",
+        "--strategy", "fednewton", "--rounds", "3", *exclude, actor="lab",
+    )  # fmt: skip
+    assert fed["spec"]["task"] == "regression"
+    value = cli.json("value", "kwh-fed", "--suite", "kwh", actor="lab")
+    assert value["metric"].startswith("rmse reduction")

@@ -12,12 +12,14 @@ from sklearn.model_selection import cross_val_predict
 
 from resonance.domain.diagnosis import (
     apply_binning,
+    bound_digits,
     conditions_mask,
     coverage_gaps,
     find_slices,
     fit_binning,
     group_counts,
     label_issues,
+    residual_issues,
 )
 
 
@@ -151,3 +153,24 @@ def test_label_issues_never_fork() -> None:
     issues, quality = label_issues(labels, probs)
     assert len(quality) == n and len(issues) < n
     assert len(_FORKS) == before
+
+
+def test_slice_bounds_print_with_enough_digits_to_differ() -> None:
+    frame = pd.DataFrame({"s13": np.r_[np.full(50, 2388.1), np.full(50, 2388.2), [2388.4] * 50]})
+    binning = fit_binning(frame, n_bins=3)
+    middle = [p for p in binning.predicates[0] if "<=" in p]
+    assert middle and all(p.split(" <= ")[0] != p.split(" < ")[-1] for p in middle)
+    assert bound_digits(np.array([2388.2, 2388.4])) == 5
+    assert bound_digits(np.array([0.5, 2.0])) == 4
+
+
+def test_residual_rule_flags_corrupted_targets_not_noisy_large_ones() -> None:
+    rng = np.random.default_rng(0)
+    pred = rng.uniform(1, 100, 2000)
+    y = pred + rng.normal(0, 0.05 * pred)  # errors grow with the value
+    bad = rng.choice(2000, 100, replace=False)
+    y[bad] = y[bad] * 3 + 20
+    flagged, z = residual_issues(y, pred)
+    hit = len(set(flagged.tolist()) & set(bad.tolist()))
+    assert hit / len(flagged) >= 0.9 and hit / len(bad) >= 0.9
+    assert np.all(np.abs(z[flagged]) > 7)

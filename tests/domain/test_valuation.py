@@ -11,7 +11,9 @@ import pytest
 from resonance.domain.errors import InvalidInput
 from resonance.domain.valuation import (
     exact_member_shapley,
+    knn_regression_utility,
     knn_shapley,
+    knn_shapley_regression,
     knn_utility,
     leave_one_out,
     member_shapley,
@@ -117,3 +119,39 @@ def test_rows_are_ordered_by_absolute_distance_then_index() -> None:
     # rounding leaves -0.0 and tiny negatives for duplicates: they rank first, by row index
     order = valuer.order(np.array([3.0, -1e-18, -0.0, 2.0, 0.0]))
     assert order.tolist() == [2, 4, 1, 3, 0]
+
+
+@pytest.mark.parametrize(("n", "k", "m"), [(7, 3, 3), (6, 1, 2), (5, 5, 2), (8, 2, 2), (4, 6, 1)])
+def test_knn_regression_shapley_is_exact(n: int, k: int, m: int) -> None:
+    rng = np.random.default_rng(n * 10 + k)
+    X, y = rng.normal(size=(n, 2)), rng.normal(size=n) * 3 + 1
+    Xt, yt = rng.normal(size=(m, 2)), rng.normal(size=m)
+    centre = float(y.mean())
+
+    def utility(rows: list[int]) -> float:
+        rows = sorted(rows)
+        return knn_regression_utility(X[rows], y[rows], Xt, yt, k=k, centre=centre)
+
+    exact = np.zeros(n)
+    for i in range(n):
+        others = [j for j in range(n) if j != i]
+        for size in range(n):
+            weight = math.factorial(size) * math.factorial(n - 1 - size) / math.factorial(n)
+            for coalition in itertools.combinations(others, size):
+                exact[i] += weight * (utility([*coalition, i]) - utility(list(coalition)))
+    values = knn_shapley_regression(X, y, Xt, yt, k=k)
+    np.testing.assert_allclose(values, exact, atol=1e-10)
+    assert values.sum() == pytest.approx(utility(list(range(n))) - utility([]))
+
+
+def test_knn_regression_shapley_finds_corrupted_targets() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-2, 2, size=(300, 2))
+    y = X[:, 0] * 3 + X[:, 1]
+    bad = rng.choice(300, 30, replace=False)
+    y_noisy = y.copy()
+    y_noisy[bad] += 15
+    Xt = rng.uniform(-2, 2, size=(200, 2))
+    values = knn_shapley_regression(X, y_noisy, Xt, Xt[:, 0] * 3 + Xt[:, 1], k=5)
+    lowest = np.argsort(values)[:30]
+    assert len(set(lowest.tolist()) & set(bad.tolist())) >= 25

@@ -199,7 +199,7 @@ def test_no_service_call_gives_a_builder_sealed_rows(lite_space: Space, tmp_path
 
 def test_regression_suite_and_slices(lite_space: Space, tmp_path: Path) -> None:
     train_csv, eval_csv, _ = split_file(AI4I_CSV, tmp_path / "data", eval_share=0.2)
-    label = LabelSpec(LabelKind.COLUMN, ("Torque [Nm]",))
+    label = LabelSpec(LabelKind.COLUMN, ("Torque [Nm]",), Task.REGRESSION)
     for actor, path, name, kind in [
         ("plant-a", train_csv, "torque-a", DatasetKind.COMMON),
         ("evaluator", eval_csv, "torque-eval", DatasetKind.EVALUATION),
@@ -228,5 +228,5 @@ def test_regression_suite_and_slices(lite_space: Space, tmp_path: Path) -> None:
     run = evaluation.evaluate(lite_space, actor="builder", model="tq", suite="torque")
     assert set(run.metrics) == {"rmse", "mae", "r2", "ladder"} and run.passed == {"rmse": True}
     assert run.diagnosis["slices"] and "mae" in run.diagnosis["slices"][0]
-    assert "label_issues" not in run.diagnosis
+    assert run.diagnosis["label_issues"]["method"].startswith("out-of-fold residuals")
     assert "No per-class metrics" in model_card(lite_space, "tq")

@@ -67,9 +67,9 @@ def test_ai4i_failure(trainer: str, ai4i: pa.Table) -> None:
 
 @pytest.mark.parametrize("trainer", sorted(SMALL))
 def test_ai4i_regression_of_torque(trainer: str, ai4i: pa.Table) -> None:
-    label = LabelSpec(LabelKind.COLUMN, ("Torque [Nm]",))
-    spec = ModelSpec(trainer, task=Task.REGRESSION, params=SMALL[trainer])
-    prepared = prepare_xy(ai4i, label, task=Task.REGRESSION, exclude=AI4I_EXCLUDE)
+    label = LabelSpec(LabelKind.COLUMN, ("Torque [Nm]",), Task.REGRESSION)
+    spec = ModelSpec(trainer, params=SMALL[trainer])
+    prepared = prepare_xy(ai4i, label, exclude=AI4I_EXCLUDE)
     assert prepared.classes == ()
     m = holdout_metrics(spec, prepared, label=label, seed=0)
     assert m["r2"] > 0.5 and m["rmse"] < 8

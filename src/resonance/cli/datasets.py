@@ -9,7 +9,7 @@ import typer
 
 from resonance.cli.output import console, ctx_of, print_table, progress, show
 from resonance.domain import forms
-from resonance.domain.datasets import DatasetKind, make_label_spec
+from resonance.domain.datasets import DatasetKind, Task, make_label_spec
 from resonance.domain.errors import InvalidInput
 from resonance.domain.policies import parse_purposes
 from resonance.services import catalog_read
@@ -53,6 +53,12 @@ def ingest(
     label: str | None = typer.Option(None, help="Label column."),
     label_onehot: str | None = typer.Option(None, help="One-hot label columns, comma separated."),
     group_key: str | None = typer.Option(None, help="Group column (machine or unit id)."),
+    task: Task | None = typer.Option(
+        None, help="What the label asks for: classification (default) or regression."
+    ),
+    time_column: str | None = typer.Option(
+        None, help="Time column: each group's rows form a time series ordered by it."
+    ),
     description: str = typer.Option("", help="What the data is."),
     fmt: str | None = typer.Option(None, "--file-format", help="csv or parquet."),
 ) -> None:
@@ -69,8 +75,11 @@ def ingest(
             industry=industry,
             scenario=scenario,
             description=description,
-            label=make_label_spec(label, label_onehot.split(",") if label_onehot else None),
+            label=make_label_spec(
+                label, label_onehot.split(",") if label_onehot else None, task=task
+            ),
             group_key=group_key,
+            time_column=time_column,
         )
     with progress(f"ingesting {path.name}") as advance:
         result = catalog.ingest(c.space(), actor=actor, path=path, dataset=name, new=new, fmt=fmt)
@@ -94,10 +103,11 @@ def validate(
     label: str | None = typer.Option(None),
     label_onehot: str | None = typer.Option(None),
     group_key: str | None = typer.Option(None),
+    task: Task | None = typer.Option(None, help="classification (default) or regression."),
 ) -> None:
     """Validate a file without storing it."""
     c = ctx_of(ctx)
-    spec = make_label_spec(label, label_onehot.split(",") if label_onehot else None)
+    spec = make_label_spec(label, label_onehot.split(",") if label_onehot else None, task=task)
     from resonance.services import catalog
 
     report = catalog.validate_file(path, label=spec, group_key=group_key)

@@ -92,6 +92,8 @@ def print_metrics(run: EvaluationRun) -> None:
             if isinstance(v, float)
         ],
     )
+    if "per_class_recall" not in run.metrics:  # regression: no classes
+        return
     support = run.metrics.get("support", {})
     print_table(
         "Per class",
@@ -122,7 +124,17 @@ def print_diagnosis(diagnosis: dict[str, Any]) -> None:
         ],
     )
     issues = diagnosis.get("label_issues")
-    if issues is not None:
+    if issues is not None and issues["top"] and "z" in issues["top"][0]:
+        print_table(
+            f"Suspected target errors in training data: {issues['count']} "
+            f"({issues['share']:.1%}; {issues.get('method', '')})",
+            ["dataset version", "row", "given", "out-of-fold prediction", "robust z"],
+            [
+                (t["dataset"], t["row"], f"{t['given']:.6g}", f"{t['suggested']:.6g}", t["z"])
+                for t in issues["top"]
+            ],
+        )
+    elif issues is not None:
         print_table(
             f"Suspected label errors in training data: {issues['count']} ({issues['share']:.1%})",
             ["member", "suspected rows (the rows go to their owner only)"],

@@ -9,7 +9,9 @@ import typer
 
 from resonance.cli.jobs import run_as_job
 from resonance.cli.output import console, ctx_of, print_table, progress, show
+from resonance.domain.errors import InvalidInput
 from resonance.domain.jobs import JobKind
+from resonance.domain.modeling import parse_time_features
 from resonance.services import federation_deploy as deploy
 from resonance.services import training
 from resonance.services.federation import KINDS, STRATEGIES, FederationConfig
@@ -50,6 +52,13 @@ def run(
         None, help="HOST:PORT of a SuperLink: deployment mode (members run `node start`)."
     ),
     members: int = typer.Option(2, min=1, help="Members to wait for (deployment mode)."),
+    lag_column: list[str] = typer.Option(
+        [], "--lag-column", help="Time series: column to lag (the target may be one); repeat."
+    ),
+    lag: list[int] = typer.Option([], "--lag", help="Lag in rows within the group; repeat."),
+    window: list[int] = typer.Option(
+        [], "--window", help="Mean of the previous N rows within the group; repeat."
+    ),
     detach: bool = typer.Option(
         False, "--detach", help="Queue a federated job for a worker; print its id (embedded)."
     ),
@@ -78,6 +87,9 @@ def run(
     )
     if model not in KINDS:
         raise typer.BadParameter(f"use one of {', '.join(KINDS)}", param_hint="--model")
+    time_features = parse_time_features(lag_column, lag, window)
+    if superlink and time_features:
+        raise InvalidInput("time features are computed in embedded runs only (no --superlink)")
     if superlink:
         with progress(f"federating {name} ({strategy})", total=1) as advance:
             actor = c.require_actor()
@@ -96,6 +108,7 @@ def run(
             "epochs": epochs, "lr": lr, "dp_noise": dp_noise, "dp_clip": dp_clip,
             "secure_aggregation": secure, "exclude": list(exclude), "seed": seed,
             "backend": backend,
+            "time_features": time_features.to_dict() if time_features else None,
         }  # fmt: skip
         job = run_as_job(c, JobKind.FEDERATE, params, detach=detach)
         if job is None:

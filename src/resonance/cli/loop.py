@@ -9,7 +9,7 @@ import typer
 
 from resonance.cli.output import console, ctx_of, print_table, show
 from resonance.domain.loop_types import LoopRun
-from resonance.domain.modeling import parse_params
+from resonance.domain.modeling import Task, parse_params, parse_time_features
 from resonance.reports.loop import render_html
 from resonance.services import loop as loops
 
@@ -85,18 +85,31 @@ def run(
     param: list[str] = typer.Option([], "--param", "-p", help="KEY=VALUE; repeat."),
     exclude: list[str] = typer.Option([], "--exclude", "-x", help="Column never used; repeat."),
     seed: int = typer.Option(0, help="Random seed."),
+    task: Task | None = typer.Option(
+        None, help="Check: the task the datasets' label spec must declare (it sets the task)."
+    ),
+    lag_column: list[str] = typer.Option(
+        [], "--lag-column", help="Time series: column to lag (the target may be one); repeat."
+    ),
+    lag: list[int] = typer.Option([], "--lag", help="Lag in rows within the group; repeat."),
+    window: list[int] = typer.Option(
+        [], "--window", help="Mean of the previous N rows within the group; repeat."
+    ),
     detach: bool = typer.Option(
         False, "--detach", help="Queue a loop job for a worker; print its id at once."
     ),
 ) -> None:
     """Run the loop; accept a new dataset version only when the sealed suite improves.
 
-    Runs as a job (``resonance job list``): here with a progress bar, or with ``--detach``.
+    The task (classification or regression, RMSE) is the one the datasets' label spec
+    declares. Runs as a job (``resonance job list``): here with a progress bar, or with
+    ``--detach``.
     """
     from resonance.cli.jobs import run_as_job
     from resonance.domain.jobs import JobKind
 
     c = ctx_of(ctx)
+    time_features = parse_time_features(lag_column, lag, window)
     params = {
         "name": name,
         "trainer": trainer,
@@ -108,6 +121,8 @@ def run(
         "suite": suite,
         "iterations": iterations,
         "seed": seed,
+        "task": task.value if task else None,
+        "time_features": time_features.to_dict() if time_features else None,
     }
     job = run_as_job(c, JobKind.LOOP, params, detach=detach)
     if job is None:

@@ -9,7 +9,7 @@ import typer
 
 from resonance.cli.output import console, ctx_of, print_table, show
 from resonance.domain.errors import InvalidInput
-from resonance.domain.modeling import ModelVersion, Task, parse_params
+from resonance.domain.modeling import ModelVersion, Task, parse_params, parse_time_features
 from resonance.services import model_card as cards
 from resonance.services import training
 
@@ -26,7 +26,7 @@ def _headline(model: ModelVersion) -> str:
 
 def _print_model(model: ModelVersion) -> None:
     console.print(
-        f"[bold]{model.ref}[/] ({model.spec.trainer}, {model.spec.task.value}) "
+        f"[bold]{model.ref}[/] ({model.spec.trainer}, {model.spec.task}) "
         f"by {model.created_by} at {model.created_at}; code {model.code_version}"
     )
     print_table(
@@ -49,12 +49,21 @@ def train(
     name: str = typer.Option(..., "--name", "-n", help="Model name (versions are numbered)."),
     trainer: str = typer.Option(..., "--trainer", "-t", help="sklearn-logreg, sklearn-rf, ..."),
     dataset: list[str] = typer.Option(..., "--dataset", "-d", help="NAME or NAME@N; repeat."),
-    task: Task = typer.Option(Task.CLASSIFICATION, help="classification or regression."),
+    task: Task | None = typer.Option(
+        None, help="Check: the task the datasets' label spec must declare (it sets the task)."
+    ),
     param: list[str] = typer.Option([], "--param", "-p", help="KEY=VALUE; repeat."),
     exclude: list[str] = typer.Option([], "--exclude", "-x", help="Column never used; repeat."),
     feature: list[str] = typer.Option([], "--feature", help="Use only these columns; repeat."),
     seed: int = typer.Option(0, help="Random seed."),
     scenario: str | None = typer.Option(None, help="Scenario the model serves."),
+    lag_column: list[str] = typer.Option(
+        [], "--lag-column", help="Time series: column to lag (the target may be one); repeat."
+    ),
+    lag: list[int] = typer.Option([], "--lag", help="Lag in rows within the group; repeat."),
+    window: list[int] = typer.Option(
+        [], "--window", help="Mean of the previous N rows within the group; repeat."
+    ),
     detach: bool = typer.Option(
         False, "--detach", help="Queue a training job for a worker; print its id at once."
     ),
@@ -68,16 +77,18 @@ def train(
     from resonance.domain.jobs import JobKind
 
     c = ctx_of(ctx)
+    time_features = parse_time_features(lag_column, lag, window)
     params = {
         "name": name,
         "trainer": trainer,
-        "task": task.value,
+        "task": task.value if task else None,
         "params": parse_params(param),
         "features": list(feature) or None,
         "exclude": list(exclude),
         "datasets": list(dataset),
         "seed": seed,
         "scenario": scenario,
+        "time_features": time_features.to_dict() if time_features else None,
     }
     job = run_as_job(c, JobKind.TRAIN, params, detach=detach)
     if job is None:
@@ -108,7 +119,7 @@ def list_(
                 (
                     m.ref,
                     m.spec.trainer,
-                    m.spec.task.value,
+                    str(m.spec.task or "-"),
                     ", ".join(m.datasets),
                     m.created_by,
                     _headline(m),

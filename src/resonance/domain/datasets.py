@@ -18,6 +18,13 @@ class DatasetKind(StrEnum):
     EVALUATION = "evaluation"
 
 
+class Task(StrEnum):
+    """What a dataset's label asks a model to predict (declared on its label spec)."""
+
+    CLASSIFICATION = "classification"
+    REGRESSION = "regression"
+
+
 class LabelKind(StrEnum):
     """How the label is stored in the rows."""
 
@@ -27,14 +34,21 @@ class LabelKind(StrEnum):
 
 @dataclass(frozen=True)
 class LabelSpec:
-    """Which columns hold the label.
+    """Which columns hold the label, and the task it sets.
 
     ``column``: one column holds the label. ``one_hot``: the label is the name of
-    the single column among ``columns`` whose value is 1.
+    the single column among ``columns`` whose value is 1. ``task`` says whether
+    models predict a class or a number; every capability (train, evaluate,
+    diagnose, loop, federate, value) reads it from here.
     """
 
     kind: LabelKind
     columns: tuple[str, ...]
+    task: Task = Task.CLASSIFICATION
+
+    def __post_init__(self) -> None:
+        if self.kind is LabelKind.ONE_HOT and self.task is Task.REGRESSION:
+            raise InvalidInput("a one-hot label is a class: it cannot be a regression target")
 
     @property
     def target_name(self) -> str:
@@ -43,27 +57,45 @@ class LabelSpec:
 
     def to_dict(self) -> dict[str, Any]:
         """Serialize to plain JSON types."""
-        return {"kind": self.kind.value, "columns": list(self.columns)}
+        return {"kind": self.kind.value, "columns": list(self.columns), "task": self.task.value}
 
     @staticmethod
     def from_dict(data: dict[str, Any] | None) -> LabelSpec | None:
-        """Inverse of :meth:`to_dict`; ``None`` stays ``None``."""
+        """Inverse of :meth:`to_dict`; ``None`` stays ``None`` (specs stored before the
+        task was declared are classification)."""
         if not data:
             return None
-        return LabelSpec(LabelKind(data["kind"]), tuple(data["columns"]))
+        return LabelSpec(
+            LabelKind(data["kind"]),
+            tuple(data["columns"]),
+            Task(data.get("task") or Task.CLASSIFICATION.value),
+        )
 
 
-def make_label_spec(label: str | None, one_hot: list[str] | None) -> LabelSpec | None:
-    """Build a label spec from the user's options (at most one of the two)."""
+def make_label_spec(
+    label: str | None, one_hot: list[str] | None, *, task: Task | str | None = None
+) -> LabelSpec | None:
+    """Build a label spec from the user's options (at most one of label and one-hot).
+
+    ``task`` is ``classification`` (the default) or ``regression`` (a numeric label column).
+    """
     if label and one_hot:
         raise InvalidInput("give either a label column or one-hot label columns, not both")
+    try:
+        kind = Task(task) if task else Task.CLASSIFICATION
+    except ValueError:
+        raise InvalidInput(
+            f"unknown task {task!r}; choose classification or regression", task=str(task)
+        ) from None
     if label:
-        return LabelSpec(LabelKind.COLUMN, (label,))
+        return LabelSpec(LabelKind.COLUMN, (label,), kind)
     if one_hot:
         cols = tuple(c.strip() for c in one_hot if c.strip())
         if len(cols) < 2:
             raise InvalidInput("a one-hot label needs at least two columns", columns=list(cols))
-        return LabelSpec(LabelKind.ONE_HOT, cols)
+        return LabelSpec(LabelKind.ONE_HOT, cols, kind)
+    if task:
+        raise InvalidInput("a task needs a label column", task=str(task))
     return None
 
 
@@ -166,6 +198,7 @@ class Dataset:
     ``owner`` is then only its registrant: it takes no ingested versions, no policy
     of its own, and every use is checked against the policies of its rows' sources.
     """
+    time_column: str | None = None  # rows of a group are ordered by it (a time series)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
 
 MISSING = "missing"
 
@@ -62,8 +62,17 @@ def fit_binning(frame: pd.DataFrame, *, n_bins: int = 4, max_categories: int = 1
     return apply_binning(frame, edges=edges, categories=cats)
 
 
-def _fmt(x: float) -> str:
-    return f"{x:.4g}"
+def _fmt(x: float, digits: int = 4) -> str:
+    return f"{x:.{digits}g}"
+
+
+def bound_digits(edges: np.ndarray, *, least: int = 4, most: int = 17) -> int:
+    """Fewest significant digits (at least ``least``) that print distinct edges distinctly."""
+    values = np.unique(np.asarray(edges, dtype=float))
+    for digits in range(least, most + 1):
+        if len({_fmt(v, digits) for v in values.tolist()}) == len(values):
+            return digits
+    return most
 
 
 def _category_codes(col: pd.Series, cat_list: list[str]) -> np.ndarray:
@@ -99,15 +108,16 @@ def apply_binning(
             code[np.isnan(values)] = len(e) + 1
             codes[:, j] = code
             bounds = [-np.inf, *e.tolist(), np.inf]
+            digits = bound_digits(e)
             preds = []
             for i in range(len(e) + 1):
                 lo, hi = bounds[i], bounds[i + 1]
                 if np.isinf(lo):
-                    preds.append(f"{name} < {_fmt(hi)}")
+                    preds.append(f"{name} < {_fmt(hi, digits)}")
                 elif np.isinf(hi):
-                    preds.append(f"{name} >= {_fmt(lo)}")
+                    preds.append(f"{name} >= {_fmt(lo, digits)}")
                 else:
-                    preds.append(f"{_fmt(lo)} <= {name} < {_fmt(hi)}")
+                    preds.append(f"{_fmt(lo, digits)} <= {name} < {_fmt(hi, digits)}")
             predicates.append([*preds, f"{name} is {MISSING}"])
     return Binning(codes, list(frame.columns), predicates, edges, categories)
 
@@ -318,6 +328,109 @@ def slice_metrics(
     return [{**s.to_dict(), "metric": metric(s.mask(binning.codes))} for s in slices]
 
 
+def cv_folds(
+    y: np.ndarray,
+    *,
+    folds: int = 5,
+    seed: int = 0,
+    groups: np.ndarray | None = None,
+    stratify: bool = True,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Cross-validation folds (train, test indices); a group never straddles two folds.
+
+    With ``groups``: stratified group folds (classification) or group folds
+    (regression), as many as there are groups up to ``folds``. Without:
+    stratified (classification, at most the rarest class's count) or plain
+    shuffled folds. At least 2 folds.
+    """
+    n = len(y)
+    idx = np.zeros(n)
+    if groups is not None:
+        n_groups = len(np.unique(groups))
+        k = int(max(2, min(folds, n_groups)))
+        if stratify:
+            split = StratifiedGroupKFold(k, shuffle=True, random_state=seed).split(idx, y, groups)
+        else:
+            split = GroupKFold(k, shuffle=True, random_state=seed).split(idx, y, groups)
+        return list(split)
+    if stratify:
+        counts = np.bincount(y[y >= 0])
+        k = int(max(2, min(folds, counts[counts > 0].min())))
+        return list(StratifiedKFold(k, shuffle=True, random_state=seed).split(idx, y))
+    return list(KFold(int(max(2, folds)), shuffle=True, random_state=seed).split(idx))
+
+
+def out_of_fold_predictions(
+    y: np.ndarray,
+    fit_predict: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    *,
+    folds: int = 5,
+    seed: int = 0,
+    groups: np.ndarray | None = None,
+) -> np.ndarray:
+    """Cross-validated predictions of a regression target for every row.
+
+    ``fit_predict(train_idx, test_idx)`` trains on the rows at ``train_idx`` and
+    returns predictions for the rows at ``test_idx``; folds keep groups whole
+    (see :func:`cv_folds`). Each row's prediction comes from a model that never saw it.
+    """
+    pred = np.full(len(y), np.nan)
+    for tr, te in cv_folds(y, folds=folds, seed=seed, groups=groups, stratify=False):
+        pred[te] = fit_predict(tr, te)
+    return pred
+
+
+ROBUST_Z = 7.0
+"""Cut-off of the modified z-score for target errors. Iglewicz and Hoaglin suggest 3.5
+for Gaussian data; industrial residuals are heavy-tailed (load changes are genuinely
+hard to predict), and on steel-energy 3.5 flags about twice as many clean rows as
+corrupted ones at the same recall (``bench/loop.py``), 7 about one in eight."""
+
+
+def residual_issues(
+    y: np.ndarray,
+    pred: np.ndarray,
+    *,
+    threshold: float = ROBUST_Z,
+    bins: int = 10,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Suspected target errors of a regression from out-of-fold residuals (robust z rule).
+
+    The modified z-score of Iglewicz and Hoaglin (1993, "How to detect and
+    handle outliers"), ``z = 0.6745 (r - median(r)) / MAD(r)`` with ``r = y - pred``
+    the out-of-fold residual and ``MAD`` the median absolute deviation, is robust
+    to the errors it looks for (a share of corrupted targets barely moves the
+    median and the MAD). Residuals grow with the predicted value (heteroscedastic
+    targets such as energy use), so the median and MAD are taken within each of
+    ``bins`` quantile bins of the prediction. Rows with ``|z| > threshold`` are suspects.
+
+    Returns
+    -------
+    (indices, z)
+        Suspects, most suspicious (largest ``|z|``) first, and every row's ``z``
+        (higher ``|z|`` = more suspicious; NaN where the target or prediction is missing).
+    """
+    p = np.asarray(pred, dtype=float)
+    r = np.asarray(y, dtype=float) - p
+    ok = np.isfinite(r)
+    z = np.full(len(r), np.nan)
+    if ok.sum() < 3:
+        return np.empty(0, dtype=np.int64), z
+    n_bins = int(max(1, min(bins, ok.sum() // 30)))  # at least 30 rows a bin
+    edges = np.quantile(p[ok], np.linspace(0, 1, n_bins + 1)[1:-1])
+    code = np.searchsorted(edges, p, side="right")
+    for c in np.unique(code[ok]):
+        m = ok & (code == c)
+        med = float(np.median(r[m]))
+        mad = float(np.median(np.abs(r[m] - med)))
+        if mad <= 0:
+            mad = float(np.mean(np.abs(r[m] - med))) or 1.0
+        z[m] = 0.6745 * (r[m] - med) / mad
+    score = np.where(ok, np.abs(np.nan_to_num(z)), 0.0)
+    flagged = np.nonzero(score > threshold)[0]
+    return flagged[np.argsort(-score[flagged], kind="stable")].astype(np.int64), z
+
+
 def out_of_fold_proba(
     y: np.ndarray,
     fit_predict: Callable[[np.ndarray, np.ndarray], np.ndarray],
@@ -325,8 +438,9 @@ def out_of_fold_proba(
     folds: int = 5,
     seed: int = 0,
     n_classes: int | None = None,
+    groups: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Cross-validated class probabilities for every row (stratified folds).
+    """Cross-validated class probabilities for every row (stratified folds, groups kept whole).
 
     Parameters
     ----------
@@ -340,6 +454,8 @@ def out_of_fold_proba(
     n_classes:
         Number of classes (default ``y.max() + 1``); classes a fold's model never saw
         keep the uniform prior.
+    groups:
+        Each row's group (the dataset's group key): a group never straddles folds.
 
     Returns
     -------
@@ -348,9 +464,7 @@ def out_of_fold_proba(
     """
     n = int(y.max()) + 1 if n_classes is None else n_classes
     proba = np.full((len(y), n), 1.0 / n)
-    counts = np.bincount(y[y >= 0], minlength=n)
-    k = int(max(2, min(folds, counts[counts > 0].min())))
-    for tr, te in StratifiedKFold(k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y):
+    for tr, te in cv_folds(y, folds=folds, seed=seed, groups=groups):
         p = fit_predict(tr, te)
         proba[te, : p.shape[1]] = p
     return proba

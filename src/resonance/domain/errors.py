@@ -356,3 +356,12 @@ class LimitExceeded(ResonanceError):
     """Input is above one of the space's caps (columns, rows, cell length, parameters)."""
 
     spec = _spec("RES-116", 413, "limit exceeded")
+
+
+# --- regression (issue 10) ---
+
+
+class TaskNotSupported(ResonanceError):
+    """A capability cannot do the task the dataset's label spec declares (or was asked another)."""
+
+    spec = _spec("RES-230", 422, "task not supported")

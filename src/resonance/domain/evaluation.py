@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import numpy as np
 
-from resonance.domain.errors import InvalidInput
+from resonance.domain.datasets import Task
+from resonance.domain.errors import InvalidInput, TaskNotSupported
 
 HIGHER = "higher"
 LOWER = "lower"
@@ -189,6 +190,21 @@ class EvaluationSuite:
                 "a suite's metrics, thresholds and primary metric must all be classification "
                 f"({', '.join(CLASSIFICATION_METRICS)}) or all regression "
                 f"({', '.join(REGRESSION_METRICS)}) metrics"
+            )
+
+    @property
+    def task(self) -> Task:
+        """The task the suite's metrics measure."""
+        return Task.REGRESSION if self.primary_metric in REGRESSION_METRICS else Task.CLASSIFICATION
+
+    def check_task(self, task: Task | None, *, what: str) -> None:
+        """Refuse (``TaskNotSupported``) a model or dataset of another task than the suite's."""
+        if task is not None and task is not self.task:
+            raise TaskNotSupported(
+                f"suite {self.name} measures {self.task.value} ({self.primary_metric}); "
+                f"{what} is {task.value}",
+                suite=self.name,
+                task=task.value,
             )
 
     def report(self, metrics: dict[str, Any]) -> dict[str, Any]:

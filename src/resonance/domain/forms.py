@@ -68,6 +68,7 @@ def dataset(ds: Dataset, latest: DatasetVersion | None = None) -> dict[str, Any]
         "label": ds.label.to_dict() if ds.label else None,
         "group_key": ds.group_key,
         "derived": ds.derived,
+        "time_column": ds.time_column,
         "latest": latest.ref if latest else None,
         "rows": latest.row_count if latest else None,
     }

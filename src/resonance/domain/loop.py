@@ -19,11 +19,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from resonance.domain.datasets import Task
 from resonance.domain.diagnosis import (
     conditions_mask,
+    cv_folds,
     fit_binning,
     label_issues,
     out_of_fold_proba,
+    residual_issues,
 )
 from resonance.domain.loop_types import (
     Fit,
@@ -38,6 +41,7 @@ from resonance.domain.optimization import (
     ActionPlan,
     DropLabelIssues,
     ProposeRelabels,
+    ProposeTargetFixes,
     Rebalance,
     SliceNeed,
     TargetedAcquisition,
@@ -66,12 +70,17 @@ __all__ = [
 
 
 def plan_cleaning(rows: Rows, fit: Fit, config: LoopConfig) -> tuple[ActionPlan, ActionPlan]:
-    """Cleanlab on out-of-fold probabilities → drops (where allowed) and relabel proposals."""
+    """Cleanlab on out-of-fold probabilities → drops (where allowed) and relabel proposals
+    (classification; regression: see :func:`plan_target_cleaning`)."""
+    if config.task is Task.REGRESSION:
+        drop, fixes, _ = plan_target_cleaning(rows, None, fit, config)
+        return drop, fixes
     proba = out_of_fold_proba(
         rows.y,
         lambda tr, te: fit(rows.take(tr)).predict_proba(rows.X[te]),
         folds=config.folds,
         seed=config.seed,
+        groups=rows.groups,
     )
     issues, _ = label_issues(rows.y, proba)
     # only confident disagreements: the given label is unlikely and another one likely
@@ -98,14 +107,63 @@ def plan_cleaning(rows: Rows, fit: Fit, config: LoopConfig) -> tuple[ActionPlan,
     return drop, relabel
 
 
+def plan_target_cleaning(
+    rows: Rows, reserve: Rows | None, fit: Fit, config: LoopConfig
+) -> tuple[ActionPlan, ActionPlan, np.ndarray]:
+    """Regression: suspected targets from out-of-fold residuals, and the reserve's spread.
+
+    Folds keep groups whole. Suspects follow :func:`~resonance.domain.diagnosis.residual_issues`
+    (modified z-score above ``config.residual_z``): dropped where the owner allows
+    auto-drop, else proposed to the owner as a fix to the out-of-fold prediction.
+    The fold models form an ensemble: the standard deviation of their predictions
+    on each reserve row (higher = more uncertain) drives uncertainty acquisition.
+    """
+    pred = np.full(len(rows), np.nan)
+    members: list[np.ndarray] = []
+    for tr, te in cv_folds(
+        rows.y, folds=config.folds, seed=config.seed, groups=rows.groups, stratify=False
+    ):
+        model = fit(rows.take(tr))
+        pred[te] = model.predict(rows.X[te])
+        if reserve is not None and len(reserve):
+            members.append(np.asarray(model.predict(reserve.X), dtype=float))
+    issues, z = residual_issues(rows.y, pred, threshold=config.residual_z)
+    by = f"out-of-fold residuals (robust z > {config.residual_z:g})"
+    drop = DropLabelIssues.plan(
+        issues, rows.owner, auto_drop=config.auto_drop, max_share=config.max_drop_share, by=by
+    )
+    fixes = ProposeTargetFixes.plan(
+        issues,
+        rows.owner,
+        rows.y,
+        pred,
+        auto_drop=config.auto_drop,
+        max_share=config.max_drop_share,
+    )
+    for p in fixes.proposals:
+        p["z"] = float(z[p["row"]])
+    spread = np.std(np.vstack(members), axis=0) if members else np.zeros(0)
+    return drop, fixes, spread
+
+
 def _slice_curves(
-    train: Rows, slices: list[dict[str, Any]], fit: Fit, seed: int
+    train: Rows, slices: list[dict[str, Any]], fit: Fit, seed: int, *, regression: bool = False
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per slice: (rows in subsample, validation error) at three subsample sizes."""
-    rng = np.random.default_rng(seed)
-    perm = rng.permutation(len(train))
-    cut = int(0.75 * len(train))
-    fit_idx, val_idx = perm[:cut], perm[cut:]
+    """Per slice: (rows in subsample, validation loss) at three subsample sizes.
+
+    The loss is the error rate (classification) or the mean squared error
+    (regression); the validation rows are whole groups when the rows have groups.
+    """
+    if train.groups is not None:
+        fit_idx, val_idx = cv_folds(
+            train.y, folds=4, seed=seed, groups=train.groups, stratify=False
+        )[0]
+        fit_idx = np.random.default_rng(seed).permutation(fit_idx)
+    else:
+        rng = np.random.default_rng(seed)
+        perm = rng.permutation(len(train))
+        cut = int(0.75 * len(train))
+        fit_idx, val_idx = perm[:cut], perm[cut:]
     val = train.take(val_idx)
     masks = [conditions_mask(val.frame, s["conditions"]) for s in slices]
     fit_masks = [conditions_mask(train.frame, s["conditions"])[fit_idx] for s in slices]
@@ -113,8 +171,11 @@ def _slice_curves(
     losses = np.zeros((len(slices), 3))
     for j, frac in enumerate((0.4, 0.7, 1.0)):
         sub = fit_idx[: max(10, int(frac * len(fit_idx)))]
-        pred = fit(train.take(sub)).predict_proba(val.X).argmax(axis=1)
-        wrong = pred != val.y
+        model = fit(train.take(sub))
+        if regression:
+            wrong = (np.asarray(model.predict(val.X), dtype=float) - val.y) ** 2
+        else:
+            wrong = (model.predict_proba(val.X).argmax(axis=1) != val.y).astype(float)
         for i, m in enumerate(masks):
             sizes[i, j] = fit_masks[i][: len(sub)].sum()
             losses[i, j] = wrong[m].mean() if m.any() else 0.0
@@ -122,15 +183,28 @@ def _slice_curves(
 
 
 def plan_acquisition(
-    train: Rows, reserve: Rows, outcome: Outcome, fit: Fit, *, budget: int, config: LoopConfig
+    train: Rows,
+    reserve: Rows,
+    outcome: Outcome,
+    fit: Fit,
+    *,
+    budget: int,
+    config: LoopConfig,
+    uncertainty: np.ndarray | None = None,
 ) -> ActionPlan:
-    """Allocate ``budget`` reserve rows across weak slices (Slice Tuner), most uncertain first."""
+    """Allocate ``budget`` reserve rows across weak slices (Slice Tuner), most uncertain first.
+
+    ``uncertainty`` per reserve row (higher = less certain) defaults to the entropy
+    of the outcome model's class probabilities; regression passes the ensemble spread.
+    """
     if budget <= 0 or not len(reserve):
         return ActionPlan(TargetedAcquisition.name, "no budget or empty reserve")
     slices = [s for s in outcome.slices if s.get("conditions")][: config.max_slices]
-    uncertainty = entropy(outcome.model.predict_proba(reserve.X))
+    if uncertainty is None:
+        uncertainty = entropy(outcome.model.predict_proba(reserve.X))
     pools = [np.nonzero(conditions_mask(reserve.frame, s["conditions"]))[0] for s in slices]
-    curves = _slice_curves(train, slices, fit, config.seed) if slices else []
+    regression = config.task is Task.REGRESSION
+    curves = _slice_curves(train, slices, fit, config.seed, regression=regression) if slices else []
     needs = [
         SliceNeed(str(i), int(sz[-1]), len(pool), fit_learning_curve(sz, ls))
         for i, (s, pool, (sz, ls)) in enumerate(zip(slices, pools, curves, strict=True))
@@ -254,6 +328,23 @@ def candidates(
 def _plans(
     train: Rows, reserve: Rows, current: Outcome, fit: Fit, budget: int, config: LoopConfig
 ) -> dict[str, ActionPlan]:
+    if config.task is Task.REGRESSION:
+        clean, fixes, spread = plan_target_cleaning(train, reserve, fit, config)
+        return {
+            "clean": clean,
+            "relabel": fixes,
+            "acquire": plan_acquisition(
+                train,
+                reserve,
+                current,
+                fit,
+                budget=budget,
+                config=config,
+                uncertainty=spread,
+            ),
+            "uncertain": UncertaintyAcquisition.plan(spread, budget=budget),
+            "rebalance": ActionPlan(Rebalance.name, "regression: no classes to rebalance"),
+        }
     clean, relabel = plan_cleaning(train, fit, config)
     return {
         "clean": clean,
@@ -279,7 +370,7 @@ def _auto_drops(train: Rows, cand: Candidate, number: int) -> list[dict[str, Any
                     "source": str(train.source[i]),
                     "source_row": int(train.row[i]),
                     "owner": str(train.owner[i]),
-                    "given": int(train.y[i]),
+                    "given": float(train.y[i]) if train.y.dtype.kind == "f" else int(train.y[i]),
                     "iteration": number,
                 }
             )

@@ -11,18 +11,26 @@ if TYPE_CHECKING:  # numpy and pandas load with the loop's data, not with every 
     import numpy as np
     import pandas as pd
 
+from resonance.domain.datasets import Task
 from resonance.domain.plain import plain
 
 
 class Model(Protocol):
-    """What the loop needs of a fitted model."""
+    """What the loop needs of a fitted model (``predict`` gives values for regression)."""
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray: ...
+
+    def predict(self, X: np.ndarray) -> np.ndarray: ...
 
 
 @dataclass
 class Rows:
-    """Labeled rows with provenance: raw frame (for slices), encoded X, labels, owners."""
+    """Labeled rows with provenance: raw frame (for slices), encoded X, labels, owners.
+
+    ``y`` holds class indices (classification) or numeric targets (regression);
+    ``groups`` each row's group (its dataset's group key; ``None`` when no
+    dataset declares one): a split boundary for folds and learning curves.
+    """
 
     frame: pd.DataFrame
     X: np.ndarray
@@ -30,6 +38,7 @@ class Rows:
     owner: np.ndarray
     source: np.ndarray
     row: np.ndarray
+    groups: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.y)
@@ -43,6 +52,7 @@ class Rows:
             self.owner[idx],
             self.source[idx],
             self.row[idx],
+            self.groups[idx] if self.groups is not None else None,
         )
 
     def without(self, idx: np.ndarray) -> Rows:
@@ -65,6 +75,9 @@ class Rows:
             np.concatenate([self.owner, other.owner]),
             np.concatenate([self.source, other.source]),
             np.concatenate([self.row, other.row]),
+            np.concatenate([self.groups, other.groups])
+            if self.groups is not None and other.groups is not None
+            else None,
         )
 
 
@@ -87,9 +100,17 @@ Fit = Callable[[Rows], Model]
 
 @dataclass
 class LoopConfig:
-    """Options of a loop run."""
+    """Options of a loop run.
+
+    ``task`` (from the data's label spec) picks the diagnosis: cleanlab on
+    out-of-fold probabilities and entropy acquisition for classification;
+    robust out-of-fold residuals (``residual_z``) and ensemble-spread
+    acquisition for regression.
+    """
 
     budget: int
+    task: Task = Task.CLASSIFICATION
+    residual_z: float = 7.0  # see resonance.domain.diagnosis.ROBUST_Z
     iterations: int = 4
     auto_drop: set[str] = field(default_factory=set)
     tolerance: float = 0.005
@@ -105,7 +126,7 @@ class LoopConfig:
     slice_weight: float = 1.0
 
 
-SLICE_KEYS = ("slice", "size", "error_rate", "macro_f1", "accuracy")
+SLICE_KEYS = ("slice", "size", "error_rate", "macro_f1", "accuracy", "rmse", "mae")
 
 
 @dataclass
@@ -133,10 +154,21 @@ class Iteration:
     dataset: str = ""
     model: str = ""
 
-    def stored(self, *, top: int = 5) -> Iteration:
-        """The form a run keeps: the ``top`` weak slices' headline figures, JSON values."""
+    def stored(self, *, top: int = 5, sign: float = 1.0) -> Iteration:
+        """The form a run keeps: the ``top`` weak slices' headline figures, JSON values.
+
+        ``sign`` is -1 when the engine's higher-is-better scores are negated
+        lower-is-better metrics (RMSE): the stored run then holds the metric's own
+        values (``primary`` and ``worst_slice`` of every try too).
+        """
         slices = [{k: s.get(k) for k in SLICE_KEYS} for s in self.slices[:top]]
-        return Iteration.from_dict(plain({**self.to_dict(), "slices": slices}))
+        data = {**self.to_dict(), "slices": slices}
+        if sign != 1.0:
+            for holder in (data, *data["tried"]):
+                for key in ("primary", "worst_slice"):
+                    if isinstance(holder.get(key), int | float):
+                        holder[key] = sign * holder[key]
+        return Iteration.from_dict(plain(data))
 
     def to_dict(self) -> dict[str, Any]:
         """Serialize to plain JSON types."""
@@ -202,11 +234,13 @@ RUNNING, FINISHED, FAILED = "running", "finished", "failed"
 
 @dataclass
 class LoopSummary:
-    """What a finished run achieved (primary metric and worst slice higher is better).
+    """What a finished run achieved, in the primary metric's own values.
 
     ``baseline``/``final`` are the primary metric before the first and after the
-    last accepted iteration; ``rows_taken`` and ``relabel_proposals`` count per
-    member.
+    last accepted iteration; ``direction`` says whether it is higher- or
+    lower-is-better (RMSE) and ``lift`` is the improvement (positive = better in
+    either direction); ``rows_taken`` and ``relabel_proposals`` (relabels or
+    target fixes) count per member.
     """
 
     primary_metric: str
@@ -221,6 +255,7 @@ class LoopSummary:
     rows_taken: dict[str, int]
     reserve_rows: int
     relabel_proposals: dict[str, int]
+    direction: str = "higher"
 
     @classmethod
     def of(
@@ -230,6 +265,7 @@ class LoopSummary:
         primary_metric: str,
         reserve_rows: int,
         proposal_owners: list[str],
+        direction: str = "higher",
     ) -> LoopSummary:
         """Summarize stored iterations (the first is the baseline, which is accepted)."""
         taken: dict[str, int] = {}
@@ -243,6 +279,8 @@ class LoopSummary:
         last = next(it for it in reversed(iterations) if it.accepted)
         base = iterations[0].primary
         lift = last.primary - base if base is not None and last.primary is not None else None
+        if lift is not None and direction == "lower":
+            lift = -lift
         return cls(
             primary_metric=primary_metric,
             baseline=base,
@@ -256,6 +294,7 @@ class LoopSummary:
             rows_taken=taken,
             reserve_rows=reserve_rows,
             relabel_proposals=proposals,
+            direction=direction,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -280,6 +319,7 @@ class LoopSummary:
             relabel_proposals={
                 str(k): int(v) for k, v in (data.get("relabel_proposals") or {}).items()
             },
+            direction=str(data.get("direction") or "higher"),
         )
 
 

@@ -208,14 +208,20 @@ class DropLabelIssues(Action):
 
     @staticmethod
     def plan(
-        issues: np.ndarray, owners: np.ndarray, *, auto_drop: set[str], max_share: float = 0.1
+        issues: np.ndarray,
+        owners: np.ndarray,
+        *,
+        auto_drop: set[str],
+        max_share: float = 0.1,
+        by: str = "cleanlab",
     ) -> ActionPlan:
-        """Suspected rows (most suspicious first) of owners in ``auto_drop``."""
+        """Suspected rows (most suspicious first) of owners in ``auto_drop``; ``by`` names
+        the detector in the reason."""
         rows = _suspects(issues, len(owners), max_share)
         drop = rows[np.isin(owners[rows], list(auto_drop))] if len(rows) else rows
         per = _count(owners[drop])
         reason = (
-            f"cleanlab flags {len(drop)} rows as likely mislabeled ({_fmt(per)}); "
+            f"{by} flags {len(drop)} rows as likely mislabeled ({_fmt(per)}); "
             "their owners' policies allow auto-drop"
         )
         return ActionPlan(DropLabelIssues.name, reason, drop=drop, details={"by_owner": per})
@@ -255,6 +261,44 @@ class ProposeRelabels(Action):
             "proposed to their owners, whose policies do not allow auto-drop"
         )
         return ActionPlan(ProposeRelabels.name, reason, proposals=proposals)
+
+
+@register_action
+class ProposeTargetFixes(Action):
+    """Fixes of suspected regression targets (the out-of-fold prediction); to the owning member."""
+
+    name = "propose-target-fixes"
+
+    @staticmethod
+    def plan(
+        issues: np.ndarray,
+        owners: np.ndarray,
+        given: np.ndarray,
+        suggested: np.ndarray,
+        *,
+        auto_drop: set[str],
+        max_share: float = 0.1,
+    ) -> ActionPlan:
+        """Suspected rows of owners without auto-drop: (row, owner, given, suggested, residual)."""
+        rows = _suspects(issues, len(owners), max_share)
+        rows = rows[~np.isin(owners[rows], list(auto_drop))] if len(rows) else rows
+        proposals = [
+            {
+                "row": int(i),
+                "owner": str(owners[i]),
+                "given": float(given[i]),
+                "suggested": float(suggested[i]),
+                "residual": float(given[i] - suggested[i]),
+            }
+            for i in rows
+        ]
+        per = _count(owners[rows])
+        reason = (
+            f"out-of-fold residuals flag {len(rows)} targets as likely wrong ({_fmt(per)}); "
+            "the predicted values are proposed to their owners, whose policies do not "
+            "allow auto-drop"
+        )
+        return ActionPlan(ProposeTargetFixes.name, reason, proposals=proposals)
 
 
 @register_action

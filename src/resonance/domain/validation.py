@@ -28,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from resonance.domain.datasets import ColumnSchema, LabelKind, LabelSpec, Schema
+from resonance.domain.datasets import ColumnSchema, LabelKind, LabelSpec, Schema, Task
 
 HIGH_MISSING_SHARE = 0.5
 QUARTILES = (0.25, 0.5, 0.75)
@@ -198,6 +198,10 @@ def _label_problems(table: pa.Table, label: LabelSpec) -> list[str]:
             return [f"one-hot label columns must hold 0 or 1; not numeric: {', '.join(bad)}"]
     elif _is_nested(table.schema.field(label.columns[0]).type):
         return [f"label column {label.columns[0]!r} has a nested type"]
+    elif label.task is Task.REGRESSION:
+        kind = table.schema.field(label.columns[0]).type
+        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_null(kind)):
+            return [f"the regression label {label.columns[0]!r} must be numeric; it is {kind}"]
     return []
 
 

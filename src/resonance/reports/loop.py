@@ -11,18 +11,29 @@ from resonance.domain.loop_types import LoopRun
 from resonance.reports.charts import figure_div, plotly_js
 
 
+def _direction(run: LoopRun) -> tuple[str, str, str]:
+    """The run's primary metric, its direction (``higher``/``lower``) and its slice metric."""
+    metric = str(run.config.get("primary_metric") or (run.summary and run.summary.primary_metric))
+    direction = str(run.config.get("direction") or (run.summary and run.summary.direction))
+    slice_metric = str(run.config.get("slice_metric") or "macro_f1")
+    return metric, ("lower" if direction == "lower" else "higher"), slice_metric
+
+
 def metric_figure(run: LoopRun) -> go.Figure:
-    """Primary metric and worst reported slice per iteration (higher is better)."""
+    """Primary metric and worst reported slice per iteration, in the metric's direction
+    (RMSE: lower is better, worst slice = highest slice RMSE)."""
     its = run.iterations
     x = [it.number for it in its]
+    metric, direction, slice_metric = _direction(run)
     fig = go.Figure()
     for ys, name in (
-        ([it.primary for it in its], "primary metric"),
-        ([it.worst_slice for it in its], "worst slice macro-F1"),
+        ([it.primary for it in its], f"primary metric ({metric})"),
+        ([it.worst_slice for it in its], f"worst slice {slice_metric}"),
     ):
         fig.add_trace(go.Scatter(x=x, y=ys, mode="lines+markers", name=name))
+    pick = min if direction == "lower" else max
     for it in its[1:]:
-        best = max((t["primary"] for t in it.tried), default=None)
+        best = pick((t["primary"] for t in it.tried if t.get("primary") is not None), default=None)
         if best is not None and not it.accepted:
             fig.add_trace(
                 go.Scatter(
@@ -37,7 +48,7 @@ def metric_figure(run: LoopRun) -> go.Figure:
     fig.update_layout(
         title=f"Loop {run.name}: sealed suite {run.suite}",
         xaxis_title="iteration",
-        yaxis_title="score",
+        yaxis_title=f"{metric} ({direction} is better)",
         height=380,
         margin={"t": 50, "b": 40},
     )
@@ -45,7 +56,9 @@ def metric_figure(run: LoopRun) -> go.Figure:
 
 
 def slice_heatmap(run: LoopRun) -> go.Figure:
-    """Error rate of every reported weak slice (rows) at each iteration (columns)."""
+    """Error rate (regression: mean absolute error) of every reported weak slice (rows) at
+    each iteration (columns)."""
+    what = "mean absolute error" if run.config.get("task") == "regression" else "error rate"
     names: list[str] = []
     for it in run.iterations:
         for s in it.slices:
@@ -64,11 +77,11 @@ def slice_heatmap(run: LoopRun) -> go.Figure:
             x=[f"it {it.number}" for it in run.iterations],
             y=[n[:60] for n in names],
             colorscale="Reds",
-            colorbar={"title": "error rate"},
+            colorbar={"title": what},
         )
     )
     fig.update_layout(
-        title="Weak slices (error rate; lower is better)",
+        title=f"Weak slices ({what}; lower is better)",
         height=max(300, 40 * len(names) + 120),
         margin={"l": 260},
     )
@@ -115,8 +128,9 @@ def render_html(run: LoopRun) -> str:
     found = run.summary.to_dict() if run.summary else {}
     s = {k: html.escape(str(v)) if isinstance(v, str | dict) else v for k, v in found.items()}
     summary = (
-        f"<p>Primary metric {s.get('primary_metric')}: {_f(s.get('baseline'))} → "
-        f"{_f(s.get('final'))} (lift {_f(s.get('lift'))}); worst slice "
+        f"<p>Primary metric {s.get('primary_metric')} ({s.get('direction', 'higher')} is "
+        f"better): {_f(s.get('baseline'))} → "
+        f"{_f(s.get('final'))} (lift {_f(s.get('lift'))}, positive = better); worst slice "
         f"{_f(s.get('baseline_worst_slice'))} → {_f(s.get('final_worst_slice'))}. Final dataset "
         f"{s.get('final_dataset')}, model {s.get('final_model')}. "
         f"Rows taken per member: {s.get('rows_taken')} of {s.get('reserve_rows')} "

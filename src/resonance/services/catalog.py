@@ -89,6 +89,7 @@ class NewDataset:
     description: str = ""
     label: LabelSpec | None = None
     group_key: str | None = None
+    time_column: str | None = None
 
 
 def _check_new_dataset(tx: Tx, name: str, spec: NewDataset) -> Dataset:
@@ -117,6 +118,8 @@ def _validate_and_snapshot(space: Space, table: pa.Table, ds: Dataset, what: str
     Raises ``ValidationFailed`` (and removes the temporary file) when the report has errors.
     """
     errors = shape_errors(table, label=ds.label, group_key=ds.group_key)
+    if ds.time_column and ds.time_column not in table.column_names:
+        errors.append(f"time column {ds.time_column!r} is not in the file")
     if errors:  # fail before writing anything
         report = ValidationReport(rows=table.num_rows, errors=errors)
         raise ValidationFailed(

@@ -87,6 +87,7 @@ def register_suite(
             query_budget,
             primary_metric,
         )
+        suite.check_task(ds.label.task if ds.label else None, what=f"the label of {version.ref}")
         w.tx.add_suite(suite, created_at=w.now)
         w.emit(
             SuiteRegistered(
@@ -288,12 +289,14 @@ def diagnose_model(
         diagnosis["coverage_gaps"] = []
         diagnosis["unavailable"] = {"coverage_gaps": FEDERATED_NOTE, "label_issues": FEDERATED_NOTE}
         return diagnosis
-    tr_bins = fit_binning(fitted.encoder.frame(train.table))
-    ev_bins = apply_binning(
-        fitted.encoder.frame(table), edges=tr_bins.edges, categories=tr_bins.categories
-    )
+    # groups (units, days) of the sealed set are by design not in the training data
+    key = getattr(fitted.encoder, "group_key", None)
+    tr_frame = fitted.encoder.frame(train.table).drop(columns=[key], errors="ignore")
+    ev_frame = fitted.encoder.frame(table).drop(columns=[key], errors="ignore")
+    tr_bins = fit_binning(tr_frame)
+    ev_bins = apply_binning(ev_frame, edges=tr_bins.edges, categories=tr_bins.categories)
     diagnosis["coverage_gaps"] = coverage_gaps(tr_bins, ev_bins, top_k=top_k)
-    if label_issues and fitted.spec.task is Task.CLASSIFICATION:
+    if label_issues:
         summary = label_issue_summary(fitted, train, top_k=None)
         per_owner = rows_by_owner(space, summary.pop("top"))
         diagnosis["label_issues"] = {
@@ -354,6 +357,7 @@ def evaluate(
     with space.work() as w:
         version = require_model(w.tx, model)
     the_suite = require_suite(space, suite)
+    the_suite.check_task(version.spec.task, what=f"model {version.ref}")
     _check_caller(space, actor, version, the_suite)
     # training rows first: a caller who may not read them stops before the sealed read
     pooled = diagnose and not version.federated

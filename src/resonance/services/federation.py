@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from resonance.domain.datasets import Dataset, DatasetVersion
 from resonance.domain.errors import InvalidInput
 from resonance.domain.events import FederatedRoundAggregated
-from resonance.domain.modeling import ModelSpec, ModelVersion
+from resonance.domain.modeling import ModelSpec, ModelVersion, Task, TimeFeatures, task_for
 from resonance.domain.orgs import Role, check_slug
 from resonance.domain.policies import Purpose
 from resonance.services.access import authorize, load_rows
@@ -24,6 +24,7 @@ from resonance.services.catalog import require_dataset, resolve_version
 from resonance.services.orgs import require_role
 from resonance.services.space import Space
 from resonance.services.training import record_model
+from resonance.training.features import TimeSetup
 from resonance.training.federated.apps import STRATEGIES as STRATEGIES
 from resonance.training.federated.apps import (
     FederationConfig,
@@ -37,6 +38,12 @@ from resonance.training.federated.models import KINDS as KINDS
 from resonance.training.federated.secagg import AppCallable, make_secure_client
 from resonance.training.federated.server import FederatedResult, in_process_grid, serve
 from resonance.training.trainers import FittedModel
+
+FEDERATED_TASKS: dict[str, tuple[Task, ...]] = {
+    "linear": (Task.CLASSIFICATION, Task.REGRESSION),
+    "mlp": (Task.CLASSIFICATION, Task.REGRESSION),
+}
+"""The tasks each federated model kind trains."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +76,13 @@ def resolve_members(space: Space, refs: list[str]) -> list[Member]:
 
 
 def member_loader(
-    space: Space, member: Member, *, model: str, run: str, exclude: tuple[str, ...]
+    space: Space,
+    member: Member,
+    *,
+    model: str,
+    run: str,
+    exclude: tuple[str, ...],
+    time_features: TimeFeatures | None = None,
 ) -> Loader:
     """The loader of one member's ClientApp: authorize (ledger) and read its own rows."""
 
@@ -83,12 +96,16 @@ def member_loader(
         )
         assert grant.dataset.label is not None
         skip = exclude + ((grant.dataset.group_key,) if grant.dataset.group_key else ())
+        ds = grant.dataset
+        assert ds.label is not None
+        series = ds.time_column is not None or time_features is not None
         return MemberData(
             member.name,
             load_rows(space, grant.version),
-            grant.dataset.label,
+            ds.label,
             skip,
             grant.version.ref,
+            TimeSetup(ds.time_column, ds.group_key, time_features) if series else None,
         )
 
     return load
@@ -102,10 +119,18 @@ def client_apps(
     run: str,
     exclude: tuple[str, ...],
     secure: bool = False,
+    time_features: TimeFeatures | None = None,
 ) -> list[AppCallable]:
     """One ClientApp per member, each bound to that member's own version."""
     build = make_secure_client if secure else make_client_app
-    return [build(member_loader(space, m, model=model, run=run, exclude=exclude)) for m in members]
+    return [
+        build(
+            member_loader(
+                space, m, model=model, run=run, exclude=exclude, time_features=time_features
+            )
+        )
+        for m in members
+    ]
 
 
 def _round_event(
@@ -173,8 +198,12 @@ def federate(
     datasets: list[str],
     config: FederationConfig | None = None,
     exclude: tuple[str, ...] = (),
+    time_features: TimeFeatures | None = None,
 ) -> ModelVersion:
     """Train a model version by federated averaging (FedAvg/FedProx) in process.
+
+    ``time_features`` (per-group lags and rolling means) are computed by each
+    member on its own rows, exactly as in pooled training and evaluation.
 
     Each member's ClientApp reads its own rows under its policy (purpose
     ``train-federated``); only parameters, row counts and summary statistics
@@ -185,9 +214,18 @@ def federate(
     with space.work() as w:
         require_role(w.tx, actor, Role.MODEL_BUILDER)
     members = resolve_members(space, datasets)
+    label = members[0].dataset.label
+    assert label is not None
+    task_for(label, capability=f"federate run ({cfg.kind})", supports=FEDERATED_TASKS[cfg.kind])
     run = f"fed-{uuid.uuid4().hex[:12]}"
     apps = client_apps(
-        space, members, model=name, run=run, exclude=exclude, secure=cfg.secure_aggregation
+        space,
+        members,
+        model=name,
+        run=run,
+        exclude=exclude,
+        secure=cfg.secure_aggregation,
+        time_features=time_features,
     )
     rounds = RoundLedger(space, actor, name, run, cfg.strategy)
     try:
@@ -203,6 +241,7 @@ def federate(
         cfg=cfg,
         run=run,
         exclude=exclude,
+        time_features=time_features,
     )
 
 
@@ -216,14 +255,17 @@ def store_outcome(
     cfg: FederationConfig,
     run: str,
     exclude: tuple[str, ...],
+    time_features: TimeFeatures | None = None,
 ) -> ModelVersion:
     """Record the federated model as a model version (dataset refs and hashes, details)."""
     label = members[0].dataset.label
     assert label is not None
     spec = ModelSpec(
         f"federated-{cfg.kind}",
+        task=label.task,
         params={"strategy": cfg.strategy, "rounds": cfg.rounds, "hidden": cfg.hidden},
         exclude_columns=exclude,
+        time_features=time_features,
     )
     model = FittedModel(
         spec, outcome.plan.encoder, outcome.estimator, tuple(outcome.plan.classes), label

@@ -147,34 +147,40 @@ class TrainJob:
     name: str
     datasets: list[str]
     trainer: str = "lightgbm"
-    task: str = "classification"
+    task: str | None = None  # a check: the datasets' label spec declares the task
     params: dict[str, Any] = field(default_factory=dict)
     features: list[str] | None = None
     exclude: list[str] = field(default_factory=list)
     seed: int = 0
     scenario: str | None = None
+    time_features: dict[str, Any] | None = None  # TimeFeatures.to_dict()
 
     def check(self, space: Space, *, actor: str) -> None:
-        """Name, task and role at submission (data grants are checked when it runs)."""
+        """Name, task, time features and role at submission (data grants are checked when
+        it runs)."""
+        from resonance.domain.modeling import TimeFeatures
         from resonance.domain.orgs import Role, check_slug
         from resonance.services.orgs import require_role
 
         check_slug(self.name, what="model")
-        _task(self.task)
+        if self.task is not None:
+            _task(self.task)
+        TimeFeatures.from_dict(self.time_features)
         with space.work() as w:
             require_role(w.tx, actor, Role.MODEL_BUILDER)
 
     def run(self, space: Space, *, actor: str, report: Reporter) -> dict[str, Any]:
         """Train; returns ``{"model": NAME@N}``."""
-        from resonance.domain.modeling import ModelSpec
+        from resonance.domain.modeling import ModelSpec, TimeFeatures
         from resonance.services import training
 
         spec = ModelSpec(
             trainer=self.trainer,
-            task=_task(self.task),
+            task=_task(self.task) if self.task is not None else None,
             params=dict(self.params),
             feature_columns=tuple(self.features) if self.features else None,
             exclude_columns=tuple(self.exclude),
+            time_features=TimeFeatures.from_dict(self.time_features),
         )
         report(progress=0.05, message="training", log=f"training {self.name} ({self.trainer})")
         model = training.train_model(
@@ -206,16 +212,22 @@ class LoopJob:
     params: dict[str, Any] = field(default_factory=dict)
     exclude: list[str] = field(default_factory=list)
     seed: int = 0
+    task: str | None = None  # a check: the datasets' label spec declares the task
+    time_features: dict[str, Any] | None = None  # TimeFeatures.to_dict()
 
     def request(self) -> Any:
         """The loop service's request."""
-        from resonance.domain.modeling import ModelSpec
+        from resonance.domain.modeling import ModelSpec, TimeFeatures
         from resonance.services.loop_data import LoopRequest
 
         return LoopRequest(
             name=self.name,
             spec=ModelSpec(
-                trainer=self.trainer, params=dict(self.params), exclude_columns=tuple(self.exclude)
+                trainer=self.trainer,
+                task=_task(self.task) if self.task is not None else None,
+                params=dict(self.params),
+                exclude_columns=tuple(self.exclude),
+                time_features=TimeFeatures.from_dict(self.time_features),
             ),
             datasets=list(self.datasets),
             reserves=list(self.reserves),
@@ -269,6 +281,7 @@ class FederateJob:
     exclude: list[str] = field(default_factory=list)
     seed: int = 0
     backend: str = "numpy"
+    time_features: dict[str, Any] | None = None  # TimeFeatures.to_dict(), embedded mode
 
     def check(self, space: Space, *, actor: str) -> None:
         """Name, role and members (known versions of distinct owners) at submission."""
@@ -283,6 +296,7 @@ class FederateJob:
 
     def run(self, space: Space, *, actor: str, report: Reporter) -> dict[str, Any]:
         """Federate; returns ``{"model": NAME@N}``."""
+        from resonance.domain.modeling import TimeFeatures
         from resonance.services import federation
         from resonance.services.federation import FederationConfig
 
@@ -308,6 +322,7 @@ class FederateJob:
             datasets=list(self.datasets),
             config=cfg,
             exclude=tuple(self.exclude),
+            time_features=TimeFeatures.from_dict(self.time_features),
         )
         return {"model": model.ref}
 

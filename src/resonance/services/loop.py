@@ -35,7 +35,7 @@ from resonance.domain.loop_types import (
     LoopSummary,
     ProcessMarker,
 )
-from resonance.domain.modeling import Task
+from resonance.domain.modeling import Task, with_task
 from resonance.domain.orgs import Role, check_slug
 from resonance.domain.refs import ref_name, version_ref
 from resonance.domain.review import Evidence, Proposal, ProposalKind
@@ -45,6 +45,7 @@ from resonance.services.loop_data import (
     Pool,
     SuiteOracle,
     auto_drop_members,
+    declared_label,
     read_pool,
     register_working,
 )
@@ -68,8 +69,6 @@ def _check_request(space: Space, actor: str, req: LoopRequest) -> None:
             field="loop run",
             value=req.name,
         )
-    if req.spec.task is not Task.CLASSIFICATION:
-        raise InvalidInput("the loop optimizes classification models")
     check_spec(req.spec, space.config.limits)
     if req.budget < 0 or req.iterations < 1:
         raise InvalidInput("budget must be ≥ 0 and iterations ≥ 1")
@@ -114,20 +113,22 @@ def run(
         direction; worst reported slice macro-F1; rows; rows taken per member)
         and a summary with the lift.
     """
-    req = request
+    spec = with_task(request.spec, declared_label(space, request), capability="loop run")
+    req = replace(request, spec=spec)
     _check_request(space, actor, req)
     pool = read_pool(space, actor, req)
     with space.work() as w:
         rerun = w.tx.get_loop_run(req.name) is not None  # a failed run of the caller's
     first = register_working(space, actor, req.name, pool, req, reuse=rerun)
     config = LoopConfig(
+        task=pool.label.task,
         budget=min(req.budget, len(pool.reserve)),
         iterations=req.iterations,
         auto_drop=auto_drop_members(space, pool, pool.train_refs),
         seed=req.seed,
     )
-    record = _start(space, actor, req, first, config, rerun=rerun)
     oracle = SuiteOracle(space, actor, req, pool, first)
+    record = _start(space, actor, req, first, config, oracle, rerun=rerun)
     done = 0
 
     def on_iteration(it: Iteration) -> None:
@@ -135,7 +136,7 @@ def run(
         done += 1
         previous = record.iterations[-1].dataset if record.iterations else ""
         _mark_candidates(space, actor, it, previous)
-        record.iterations.append(it.stored())
+        record.iterations.append(it.stored(sign=oracle.sign))
         _save_iteration(space, actor, record)
         if progress:
             progress(
@@ -178,14 +179,41 @@ def _row_of(space: Space, p: dict[str, Any], pool: Pool) -> tuple[str, int, int]
     return name, number, row
 
 
+def _label(pool: Pool, value: Any) -> str | float:
+    """A label as a review item shows it: the class name, or the regression target."""
+    if pool.label.task is Task.REGRESSION:
+        return float(value)
+    return pool.prepared.classes[int(value)]
+
+
 def _review_proposals(
     space: Space, raw: list[dict[str, Any]], pool: Pool, loop: str
 ) -> list[Proposal]:
-    """The loop's relabel proposals as review items' proposals, with their evidence."""
+    """The loop's relabel proposals (target fixes for regression) as review items'
+    proposals, with their evidence."""
     classes = pool.prepared.classes
     out = []
     for p in raw:
         name, number, row = _row_of(space, p, pool)
+        if pool.label.task is Task.REGRESSION:
+            out.append(
+                Proposal(
+                    owner=str(p["owner"]),
+                    dataset=name,
+                    version=number,
+                    row=row,
+                    kind=ProposalKind.FIX_TARGET,
+                    current=float(p["given"]),
+                    proposed=round(float(p["suggested"]), 6),
+                    evidence=Evidence(
+                        loop=loop,
+                        iteration=int(p["iteration"]),
+                        method="out-of-fold residuals (robust z)",
+                        residual=float(p["residual"]),
+                    ),
+                )
+            )
+            continue
         out.append(
             Proposal(
                 owner=str(p["owner"]),
@@ -213,7 +241,11 @@ def _to_owners(space: Space, actor: str, loop: str, trace: Any, pool: Pool) -> N
     if proposals:
         review.propose(space, actor=actor, proposals=proposals)
     by_source: dict[str, list[Proposal]] = {}
-    classes = pool.prepared.classes
+    method = (
+        "out-of-fold residuals (auto-drop)"
+        if pool.label.task is Task.REGRESSION
+        else "cleanlab (auto-drop)"
+    )
     for p in trace.drops:
         name, number, row = _row_of(space, p, pool)
         by_source.setdefault(name, []).append(
@@ -223,9 +255,9 @@ def _to_owners(space: Space, actor: str, loop: str, trace: Any, pool: Pool) -> N
                 number,
                 row,
                 ProposalKind.DROP,
-                classes[int(p["given"])],
+                _label(pool, p["given"]),
                 None,
-                Evidence(loop=loop, iteration=int(p["iteration"]), method="cleanlab (auto-drop)"),
+                Evidence(loop=loop, iteration=int(p["iteration"]), method=method),
             )
         )
     for name, drops in sorted(by_source.items()):
@@ -265,6 +297,7 @@ def _start(
     req: LoopRequest,
     first: str,
     config: LoopConfig,
+    oracle: SuiteOracle,
     *,
     rerun: bool = False,
 ) -> LoopRun:
@@ -285,6 +318,10 @@ def _start(
                 "iterations": req.iterations,
                 "seed": req.seed,
                 "auto_drop": sorted(config.auto_drop),
+                "task": config.task.value,
+                "primary_metric": oracle.primary,
+                "direction": oracle.direction,
+                "slice_metric": oracle.slice_metric,
             },
         )
         # which process runs it, so a restart can tell a dead run from a live one
@@ -340,6 +377,7 @@ def _summary(trace: LoopTrace, oracle: SuiteOracle, record: LoopRun) -> LoopSumm
         primary_metric=oracle.primary,
         reserve_rows=len(oracle.pool.reserve),
         proposal_owners=[str(p["owner"]) for p in once.values()],
+        direction=oracle.direction,
     )
 
 

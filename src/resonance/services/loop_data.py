@@ -21,17 +21,24 @@ from resonance.domain.datasets import (
     LabelSpec,
     Transformation,
 )
+from resonance.domain.errors import InvalidInput
 from resonance.domain.evaluation import HIGHER, METRIC_DIRECTIONS
 from resonance.domain.loop import Candidate, Outcome, Rows
-from resonance.domain.modeling import ModelSpec
+from resonance.domain.modeling import ModelSpec, Task
 from resonance.domain.policies import Purpose
 from resonance.domain.provenance import RowProvenance
 from resonance.domain.refs import ref_name, version_ref
 from resonance.services import catalog, evaluation
 from resonance.services.access import Grantee, authorize
-from resonance.services.catalog import derive_version, row_owners, row_provenance
+from resonance.services.catalog import (
+    derive_version,
+    require_dataset,
+    resolve_version,
+    row_owners,
+    row_provenance,
+)
 from resonance.services.space import Space
-from resonance.services.training import pool_rows, record_model
+from resonance.services.training import group_keys, pool_rows, record_model, time_setup
 from resonance.training.features import Prepared, prepare_xy
 from resonance.training.trainers import FittedModel, fit_model
 
@@ -74,6 +81,22 @@ class Pool:
         return prov.refs[int(prov.source[row])], int(prov.row[row])
 
 
+def declared_label(space: Space, req: LoopRequest) -> LabelSpec:
+    """The label spec every training and reserve dataset declares (metadata only, no rows)."""
+    with space.work() as w:
+        versions = [resolve_version(w.tx, r) for r in [*req.datasets, *req.reserves]]
+        datasets = [require_dataset(w.tx, v.dataset) for v in versions]
+    labels = {d.label for d in datasets}
+    if not datasets or None in labels or len(labels) != 1:
+        raise InvalidInput(
+            "training datasets and reserve pools must all declare the same label spec",
+            datasets=[d.name for d in datasets],
+        )
+    label = datasets[0].label
+    assert label is not None
+    return label
+
+
 def _read(space: Space, actor: str, refs: list[str], name: str, role: str) -> list[Grantee]:
     return [
         authorize(
@@ -87,6 +110,22 @@ def _read(space: Space, actor: str, refs: list[str], name: str, role: str) -> li
     ]
 
 
+def member_groups(grants: list[Grantee], tables: list[pa.Table]) -> np.ndarray:
+    """Each row's group: its version and the value of its dataset's group key (a row
+    whose dataset declares none is a group of its own)."""
+    parts = []
+    for g, t in zip(grants, tables, strict=True):
+        key = g.dataset.group_key
+        if key and key in t.column_names:
+            values = np.asarray(t[key].to_numpy(zero_copy_only=False), dtype=object)
+            parts.append(np.array([f"{g.version.ref}|{v}" for v in values], dtype=object))
+        else:
+            parts.append(
+                np.array([f"{g.version.ref}#{i}" for i in range(t.num_rows)], dtype=object)
+            )
+    return np.concatenate(parts) if parts else np.empty(0, dtype=object)
+
+
 def read_pool(space: Space, actor: str, req: LoopRequest) -> Pool:
     """Read (and record) every training and reserve version; encode them together."""
     train_g = _read(space, actor, req.datasets, req.name, "training data")
@@ -94,11 +133,13 @@ def read_pool(space: Space, actor: str, req: LoopRequest) -> Pool:
     pooled = pool_rows(space, [*train_g, *reserve_g], what="training datasets and reserve pools")
     grants, tables, universe, label = pooled.grants, pooled.tables, pooled.table, pooled.label
     n_train = sum(t.num_rows for t in tables[: len(train_g)])
+    keys = group_keys(g.dataset for g in grants)
     enc_prep = prepare_xy(
         universe.slice(0, n_train),
         label,
-        exclude=req.spec.exclude_columns,
+        exclude=(*req.spec.exclude_columns, *keys),  # a group key is never a feature
         feature_columns=req.spec.feature_columns,
+        time=time_setup([g.dataset for g in grants], req.spec),
     )
     prepared = prepare_xy(universe, label, encoder=enc_prep.encoder)
     owner = _row_owners(space, grants)
@@ -115,6 +156,7 @@ def read_pool(space: Space, actor: str, req: LoopRequest) -> Pool:
         owner,
         source,
         np.arange(len(owner)),
+        member_groups(grants, tables) if keys else None,
     )
     idx = np.arange(len(owner))
     return Pool(
@@ -212,8 +254,13 @@ class SuiteOracle:
         self.fit = _fitter(req.spec, pool, req.seed)
         self.first = first
         suite = evaluation.require_suite(space, req.suite)
+        suite.check_task(req.spec.task, what=f"loop run {req.name}")
         self.primary = suite.primary_metric
-        self.sign = 1.0 if METRIC_DIRECTIONS.get(self.primary, HIGHER) == HIGHER else -1.0
+        self.direction = METRIC_DIRECTIONS.get(self.primary, HIGHER)
+        self.sign = 1.0 if self.direction == HIGHER else -1.0
+        # the worst slice: lowest macro-F1, or highest RMSE (negated: the engine maximises)
+        self.regression = req.spec.task is Task.REGRESSION
+        self.slice_metric = "rmse" if self.regression else "macro_f1"
 
     def _take_reserve(self, cand: Candidate) -> list[str]:
         """Authorize (and record) the rows taken from each member's reserve pool."""
@@ -280,7 +327,8 @@ class SuiteOracle:
             self.space, actor=self.actor, model=mv.ref, suite=self.req.suite, label_issues=False
         )
         slices = list(run.diagnosis.get("slices", []))
-        scores = [float(s["macro_f1"]) for s in slices if "macro_f1" in s]
+        key, sign = self.slice_metric, (-1.0 if self.regression else 1.0)
+        scores = [sign * float(s[key]) for s in slices if s.get(key) is not None]
         shown = run.metrics.get(self.primary)  # the Ladder's release, else the best so far
         primary = shown if shown is not None else run.metrics["ladder"]["best"]
         return Outcome(

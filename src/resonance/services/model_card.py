@@ -62,7 +62,8 @@ def _identity(model: ModelVersion) -> list[str]:
     lines = [
         f"# Model card: {model.ref}",
         "",
-        f"- **Trainer**: `{spec.trainer}` ({spec.task.value})",
+        f"- **Trainer**: `{spec.trainer}` ({spec.task})",
+        f"- **Task**: {spec.task or '—'} (declared by the training data's label spec)",
         f"- **Built by**: {model.created_by} at {model.created_at}",
         f"- **Industry**: {model.industry or '—'}; **scenario**: {model.scenario or '—'}",
         f"- **Code version**: `{model.code_version}`",
@@ -70,6 +71,12 @@ def _identity(model: ModelVersion) -> list[str]:
         f"- **Classes**: {', '.join(model.classes) or '— (regression)'}",
         f"- **Features** ({len(model.feature_names)} encoded): {_feature_line(model)}",
     ]
+    if spec.time_features:
+        tf = spec.time_features
+        lines.append(
+            f"- **Time features** (per group, earlier rows only): lags {list(tf.lags)} and "
+            f"means of the previous {list(tf.windows)} rows of {', '.join(tf.columns)}"
+        )
     if spec.exclude_columns:
         lines.append(f"- **Excluded columns**: {', '.join(spec.exclude_columns)}")
     lines += ["", "## Parameters", ""]
@@ -146,11 +153,17 @@ def diagnosis_lines(run: EvaluationRun) -> list[str]:
 
 
 def _label_issue_lines(issues: dict[str, Any] | None, why_not: str | None = None) -> list[str]:
-    lines = ["### Suspected label errors in the training data (cleanlab)", ""]
+    method = issues.get("method", "cleanlab") if issues else "cleanlab"
+    lines = [f"### Suspected label errors in the training data ({method})", ""]
     if issues is None:
         return [*lines, f"Not computed: {why_not}." if why_not else "Not computed.", ""]
     lines += [f"{issues['count']} rows ({issues['share']:.1%}) look mislabeled.", ""]
     lines += table(["dataset version", "suspected rows"], sorted(issues["per_dataset"].items()))
+    if issues["top"] and "z" in issues["top"][0]:  # regression: out-of-fold residuals
+        return lines + table(
+            ["dataset version", "row", "given", "out-of-fold prediction", "robust z"],
+            [(t["dataset"], t["row"], t["given"], t["suggested"], t["z"]) for t in issues["top"]],
+        )
     lines += table(
         ["member", "suspected rows (listed to their owner only)"],
         sorted(issues.get("per_member", {}).items()),

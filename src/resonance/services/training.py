@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from resonance.domain.datasets import Dataset, DatasetVersion, LabelSpec
 from resonance.domain.errors import InvalidInput, NotFound, UnsafeModelFile
 from resonance.domain.evaluation import classification_metrics, regression_metrics
 from resonance.domain.events import ModelTrained
-from resonance.domain.modeling import ModelSpec, ModelVersion, Task
+from resonance.domain.modeling import ModelSpec, ModelVersion, Task, with_task
 from resonance.domain.orgs import Role, check_slug
 from resonance.domain.policies import Purpose
 from resonance.domain.refs import parse_ref
@@ -25,7 +26,7 @@ from resonance.services.orgs import require_role
 from resonance.services.space import Space
 from resonance.storage.store import Tx
 from resonance.training import model_format
-from resonance.training.features import Prepared, prepare_xy
+from resonance.training.features import Prepared, TimeSetup, prepare_xy
 from resonance.training.trainers import (
     TRAINERS,
     FittedModel,
@@ -89,6 +90,27 @@ def pool(space: Space, *, actor: str, refs: list[str], purpose: Purpose, model: 
         grants[0].dataset.group_key,
         [g.dataset for g in grants],
     )
+
+
+def time_setup(datasets: list[Dataset], spec: ModelSpec) -> TimeSetup | None:
+    """The time series the datasets declare (time column, group key) with the spec's time
+    features; ``None`` when neither is declared. Raises ``InvalidInput`` when the datasets
+    disagree on the time column."""
+    columns = {d.time_column for d in datasets}
+    if len(columns) > 1:
+        raise InvalidInput(
+            "the datasets declare different time columns", columns=sorted(map(str, columns))
+        )
+    column = columns.pop() if columns else None
+    if column is None and spec.time_features is None:
+        return None
+    keys = group_keys(datasets)
+    return TimeSetup(column, keys[0] if keys else None, spec.time_features)
+
+
+def group_keys(datasets: Iterable[Dataset]) -> tuple[str, ...]:
+    """The group key columns the datasets declare: never features, always split boundaries."""
+    return tuple(sorted({d.group_key for d in datasets if d.group_key}))
 
 
 @dataclass
@@ -179,23 +201,28 @@ def train_model(
     """Train a model version on dataset versions pooled in the sandbox.
 
     Each dataset's policy must grant ``train-pooled`` to ``actor`` (a model
-    builder); every read is on the ledger. Metrics come from a held-out split
-    (groups never straddle it); the stored model is then fitted on all rows.
+    builder); every read is on the ledger. The task is the one the datasets'
+    label spec declares (``spec.task``, when given, must match it). Metrics come
+    from a held-out split (groups never straddle it); the stored model is then
+    fitted on all rows.
     """
     check_slug(name, what="model")
     check_spec(spec, space.config.limits)  # unknown parameters and caps, before any read
     with space.work() as w:
         require_role(w.tx, actor, Role.MODEL_BUILDER)
     data = pool(space, actor=actor, refs=datasets, purpose=Purpose.TRAIN_POOLED, model=name)
+    spec = with_task(spec, data.label, capability="model train")
     prepared = prepare_xy(
         data.table,
         data.label,
-        task=spec.task,
         feature_columns=spec.feature_columns,
-        exclude=spec.exclude_columns,
+        exclude=(*spec.exclude_columns, *group_keys(data.datasets)),
         group_key=data.group_key,
+        time=time_setup(data.datasets, spec),
     )
     metrics = holdout_metrics(spec, prepared, label=data.label, seed=seed)
+    if prepared.times is not None:
+        metrics["holdout_split"] = "time-ordered (the latest groups)"
     model = fit_model(spec, prepared, label=data.label, seed=seed)
     return record_model(
         space,

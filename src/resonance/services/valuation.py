@@ -1,10 +1,12 @@
 """Use case: who contributed what to a model version, and the benefit-sharing statement.
 
-Member values are Shapley values of the suite's primary metric over retrains
-on coalitions of members (the model's own recipe: federated rounds for a
+Member values are Shapley values of the suite's primary metric (macro-F1; for
+regression the suite's RMSE, as its reduction below the sealed targets' standard
+deviation) over retrains on coalitions of members (the model's own recipe: federated rounds for a
 federated model, the pooled trainer otherwise), exact up to 8 members with
 each coalition trained once, Monte Carlo beyond; leave-one-member-out too.
-Row values are exact KNN-Shapley on the sealed suite, summed per member.
+Row values are exact KNN-Shapley on the sealed suite (classification or KNN
+regression, Jia et al. 2019), summed per member.
 Every value: **higher = more valuable**. Computed in the space's sandbox:
 member rows are read under ``train-federated`` (federated models) or
 ``train-pooled``, sealed rows under the suite owner's ``evaluate``; all reads
@@ -21,13 +23,20 @@ import numpy as np
 import pyarrow as pa
 
 from resonance.domain.errors import InvalidInput, NotFound, RoleRequired
-from resonance.domain.evaluation import classification_metrics
+from resonance.domain.evaluation import classification_metrics, regression_metrics
 from resonance.domain.events import ContributionValued
 from resonance.domain.ladder import LADDER_MARGIN, QueryUse, round_to
-from resonance.domain.modeling import ModelVersion
+from resonance.domain.modeling import ModelVersion, Task
 from resonance.domain.orgs import Role
 from resonance.domain.policies import Purpose
-from resonance.domain.valuation import Utility, knn_shapley, leave_one_out, member_shapley, shares
+from resonance.domain.valuation import (
+    Utility,
+    knn_shapley,
+    knn_shapley_regression,
+    leave_one_out,
+    member_shapley,
+    shares,
+)
 from resonance.services.access import authorize, load_rows
 from resonance.services.catalog import row_owners
 from resonance.services.evaluation import require_suite, spend_query
@@ -36,11 +45,11 @@ from resonance.services.ledger import entries
 from resonance.services.orgs import require_org
 from resonance.services.space import Space
 from resonance.services.training import get_model, load_model, pool_rows
-from resonance.training.features import Prepared
+from resonance.training.features import Prepared, TimeSetup
 from resonance.training.federated.apps import FederationConfig, Loader, MemberData, make_client_app
 from resonance.training.federated.models import forward
 from resonance.training.federated.server import in_process_grid, serve
-from resonance.training.trainers import fit_model
+from resonance.training.trainers import FittedModel, fit_model
 
 
 @dataclass
@@ -107,12 +116,24 @@ def _federated_members(space: Space, model: ModelVersion, suite: str) -> list[Me
             purpose=Purpose.TRAIN_FEDERATED,
             context={"model": model.ref, "valuation": suite},
         )
+        ds = grant.dataset
         skip = model.spec.exclude_columns
-        if grant.dataset.group_key:
-            skip = (*skip, grant.dataset.group_key)
-        assert grant.dataset.label is not None
-        data.append(MemberData(m.name, load_rows(space, grant.version), grant.dataset.label, skip))
+        if ds.group_key:
+            skip = (*skip, ds.group_key)
+        assert ds.label is not None
+        time = _time_setup(model, ds.time_column, ds.group_key)
+        data.append(MemberData(m.name, load_rows(space, grant.version), ds.label, skip, "", time))
     return data
+
+
+def _time_setup(
+    model: ModelVersion, time_column: str | None, group_key: str | None
+) -> TimeSetup | None:
+    """How a member computes the model's time features on its own rows (``None``: none)."""
+    tf = model.spec.time_features
+    if time_column is None and tf is None:
+        return None
+    return TimeSetup(time_column, group_key, tf)
 
 
 def _pooled_members(space: Space, model: ModelVersion, suite: str) -> list[MemberData]:
@@ -147,16 +168,59 @@ def _pooled_members(space: Space, model: ModelVersion, suite: str) -> list[Membe
         )
     groups = tuple(sorted({g.dataset.group_key for g in grants if g.dataset.group_key}))
     skip = (*model.spec.exclude_columns, *groups)
+    first = grants[0].dataset
+    time = _time_setup(model, first.time_column, first.group_key)
     return [
-        MemberData(o, pooled.table.filter(pa.array(owners == o)), pooled.label, skip)
+        MemberData(o, pooled.table.filter(pa.array(owners == o)), pooled.label, skip, "", time)
         for o in members
     ]
+
+
+def utility_metric(model: ModelVersion) -> str:
+    """What member Shapley values measure: macro-F1, or the suite's RMSE as a reduction."""
+    if model.spec.task is Task.REGRESSION:
+        return "rmse reduction (sealed targets' standard deviation - RMSE)"
+    return "macro_f1"
+
+
+def _regression_utility(
+    model: ModelVersion, fitted: FittedModel, data: list[MemberData], sealed: pa.Table
+) -> Utility:
+    """``std(sealed targets) - RMSE`` of the coalition's model on the suite (0 for no member:
+    the best constant's RMSE is the standard deviation); **higher = better**."""
+    test = fitted.prepare(sealed)
+    known = np.isfinite(test.y)
+    y = test.y[known]
+    reference = float(np.std(y))
+    cfg = _federation_config(model)
+
+    def rmse(pred: np.ndarray) -> float:
+        return float(regression_metrics(y, np.asarray(pred)[known])["rmse"])
+
+    def utility(coalition: frozenset[int]) -> float:
+        chosen = [data[i] for i in sorted(coalition)]
+        if not chosen:
+            return 0.0
+        if cfg is not None:
+            apps = [make_client_app(_constant(d)) for d in chosen]
+            out = serve(in_process_grid(apps), cfg, lambda _s: None)
+            return reference - rmse(out.estimator.predict(out.plan.encoder.transform(sealed)))
+        table = pa.concat_tables([d.table for d in chosen], promote_options="permissive")
+        prepared = fitted.prepare(table)
+        if np.isfinite(prepared.y).sum() < 2:
+            return 0.0
+        refit = fit_model(model.spec, prepared, label=fitted.label, seed=0)
+        return reference - rmse(refit.predict(test.X))
+
+    return utility
 
 
 def _utility(
     space: Space, model: ModelVersion, data: list[MemberData], sealed: pa.Table
 ) -> Utility:
     fitted = load_model(space, model)
+    if model.spec.task is Task.REGRESSION:
+        return _regression_utility(model, fitted, data, sealed)
     test = fitted.prepare(sealed)
     cfg = _federation_config(model)
 
@@ -198,7 +262,14 @@ def _knn_per_member(
     test: Prepared = fitted.prepare(sealed)
     mean, std = X.mean(axis=0), X.std(axis=0)
     std[std == 0] = 1.0
-    values = knn_shapley((X - mean) / std, y, (test.X - mean) / std, test.y, k=k)
+    if model.spec.task is Task.REGRESSION:  # closed form for KNN regression (Jia et al. 2019)
+        keep, known = np.isfinite(y), np.isfinite(test.y)
+        values = np.zeros(len(y))
+        values[keep] = knn_shapley_regression(
+            (X[keep] - mean) / std, y[keep], (test.X[known] - mean) / std, test.y[known], k=k
+        )
+    else:
+        values = knn_shapley((X - mean) / std, y, (test.X - mean) / std, test.y, k=k)
     return {d.member: float(values[owners == d.member].sum()) for d in data}
 
 
@@ -252,6 +323,7 @@ def value_model(
     version = get_model(space, model)
     _check_valuer(space, actor, version)
     the_suite = require_suite(space, suite)
+    the_suite.check_task(version.spec.task, what=f"model {version.ref}")
     data, sealed = _read(space, version, suite)  # refuses a one-member model first
     with space.work() as w:  # a valuation scores on the sealed suite: it spends a query
         spend_query(w, the_suite, version, QueryUse.VALUATION)
@@ -282,7 +354,7 @@ def value_model(
     }
     method = "exact" if n <= 8 else f"monte-carlo ({permutations} permutations, seed {seed})"
     full = round_to(cached(frozenset(range(n))), eta)
-    result = Valuation(version.ref, suite, "macro_f1", full, members, method)
+    result = Valuation(version.ref, suite, utility_metric(version), full, members, method)
     with space.work() as w:
         w.emit(
             ContributionValued(

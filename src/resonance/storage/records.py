@@ -33,6 +33,7 @@ DATASET_COLUMNS = (
     "label",
     "group_key",
     "derived",
+    "time_column",
 )
 VERSION_COLUMNS = (
     "dataset",
@@ -72,6 +73,7 @@ def dataset_of(row: Mapping[str, Any]) -> Dataset:
         label=LabelSpec.from_dict(row["label"]),
         group_key=row["group_key"],
         derived=bool(row["derived"]),
+        time_column=row["time_column"],
     )
 
 

@@ -59,6 +59,7 @@ datasets = sa.Table(
     sa.Column("group_key", sa.String(200)),
     sa.Column("created_at", sa.String(40), nullable=False),
     sa.Column("derived", sa.Boolean, nullable=False, server_default=sa.false()),  # 0015_trust
+    sa.Column("time_column", sa.String(200)),  # migration "regression"
 )
 
 dataset_versions = sa.Table(

@@ -9,9 +9,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from resonance.domain.datasets import LabelKind, LabelSpec
+from resonance.domain.datasets import LabelKind, LabelSpec, Task
 from resonance.domain.errors import InvalidInput
-from resonance.domain.modeling import Task
+from resonance.domain.modeling import TimeFeatures
 
 MAX_CATEGORIES = 30
 
@@ -33,6 +33,98 @@ def label_values(table: pa.Table, label: LabelSpec) -> np.ndarray:
     return np.asarray(label.columns, dtype=object)[onehot.argmax(axis=1)]
 
 
+POSITION = "time position"  # a slice dimension: where in its group's time span a row lies
+
+
+@dataclass(frozen=True)
+class TimeSetup:
+    """A time series: the dataset's time column and group key, the spec's time features."""
+
+    time_column: str | None = None
+    group_key: str | None = None
+    features: TimeFeatures | None = None
+
+    def order(self, table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+        """Rows sorted by group, then time, then file order; and each row's group code."""
+        n = table.num_rows
+        groups = _codes(table[self.group_key]) if self.group_key else np.zeros(n, dtype=np.int64)
+        times = _codes(table[self.time_column]) if self.time_column else np.arange(n)
+        return np.lexsort((np.arange(n), times, groups)), groups
+
+
+def _codes(column: pa.ChunkedArray) -> np.ndarray:
+    """Order-preserving integer codes of a column (numbers, or ISO 8601 text)."""
+    values = column.to_numpy(zero_copy_only=False)
+    if values.dtype == object:
+        values = np.asarray(values, dtype=str)
+    return np.unique(values, return_inverse=True)[1].astype(np.int64)
+
+
+def add_time_features(table: pa.Table, setup: TimeSetup) -> pa.Table:
+    """``table`` with the lag and rolling-mean columns of ``setup.features`` appended.
+
+    Within each group, rows ordered by the time column (file order breaks ties, and
+    is the order without one): ``COLUMN__lagK`` is the value ``K`` rows earlier and
+    ``COLUMN__meanW`` the mean of the ``W`` previous rows (missing where the group
+    has no such row yet). Only earlier rows are read: no look-ahead. Columns
+    already present are kept (the function is idempotent).
+    """
+    tf = setup.features
+    if tf is None or all(n in table.column_names for n in tf.names()):
+        return table
+    missing = [c for c in tf.columns if c not in table.column_names]
+    if missing:
+        raise InvalidInput(f"time feature column(s) {missing} are not in the data", columns=missing)
+    order, groups = setup.order(table)
+    frame = pd.DataFrame(
+        {c: table[c].to_numpy(zero_copy_only=False).astype(float)[order] for c in tf.columns}
+    )
+    by = frame.groupby(groups[order], sort=False)
+    added: dict[str, np.ndarray] = {}
+    for c in tf.columns:
+        for k in tf.lags:
+            added[f"{c}__lag{k}"] = by[c].shift(k).to_numpy()
+        previous = by[c].shift(1)
+        for w in tf.windows:
+            rolled = previous.groupby(groups[order], sort=False).rolling(w, min_periods=1).mean()
+            added[f"{c}__mean{w}"] = rolled.reset_index(level=0, drop=True).sort_index().to_numpy()
+    back = np.empty_like(order)
+    back[order] = np.arange(len(order))
+    for name in tf.names():
+        if name not in table.column_names:
+            table = table.append_column(name, pa.array(added[name][back]))
+    return table
+
+
+def time_position(table: pa.Table, setup: TimeSetup) -> np.ndarray:
+    """Each row's place in its group's time order, 0 (first) to 1 (last)."""
+    order, groups = setup.order(table)
+    sorted_groups = groups[order]
+    rank = pd.Series(sorted_groups).groupby(sorted_groups).cumcount().to_numpy()
+    size = np.bincount(sorted_groups)[sorted_groups]
+    position = np.empty(len(order))
+    position[order] = rank / np.maximum(size - 1, 1)
+    return position
+
+
+def regression_targets(raw: np.ndarray, label: LabelSpec) -> np.ndarray:
+    """Numeric targets of a regression label (missing values become NaN), or ``InvalidInput``."""
+    out = np.empty(len(raw))
+    for i, v in enumerate(raw):
+        if v is None or v == "":
+            out[i] = np.nan
+            continue
+        try:
+            out[i] = float(v)
+        except (TypeError, ValueError):
+            raise InvalidInput(
+                f"the regression label {label.columns[0]!r} holds a non-numeric value {v!r}",
+                column=label.columns[0],
+                value=str(v),
+            ) from None
+    return out
+
+
 @dataclass
 class FeatureEncoder:
     """Column selection and encoding learned on training data, reused at prediction time.
@@ -45,6 +137,13 @@ class FeatureEncoder:
     numeric: list[str] = field(default_factory=list)
     categorical: dict[str, list[str]] = field(default_factory=dict)
     medians: dict[str, float] = field(default_factory=dict)
+    time: TimeSetup | None = None
+    group_key: str | None = None  # never a feature; a slice dimension ("unit 17")
+
+    def augment(self, table: pa.Table) -> pa.Table:
+        """``table`` with the time features the encoder was fitted with (if any)."""
+        setup = getattr(self, "time", None)  # encoders stored before time series had none
+        return add_time_features(table, setup) if setup is not None else table
 
     @classmethod
     def fit(
@@ -54,9 +153,19 @@ class FeatureEncoder:
         label: LabelSpec,
         feature_columns: tuple[str, ...] | None = None,
         exclude: tuple[str, ...] = (),
+        time: TimeSetup | None = None,
     ) -> FeatureEncoder:
-        """Choose feature columns (all but label, excluded and group columns by default)."""
+        """Choose feature columns (all but label, excluded and group columns by default).
+
+        With ``time``: the time features are computed first (and are features; a
+        ``feature_columns`` selection keeps them too), the time column is not one.
+        """
         drop = set(label.columns) | set(exclude)
+        if time is not None:
+            table = add_time_features(table, time)
+            drop |= {time.time_column} - {None}  # type: ignore[arg-type]
+            if feature_columns and time.features:
+                feature_columns = (*feature_columns, *time.features.names())
         names = list(feature_columns) if feature_columns else table.column_names
         unknown = [n for n in names if n not in table.column_names]
         if unknown:
@@ -79,6 +188,7 @@ class FeatureEncoder:
                 enc.categorical[name] = sorted(str(d["values"]) for d in top)
         if not enc.numeric and not enc.categorical:
             raise InvalidInput("no usable feature columns (numeric or string)")
+        enc.time = time
         return enc
 
     @property
@@ -95,7 +205,8 @@ class FeatureEncoder:
         return self.numeric + list(self.categorical)
 
     def transform(self, table: pa.Table) -> np.ndarray:
-        """Encode ``table`` into a float matrix."""
+        """Encode ``table`` into a float matrix (time features computed on it first)."""
+        table = self.augment(table)
         missing = [c for c in self.source_columns if c not in table.column_names]
         if missing:
             raise InvalidInput(f"feature column(s) {missing} are missing", columns=missing)
@@ -109,12 +220,22 @@ class FeatureEncoder:
         return np.column_stack(parts) if parts else np.empty((table.num_rows, 0))
 
     def frame(self, table: pa.Table) -> pd.DataFrame:
-        """The source columns as a DataFrame (strings as categories), for slicing."""
+        """The source columns as a DataFrame (strings as categories), for slicing; for a
+        time series also each row's :data:`POSITION` in its group (early/late life), and
+        the group key (a slice dimension, never a feature) when the table has it."""
+        table = self.augment(table)
         data = {}
         for name in self.numeric:
             data[name] = table[name].to_numpy(zero_copy_only=False).astype(float)
         for name in self.categorical:
             data[name] = pd.Categorical(table[name].to_numpy(zero_copy_only=False))
+        setup = getattr(self, "time", None)
+        if setup is not None and setup.time_column in table.column_names:
+            data[POSITION] = time_position(table, setup)
+        key = getattr(self, "group_key", None)
+        if key and key in table.column_names and key not in data:
+            values = pc.cast(table[key], pa.string()).to_numpy(zero_copy_only=False)
+            data[key] = pd.Categorical(values)
         return pd.DataFrame(data)
 
 
@@ -128,6 +249,7 @@ class Prepared:
     feature_names: list[str]
     groups: np.ndarray | None
     encoder: FeatureEncoder
+    times: np.ndarray | None = None  # time order codes (time series): holdouts come last
 
 
 def encode_labels(values: np.ndarray, classes: tuple[str, ...]) -> np.ndarray:
@@ -140,34 +262,41 @@ def prepare_xy(
     table: pa.Table,
     label: LabelSpec,
     *,
-    task: Task = Task.CLASSIFICATION,
     encoder: FeatureEncoder | None = None,
     classes: tuple[str, ...] | None = None,
     feature_columns: tuple[str, ...] | None = None,
     exclude: tuple[str, ...] = (),
     group_key: str | None = None,
+    time: TimeSetup | None = None,
 ) -> Prepared:
     """Encode a table for training (fit the encoder) or prediction (reuse ``encoder``).
 
     Parameters
     ----------
     label:
-        The dataset's label spec; one-hot specs become one class per column.
+        The dataset's label spec: its task says whether ``y`` holds class indices
+        (one-hot specs become one class per column) or numeric targets.
     encoder, classes:
         From the training data when preparing evaluation data, so columns and
         class indices line up.
     exclude:
         Columns never used as features (ids, leaking flags); the group key is
         always excluded.
+    time:
+        A time series (time column, group key, time features): the features are
+        computed per group without look-ahead, ``times`` orders the rows.
     """
     skip = tuple(exclude) + ((group_key,) if group_key else ())
-    enc = encoder or FeatureEncoder.fit(
-        table, label=label, feature_columns=feature_columns, exclude=skip
-    )
+    enc = encoder
+    if enc is None:
+        enc = FeatureEncoder.fit(
+            table, label=label, feature_columns=feature_columns, exclude=skip, time=time
+        )
+        enc.group_key = group_key
     X = enc.transform(table)
     raw = label_values(table, label)
-    if task is Task.REGRESSION:
-        y = raw.astype(float)
+    if label.task is Task.REGRESSION:
+        y = regression_targets(raw, label)
         classes = ()
     else:
         classes = classes or tuple(sorted({str(v) for v in raw}))
@@ -177,4 +306,7 @@ def prepare_xy(
         if group_key not in table.column_names:
             raise InvalidInput(f"group key {group_key!r} is not in the data")
         groups = np.asarray(table[group_key].to_numpy(zero_copy_only=False))
-    return Prepared(X, y, classes, enc.feature_names, groups, enc)
+    times = None
+    if time is not None and time.time_column and time.time_column in table.column_names:
+        times = _codes(table[time.time_column])
+    return Prepared(X, y, classes, enc.feature_names, groups, enc, times)

@@ -113,7 +113,9 @@ def _estimator_part(est: Any, task: Task) -> tuple[dict[str, Any], str, bytes]:
 
 def dumps(model: FittedModel) -> bytes:
     """Serialize a fitted model to the archive's bytes (deterministic member order)."""
-    desc, member, data = _estimator_part(model.estimator, model.spec.task)
+    task = model.spec.task
+    assert task is not None, "a fitted model's spec has the task of its data"
+    desc, member, data = _estimator_part(model.estimator, task)
     manifest = {
         "format": FORMAT,
         "spec": model.spec.to_dict(),
@@ -175,6 +177,8 @@ def loads(data: bytes, *, error: type[ResonanceError]) -> FittedModel:
             booster = lgb.Booster(model_str=raw.decode())
         except Exception as exc:  # LightGBMError: the text is not a model
             raise error(f"the LightGBM model text does not load: {exc}") from None
+        if spec.task is None:
+            raise error("the model's spec names no task")
         est = BoosterModel(booster, spec.task, np.asarray(desc.get("classes", []), dtype=int))
     elif kind == "skops":
         est = _load_skops(raw, error=error)

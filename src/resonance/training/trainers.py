@@ -23,7 +23,7 @@ from sklearn.preprocessing import StandardScaler
 from resonance.domain.datasets import LabelSpec
 from resonance.domain.errors import InvalidInput, LimitExceeded, TrainingFailed
 from resonance.domain.limits import Limits, Param, check_params
-from resonance.domain.modeling import ModelSpec, Task
+from resonance.domain.modeling import ModelSpec, Task, with_task
 from resonance.training.features import FeatureEncoder, Prepared, prepare_xy
 
 
@@ -194,7 +194,13 @@ def check_spec(spec: ModelSpec, limits: Limits | None = None) -> Trainer:
     """The spec's trainer, after refusing an unknown trainer, task or parameter and values
     above the caps; call it before reading any data."""
     trainer = get_trainer(spec.trainer)
-    if spec.task not in trainer.tasks:
+    if "task" in spec.params:
+        raise InvalidInput(
+            "the task is not a trainer parameter: the dataset's label spec declares it "
+            "(ingest with --task to declare another)",
+            task=str(spec.params["task"]),
+        )
+    if spec.task is not None and spec.task not in trainer.tasks:  # None: the data will say
         raise InvalidInput(f"trainer {spec.trainer} does not do {spec.task.value}")
     trainer.check(spec.params, limits or Limits())
     return trainer
@@ -215,7 +221,6 @@ class FittedModel:
         return prepare_xy(
             table,
             self.label,
-            task=self.spec.task,
             encoder=self.encoder,
             classes=self.classes or None,
         )
@@ -250,10 +255,13 @@ def fit_model(
     seed: int = 0,
     sample_weight: np.ndarray | None = None,
 ) -> FittedModel:
-    """Fit ``spec``'s trainer on prepared data."""
+    """Fit ``spec``'s trainer on prepared data, for the task ``label`` declares.
+
+    Raises ``TaskNotSupported`` when the spec asks for another task or the
+    trainer cannot do the declared one.
+    """
     trainer = get_trainer(spec.trainer)
-    if spec.task not in trainer.tasks:
-        raise InvalidInput(f"trainer {spec.trainer} does not do {spec.task.value}")
+    spec = with_task(spec, label, capability=f"trainer {spec.trainer}", supports=trainer.tasks)
     mask = prepared.y >= 0 if spec.task is Task.CLASSIFICATION else np.isfinite(prepared.y)
     if mask.sum() < 2 or (
         spec.task is Task.CLASSIFICATION and len(np.unique(prepared.y[mask])) < 2
@@ -261,6 +269,7 @@ def fit_model(
         raise TrainingFailed("training needs at least two rows and two classes")
     try:
         # bad parameter names or values fail in the estimator's constructor or in fit
+        assert spec.task is not None
         est = trainer.build(spec.task, spec.params, seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -282,17 +291,21 @@ def split(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Train/test row indices; groups never straddle the split, classes stay balanced.
 
-    Uses ``GroupShuffleSplit`` when the data has a group key, else a stratified
-    split (plain shuffling when a class is too rare to stratify).
+    A time series (``prepared.times``) holds out its latest rows: whole groups
+    in the order of their last time stamp (or the latest rows without groups).
+    Otherwise ``GroupShuffleSplit`` when the data has a group key, else a
+    stratified split (plain shuffling when a class is too rare to stratify).
     """
     n = len(prepared.y)
     idx = np.arange(n)
+    if prepared.times is not None:
+        return _time_split(prepared.times, prepared.groups, test_size)
     if prepared.groups is not None:
         splitter = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
         tr, te = next(splitter.split(idx, groups=prepared.groups))
         return tr, te
     y = prepared.y if prepared.classes else None
-    if y is not None and np.bincount(y[y >= 0]).min() >= 2:
+    if y is not None and len(y[y >= 0]) and np.bincount(y[y >= 0]).min() >= 2:
         sss = StratifiedShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
         tr, te = next(sss.split(idx, y))
         return tr, te
@@ -300,3 +313,28 @@ def split(
     perm = rng.permutation(n)
     cut = round(n * (1 - test_size))
     return perm[:cut], perm[cut:]
+
+
+def _time_split(
+    times: np.ndarray, groups: np.ndarray | None, test_size: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The latest ``test_size`` of the rows (whole groups, by their last time) as the test."""
+    n = len(times)
+    if groups is None:
+        order = np.argsort(times, kind="stable")
+        cut = round(n * (1 - test_size))
+        return np.sort(order[:cut]), np.sort(order[cut:])
+    names, codes = np.unique(np.asarray(groups, dtype=str), return_inverse=True)
+    last = np.full(len(names), -1, dtype=np.int64)
+    np.maximum.at(last, codes, times)
+    sizes = np.bincount(codes, minlength=len(names))
+    test_groups: list[int] = []
+    taken = 0
+    for g in np.argsort(-last, kind="stable"):
+        if taken >= test_size * n:
+            break
+        test_groups.append(int(g))
+        taken += int(sizes[g])
+    in_test = np.isin(codes, test_groups)
+    idx = np.arange(n)
+    return idx[~in_test], idx[in_test]

@@ -17,6 +17,7 @@ from fastapi import Request
 
 from resonance.domain.datasets import DatasetKind
 from resonance.domain.errors import InvalidInput
+from resonance.domain.evaluation import METRIC_DIRECTIONS
 from resonance.domain.industries import INDUSTRIES
 from resonance.domain.orgs import Organization
 from resonance.domain.policies import Purpose
@@ -325,7 +326,7 @@ def evaluations_page(space: Any, request: Request, me: Organization) -> Ctx:
             mine = [r for r in rows if r["suite"] == suite]
             metric = primary.get(suite, "")
             fig.add_scatter(
-                name=f"{suite} ({metric})",
+                name=f"{suite} ({metric}, {METRIC_DIRECTIONS.get(metric, 'higher')} is better)",
                 x=[r["model"] for r in mine],
                 y=[r["metrics"].get(metric) for r in mine],
                 mode="lines+markers",
@@ -334,6 +335,7 @@ def evaluations_page(space: Any, request: Request, me: Organization) -> Ctx:
         charts_html.append(chart(fig, "chart-evaluations"))
     metric_names = sorted({k for r in rows for k in r["metrics"]})[:6]
     return "evaluations.html", {
+        "lower_is_better": [m for m, d in METRIC_DIRECTIONS.items() if d == "lower"],
         "suites": suites,
         "runs": rows,
         "metric_names": metric_names,

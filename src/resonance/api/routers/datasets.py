@@ -16,7 +16,7 @@ from resonance.api.deps import OrgDep, SpaceDep
 from resonance.api.errors import ERROR_RESPONSES
 from resonance.api.params import DatasetName, VersionRef
 from resonance.domain import forms
-from resonance.domain.datasets import DatasetKind, make_label_spec
+from resonance.domain.datasets import DatasetKind, Task, make_label_spec
 from resonance.domain.errors import FileTooLarge
 from resonance.domain.policies import Purpose
 from resonance.services import access, catalog, review
@@ -95,9 +95,10 @@ def validate(
     label: Annotated[str | None, Form(max_length=200)] = None,
     label_onehot: Annotated[str | None, Form(max_length=4000)] = None,
     group_key: Annotated[str | None, Form(max_length=200)] = None,
+    task: Annotated[Task | None, Form()] = None,
 ) -> dict[str, Any]:
     """Validate an uploaded file without storing anything (a dry run of ingest)."""
-    spec = make_label_spec(label, label_onehot.split(",") if label_onehot else None)
+    spec = make_label_spec(label, label_onehot.split(",") if label_onehot else None, task=task)
     folder = Path(tempfile.mkdtemp(prefix="upload-", dir=space.artifacts.tmp))
     try:
         path = _save_upload(space, file, folder)
@@ -125,6 +126,8 @@ def ingest(
     label: Annotated[str | None, Form(max_length=200)] = None,
     label_onehot: Annotated[str | None, Form(max_length=4000)] = None,
     group_key: Annotated[str | None, Form(max_length=200)] = None,
+    task: Annotated[Task | None, Form()] = None,
+    time_column: Annotated[str | None, Form(max_length=200)] = None,
     description: Annotated[str, Form(max_length=4000)] = "",
 ) -> dict[str, Any]:
     """Ingest an uploaded file as a new immutable version (the acting organization owns it).
@@ -139,8 +142,11 @@ def ingest(
             industry=industry,
             scenario=scenario,
             description=description,
-            label=make_label_spec(label, label_onehot.split(",") if label_onehot else None),
+            label=make_label_spec(
+                label, label_onehot.split(",") if label_onehot else None, task=task
+            ),
             group_key=group_key,
+            time_column=time_column,
         )
     folder = Path(tempfile.mkdtemp(prefix="upload-", dir=space.artifacts.tmp))
     try:

@@ -15,6 +15,7 @@ from resonance.api.params import SLUG_PATTERN
 from resonance.api.routers.models import Column, ParamKey, ParamValue
 from resonance.domain import forms
 from resonance.domain.jobs import JobKind
+from resonance.domain.modeling import parse_time_features
 from resonance.reports.loop import render_html
 from resonance.services import loop as loops
 
@@ -58,6 +59,11 @@ class LoopBody(BaseModel):
     )
     exclude: list[Column] = Field(default_factory=list, max_length=500)
     seed: int = Field(0, ge=0, le=2**31 - 1)
+    lag_columns: list[Column] = Field(default_factory=list, max_length=50)
+    lags: list[Annotated[int, Field(ge=1, le=10_000)]] = Field(default_factory=list, max_length=20)
+    windows: list[Annotated[int, Field(ge=1, le=10_000)]] = Field(
+        default_factory=list, max_length=20
+    )
 
 
 @router.post("/runs", status_code=202)
@@ -74,7 +80,10 @@ def run(
     """
     from resonance.api.routers.jobs import submit_job
 
-    return submit_job(request, response, space, me.name, JobKind.LOOP, body.model_dump())
+    params = body.model_dump(exclude={"lag_columns", "lags", "windows"})
+    time_features = parse_time_features(list(body.lag_columns), body.lags, body.windows)
+    params["time_features"] = time_features.to_dict() if time_features else None
+    return submit_job(request, response, space, me.name, JobKind.LOOP, params)
 
 
 @router.get("/runs")

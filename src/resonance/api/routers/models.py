@@ -12,7 +12,7 @@ from resonance.api.deps import OrgDep, SpaceDep
 from resonance.api.errors import ERROR_RESPONSES
 from resonance.api.params import slug
 from resonance.domain import forms
-from resonance.domain.modeling import ModelSpec, Task
+from resonance.domain.modeling import ModelSpec, Task, parse_time_features
 from resonance.services import model_card as cards
 from resonance.services import training
 
@@ -34,7 +34,7 @@ class TrainBody(BaseModel):
 
     name: str = slug("steel-fm")
     trainer: str = Field(max_length=40, examples=["lightgbm"])
-    task: Task = Task.CLASSIFICATION
+    task: Task | None = None  # the datasets' label spec sets it; given, it must match
     datasets: list[Annotated[str, Field(min_length=1, max_length=80)]] = Field(
         min_length=1, max_length=20, examples=[["steel-a@1"]]
     )
@@ -45,6 +45,11 @@ class TrainBody(BaseModel):
     features: list[Column] | None = Field(None, max_length=500)
     seed: int = Field(0, ge=0, le=2**31 - 1)
     scenario: str | None = Field(None, max_length=200, examples=["surface-defects"])
+    lag_columns: list[Column] = Field(default_factory=list, max_length=50)
+    lags: list[Annotated[int, Field(ge=1, le=10_000)]] = Field(default_factory=list, max_length=20)
+    windows: list[Annotated[int, Field(ge=1, le=10_000)]] = Field(
+        default_factory=list, max_length=20
+    )
 
 
 @router.get("")
@@ -70,6 +75,7 @@ def train(body: TrainBody, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
         params=dict(body.params),
         feature_columns=tuple(body.features) if body.features else None,
         exclude_columns=tuple(body.exclude),
+        time_features=parse_time_features(list(body.lag_columns), body.lags, body.windows),
     )
     model = training.train_model(
         space,

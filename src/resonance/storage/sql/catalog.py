@@ -55,6 +55,7 @@ class SqlCatalogRepo(SqlRepoBase):
                 description=dataset.description,
                 label=dataset.label.to_dict() if dataset.label else None,
                 group_key=dataset.group_key,
+                time_column=dataset.time_column,
                 created_at=created_at,
                 derived=dataset.derived,
             )

@@ -22,9 +22,16 @@ from flwr.serverapp.strategy import FedAdam, FedAvg, FedAvgM, FedProx, FedYogi, 
 from flwr.serverapp.strategy.dp_fixed_clipping import DifferentialPrivacyServerSideFixedClipping
 from flwr.serverapp.strategy.strategy_utils import aggregate_metricrecords
 
-from resonance.domain.datasets import LabelSpec
+from resonance.domain.datasets import LabelSpec, Task
 from resonance.domain.errors import InvalidInput, TrainingFailed
-from resonance.training.features import FeatureEncoder, encode_labels, label_values
+from resonance.domain.modeling import TimeFeatures
+from resonance.training.features import (
+    FeatureEncoder,
+    TimeSetup,
+    encode_labels,
+    label_values,
+    regression_targets,
+)
 from resonance.training.federated.fedsgd import FedSgd, gradient_step
 from resonance.training.federated.models import BACKENDS, LocalConfig, local_train
 from resonance.training.federated.newton import FedNewton, l2_for, newton_statistics
@@ -41,28 +48,57 @@ class MemberData:
     label: LabelSpec
     exclude: tuple[str, ...] = ()
     ref: str = ""
+    time: TimeSetup | None = None  # a time series: features computed on the member's own rows
 
 
 Loader = Callable[[], MemberData]
 
 
+def _time_dict(setup: TimeSetup | None) -> dict[str, Any] | None:
+    if setup is None:
+        return None
+    return {
+        "time_column": setup.time_column,
+        "group_key": setup.group_key,
+        "features": setup.features.to_dict() if setup.features else None,
+    }
+
+
+def _time_setup(data: dict[str, Any] | None) -> TimeSetup | None:
+    if not data:
+        return None
+    return TimeSetup(
+        data.get("time_column"), data.get("group_key"), TimeFeatures.from_dict(data.get("features"))
+    )
+
+
 def _schema_of(data: MemberData) -> dict[str, Any]:
-    enc = FeatureEncoder.fit(data.table, label=data.label, exclude=data.exclude)
+    enc = FeatureEncoder.fit(data.table, label=data.label, exclude=data.exclude, time=data.time)
+    table = enc.augment(data.table)
     stats = {}
     for name in enc.numeric:
-        x = data.table[name].to_numpy(zero_copy_only=False).astype(float)
+        x = table[name].to_numpy(zero_copy_only=False).astype(float)
         x = np.where(np.isnan(x), enc.medians[name], x)
         stats[name] = [len(x), float(x.sum()), float((x * x).sum()), enc.medians[name]]
     raw = label_values(data.table, data.label)
-    classes, counts = np.unique(raw.astype(str), return_counts=True)
-    return {
+    summary: dict[str, Any] = {
         "member": data.member,
         "ref": data.ref,
         "rows": data.table.num_rows,
         "numeric": stats,
         "categorical": enc.categorical,
-        "classes": dict(zip(classes.tolist(), counts.tolist(), strict=True)),
+        "task": data.label.task.value,
+        "time": _time_dict(data.time),
     }
+    if data.label.task is Task.REGRESSION:  # the target's count, sum and sum of squares
+        y = regression_targets(raw, data.label)
+        y = y[np.isfinite(y)]
+        summary["classes"] = {}
+        summary["target"] = [len(y), float(y.sum()), float((y * y).sum())]
+        return summary
+    classes, counts = np.unique(raw.astype(str), return_counts=True)
+    summary["classes"] = dict(zip(classes.tolist(), counts.tolist(), strict=True))
+    return summary
 
 
 def _arrays(params: list[np.ndarray]) -> ArrayRecord:
@@ -123,9 +159,9 @@ def member_update(
     """
     method = str(cfg.get("method", "local"))
     if method == "newton":
-        return newton_statistics(current, X, y, len(plan.classes))
+        return newton_statistics(current, X, y, plan.n_outputs, regression=plan.regression)
     if method == "gradient":
-        return gradient_step(current, X, y, len(plan.classes))
+        return gradient_step(current, X, y, plan.n_outputs, regression=plan.regression)
     local = LocalConfig(
         epochs=int(plan.local["epochs"]),
         lr=float(plan.local["lr"]),
@@ -133,13 +169,18 @@ def member_update(
         proximal_mu=float(str(cfg.get("proximal-mu", 0.0))),
         seed=int(str(cfg["server-round"])) * 7919 + plan.seed,
         backend=str(cfg.get("backend", "numpy")),
+        regression=plan.regression,
     )
-    return local_train(current, X, y, len(plan.classes), local)
+    return local_train(current, X, y, plan.n_outputs, local)
 
 
 @dataclass
 class Plan:
-    """The shared encoding (merged from member schemas) and local-training settings."""
+    """The shared encoding (merged from member schemas) and local-training settings.
+
+    Regression plans have no classes; their target is standardized with the
+    pooled ``target_mean`` and ``target_scale`` (from members' sums).
+    """
 
     numeric: list[str]
     medians: dict[str, float]
@@ -150,6 +191,20 @@ class Plan:
     local: dict[str, float]
     seed: int = 0
     rows: int = 0
+    task: str = Task.CLASSIFICATION.value
+    target_mean: float = 0.0
+    target_scale: float = 1.0
+    time: dict[str, Any] | None = None  # time column, group key and time features
+
+    @property
+    def regression(self) -> bool:
+        """Whether the plan trains a regression."""
+        return self.task == Task.REGRESSION.value
+
+    @property
+    def n_outputs(self) -> int:
+        """Output columns of the model: one per class, or one for regression."""
+        return 1 if self.regression else len(self.classes)
 
     def to_json(self) -> str:
         """Serialize for the train config."""
@@ -163,11 +218,18 @@ class Plan:
     @property
     def encoder(self) -> FeatureEncoder:
         """The shared feature encoder."""
-        return FeatureEncoder(list(self.numeric), dict(self.categorical), dict(self.medians))
+        return FeatureEncoder(
+            list(self.numeric), dict(self.categorical), dict(self.medians), _time_setup(self.time)
+        )
 
     def encode(self, table: pa.Table, label: LabelSpec) -> tuple[np.ndarray, np.ndarray]:
-        """Standardized features and class indices of rows with a known class."""
+        """Standardized features and class indices of rows with a known class (regression:
+        standardized targets of rows with a target)."""
         X = (self.encoder.transform(table) - np.asarray(self.mean)) / np.asarray(self.scale)
+        if self.regression:
+            t = regression_targets(label_values(table, label), label)
+            keep = np.isfinite(t)
+            return X[keep], (t[keep] - self.target_mean) / self.target_scale
         y = encode_labels(label_values(table, label), tuple(self.classes))
         return X[y >= 0], y[y >= 0]
 
@@ -195,9 +257,25 @@ def merge_schemas(schemas: list[dict[str, Any]], *, local: dict[str, float], see
         mean.append(mu)
         scale.append(float(np.sqrt(max(sq / n - mu * mu, 0.0))) or 1.0)
     width = sum(len(v) for v in categorical.values())
-    classes = sorted({k for s in schemas for k in s["classes"]})
-    if len(classes) < 2:
-        raise TrainingFailed("federated training needs at least two classes across members")
+    if len({json.dumps(s.get("time"), sort_keys=True) for s in schemas}) != 1:
+        raise TrainingFailed("members' time series (time column, group key, features) differ")
+    tasks = {str(s.get("task", Task.CLASSIFICATION.value)) for s in schemas}
+    if len(tasks) != 1:
+        raise TrainingFailed("members' label specs declare different tasks", tasks=sorted(tasks))
+    task = tasks.pop()
+    target = [0.0, 1.0]
+    if task == Task.REGRESSION.value:
+        n = sum(s["target"][0] for s in schemas)
+        if n < 2:
+            raise TrainingFailed("federated regression needs at least two targets across members")
+        mu = sum(s["target"][1] for s in schemas) / n
+        var = sum(s["target"][2] for s in schemas) / n - mu * mu
+        target = [mu, float(np.sqrt(max(var, 0.0))) or 1.0]
+        classes: list[str] = []
+    else:
+        classes = sorted({k for s in schemas for k in s["classes"]})
+        if len(classes) < 2:
+            raise TrainingFailed("federated training needs at least two classes across members")
     return Plan(
         numeric,
         medians,
@@ -208,6 +286,10 @@ def merge_schemas(schemas: list[dict[str, Any]], *, local: dict[str, float], see
         local,
         seed,
         sum(int(s["rows"]) for s in schemas),
+        task,
+        target[0],
+        target[1],
+        schemas[0].get("time"),
     )
 
 
@@ -330,8 +412,9 @@ def build_strategy(
     if cfg.strategy in ("fedadam", "fedyogi", "fedsgd"):
         common["eta"] = cfg.server_lr
     if cfg.strategy == "fednewton" and plan:
-        common["l2"] = l2_for(cfg.c, plan.rows, len(plan.classes))
+        common["l2"] = l2_for(cfg.c, plan.rows, len(plan.classes), regression=plan.regression)
         common["tol"] = cfg.tol
+        common["full_steps"] = plan.regression
     strategy: Strategy = STRATEGIES[cfg.strategy](**common)
     if cfg.dp_noise > 0:
         strategy = DifferentialPrivacyServerSideFixedClipping(

@@ -18,14 +18,22 @@ from flwr.app import ConfigRecord, Message
 from flwr.serverapp import Grid
 from flwr.serverapp.strategy import FedAdam
 
-from resonance.training.federated.models import _gradients
+from resonance.training.federated.models import _gradients, target_matrix
 
 
 def gradient_step(
-    params: list[np.ndarray], X: np.ndarray, y: np.ndarray, n_classes: int, *, l2: float = 1e-4
+    params: list[np.ndarray],
+    X: np.ndarray,
+    y: np.ndarray,
+    n_classes: int,
+    *,
+    l2: float = 1e-4,
+    regression: bool = False,
 ) -> list[np.ndarray]:
-    """``params`` minus the full-batch gradient of the mean cross-entropy (+ L2) on ``X, y``."""
-    grads = _gradients(params, X, np.eye(n_classes)[y], l2)
+    """``params`` minus the full-batch gradient of the mean cross-entropy (regression: half
+    the mean squared error) (+ L2) on ``X, y``."""
+    Y = target_matrix(y, n_classes, regression=regression)
+    grads = _gradients(params, X, Y, l2, regression)
     return [p - g for p, g in zip(params, grads, strict=True)]
 
 

@@ -9,6 +9,11 @@ Hessian of the cross-entropy over its own rows at the current parameters
 (``(d+1)k`` and ``((d+1)k)^2`` numbers; no rows); Flower's FedAvg aggregation
 averages them by row count; the server adds the penalty and steps.
 
+For regression the model is linear least squares (ridge) on the standardized
+target: the mean squared error is quadratic, members send ``X^T (X w - y) / n``
+and ``X^T X / n``, and the first full Newton step lands on the pooled ridge
+solution exactly (the second round's decrement confirms it and stops the run).
+
 Steps are damped (``1 / (1 + lambda)``, lambda the Newton decrement) until
 lambda is small, then full; the run stops once ``lambda^2 / 2`` (an estimate of
 the distance to the optimum of the objective) is below ``tol``.
@@ -40,9 +45,15 @@ def prior_logits(schemas: list[dict[str, Any]], classes: list[str]) -> np.ndarra
 
 
 def newton_statistics(
-    params: list[np.ndarray], X: np.ndarray, y: np.ndarray, n_classes: int
+    params: list[np.ndarray],
+    X: np.ndarray,
+    y: np.ndarray,
+    n_classes: int,
+    *,
+    regression: bool = False,
 ) -> list[np.ndarray]:
-    """Mean gradient and Hessian of the cross-entropy of a softmax-linear model.
+    """Mean gradient and Hessian of the cross-entropy of a softmax-linear model, or
+    (``regression``, ``n_classes`` 1) of half the squared error of a linear model.
 
     Parameters
     ----------
@@ -61,6 +72,9 @@ def newton_statistics(
     """
     n = max(len(X), 1)
     Xa = np.hstack([X, np.ones((len(X), 1))])
+    if regression:
+        residual = forward(params, X, regression=True) - np.asarray(y, float).reshape(-1, 1)
+        return [Xa.T @ residual / n, Xa.T @ Xa / n]
     P = forward(params, X)
     grad = Xa.T @ (P - np.eye(n_classes)[y]) / n
     k, width = n_classes, Xa.shape[1]
@@ -74,15 +88,18 @@ def newton_statistics(
     return [grad, hess]
 
 
-def l2_for(c: float, rows: int, n_classes: int) -> float:
-    """The per-row L2 weight matching scikit-learn's ``LogisticRegression(C=c)`` objective.
+def l2_for(c: float, rows: int, n_classes: int, *, regression: bool = False) -> float:
+    """The per-row L2 weight matching scikit-learn's ``LogisticRegression(C=c)`` objective,
+    or (``regression``) ``Ridge(alpha=1/c)`` (the pooled ``sklearn-logreg`` trainer's).
 
     scikit-learn minimises ``C * sum(loss) + ||W||^2 / 2``; per row that is
     ``1 / (C n)``. With two classes it fits one weight vector ``w`` where the
     softmax model has ``(-w/2, w/2)``, whose penalty is half as large: twice the weight.
+    Ridge minimises ``sum(r^2) + alpha ||w||^2``, i.e. ``sum(r^2 / 2) / n + (alpha / n)
+    ||w||^2 / 2`` per row: the weight is ``1 / (C n)`` too (the target's scale cancels).
     """
     base = 1.0 / (c * max(rows, 1))
-    return 2 * base if n_classes == 2 else base
+    return 2 * base if n_classes == 2 and not regression else base
 
 
 class FedNewton(FedAvg):
@@ -94,14 +111,19 @@ class FedNewton(FedAvg):
         Per-row L2 weight on the weights (not the biases).
     tol:
         Stop when the estimated distance to the optimum, ``lambda^2 / 2``, is below it.
+    full_steps:
+        Never damp (least squares: the objective is quadratic, one full step is exact).
     **kwargs:
         FedAvg's settings (node counts, metric aggregation).
     """
 
-    def __init__(self, *, l2: float, tol: float = 1e-6, **kwargs: Any) -> None:
+    def __init__(
+        self, *, l2: float, tol: float = 1e-6, full_steps: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.l2 = l2
         self.tol = tol
+        self.full_steps = full_steps
         self.current: list[np.ndarray] = []
         self.decrements: list[float] = []
         self.converged_at: int | None = None
@@ -124,16 +146,25 @@ class FedNewton(FedAvg):
         if stats is None:
             return None, metrics
         grad, hess = (np.asarray(a) for a in stats.to_numpy_ndarrays())
-        params = newton_step(self.current, grad, hess, self.l2, self.decrements)
+        params = newton_step(
+            self.current, grad, hess, self.l2, self.decrements, full=self.full_steps
+        )
         if self.decrements[-1] ** 2 / 2 < self.tol:
             self.converged_at = server_round
         return ArrayRecord([np.ascontiguousarray(p) for p in params]), metrics
 
 
 def newton_step(
-    params: list[np.ndarray], grad: np.ndarray, hess: np.ndarray, l2: float, log: list[float]
+    params: list[np.ndarray],
+    grad: np.ndarray,
+    hess: np.ndarray,
+    l2: float,
+    log: list[float],
+    *,
+    full: bool = False,
 ) -> list[np.ndarray]:
-    """One damped Newton step from ``params = [W, b]``; appends the decrement to ``log``."""
+    """One damped (``full``: undamped) Newton step from ``params = [W, b]``; appends the
+    decrement to ``log``."""
     W = np.vstack([params[0], params[1][None, :]])
     penalty = np.full(W.shape, l2)
     penalty[-1] = 1e-10  # biases are not penalised; a tiny ridge keeps the system solvable
@@ -143,6 +174,6 @@ def newton_step(
         step = np.linalg.solve(h, g)
     decrement = float(np.sqrt(max(g @ step, 0.0)))
     log.append(decrement)
-    scale = 1.0 if decrement < FULL_STEP_BELOW else 1.0 / (1.0 + decrement)
+    scale = 1.0 if full or decrement < FULL_STEP_BELOW else 1.0 / (1.0 + decrement)
     W = W - scale * step.reshape(W.shape)
     return [W[:-1], W[-1]]

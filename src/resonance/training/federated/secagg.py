@@ -63,8 +63,9 @@ class _MemberClient(NumPyClient):
             proximal_mu=float(config.get("proximal_mu", 0.0)),
             seed=plan.seed,
             backend=str(config.get("backend", "numpy")),
+            regression=plan.regression,
         )
-        return local_train(list(parameters), X, y, len(plan.classes), local), len(y), {}
+        return local_train(list(parameters), X, y, plan.n_outputs, local), len(y), {}
 
 
 def make_secure_client(loader: Loader) -> AppCallable:

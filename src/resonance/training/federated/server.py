@@ -32,7 +32,11 @@ from resonance.training.federated.apps import (
     gaussian_epsilon,
     merge_schemas,
 )
-from resonance.training.federated.models import ExchangedClassifier, init_params
+from resonance.training.federated.models import (
+    ExchangedClassifier,
+    ExchangedRegressor,
+    init_params,
+)
 from resonance.training.federated.newton import prior_logits
 from resonance.training.federated.secagg import AppCallable, secure_rounds
 
@@ -107,7 +111,7 @@ def in_process_grid(apps: Sequence[AppCallable]) -> InProcessGrid:
 class FederatedResult:
     """What a federated run produced."""
 
-    estimator: ExchangedClassifier
+    estimator: ExchangedClassifier | ExchangedRegressor
     plan: Plan
     members: dict[str, int]
     rounds: list[RoundSummary]
@@ -155,8 +159,8 @@ def _serve(
     schemas = query_schemas(grid, timeout=cfg.timeout)
     plan = merge_schemas(schemas, local=cfg.local, seed=cfg.seed)
     n_features = len(plan.mean)
-    initial = init_params(cfg.kind, n_features, len(plan.classes), hidden=cfg.hidden, seed=cfg.seed)
-    if cfg.strategy == "fednewton" and cfg.kind == "linear":
+    initial = init_params(cfg.kind, n_features, plan.n_outputs, hidden=cfg.hidden, seed=cfg.seed)
+    if cfg.strategy == "fednewton" and cfg.kind == "linear" and not plan.regression:
         initial[1] = prior_logits(schemas, plan.classes)
     seen: list[RoundSummary] = []
 
@@ -166,10 +170,21 @@ def _serve(
 
     run_rounds = _secure if cfg.secure_aggregation else _plain
     params = run_rounds(grid, cfg, plan, initial, len(schemas), note)
-    estimator = ExchangedClassifier(
-        params, np.asarray(plan.mean), np.asarray(plan.scale), np.arange(len(plan.classes))
-    )
+    estimator: ExchangedClassifier | ExchangedRegressor
+    if plan.regression:
+        estimator = ExchangedRegressor(
+            params,
+            np.asarray(plan.mean),
+            np.asarray(plan.scale),
+            plan.target_mean,
+            plan.target_scale,
+        )
+    else:
+        estimator = ExchangedClassifier(
+            params, np.asarray(plan.mean), np.asarray(plan.scale), np.arange(len(plan.classes))
+        )
     details: dict[str, Any] = {
+        "task": plan.task,
         "strategy": cfg.strategy,
         "model": cfg.kind,
         "rounds": cfg.rounds,
