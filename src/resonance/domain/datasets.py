@@ -162,6 +162,25 @@ class Dataset:
 
 
 @dataclass(frozen=True)
+class DatasetSummary:
+    """A dataset with the headline of its latest version: what registry views count.
+
+    ``version``/``rows`` are ``None`` without a version; ``validation`` is ``none``,
+    ``failed``, ``warnings`` or ``passed``.
+    """
+
+    dataset: Dataset
+    version: int | None
+    rows: int | None
+    validation: str
+
+    @property
+    def ref(self) -> str | None:
+        """``NAME@N`` of the latest version, if any."""
+        return f"{self.dataset.name}@{self.version}" if self.version is not None else None
+
+
+@dataclass(frozen=True)
 class Transformation:
     """How a version was made from its parents (ingest, drop rows, acquire, ...)."""
 

@@ -376,15 +376,25 @@ def list_datasets(
     kind: DatasetKind | None = None,
     industry: str | None = None,
     validation: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[tuple[Dataset, DatasetVersion | None]]:
     """Datasets with their latest versions (two queries, whatever the catalog's size).
 
-    The versions come without their profile, and without their validation report
-    unless ``validation``: use :func:`show_dataset` for those.
+    The versions are brief: without schema and profile, and with only the verdict
+    (``ok``) and ``warnings`` of their validation report when ``validation``: use
+    :func:`show_dataset` for the rest. ``limit``/``offset`` page through the
+    datasets by name; only the page's versions are read.
     """
     with space.work() as w:
-        datasets = w.tx.list_datasets(owner=owner, kind=kind, industry=industry)
-        latest = w.tx.latest_versions(with_validation=validation, with_profile=False)
+        datasets = w.tx.list_datasets(
+            owner=owner, kind=kind, industry=industry, limit=limit, offset=offset
+        )
+        latest = w.tx.latest_versions(
+            with_validation=validation,
+            brief=True,
+            datasets=[d.name for d in datasets] if limit is not None else None,
+        )
     return [(d, latest.get(d.name)) for d in datasets]
 
 

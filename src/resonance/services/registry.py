@@ -259,35 +259,24 @@ def designate_key_industry(space: Space, *, actor: str, key: KeyIndustry) -> Key
     return key
 
 
-def _validation_state(validation: dict[str, Any]) -> str:
-    if not validation:
-        return "none"
-    if not validation.get("ok", True):
-        return "failed"
-    return "warnings" if validation.get("warnings") else "passed"
-
-
 def snapshot_in(tx: Tx) -> RegistrySnapshot:
     """Every registry read inside the caller's transaction."""
     orgs = {o.name: o for o in tx.list_organizations()}
-    datasets = []
-    for d in tx.list_datasets():
-        if d.kind is DatasetKind.EVALUATION:
-            continue  # sealed evaluation sets are not registry datasets
-        v = tx.get_version(d.name)
-        datasets.append(
-            DatasetEntry(
-                name=d.name,
-                industry=d.industry,
-                kind=d.kind.value,
-                owner=d.owner,
-                owner_region=orgs[d.owner].region if d.owner in orgs else "",
-                scenario=d.scenario,
-                version=v.ref if v else None,
-                rows=v.row_count if v else None,
-                validation=_validation_state(v.validation) if v else "none",
-            )
+    datasets = [
+        DatasetEntry(
+            name=d.dataset.name,
+            industry=d.dataset.industry,
+            kind=d.dataset.kind.value,
+            owner=d.dataset.owner,
+            owner_region=orgs[d.dataset.owner].region if d.dataset.owner in orgs else "",
+            scenario=d.dataset.scenario,
+            version=d.ref,
+            rows=d.rows,
+            validation=d.validation,
         )
+        for d in tx.dataset_summaries()  # one query, whatever the catalog's size
+        if d.dataset.kind is not DatasetKind.EVALUATION  # sealed sets are not registry datasets
+    ]
     consortia = [
         ConsortiumEntry(
             c.name,

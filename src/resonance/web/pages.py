@@ -46,9 +46,21 @@ def home(space: Any, request: Request) -> Ctx:
     }
 
 
+CATALOG_PAGE = 100  # datasets per catalog page
+
+
 def catalog_page(space: Any, request: Request) -> Ctx:
-    """Every dataset with its latest version."""
-    return "catalog.html", {"items": catalog.list_datasets(space, validation=True)}
+    """Datasets with their latest versions, ``CATALOG_PAGE`` at a time (``?page=N``, from 1)."""
+    raw = request.query_params.get("page", "1")
+    page = max(1, int(raw)) if raw.isdigit() else 1
+    items = catalog.list_datasets(
+        space, validation=True, limit=CATALOG_PAGE + 1, offset=(page - 1) * CATALOG_PAGE
+    )
+    return "catalog.html", {
+        "items": items[:CATALOG_PAGE],
+        "page": page,
+        "has_next": len(items) > CATALOG_PAGE,
+    }
 
 
 def dataset_page(space: Any, request: Request, name: str) -> Ctx:

@@ -35,9 +35,14 @@ def list_datasets(
     owner: str | None = None,
     kind: DatasetKind | None = None,
     industry: str | None = None,
+    limit: Annotated[int | None, Query(ge=1, le=10_000)] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[dict[str, Any]]:
-    """The catalog: every dataset with its latest version (no rows)."""
-    items = catalog.list_datasets(space, owner=owner, kind=kind, industry=industry)
+    """The catalog: every dataset with its latest version (no rows); ``limit``/``offset``
+    page through it by dataset name."""
+    items = catalog.list_datasets(
+        space, owner=owner, kind=kind, industry=industry, limit=limit, offset=offset
+    )
     return [forms.dataset(d, v) for d, v in items]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -9,6 +10,7 @@ import sqlalchemy as sa
 from resonance.domain.datasets import (
     Dataset,
     DatasetKind,
+    DatasetSummary,
     DatasetVersion,
     LabelSpec,
     Schema,
@@ -34,19 +36,27 @@ def _dataset(row: Any) -> Dataset:
 
 
 def _version(row: Any) -> DatasetVersion:
-    cols = row._mapping
+    cols = row._asdict()  # one dict: RowMapping.get is slow on missing keys
+    validation = cols.get("validation", {})
+    if "v_ok" in cols:  # a brief read: the verdict and warnings only
+        ok, warnings = cols["v_ok"], cols["v_warn"]
+        validation = (
+            {}
+            if ok is None and warnings is None
+            else {"ok": ok is None or bool(ok), "warnings": list(warnings or [])}
+        )
     return DatasetVersion(
         dataset=row.dataset,
         number=row.number,
         content_hash=row.content_hash,
         row_count=row.row_count,
-        schema=Schema.from_list(row.schema),
+        schema=Schema.from_list(cols["schema"]) if "schema" in cols else Schema(()),
         parents=tuple(row.parents),
         transformation=Transformation.from_dict(row.transformation),
         created_at=row.created_at,
         created_by=row.created_by,
         source_hash=row.source_hash,
-        validation=cols.get("validation", {}),
+        validation=validation,
         profile=cols.get("profile", {}),
     )
 
@@ -98,8 +108,12 @@ class SqlCatalogRepo(SqlRepoBase):
         owner: str | None = None,
         kind: DatasetKind | None = None,
         industry: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> list[Dataset]:
         stmt = sa.select(t.datasets).order_by(t.datasets.c.name)
+        if limit is not None:
+            stmt = stmt.limit(limit).offset(offset)
         if owner:
             stmt = stmt.where(t.datasets.c.owner == owner)
         if kind:
@@ -146,21 +160,68 @@ class SqlCatalogRepo(SqlRepoBase):
         return [_version(r) for r in rows]
 
     def latest_versions(
-        self, *, with_validation: bool = True, with_profile: bool = True
+        self,
+        *,
+        with_validation: bool = True,
+        with_profile: bool = True,
+        brief: bool = False,
+        datasets: Sequence[str] | None = None,
     ) -> dict[str, DatasetVersion]:
         v = t.dataset_versions
+        top = sa.select(v.c.dataset, sa.func.max(v.c.number).label("number")).where(_kept(v))
+        if datasets is not None:
+            top = top.where(v.c.dataset.in_(list(datasets)))
+        top_q = top.group_by(v.c.dataset).subquery()
+        wanted = {
+            "validation": with_validation and not brief,
+            "profile": with_profile and not brief,
+        }
+        skip = {name for name, keep in wanted.items() if not keep} | (
+            {"schema"} if brief else set()
+        )
+        cols: list[Any] = [c for c in v.c if c.name not in skip]
+        if brief and with_validation:  # the verdict and warnings only, read in the database
+            cols += [v.c.validation["ok"].label("v_ok"), v.c.validation["warnings"].label("v_warn")]
+        stmt = sa.select(*cols).join(
+            top_q, sa.and_(v.c.dataset == top_q.c.dataset, v.c.number == top_q.c.number)
+        )
+        return {r.dataset: _version(r) for r in self.conn.execute(stmt)}
+
+    def dataset_summaries(self) -> list[DatasetSummary]:
+        d, v = t.datasets, t.dataset_versions
         top = (
             sa.select(v.c.dataset, sa.func.max(v.c.number).label("number"))
             .where(_kept(v))
             .group_by(v.c.dataset)
             .subquery()
         )
-        wanted = {"validation": with_validation, "profile": with_profile}
-        skip = {name for name, keep in wanted.items() if not keep}
-        stmt = sa.select(*(c for c in v.c if c.name not in skip)).join(
-            top, sa.and_(v.c.dataset == top.c.dataset, v.c.number == top.c.number)
+        ok = v.c.validation["ok"].as_boolean()
+        warnings = sa.func.coalesce(sa.func.json_array_length(v.c.validation["warnings"]), 0)
+        has_report = v.c.validation["rows"].as_integer()  # every stored report counts rows
+        stmt = (
+            sa.select(
+                d,
+                top.c.number.label("v_number"),
+                v.c.row_count,
+                ok.label("v_ok"),
+                warnings.label("v_warnings"),
+                has_report.label("v_rows"),
+            )
+            .select_from(d)
+            .outerjoin(top, top.c.dataset == d.c.name)
+            .outerjoin(v, sa.and_(v.c.dataset == top.c.dataset, v.c.number == top.c.number))
+            .order_by(d.c.name)
         )
-        return {r.dataset: _version(r) for r in self.conn.execute(stmt)}
+        out = []
+        for r in self.conn.execute(stmt):
+            if r.v_number is None or (r.v_rows is None and r.v_ok is None):
+                state = "none"
+            elif r.v_ok is False:
+                state = "failed"
+            else:
+                state = "warnings" if r.v_warnings else "passed"
+            out.append(DatasetSummary(_dataset(r), r.v_number, r.row_count, state))
+        return out
 
     def find_version_by_hash(self, dataset: str, content_hash: str) -> DatasetVersion | None:
         v = t.dataset_versions
