@@ -216,16 +216,21 @@ def read(
         raise InvalidInput(f"write to a .csv or .parquet file, not {out.name!r}", out=str(out))
     if not out.parent.is_dir():  # checked before the read is authorized and recorded
         raise InvalidInput(f"no such folder: {out.parent}", out=str(out))
-    version, table = access.read_version(c.space(), actor=c.require_actor(), ref=ref, purpose=p)
-    try:
-        if suffix == ".csv":
-            pcsv.write_csv(table, out)
-        else:
-            pq.write_table(table, out)
+    version, rows = access.open_version(c.space(), actor=c.require_actor(), ref=ref, purpose=p)
+    n = rows.metadata.num_rows
+    try:  # record batch by record batch: the export never holds the whole table
+        writer = (
+            pcsv.CSVWriter(out, rows.schema_arrow)
+            if suffix == ".csv"
+            else pq.ParquetWriter(out, rows.schema_arrow)
+        )
+        with writer:
+            for batch in rows.iter_batches(batch_size=65_536):
+                writer.write_batch(batch)
     except OSError as exc:
         raise InvalidInput(f"cannot write {out}: {exc}", out=str(out)) from exc
-    data = {"ref": version.ref, "rows": table.num_rows, "out": str(out)}
-    show(c, data, lambda: console.print(f"wrote {table.num_rows:,} rows of {version.ref} to {out}"))
+    data = {"ref": version.ref, "rows": n, "out": str(out)}
+    show(c, data, lambda: console.print(f"wrote {n:,} rows of {version.ref} to {out}"))
 
 
 def register(app: typer.Typer) -> None:

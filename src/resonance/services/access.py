@@ -83,7 +83,21 @@ def authorize(
 
 def load_rows(space: Space, version: DatasetVersion) -> pa.Table:
     """Rows of a version already authorized by :func:`authorize` (services only)."""
-    return pq.read_table(space.artifacts.open(version.content_hash, PARQUET))
+    return pq.read_table(space.artifacts.open(version.content_hash, PARQUET), memory_map=True)
+
+
+def open_rows(space: Space, version: DatasetVersion) -> pq.ParquetFile:
+    """The memory-mapped snapshot of a version already authorized by :func:`authorize`,
+    to read in record batches (``iter_batches``) without holding the whole table."""
+    return pq.ParquetFile(space.artifacts.open(version.content_hash, PARQUET), memory_map=True)
+
+
+def open_version(
+    space: Space, *, actor: str, ref: str, purpose: Purpose, context: dict[str, str] | None = None
+) -> tuple[DatasetVersion, pq.ParquetFile]:
+    """Authorize and record a read, then open the version's rows for streaming."""
+    grant = authorize(space, actor=actor, ref=ref, purpose=purpose, context=context)
+    return grant.version, open_rows(space, grant.version)
 
 
 def read_version(

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
+import pyarrow as pa
 import pyarrow.csv as pcsv
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
@@ -156,15 +157,16 @@ def read_rows(
     fmt: Annotated[str, Query(alias="format", pattern="^(json|csv)$")] = "json",
 ) -> dict[str, Any] | Response:
     """Rows of a version under its usage policy; the use (or the denial) goes to the ledger."""
-    version, table = access.read_version(space, actor=me.name, ref=ref, purpose=purpose)
-    part = table.slice(0, limit)
+    version, rows = access.open_version(space, actor=me.name, ref=ref, purpose=purpose)
+    batch = next(rows.iter_batches(batch_size=limit), None)  # the first rows only
+    part = pa.Table.from_batches([batch]) if batch else rows.schema_arrow.empty_table()
     if fmt == "csv":
         buf = io.BytesIO()
         pcsv.write_csv(part, buf)
         return Response(buf.getvalue(), media_type="text/csv")
     return {
         "ref": version.ref,
-        "rows": table.num_rows,
+        "rows": rows.metadata.num_rows,
         "returned": part.num_rows,
         "data": [forms.plain(row) for row in part.to_pylist()],
     }
