@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION := 1
 export RESONANCE_NO_PROGRESS ?=
 
-.PHONY: setup setup-dev setup-torch demo test lint typecheck check bench bench-ingest bench-api bench-slices bench-loop bench-review bench-federated bench-valuation clean
+.PHONY: setup setup-dev setup-torch demo test lint typecheck check bench bench-ingest bench-api bench-slices bench-loop bench-review bench-federated bench-valuation bench-scale clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -64,5 +64,13 @@ bench-federated: setup-dev  ## federated vs pooled, 2 datasets x 3/5 non-IID mem
 bench-valuation: setup-dev  ## KNN-Shapley 100,000 x 1,000 vs one KNN predict; flipped-label recall
 	$(BIN)/python -m bench.valuation
 
+.venv-pydvl/bin/python:
+	$(PY) -m venv .venv-pydvl
+	.venv-pydvl/bin/pip install --quiet "pydvl==0.10.0"
+
+bench-scale: setup-dev .venv-pydvl/bin/python  ## every capability at 10k/100k/1M rows (10M ingest): time, peak memory, peers
+	$(BIN)/pip install --quiet -e ".[dev,bench]"
+	PYDVL_PYTHON=.venv-pydvl/bin/python $(BIN)/python -m bench.scale
+
 clean:
-	rm -rf $(VENV) demo-space .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-pydvl demo-space .pytest_cache .mypy_cache .ruff_cache

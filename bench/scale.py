@@ -475,6 +475,90 @@ def _federated(members: int) -> Callable[[int, Path], dict[str, Any]]:
     return run
 
 
+def _proc_hwm_mb(pid: int) -> float:
+    """Peak resident memory of another process (VmHWM), in MiB; 0 once it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    return next((int(x.split()[1]) / 1024 for x in text.splitlines() if x.startswith("VmHWM")), 0)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _deployed(members: int) -> Callable[[int, Path], dict[str, Any]]:
+    def run(rows: int, work: Path) -> dict[str, Any]:
+        import socket
+
+        space, refs = _fed_space(rows, work, members)
+        root = space.root
+        space.close()
+        resonance = str(Path(sys.executable).parent / "resonance")
+        env = {**os.environ, "FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION": "1"}
+        port = _free_port()
+        procs: list[subprocess.Popen[bytes]] = []
+
+        def start(cmd: list[str], log: str) -> None:
+            with (work / log).open("wb") as out:
+                procs.append(subprocess.Popen(
+                    cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+                ))  # fmt: skip
+
+        try:
+            start([resonance, "federation", "superlink", "--port", str(port)], "superlink.log")
+            end = time.monotonic() + 120
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), 1).close()
+                    break
+                except OSError:
+                    if time.monotonic() > end or procs[0].poll() is not None:
+                        raise RuntimeError("the SuperLink did not start") from None
+                    time.sleep(0.3)
+            for i, ref in enumerate(refs):
+                start([resonance, "--space", str(root), "--as", f"plant-{i}", "node", "start",
+                       "--superlink", f"127.0.0.1:{port}", "--dataset", ref,
+                       "--port", str(_free_port())], f"node-{i}.log")  # fmt: skip
+            cmd = [resonance, "--space", str(root), "--as", "builder", "--format", "json",
+                   "federate", "run", "--name", "deployed", "--superlink", f"127.0.0.1:{port}",
+                   "--members", str(members), "--rounds", "1"]  # fmt: skip
+            t0 = time.perf_counter()
+            done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+            seconds = time.perf_counter() - t0
+            if done.returncode != 0:
+                raise RuntimeError(f"federate run failed: {(done.stdout + done.stderr)[-300:]}")
+            peaks = [_proc_hwm_mb(p.pid) for p in procs]
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    os.killpg(proc.pid, signal.SIGTERM)  # the session started for it here
+            for proc in procs:
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+        shutil.rmtree(work / f"space-fed-{members}", ignore_errors=True)
+        return {
+            "seconds": seconds,
+            "peak_mb": max(peaks[1:]),  # the largest member process
+            "processes": len(procs),
+            "sum_peak_mb": sum(peaks),
+        }
+
+    run.__doc__ = (
+        f"Flower deployment mode: a SuperLink and {members} member SuperNodes as separate "
+        "processes, 'resonance federate run --superlink' for one round (time of the run; "
+        "memory: the largest member process, the sum over all in the result file)"
+    )
+    return run
+
+
 def _plain_flower(members: int) -> Callable[[int, Path], dict[str, Any]]:
     def run(rows: int, work: Path) -> dict[str, Any]:
         from flwr.app import ArrayRecord, Context, Message, MetricRecord, RecordDict
@@ -733,6 +817,14 @@ CAPS = [
     Cap("federated-3:flower", "federated round, 3 members", "", _plain_flower(3), True),
     Cap("federated-10", "federated round, 10 members", "", _federated(10)),
     Cap("federated-10:flower", "federated round, 10 members", "", _plain_flower(10), True),
+    Cap(
+        "federated-10:processes",
+        "federated round, 10 members",
+        "",
+        _deployed(10),
+        sizes=(10_000, 100_000, 1_000_000),
+        timeout=900,
+    ),
     Cap("knn-shapley", "KNN-Shapley (× 1,000 test rows)", "", cap_knn),
     Cap(
         "knn-shapley:pydvl",

@@ -117,3 +117,24 @@ def test_rows_are_ordered_by_absolute_distance_then_index() -> None:
     # rounding leaves -0.0 and tiny negatives for duplicates: they rank first, by row index
     order = valuer.order(np.array([3.0, -1e-18, -0.0, 2.0, 0.0]))
     assert order.tolist() == [2, 4, 1, 3, 0]
+
+
+def test_knn_shapley_shrinks_its_distance_batch_to_the_memory_bound(monkeypatch) -> None:
+    import resonance.domain.valuation as valuation
+
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(300, 4)), rng.integers(0, 3, 300)
+    Xt, yt = rng.normal(size=(40, 4)), rng.integers(0, 3, 40)
+    wide = knn_shapley(X, y, Xt, yt, k=3, batch_size=64)
+    monkeypatch.setattr(valuation, "BATCH_BYTES", 8 * 300 * 2)  # room for 2 test points a batch
+    seen: list[int] = []
+    real = np.matmul
+
+    def spy(a, b, **kw):  # type: ignore[no-untyped-def]
+        seen.append(len(a))
+        return real(a, b, **kw)
+
+    monkeypatch.setattr(valuation.np, "matmul", spy)
+    narrow = knn_shapley(X, y, Xt, yt, k=3, batch_size=64)
+    assert max(seen) == 2 and sum(seen) == 40
+    assert np.allclose(narrow, wide)
