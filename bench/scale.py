@@ -379,7 +379,7 @@ def peer_lightgbm(rows: int, work: Path) -> dict[str, Any]:
 
 
 def cap_loop(rows: int, work: Path) -> dict[str, Any]:
-    """One loop iteration: run_loop, iterations=1 (baseline, cleaning, acquisition, 3 candidates)."""
+    """One loop iteration: run_loop with iterations=1 (cleaning, acquisition, 3 candidates)."""
     from bench import loop as bl
     from resonance.domain.datasets import LabelKind, LabelSpec
     from resonance.domain.loop import LoopConfig, run_loop
@@ -616,7 +616,7 @@ def _knn_data(rows: int, test: int = 1000) -> tuple[np.ndarray, ...]:
 
 
 def cap_knn(rows: int, work: Path) -> dict[str, Any]:
-    """domain.valuation.knn_shapley (exact), N training × 1,000 test rows, 10 features, 2 threads."""
+    """domain.valuation.knn_shapley (exact): N train × 1,000 test rows, 10 features, 2 threads."""
     from resonance.domain.valuation import knn_shapley
 
     Xtr, ytr, Xte, yte = _knn_data(rows)
