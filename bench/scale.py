@@ -735,9 +735,15 @@ def _catalog_space(size: int, work: Path, db_url: str | None) -> tuple[Path, str
             prev = w.tx.ledger_head()
             rows = []
             for event in events:
-                prev = chain_entry(prev=prev, timestamp=w.now, actor=event.actor,
-                                   action=event.action, object_type=event.object_type,
-                                   object_id=event.object_id, payload=event.properties())  # fmt: skip
+                prev = chain_entry(
+                    prev=prev,
+                    timestamp=w.now,
+                    actor=event.actor,
+                    action=event.action,
+                    object_type=event.object_type,
+                    object_id=event.object_id,
+                    payload=event.properties(),
+                )
                 rows.append({**prev.body(), "payload": canonical_json(prev.payload),
                              "hash": prev.hash})  # fmt: skip
             conn.execute(tables.ledger.insert(), rows)
