@@ -1067,6 +1067,9 @@ def render(results: dict[str, dict[str, Any]], command: str) -> str:
     lines += [
         f"- `{c.name}`: {c.what}" for c in CAPS if any(k.startswith(c.name + "|") for k in results)
     ]
+    notes = Path(__file__).with_name("scaling-notes.md")  # the analysis, written by hand
+    if notes.exists():
+        lines += ["", notes.read_text().rstrip()]
     return "\n".join(lines) + "\n"
 
 
