@@ -39,6 +39,7 @@ import argparse
 import gc
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -946,7 +947,9 @@ def spawn(cap: Cap, rows: int, work: Path) -> dict[str, Any]:
             return {**json.loads(line[7:]), "child_wall_s": wall}
     tail = (err.strip().splitlines() or ["no output"])[-1][:200]
     if limit and ("MemoryError" in err or "Unable to allocate" in err or proc.returncode < 0):
-        return {"error": f"out of memory under a {limit / 1024:.0f} GiB limit ({tail})"}
+        asked = re.search(r"Unable to allocate ([0-9.]+ [KMGT]iB)", err)
+        what = f"asked for {asked.group(1)}" if asked else tail
+        return {"error": f"out of memory: {what} (limit {limit / 1024:.0f} GiB)"}
     return {"error": f"exit {proc.returncode}: {tail}"}
 
 
