@@ -169,7 +169,11 @@ class DatasetSummary:
     ``failed``, ``warnings`` or ``passed``.
     """
 
-    dataset: Dataset
+    name: str
+    owner: str
+    kind: DatasetKind
+    industry: str
+    scenario: str | None
     version: int | None
     rows: int | None
     validation: str
@@ -177,7 +181,7 @@ class DatasetSummary:
     @property
     def ref(self) -> str | None:
         """``NAME@N`` of the latest version, if any."""
-        return f"{self.dataset.name}@{self.version}" if self.version is not None else None
+        return f"{self.name}@{self.version}" if self.version is not None else None
 
 
 @dataclass(frozen=True)

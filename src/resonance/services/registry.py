@@ -264,18 +264,18 @@ def snapshot_in(tx: Tx) -> RegistrySnapshot:
     orgs = {o.name: o for o in tx.list_organizations()}
     datasets = [
         DatasetEntry(
-            name=d.dataset.name,
-            industry=d.dataset.industry,
-            kind=d.dataset.kind.value,
-            owner=d.dataset.owner,
-            owner_region=orgs[d.dataset.owner].region if d.dataset.owner in orgs else "",
-            scenario=d.dataset.scenario,
+            name=d.name,
+            industry=d.industry,
+            kind=d.kind.value,
+            owner=d.owner,
+            owner_region=orgs[d.owner].region if d.owner in orgs else "",
+            scenario=d.scenario,
             version=d.ref,
             rows=d.rows,
             validation=d.validation,
         )
         for d in tx.dataset_summaries()  # one query, whatever the catalog's size
-        if d.dataset.kind is not DatasetKind.EVALUATION  # sealed sets are not registry datasets
+        if d.kind is not DatasetKind.EVALUATION  # sealed sets are not registry datasets
     ]
     consortia = [
         ConsortiumEntry(

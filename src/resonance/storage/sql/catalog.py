@@ -200,7 +200,11 @@ class SqlCatalogRepo(SqlRepoBase):
         has_report = v.c.validation["rows"].as_integer()  # every stored report counts rows
         stmt = (
             sa.select(
-                d,
+                d.c.name,
+                d.c.owner,
+                d.c.kind,
+                d.c.industry,
+                d.c.scenario,
                 top.c.number.label("v_number"),
                 v.c.row_count,
                 ok.label("v_ok"),
@@ -220,7 +224,18 @@ class SqlCatalogRepo(SqlRepoBase):
                 state = "failed"
             else:
                 state = "warnings" if r.v_warnings else "passed"
-            out.append(DatasetSummary(_dataset(r), r.v_number, r.row_count, state))
+            out.append(
+                DatasetSummary(
+                    r.name,
+                    r.owner,
+                    DatasetKind(r.kind),
+                    r.industry,
+                    r.scenario,
+                    r.v_number,
+                    r.row_count,
+                    state,
+                )
+            )
         return out
 
     def find_version_by_hash(self, dataset: str, content_hash: str) -> DatasetVersion | None:
