@@ -197,7 +197,6 @@ class SqlCatalogRepo(SqlRepoBase):
         )
         ok = v.c.validation["ok"].as_boolean()
         warnings = sa.func.coalesce(sa.func.json_array_length(v.c.validation["warnings"]), 0)
-        has_report = v.c.validation["rows"].as_integer()  # every stored report counts rows
         stmt = (
             sa.select(
                 d.c.name,
@@ -209,32 +208,25 @@ class SqlCatalogRepo(SqlRepoBase):
                 v.c.row_count,
                 ok.label("v_ok"),
                 warnings.label("v_warnings"),
-                has_report.label("v_rows"),
             )
             .select_from(d)
             .outerjoin(top, top.c.dataset == d.c.name)
             .outerjoin(v, sa.and_(v.c.dataset == top.c.dataset, v.c.number == top.c.number))
             .order_by(d.c.name)
         )
+        kinds = {k.value: k for k in DatasetKind}
         out = []
-        for r in self.conn.execute(stmt):
-            if r.v_number is None or (r.v_rows is None and r.v_ok is None):
+        for name, owner, kind, industry, scenario, number, rows, ok, warned in (
+            self.conn.execute(stmt).tuples()  # plain tuples: ~10k rows for a large catalog
+        ):
+            if number is None or ok is None:  # no version, or no report (every report has "ok")
                 state = "none"
-            elif r.v_ok is False:
+            elif ok is False:
                 state = "failed"
             else:
-                state = "warnings" if r.v_warnings else "passed"
+                state = "warnings" if warned else "passed"
             out.append(
-                DatasetSummary(
-                    r.name,
-                    r.owner,
-                    DatasetKind(r.kind),
-                    r.industry,
-                    r.scenario,
-                    r.v_number,
-                    r.row_count,
-                    state,
-                )
+                DatasetSummary(name, owner, kinds[kind], industry, scenario, number, rows, state)
             )
         return out
 
