@@ -935,6 +935,7 @@ def spawn(cap: Cap, rows: int, work: Path) -> dict[str, Any]:
         preexec_fn=limits,
     )  # fmt: skip
     started = time.perf_counter()
+    load = round(os.getloadavg()[0], 1)  # the host is shared: say how busy it was
     try:
         out, err = proc.communicate(timeout=cap.timeout)
     except subprocess.TimeoutExpired:
@@ -944,7 +945,7 @@ def spawn(cap: Cap, rows: int, work: Path) -> dict[str, Any]:
     wall = time.perf_counter() - started
     for line in reversed(out.splitlines()):
         if line.startswith("RESULT "):
-            return {**json.loads(line[7:]), "child_wall_s": wall}
+            return {**json.loads(line[7:]), "child_wall_s": wall, "load": load}
     tail = (err.strip().splitlines() or ["no output"])[-1][:200]
     if limit and ("MemoryError" in err or "Unable to allocate" in err or proc.returncode < 0):
         asked = re.search(r"Unable to allocate ([0-9.]+ [KMGT]iB)", err)
