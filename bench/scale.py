@@ -1128,6 +1128,8 @@ def main(argv: list[str] | None = None) -> int:
             for schema in schemas.read_text().split():
                 _drop_schema(os.environ[PG], schema)
             schemas.unlink()
+            for seeded in work.glob("space-catalog-*-pg"):  # its schema is gone
+                shutil.rmtree(seeded, ignore_errors=True)
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
     args.out.write_text(render(results, command.strip()))

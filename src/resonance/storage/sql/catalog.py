@@ -217,7 +217,7 @@ class SqlCatalogRepo(SqlRepoBase):
         kinds = {k.value: k for k in DatasetKind}
         out = []
         for name, owner, kind, industry, scenario, number, rows, ok, warned in (
-            self.conn.execute(stmt).tuples()  # plain tuples: ~10k rows for a large catalog
+            self.conn.execute(stmt).tuples().all()  # plain tuples, fetched at once
         ):
             if number is None or ok is None:  # no version, or no report (every report has "ok")
                 state = "none"
