@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION := 1
 export RESONANCE_NO_PROGRESS ?=
 
-.PHONY: setup setup-dev setup-torch demo test lint typecheck check bench bench-ingest bench-api bench-slices bench-loop bench-review bench-federated bench-valuation bench-validate soak bench-reports bench-cli bench-jobs clean
+.PHONY: setup setup-dev setup-torch demo test lint typecheck check bench bench-ingest bench-api bench-slices bench-loop bench-review bench-federated bench-valuation bench-validate soak bench-reports bench-cli bench-jobs bench-scale clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -84,5 +84,13 @@ bench-cli: setup-dev  ## resonance --help and dataset list start times, ratio to
 bench-jobs: setup-dev  ## 50 concurrent job submissions, 2 workers; catalog p99 vs /health while 2 jobs run
 	$(BIN)/python -m bench.jobs
 
+.venv-pydvl/bin/python:
+	$(PY) -m venv .venv-pydvl
+	.venv-pydvl/bin/pip install --quiet "pydvl==0.10.0"
+
+bench-scale: setup-dev .venv-pydvl/bin/python  ## every capability at 10k/100k/1M rows (10M ingest): time, peak memory, peers
+	$(BIN)/pip install --quiet -e ".[dev,bench]"
+	PYDVL_PYTHON=.venv-pydvl/bin/python $(BIN)/python -m bench.scale
+
 clean:
-	rm -rf $(VENV) demo-space .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-pydvl demo-space .pytest_cache .mypy_cache .ruff_cache

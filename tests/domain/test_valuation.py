@@ -155,3 +155,24 @@ def test_knn_regression_shapley_finds_corrupted_targets() -> None:
     values = knn_shapley_regression(X, y_noisy, Xt, Xt[:, 0] * 3 + Xt[:, 1], k=5)
     lowest = np.argsort(values)[:30]
     assert len(set(lowest.tolist()) & set(bad.tolist())) >= 25
+
+
+def test_knn_shapley_shrinks_its_distance_batch_to_the_memory_bound(monkeypatch) -> None:
+    import resonance.domain.valuation as valuation
+
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(300, 4)), rng.integers(0, 3, 300)
+    Xt, yt = rng.normal(size=(40, 4)), rng.integers(0, 3, 40)
+    wide = knn_shapley(X, y, Xt, yt, k=3, batch_size=64)
+    monkeypatch.setattr(valuation, "BATCH_BYTES", 8 * 300 * 2)  # room for 2 test points a batch
+    seen: list[int] = []
+    real = np.matmul
+
+    def spy(a, b, **kw):  # type: ignore[no-untyped-def]
+        seen.append(len(a))
+        return real(a, b, **kw)
+
+    monkeypatch.setattr(valuation.np, "matmul", spy)
+    narrow = knn_shapley(X, y, Xt, yt, k=3, batch_size=64)
+    assert max(seen) == 2 and sum(seen) == 40
+    assert np.allclose(narrow, wide)

@@ -132,6 +132,50 @@ def test_datasets_versions_and_policies(store: SqlStore) -> None:
         assert len(tx.policy_history("d1")[0].grants) == 1
 
 
+def test_paged_datasets_brief_versions_and_summaries(store: SqlStore) -> None:
+    from dataclasses import replace
+
+    reports = {
+        "d1": {"ok": True, "rows": 10, "warnings": ["column 'x' is constant"], "columns": [1]},
+        "d2": {"ok": False, "rows": 10, "errors": ["bad"], "warnings": []},
+        "d3": {"ok": True, "rows": 10, "warnings": []},
+        "d4": {},
+    }
+    with store.transaction() as tx:
+        _seed(tx)
+        for name in ("d0", *reports):  # d0 has no version
+            tx.add_dataset(Dataset(name, "p1", DatasetKind.COMMON, "steel"), created_at=NOW)
+        for name, report in reports.items():
+            tx.add_version(replace(_version(1), dataset=name, validation=report))
+    with store.transaction() as tx:
+        assert [d.name for d in tx.list_datasets(limit=2, offset=1)] == ["d1", "d2"]
+        assert [d.name for d in tx.list_datasets(limit=10, offset=4)] == ["d4"]
+        brief = tx.latest_versions(brief=True, datasets=["d1", "d2", "d4"])
+        assert set(brief) == {"d1", "d2", "d4"}
+        assert brief["d1"].validation == {"ok": True, "warnings": ["column 'x' is constant"]}
+        assert brief["d2"].validation == {"ok": False, "warnings": []}
+        assert brief["d4"].validation == {}
+        assert brief["d1"].schema == Schema(()) and brief["d1"].profile == {}
+        assert brief["d1"].ref == "d1@1" and brief["d1"].row_count == 10
+        full = tx.latest_versions()
+        assert full["d1"].validation == reports["d1"] and full["d1"].schema == _version(1).schema
+        summaries = tx.dataset_summaries()
+        assert [(s.name, s.ref, s.rows, s.validation) for s in summaries] == [
+            ("d0", None, None, "none"),
+            ("d1", "d1@1", 10, "warnings"),
+            ("d2", "d2@1", 10, "failed"),
+            ("d3", "d3@1", 10, "passed"),
+            ("d4", "d4@1", 10, "none"),
+        ]
+        first = summaries[1]
+        assert (first.owner, first.kind, first.industry, first.scenario) == (
+            "p1",
+            DatasetKind.COMMON,
+            "steel",
+            None,
+        )
+
+
 def test_rollback_leaves_store_unchanged(store: SqlStore) -> None:
     with pytest.raises(RuntimeError), store.transaction() as tx:
         _seed(tx)

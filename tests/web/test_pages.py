@@ -63,3 +63,47 @@ def test_loop_page_shows_a_real_run_with_charts(lite_space: Space, tmp_path: Pat
         assert "chart-loop-slices" in client.get("/console/loop?run=loop-1").text
         missing = client.get("/console/loop?run=nope")
         assert missing.status_code == 404 and "RES-101" in missing.text
+
+
+def test_catalog_pages_through_datasets_a_hundred_at_a_time(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from resonance.domain.datasets import Dataset, DatasetKind
+    from resonance.services import catalog
+    from resonance.web.pages import CATALOG_PAGE
+
+    space = Space.init(tmp_path / "many")
+    orgs.register_organization(
+        space, actor=None, name="op", roles=frozenset({Role.OPERATOR}), region="Beijing"
+    )
+    orgs.register_organization(
+        space, actor="op", name="plant", roles=frozenset({Role.DATA_HOLDER}), region="Hebei"
+    )
+    csv = tmp_path / "d.csv"
+    csv.write_text("x,y\n1,2\n3,4\n")
+    new = catalog.NewDataset("plant", DatasetKind.COMMON, "steel")
+    first = catalog.ingest(space, actor="plant", path=csv, dataset="d-000", new=new).version
+    with space.work() as w:
+        for i in range(1, CATALOG_PAGE + 5):  # the store directly: 104 more datasets, fast
+            w.tx.add_dataset(
+                Dataset(f"d-{i:03d}", "plant", DatasetKind.COMMON, "steel"), created_at=w.now
+            )
+            w.tx.add_version(replace(first, dataset=f"d-{i:03d}"))
+    plain, _ = tokens.create_token(space, actor="op", organization="op")
+    with TestClient(create_app(space.root)) as client:
+        client.cookies.set("resonance_token", plain, path="/console")
+        one = client.get("/console/catalog").text
+        assert "d-000@1" in one and "d-099@1" in one and "d-100" not in one
+        assert "?page=2" in one and "previous" not in one and "(0 warnings)" not in one
+        two = client.get("/console/catalog?page=2").text
+        assert "d-100@1" in two and "d-104@1" in two and "d-099" not in two
+        assert "?page=1" in two and "?page=3" not in two
+        assert client.get("/console/catalog?page=x").text.count("d-0") == one.count("d-0")
+        api = client.get(
+            "/datasets?limit=2&offset=100", headers={"Authorization": f"Bearer {plain}"}
+        )
+        assert [d["latest"] for d in api.json()] == ["d-100@1", "d-101@1"]
+        assert (
+            len(client.get("/datasets", headers={"Authorization": f"Bearer {plain}"}).json()) == 105
+        )
+    space.close()

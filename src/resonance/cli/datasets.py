@@ -125,7 +125,9 @@ def list_(
 ) -> None:
     """List datasets with their latest version."""
     c = ctx_of(ctx)
-    items = catalog_read.list_datasets(c.space(), owner=owner, kind=kind, industry=industry)
+    items = catalog_read.list_datasets(
+        c.space(), owner=owner, kind=kind, industry=industry, viewer=c.require_actor()
+    )
     show(
         c,
         [forms.dataset(d, v) for d, v in items],
@@ -240,21 +242,29 @@ def read(
         raise InvalidInput(f"write to a .csv or .parquet file, not {out.name!r}", out=str(out))
     if not out.parent.is_dir():  # checked before the read is authorized and recorded
         raise InvalidInput(f"no such folder: {out.parent}", out=str(out))
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
     import pyarrow.parquet as pq
 
     from resonance.services import access
-    from resonance.services.tabular import write_csv
+    from resonance.services.tabular import csv_safe
 
-    version, table = access.read_version(c.space(), actor=c.require_actor(), ref=ref, purpose=p)
-    try:
+    version, rows = access.open_version(c.space(), actor=c.require_actor(), ref=ref, purpose=p)
+    n = rows.metadata.num_rows
+    try:  # record batch by record batch: the export never holds the whole table
         if suffix == ".csv":
-            write_csv(table, out)  # formula cells neutralised
+            with pcsv.CSVWriter(out, rows.schema_arrow) as csv_writer:
+                for batch in rows.iter_batches(batch_size=65_536):
+                    # formula cells neutralised, batch by batch
+                    csv_writer.write_table(csv_safe(pa.Table.from_batches([batch])))
         else:
-            pq.write_table(table, out)
+            with pq.ParquetWriter(out, rows.schema_arrow) as pq_writer:
+                for batch in rows.iter_batches(batch_size=65_536):
+                    pq_writer.write_batch(batch)
     except OSError as exc:
         raise InvalidInput(f"cannot write {out}: {exc}", out=str(out)) from exc
-    data = {"ref": version.ref, "rows": table.num_rows, "out": str(out)}
-    show(c, data, lambda: console.print(f"wrote {table.num_rows:,} rows of {version.ref} to {out}"))
+    data = {"ref": version.ref, "rows": n, "out": str(out)}
+    show(c, data, lambda: console.print(f"wrote {n:,} rows of {version.ref} to {out}"))
 
 
 def register(app: typer.Typer) -> None:

@@ -21,6 +21,7 @@ from resonance.domain.errors import InvalidInput
 Utility = Callable[[frozenset[int]], float]
 
 EXACT_MEMBER_LIMIT = 8
+BATCH_BYTES = 64 * 1024 * 1024  # distances held per thread by knn_shapley
 
 
 def _check_knn_inputs(
@@ -161,7 +162,9 @@ def knn_shapley(
     k:
         Number of neighbours of the KNN utility.
     batch_size:
-        Test points per distance batch (memory is ``batch_size * n`` floats per thread).
+        Most test points per distance batch. A batch holds ``batch_size * n``
+        distances per thread, so it shrinks to keep that under
+        ``BATCH_BYTES`` (64 MiB): memory stays linear in ``n``, never ``n × m``.
     n_jobs:
         Threads working on batches at once (numpy and BLAS release the GIL).
 
@@ -176,6 +179,7 @@ def knn_shapley(
     y_train = np.asarray(y_train)
     y_test = np.asarray(y_test)
     _check_knn_inputs(X_train, y_train, X_test, y_test, k)
+    batch_size = max(1, min(batch_size, BATCH_BYTES // (8 * len(X_train))))
     train_aug = _augmented_train(X_train)
     test_aug = _augmented_test(X_test)
     _, codes = np.unique(np.concatenate([y_train, y_test]), return_inverse=True)

@@ -226,7 +226,7 @@ def load_rows(space: Space, version: DatasetVersion) -> pa.Table:
     """
     path = verified_path(space, version.content_hash, PARQUET, used_for=f"rows of {version.ref}")
     try:
-        return pq.read_table(path)
+        return pq.read_table(path, memory_map=True)
     except (pa.ArrowInvalid, OSError) as exc:
         err = ArtifactCorrupted(
             f"the Parquet file of {version.ref} does not parse: {exc}",
@@ -236,6 +236,48 @@ def load_rows(space: Space, version: DatasetVersion) -> pa.Table:
         )
         record_corruption(space, err, used_for=f"rows of {version.ref}")
         raise err from None
+
+
+def open_rows(space: Space, version: DatasetVersion) -> pq.ParquetFile:
+    """The memory-mapped snapshot of a version already authorized by :func:`authorize`,
+    to read in record batches (``iter_batches``) without holding the whole table.
+
+    Verified against its content address like :func:`load_rows`.
+
+    Raises
+    ------
+    ArtifactCorrupted
+        ``RES-114`` when the file does not match its content address or does not
+        parse as Parquet (recorded on the ledger).
+    """
+    path = verified_path(space, version.content_hash, PARQUET, used_for=f"rows of {version.ref}")
+    try:
+        return pq.ParquetFile(path, memory_map=True)
+    except (pa.ArrowInvalid, OSError) as exc:
+        err = ArtifactCorrupted(
+            f"the Parquet file of {version.ref} does not parse: {exc}",
+            digest=version.content_hash,
+            suffix=PARQUET,
+            actual="",
+        )
+        record_corruption(space, err, used_for=f"rows of {version.ref}")
+        raise err from None
+
+
+def open_version(
+    space: Space,
+    *,
+    actor: str,
+    ref: str,
+    purpose: Purpose = Purpose.DOWNLOAD,
+    context: dict[str, str] | None = None,
+) -> tuple[DatasetVersion, pq.ParquetFile]:
+    """Authorize and record a read that takes rows out, then open them for streaming.
+
+    Rows leave the space only under ``download`` (see :func:`read_version`).
+    """
+    grant = authorize(space, actor=actor, ref=ref, purpose=purpose, context=context, release=True)
+    return grant.version, open_rows(space, grant.version)
 
 
 def read_version(

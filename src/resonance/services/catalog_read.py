@@ -45,16 +45,26 @@ def list_datasets(
     industry: str | None = None,
     validation: bool = False,
     viewer: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[tuple[Dataset, DatasetVersion | None]]:
     """Datasets with their latest versions (two queries, whatever the catalog's size).
 
-    The versions come without their profile, and without their validation report
-    unless ``validation``: use :func:`show_dataset` for those. A sealed evaluation
-    dataset's version is shown as :func:`sealed_view` lets ``viewer`` see it.
+    The versions are brief: without schema and profile, and with only the verdict
+    (``ok``) and ``warnings`` of their validation report when ``validation``: use
+    :func:`show_dataset` for the rest. ``limit``/``offset`` page through the datasets by
+    name; only the page's versions are read. A sealed evaluation dataset's version is
+    shown as :func:`sealed_view` lets ``viewer`` see it.
     """
     with space.read() as r:
-        datasets = r.list_datasets(owner=owner, kind=kind, industry=industry)
-        latest = r.latest_versions(with_validation=validation, with_profile=False)
+        datasets = r.list_datasets(
+            owner=owner, kind=kind, industry=industry, limit=limit, offset=offset
+        )
+        latest = r.latest_versions(
+            with_validation=validation,
+            brief=True,
+            datasets=[d.name for d in datasets] if limit is not None else None,
+        )
     return [(d, sealed_view(d, v, viewer) if (v := latest.get(d.name)) else None) for d in datasets]
 
 

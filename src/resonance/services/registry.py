@@ -342,14 +342,6 @@ def designate_key_industry(space: Space, *, actor: str, key: KeyIndustry) -> Key
     return key
 
 
-def _validation_state(validation: dict[str, Any]) -> str:
-    if not validation:
-        return "none"
-    if not validation.get("ok", True):
-        return "failed"
-    return "warnings" if validation.get("warnings") else "passed"
-
-
 def check_model_ref(tx: Tx, ref: str) -> ModelVersion:
     """The trained model version ``ref`` names; ``UnverifiedEntry`` (RES-192) when none."""
     try:
@@ -415,24 +407,22 @@ def snapshot_in(tx: Tx, *, as_of: date | None = None) -> RegistrySnapshot:
 
 def _snapshot_now(tx: Tx) -> RegistrySnapshot:
     orgs = {o.name: o for o in tx.list_organizations()}
-    datasets = []
-    for d in tx.list_datasets():
-        if d.kind is DatasetKind.EVALUATION or d.derived:
-            continue  # sealed evaluation sets and derived working sets are not registry datasets
-        v = tx.get_version(d.name)
-        datasets.append(
-            DatasetEntry(
-                name=d.name,
-                industry=d.industry,
-                kind=d.kind.value,
-                owner=d.owner,
-                owner_region=orgs[d.owner].region if d.owner in orgs else "",
-                scenario=d.scenario,
-                version=v.ref if v else None,
-                rows=v.row_count if v else None,
-                validation=_validation_state(v.validation) if v else "none",
-            )
+    datasets = [
+        DatasetEntry(
+            name=d.name,
+            industry=d.industry,
+            kind=d.kind.value,
+            owner=d.owner,
+            owner_region=orgs[d.owner].region if d.owner in orgs else "",
+            scenario=d.scenario,
+            version=d.ref,
+            rows=d.rows,
+            validation=d.validation,
         )
+        for d in tx.dataset_summaries()  # one query, whatever the catalog's size
+        # sealed evaluation sets and derived working sets are not registry datasets
+        if d.kind is not DatasetKind.EVALUATION and not d.derived
+    ]
     consortia = [
         ConsortiumEntry(
             c.name,

@@ -54,7 +54,7 @@ VERSION_COLUMNS = (
 ORG_COLUMNS = ("name", "roles", "region", "display_name", "central_enterprise", "enterprise")
 TOKEN_COLUMNS = ("id", "organization", "salt", "hash", "label", "created_at", "revoked_at")
 JSON_COLUMNS = frozenset(
-    {"label", "schema", "parents", "transformation", "validation", "profile", "sources"}
+    {"label", "schema", "parents", "transformation", "validation", "profile", "sources", "v_warn"}
 )
 """JSON columns of ``datasets`` and ``dataset_versions``."""
 ORG_JSON = frozenset({"roles"})
@@ -80,21 +80,30 @@ def dataset_of(row: Mapping[str, Any]) -> Dataset:
 def version_of(row: Mapping[str, Any]) -> DatasetVersion:
     """The :class:`DatasetVersion` of a ``dataset_versions`` row.
 
-    ``validation`` and ``profile`` may be left out of the row (large JSON columns a
-    listing does not read): the version then carries empty dicts.
+    ``validation``, ``profile`` and ``schema`` may be left out of the row (large JSON
+    columns a listing does not read): the version then carries empty ones. A brief
+    read gives the report's verdict and warnings as ``v_ok`` and ``v_warn`` instead.
     """
+    validation = row.get("validation", {})
+    if "v_ok" in row:  # a brief read: the verdict and warnings only
+        ok, warnings = row["v_ok"], row["v_warn"]
+        validation = (
+            {}
+            if ok is None and warnings is None
+            else {"ok": ok is None or bool(ok), "warnings": list(warnings or [])}
+        )
     return DatasetVersion(
         dataset=row["dataset"],
         number=row["number"],
         content_hash=row["content_hash"],
         row_count=row["row_count"],
-        schema=Schema.from_list(row["schema"]),
+        schema=Schema.from_list(row["schema"]) if "schema" in row else Schema(()),
         parents=tuple(row["parents"]),
         transformation=Transformation.from_dict(row["transformation"]),
         created_at=row["created_at"],
         created_by=row["created_by"],
         source_hash=row["source_hash"],
-        validation=row.get("validation", {}),
+        validation=validation,
         profile=row.get("profile", {}),
         sources=tuple(SourceRows.from_dict(s) for s in (row["sources"] or ())),
         provenance=row["provenance"],

@@ -132,9 +132,12 @@ class SqliteCatalogReader:
         owner: str | None = None,
         kind: DatasetKind | None = None,
         industry: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> list[Dataset]:
-        """Datasets by name, filtered by every given argument."""
-        where, params = [], []
+        """Datasets by name, filtered by every given argument; ``limit``/``offset`` page."""
+        where: list[str] = []
+        params: list[Any] = []
         for column, value in (
             ("owner", owner),
             ("kind", kind.value if kind else None),
@@ -146,7 +149,11 @@ class SqliteCatalogReader:
         sql = f"SELECT {', '.join(DATASET_COLUMNS)} FROM datasets"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        return [dataset_of(r) for r in self._select(sql + " ORDER BY name", params)]
+        sql += " ORDER BY name"
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            params += [limit, offset]
+        return [dataset_of(r) for r in self._select(sql, params)]
 
     def get_version(self, dataset: str, number: int | None = None) -> DatasetVersion | None:
         """Version ``number``; without it the latest that is not a rejected candidate."""
@@ -168,19 +175,41 @@ class SqliteCatalogReader:
         return [version_of(r) for r in self._select(sql, (dataset,))]
 
     def latest_versions(
-        self, *, with_validation: bool = True, with_profile: bool = True
+        self,
+        *,
+        with_validation: bool = True,
+        with_profile: bool = True,
+        brief: bool = False,
+        datasets: Sequence[str] | None = None,
     ) -> dict[str, DatasetVersion]:
-        """The latest version of every dataset (never a rejected candidate), in one query."""
-        wanted = {"validation": with_validation, "profile": with_profile}
-        skip = {name for name, keep in wanted.items() if not keep}
-        cols = ", ".join(f"v.{c}" for c in VERSION_COLUMNS if c not in skip)
+        """The latest version of every dataset (or of ``datasets``; never a rejected
+        candidate), in one query; ``brief`` as the SQL store's (no schema nor profile, the
+        report's verdict and warnings only)."""
+        wanted = {
+            "validation": with_validation and not brief,
+            "profile": with_profile and not brief,
+        }
+        skip = {name for name, keep in wanted.items() if not keep} | (
+            {"schema"} if brief else set()
+        )
+        cols = [f"v.{c}" for c in VERSION_COLUMNS if c not in skip]
+        if brief and with_validation:
+            cols += [
+                "json_extract(v.validation, '$.ok') AS v_ok",
+                "json_extract(v.validation, '$.warnings') AS v_warn",
+            ]
+        params: list[Any] = []
+        only = ""
+        if datasets is not None:
+            only = f" AND v.dataset IN ({', '.join('?' for _ in datasets)})"
+            params = list(datasets)
         sql = (
-            f"SELECT {cols} FROM dataset_versions v JOIN "
+            f"SELECT {', '.join(cols)} FROM dataset_versions v JOIN "
             f"(SELECT v.dataset AS dataset, max(v.number) AS number FROM dataset_versions v "
-            f"WHERE {_KEPT} GROUP BY v.dataset) top "
+            f"WHERE {_KEPT}{only} GROUP BY v.dataset) top "
             "ON v.dataset = top.dataset AND v.number = top.number"
         )
-        return {r["dataset"]: version_of(r) for r in self._select(sql)}
+        return {r["dataset"]: version_of(r) for r in self._select(sql, params)}
 
     def version_marks(self, dataset: str) -> dict[int, VersionMark]:
         """Marks of ``dataset``'s versions, by number."""

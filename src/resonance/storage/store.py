@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # annotations only: importing the interface loads no record module
-    from resonance.domain.datasets import Dataset, DatasetKind, DatasetVersion
+    from resonance.domain.datasets import Dataset, DatasetKind, DatasetSummary, DatasetVersion
     from resonance.domain.dsp import AutoAgreeRule, Negotiation, Peer
     from resonance.domain.evaluation import EvaluationRun, EvaluationSuite
     from resonance.domain.jobs import Job, JobKind, JobStatus
@@ -77,11 +77,18 @@ class CatalogReader(Protocol):
         owner: str | None = None,
         kind: DatasetKind | None = None,
         industry: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> list[Dataset]: ...
     def get_version(self, dataset: str, number: int | None = None) -> DatasetVersion | None: ...
     def list_versions(self, dataset: str) -> list[DatasetVersion]: ...
     def latest_versions(
-        self, *, with_validation: bool = True, with_profile: bool = True
+        self,
+        *,
+        with_validation: bool = True,
+        with_profile: bool = True,
+        brief: bool = False,
+        datasets: Sequence[str] | None = None,
     ) -> dict[str, DatasetVersion]: ...
     def version_marks(self, dataset: str) -> dict[int, VersionMark]: ...
 
@@ -97,7 +104,12 @@ class CatalogRepo(Protocol):
         owner: str | None = None,
         kind: DatasetKind | None = None,
         industry: str | None = None,
-    ) -> list[Dataset]: ...
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Dataset]:
+        """Datasets by name; ``limit``/``offset`` page through them."""
+        ...
+
     def add_version(self, version: DatasetVersion) -> None: ...
     def get_version(self, dataset: str, number: int | None = None) -> DatasetVersion | None:
         """Version ``number``; without it the latest version that is not a rejected loop
@@ -106,18 +118,30 @@ class CatalogRepo(Protocol):
 
     def list_versions(self, dataset: str) -> list[DatasetVersion]: ...
     def latest_versions(
-        self, *, with_validation: bool = True, with_profile: bool = True
+        self,
+        *,
+        with_validation: bool = True,
+        with_profile: bool = True,
+        brief: bool = False,
+        datasets: Sequence[str] | None = None,
     ) -> dict[str, DatasetVersion]:
-        """The latest version of every dataset, by dataset name, in one query.
+        """The latest version of every dataset (or of ``datasets``), by dataset name, in one query.
 
         Rejected loop candidates are never a latest version. Without ``with_validation`` /
         ``with_profile`` those (large) JSON columns are not read and the versions carry
-        empty dicts instead.
+        empty dicts instead. ``brief`` (for list views) reads neither the schema (an empty
+        one is returned) nor the profile, and of the validation report only ``ok`` and
+        ``warnings``, extracted by the database.
         """
         ...
 
     def last_version_number(self, dataset: str) -> int:
         """The highest version number of ``dataset`` (rejected candidates too; 0 if none)."""
+        ...
+
+    def dataset_summaries(self) -> list[DatasetSummary]:
+        """Every dataset by name with its latest version's number, rows and validation state,
+        in one query (no JSON documents decoded): what registry views and quotas count."""
         ...
 
     def find_version_by_hash(self, dataset: str, content_hash: str) -> DatasetVersion | None: ...

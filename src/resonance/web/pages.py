@@ -67,27 +67,41 @@ def home(space: Any, request: Request, me: Organization) -> Ctx:
     }
 
 
+CATALOG_PAGE = 100  # datasets per catalog page
+
+
 def catalog_page(space: Any, request: Request, me: Organization) -> Ctx:
-    """Every dataset with its latest version; search by text, filter by kind/industry/owner."""
+    """Datasets with their latest versions, ``CATALOG_PAGE`` at a time (``?page=N``, from 1);
+    search by text, filter by kind/industry/owner."""
     q, kind, industry, owner = (query(request, k) for k in ("q", "kind", "industry", "owner"))
     try:
         wanted = DatasetKind(kind) if kind else None
     except ValueError:
         raise InvalidInput(f"unknown dataset kind {kind!r}") from None
+    raw = request.query_params.get("page", "1")
+    page = max(1, int(raw)) if raw.isdigit() and len(raw) < 10 else 1
+    listed = catalog.list_datasets(
+        space,
+        owner=owner or None,
+        kind=wanted,
+        industry=industry or None,
+        validation=True,
+        viewer=me.name,
+        # a text search filters in Python: read every match's page-free listing then
+        limit=None if q else CATALOG_PAGE + 1,
+        offset=0 if q else (page - 1) * CATALOG_PAGE,
+    )
     items = [
         (d, v)
-        for d, v in catalog.list_datasets(
-            space,
-            owner=owner or None,
-            kind=wanted,
-            industry=industry or None,
-            validation=True,
-            viewer=me.name,
-        )
+        for d, v in listed
         if matches(q, d.name, d.description, d.owner, d.scenario, d.industry)
     ]
+    if q:
+        items = items[(page - 1) * CATALOG_PAGE : page * CATALOG_PAGE + 1]
     return "catalog.html", {
-        "items": items,
+        "items": items[:CATALOG_PAGE],
+        "page": page,
+        "has_next": len(items) > CATALOG_PAGE,
         "filters": {"q": q, "kind": kind, "industry": industry, "owner": owner},
         "kinds": [k.value for k in DatasetKind],
         "industries": INDUSTRIES,

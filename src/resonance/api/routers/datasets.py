@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
+import pyarrow as pa
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
 
@@ -31,13 +32,24 @@ _CHUNK = 1 << 20
 @router.get("")
 def list_datasets(
     space: SpaceDep,
-    _: OrgDep,
+    me: OrgDep,
     owner: str | None = None,
     kind: DatasetKind | None = None,
     industry: str | None = None,
+    limit: Annotated[int | None, Query(ge=1, le=10_000)] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[dict[str, Any]]:
-    """The catalog: every dataset with its latest version (no rows)."""
-    items = catalog.list_datasets(space, owner=owner, kind=kind, industry=industry)
+    """The catalog: every dataset with its latest version (no rows); ``limit``/``offset``
+    page through it by dataset name."""
+    items = catalog.list_datasets(
+        space,
+        owner=owner,
+        kind=kind,
+        industry=industry,
+        limit=limit,
+        offset=offset,
+        viewer=me.name,
+    )
     return [forms.dataset(d, v) for d, v in items]
 
 
@@ -167,15 +179,16 @@ def read_rows(
     fmt: Annotated[str, Query(alias="format", pattern="^(json|csv)$")] = "json",
 ) -> dict[str, Any] | Response:
     """Rows of a version under its usage policy; the use (or the denial) goes to the ledger."""
-    version, table = access.read_version(space, actor=me.name, ref=ref, purpose=purpose)
-    part = table.slice(0, limit)
+    version, rows = access.open_version(space, actor=me.name, ref=ref, purpose=purpose)
+    batch = next(rows.iter_batches(batch_size=limit), None)  # the first rows only
+    part = pa.Table.from_batches([batch]) if batch else rows.schema_arrow.empty_table()
     if fmt == "csv":
         buf = io.BytesIO()
         write_csv(part, buf)  # formula cells neutralised
         return Response(buf.getvalue(), media_type="text/csv")
     return {
         "ref": version.ref,
-        "rows": table.num_rows,
+        "rows": rows.metadata.num_rows,
         "returned": part.num_rows,
         "data": [forms.plain(row) for row in part.to_pylist()],
     }

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
-from resonance.domain.datasets import Dataset, DatasetKind, DatasetVersion
+from resonance.domain.datasets import Dataset, DatasetKind, DatasetSummary, DatasetVersion
 from resonance.domain.policies import Grant, Policy
 from resonance.storage import tables as t
 from resonance.storage.records import dataset_of, version_of
@@ -19,7 +20,7 @@ def _dataset(row: Any) -> Dataset:
 
 
 def _version(row: Any) -> DatasetVersion:
-    return version_of(row._mapping)
+    return version_of(row._asdict())  # one dict: RowMapping.get is slow on missing keys
 
 
 def _policy(row: Any) -> Policy:
@@ -71,8 +72,12 @@ class SqlCatalogRepo(SqlRepoBase):
         owner: str | None = None,
         kind: DatasetKind | None = None,
         industry: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> list[Dataset]:
         stmt = sa.select(t.datasets).order_by(t.datasets.c.name)
+        if limit is not None:
+            stmt = stmt.limit(limit).offset(offset)
         if owner:
             stmt = stmt.where(t.datasets.c.owner == owner)
         if kind:
@@ -121,21 +126,86 @@ class SqlCatalogRepo(SqlRepoBase):
         return [_version(r) for r in rows]
 
     def latest_versions(
-        self, *, with_validation: bool = True, with_profile: bool = True
+        self,
+        *,
+        with_validation: bool = True,
+        with_profile: bool = True,
+        brief: bool = False,
+        datasets: Sequence[str] | None = None,
     ) -> dict[str, DatasetVersion]:
         v = t.dataset_versions
+        top = sa.select(v.c.dataset, sa.func.max(v.c.number).label("number")).where(_kept(v))
+        if datasets is not None:
+            top = top.where(v.c.dataset.in_(list(datasets)))
+        top_q = top.group_by(v.c.dataset).subquery()
+        wanted = {
+            "validation": with_validation and not brief,
+            "profile": with_profile and not brief,
+        }
+        skip = {name for name, keep in wanted.items() if not keep} | (
+            {"schema"} if brief else set()
+        )
+        cols: list[Any] = [c for c in v.c if c.name not in skip]
+        if brief and with_validation:  # the verdict and warnings only, read in the database
+            cols += [v.c.validation["ok"].label("v_ok"), v.c.validation["warnings"].label("v_warn")]
+        stmt = sa.select(*cols).join(
+            top_q, sa.and_(v.c.dataset == top_q.c.dataset, v.c.number == top_q.c.number)
+        )
+        return {r.dataset: _version(r) for r in self.conn.execute(stmt)}
+
+    def dataset_summaries(self) -> list[DatasetSummary]:
+        d, v = t.datasets, t.dataset_versions
         top = (
             sa.select(v.c.dataset, sa.func.max(v.c.number).label("number"))
             .where(_kept(v))
             .group_by(v.c.dataset)
             .subquery()
         )
-        wanted = {"validation": with_validation, "profile": with_profile}
-        skip = {name for name, keep in wanted.items() if not keep}
-        stmt = sa.select(*(c for c in v.c if c.name not in skip)).join(
-            top, sa.and_(v.c.dataset == top.c.dataset, v.c.number == top.c.number)
+        ok = v.c.validation["ok"].as_boolean()
+        warnings = sa.func.coalesce(sa.func.json_array_length(v.c.validation["warnings"]), 0)
+        stmt = (
+            sa.select(
+                d.c.name,
+                d.c.owner,
+                d.c.kind,
+                d.c.industry,
+                d.c.scenario,
+                d.c.derived,
+                top.c.number.label("v_number"),
+                v.c.row_count,
+                ok.label("v_ok"),
+                warnings.label("v_warnings"),
+            )
+            .select_from(d)
+            .outerjoin(top, top.c.dataset == d.c.name)
+            .outerjoin(v, sa.and_(v.c.dataset == top.c.dataset, v.c.number == top.c.number))
+            .order_by(d.c.name)
         )
-        return {r.dataset: _version(r) for r in self.conn.execute(stmt)}
+        kinds = {k.value: k for k in DatasetKind}
+        out = []
+        for name, owner, kind, industry, scenario, derived, number, rows, ok, warned in (
+            self.conn.execute(stmt).tuples().all()  # plain tuples, fetched at once
+        ):
+            if number is None or ok is None:  # no version, or no report (every report has "ok")
+                state = "none"
+            elif ok is False:
+                state = "failed"
+            else:
+                state = "warnings" if warned else "passed"
+            out.append(
+                DatasetSummary(
+                    name,
+                    owner,
+                    kinds[kind],
+                    industry,
+                    scenario,
+                    number,
+                    rows,
+                    state,
+                    bool(derived),
+                )
+            )
+        return out
 
     def find_version_by_hash(self, dataset: str, content_hash: str) -> DatasetVersion | None:
         v = t.dataset_versions
