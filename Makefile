@@ -57,7 +57,7 @@ bench-api: setup-dev  ## 200 concurrent catalog reads on 127.0.0.1: p50/p99, p99
 bench-slices: setup-dev  ## slice search on 100,000 rows x 20 features, ratio to one LightGBM fit
 	$(BIN)/python -m bench.slices
 
-bench-loop: setup-dev  ## the loop vs random / cleanlab / uncertainty / everything, 2 datasets x 5 seeds
+bench-loop: setup-dev  ## the loop vs 5 peers + ceiling, paired Wilcoxon; steel, ai4i, energy; held-out seeds 5-14
 	$(BIN)/python -m bench.loop
 
 bench-review: setup-dev  ## the loop's proposals vs known flips: precision, recall, review effort, lift

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
-from resonance.domain.loop import Candidate, LoopConfig, Model, Outcome, Rows, run_loop
+from resonance.domain.acceptance import compare
+from resonance.domain.loop import Candidate, Judge, LoopConfig, Model, Outcome, Rows, run_loop
 
 RNG = np.random.default_rng(7)
 
@@ -32,11 +33,27 @@ def test_run_loop_records_every_iteration_and_derives_from_the_accepted_version(
     test = _rows(400, "suite", noise=0.0, start=0)
     calls: list[Candidate] = []
 
-    def oracle(cand: Candidate) -> Outcome:
+    halves = [test.X[:, 0] > 1.0, test.X[:, 0] <= 1.0]
+
+    def oracle(cand: Candidate, judge: Judge | None = None) -> Outcome:
         calls.append(cand)
         model = _fit(cand.rows)
-        right = model.predict(test.X) == test.y
+        pred = model.predict(test.X)
+        right = pred == test.y
         n = len(calls)
+        comparison = None
+        if judge is not None:  # the paired test on the same rows, as the suite runs it
+            comparison = compare(
+                test.y,
+                pred,
+                judge.reference.model.predict(test.X),
+                metric="accuracy",
+                masks=halves,
+                names=["a > 1", "a <= 1"],
+                mode=judge.mode,
+                test=judge.test,
+                classes=3,
+            )
         return Outcome(
             float(right.mean()),
             float(min(right[test.X[:, 0] > 1.0].mean(), right[test.X[:, 0] <= 1.0].mean())),
@@ -46,6 +63,7 @@ def test_run_loop_records_every_iteration_and_derives_from_the_accepted_version(
             label=cand.label,
             dataset=f"work@{n}",
             model_version=f"model@{n}",
+            comparison=comparison,
         )
 
     config = LoopConfig(budget=120, iterations=3, auto_drop={"plant-a"}, folds=3, seed=1)

@@ -6,9 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from resonance.domain.errors import DerivedDataset, InvalidInput, PolicyDenied
+from resonance.domain.errors import (
+    DerivedDataset,
+    InvalidAcceptanceTest,
+    InvalidInput,
+    PolicyDenied,
+)
 from resonance.domain.policies import Purpose, parse_grant
-from resonance.domain.review import ReviewStatus
+from resonance.domain.review import Decision, ReviewStatus
 from resonance.services import (
     access,
     catalog,
@@ -182,3 +187,78 @@ def test_the_working_dataset_keeps_its_sources_rules(lite_space: Space, tmp_path
         training.train_model(
             lite_space, actor="builder", name="again", spec=SPEC, datasets=[first.ref]
         )
+
+
+def test_each_try_records_its_paired_test_and_the_queries_spent(
+    lite_space: Space, tmp_path: Path
+) -> None:
+    """Issue 12: acceptance is a paired test on the suite's rows, not a maximum."""
+    seeded = seed_loop(lite_space, tmp_path / "data")
+    req = request(seeded, budget=60, iterations=2)
+    req.queries_per_iteration = 1
+    run = loops.run(lite_space, actor="builder", request=req)
+    assert run.config["acceptance"]["confidence"] == 0.9
+    assert run.iterations[0].queries == 1
+    for it in run.iterations[1:]:
+        # one query for ranked candidates (cap 1) and at most one for owner-reviewed fixes
+        assert it.queries == len(it.tried) <= 2
+        for t in it.tried:
+            c = t["comparison"]
+            assert c["low"] <= c["gain"] <= c["high"] and c["confidence"] == 0.9
+            assert c["reason"] and c["mode"] in ("improve", "no-harm")
+            assert t["accepted"] == c["accepted"]
+            if c["mode"] == "improve":  # accepted only on a significant gain
+                assert c["accepted"] == (c["low"] > 0 and c["slice_change"] >= -0.05)
+        assert it.accepted == any(t["accepted"] for t in it.tried)
+    # the queries the run records are the suite queries it spent, and nothing sealed leaves
+    assert run.summary is not None
+    spent = evaluation.list_runs(lite_space, suite=seeded.suite)
+    assert run.summary.queries == len(spent)
+    compared = [r for r in spent if "comparison" in r.diagnosis]
+    assert len(compared) == len(spent) - 1  # all but the baseline
+    for r in compared:
+        assert set(r.diagnosis["comparison"]) >= {"gain", "low", "high", "reason"}
+        assert not any(isinstance(v, list) for v in r.diagnosis["comparison"].values())
+
+
+def test_bad_acceptance_options_are_refused_before_any_work(
+    lite_space: Space, tmp_path: Path
+) -> None:
+    seeded = seed_loop(lite_space, tmp_path / "data")
+    req = request(seeded)
+    req.confidence = 1.5
+    with pytest.raises(InvalidAcceptanceTest) as info:
+        loops.run(lite_space, actor="builder", request=req)
+    assert info.value.code == "RES-250"
+    assert loops.list_runs(lite_space) == []
+    assert evaluation.list_runs(lite_space) == []
+
+
+def test_fixes_owners_accepted_are_applied_unless_the_suite_shows_harm(
+    lite_space: Space, tmp_path: Path
+) -> None:
+    """Issue 12: an owner-accepted fix is applied because it is right; the suite only
+    guards it against significant harm."""
+    seeded = seed_loop(lite_space, tmp_path / "data")
+    loops.run(lite_space, actor="builder", request=request(seeded, budget=40, iterations=1))
+    items = review.list_items(lite_space, actor="plant-b")
+    assert items, "the first run proposes relabels to plant-b"
+    review.decide_items(
+        lite_space,
+        actor="plant-b",
+        lines=[review.DecisionLine(i.id, Decision.ACCEPT) for i in items],
+        apply_now=False,  # accepted on the queue, not yet a new version of plant-b's data
+    )
+    second = loops.run(
+        lite_space, actor="builder", request=request(seeded, name="loop-2", iterations=1)
+    )
+    [tried] = [t for t in second.iterations[1].tried if "reviewed fixes" in t["label"]]
+    c = tried["comparison"]
+    assert c["mode"] == "no-harm"
+    assert tried["accepted"] == (c["high"] >= 0 and c["slice_change"] >= -0.05)
+    # the candidate version holds the owner's labels for those rows
+    _, versions = catalog.show_dataset(lite_space, "loop-2-data")
+    made = [v for v in versions if v.ref == tried["dataset"]]
+    [action] = made[0].transformation.params["actions"]
+    assert action["action"] == "apply-reviewed-fixes"
+    assert action["relabeled"] == len([i for i in items if i.kind.value == "relabel"])

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from resonance.cli.output import console, ctx_of, print_table, show
-from resonance.domain.loop_types import LoopRun
+from resonance.domain.loop_types import Iteration, LoopRun
 from resonance.domain.modeling import Task, parse_params, parse_time_features
 from resonance.reports.loop import render_html
 from resonance.services import loop as loops
@@ -21,6 +21,17 @@ loop_app = typer.Typer(
 
 def _f(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else "-"
+
+
+def _decision(it: Iteration) -> str:
+    """Each try's verdict with its interval, or what the baseline is."""
+    if it.number == 0:
+        return "baseline"
+    out = []
+    for t in it.tried:
+        c = t.get("comparison") or {}
+        out.append(f"{t.get('label', '')}: {c.get('reason', 'no comparison')}")
+    return "; ".join(out) or "no candidate"
 
 
 def _print_run(run: LoopRun) -> None:
@@ -48,6 +59,8 @@ def _print_run(run: LoopRun) -> None:
             "rows",
             "taken per member",
             "dropped",
+            "queries",
+            "decision",
             "dataset",
         ],
         [
@@ -59,6 +72,8 @@ def _print_run(run: LoopRun) -> None:
                 it.rows,
                 ", ".join(f"{k}: {v}" for k, v in it.taken.items()) or "-",
                 it.dropped,
+                it.queries,
+                _decision(it),
                 it.dataset,
             )
             for it in run.iterations
@@ -68,7 +83,7 @@ def _print_run(run: LoopRun) -> None:
         console.print(
             f"final dataset {s.final_dataset}, model {s.final_model}; rows taken "
             f"{s.rows_taken} of {s.reserve_rows} reserve rows; relabel proposals "
-            f"sent to owners {s.relabel_proposals}"
+            f"sent to owners {s.relabel_proposals}; {s.queries} suite queries"
         )
 
 
@@ -95,11 +110,32 @@ def run(
     window: list[int] = typer.Option(
         [], "--window", help="Mean of the previous N rows within the group; repeat."
     ),
+    confidence: float = typer.Option(
+        0.9, "--confidence", help="Two-sided confidence of the paired bootstrap interval."
+    ),
+    min_gain: float = typer.Option(
+        0.0, "--min-gain", help="Accept when the interval's lower bound exceeds this gain."
+    ),
+    max_slice_drop: float = typer.Option(
+        0.05, "--max-slice-drop", help="Largest tolerated drop of the worst measured slice."
+    ),
+    queries_per_iteration: int = typer.Option(
+        2, "--queries-per-iteration", help="Suite queries per iteration for candidates (cap)."
+    ),
     detach: bool = typer.Option(
         False, "--detach", help="Queue a loop job for a worker; print its id at once."
     ),
 ) -> None:
-    """Run the loop; accept a new dataset version only when the sealed suite improves.
+    """Run the loop; keep a new dataset version only when a paired test on the sealed
+    suite says it is better.
+
+    Each candidate is scored against the current model on the same sealed rows (a paired
+    bootstrap inside the suite's sandbox): it is kept when the lower bound of the gain's
+    ``--confidence`` interval exceeds ``--min-gain`` and the worst measured slice drops by at
+    most ``--max-slice-drop``. Candidates are ranked by cross-validation on the working rows
+    first; the suite is queried for the top one, then the next while rejected, at most
+    ``--queries-per-iteration`` times. Fixes owners accepted on their review queues are
+    applied unless the suite shows significant harm.
 
     The task (classification or regression, RMSE) is the one the datasets' label spec
     declares. Runs as a job (``resonance job list``): here with a progress bar, or with
@@ -123,6 +159,10 @@ def run(
         "seed": seed,
         "task": task.value if task else None,
         "time_features": time_features.to_dict() if time_features else None,
+        "confidence": confidence,
+        "min_gain": min_gain,
+        "max_slice_drop": max_slice_drop,
+        "queries_per_iteration": queries_per_iteration,
     }
     job = run_as_job(c, JobKind.LOOP, params, detach=detach)
     if job is None:

@@ -365,3 +365,12 @@ class TaskNotSupported(ResonanceError):
     """A capability cannot do the task the dataset's label spec declares (or was asked another)."""
 
     spec = _spec("RES-230", 422, "task not supported")
+
+
+# --- loop acceptance (issue 12) ---
+
+
+class InvalidAcceptanceTest(ResonanceError):
+    """The loop's acceptance test options are out of range (confidence, min-gain, ...)."""
+
+    spec = _spec("RES-250", 422, "invalid acceptance test")

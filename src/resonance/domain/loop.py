@@ -2,12 +2,16 @@
 
 Pure orchestration over in-memory rows with injected callbacks, so the space's
 service (sealed suites, ledger, immutable versions) and the benchmark run the
-same algorithm. A candidate dataset is accepted only when the oracle (the
-sealed suite) says it improved: primary metric plus ``slice_weight`` × worst
-slice rose (higher is better), without the primary falling by more than the
-tolerance or the worst slice by more than ``max_slice_drop``. The acquisition
-budget is spread evenly over the iterations left, so a rejected iteration's
-share carries over.
+same algorithm. A candidate dataset is accepted only when a paired test on
+the sealed suite's rows (:mod:`resonance.domain.acceptance`, run inside the
+evaluation service) says it is better than the current model at the stated
+confidence: the lower bound of the gain's bootstrap interval above ``min_gain``
+and the worst measured slice down by at most ``max_slice_drop``. Candidates are
+ranked by cross-validation on the working rows first, so the suite is queried
+for the top one and the next only while rejected. Fixes the rows' owners
+accepted are applied because they are right; the suite only guards them against
+significant harm. The acquisition budget is spread evenly over the iterations
+left, so a rejected iteration's share carries over.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from resonance.domain.acceptance import IMPROVE, NO_HARM
 from resonance.domain.datasets import Task
 from resonance.domain.diagnosis import (
     conditions_mask,
@@ -31,10 +36,12 @@ from resonance.domain.diagnosis import (
 from resonance.domain.loop_types import (
     Fit,
     Iteration,
+    Judge,
     LoopConfig,
     LoopTrace,
     Model,
     Outcome,
+    ReviewedFix,
     Rows,
 )
 from resonance.domain.optimization import (
@@ -54,16 +61,22 @@ __all__ = [
     "Candidate",
     "Fit",
     "Iteration",
+    "Judge",
     "LoopConfig",
     "LoopTrace",
     "Model",
     "Oracle",
     "Outcome",
+    "Review",
+    "ReviewedFix",
     "Rows",
     "accepts",
+    "apply_reviewed",
     "candidates",
     "plan_acquisition",
     "plan_cleaning",
+    "rank_candidates",
+    "reviewed_candidate",
     "run_loop",
     "worst_slice_score",
 ]
@@ -227,7 +240,10 @@ def accepts(
     max_slice_drop: float,
     slice_weight: float = 0.0,
 ) -> bool:
-    """Whether the suite says ``new`` improves on ``old`` (every metric higher is better).
+    """Whether point scores say ``new`` improves on ``old`` (every metric higher is better).
+
+    The engine no longer accepts on point scores (see :func:`run_loop`'s paired test);
+    this rule stays for callers comparing two outcomes without the rows.
 
     The gain ``Δprimary + slice_weight · Δworst_slice`` must exceed ``min_delta``,
     the primary metric may fall by at most ``min_delta`` and the worst slice by at
@@ -377,10 +393,112 @@ def _auto_drops(train: Rows, cand: Candidate, number: int) -> list[dict[str, Any
     return out
 
 
-def _merit(outcome: Outcome) -> float:
-    """How candidates the suite accepts are ranked: primary plus worst slice (higher = better)."""
-    worst = 0.0 if np.isnan(outcome.worst_slice) else outcome.worst_slice
-    return outcome.primary + worst
+REVIEWED = "apply-reviewed-fixes"
+"""The action of a candidate made of fixes the rows' owners accepted."""
+
+
+def apply_reviewed(train: Rows, fixes: list[ReviewedFix]) -> tuple[Rows, int, int]:
+    """``train`` with owner-accepted fixes applied: relabels/target fixes, then drops.
+
+    Returns the rows, how many labels changed and how many rows were dropped
+    (a fix naming a row no longer in ``train`` is ignored).
+    """
+    at = {int(r): i for i, r in enumerate(train.row.tolist())}
+    y = train.y.copy()
+    drop, changed = [], 0
+    for f in fixes:
+        i = at.get(int(f.row))
+        if i is None:
+            continue
+        if f.drop:
+            drop.append(i)
+        elif f.value is not None and y[i] != f.value:
+            y[i] = f.value
+            changed += 1
+    fixed = Rows(train.frame, train.X, y, train.owner, train.source, train.row, train.groups)
+    return fixed.without(np.asarray(drop, dtype=np.int64)), changed, len(drop)
+
+
+def reviewed_candidate(
+    train: Rows, fixes: list[ReviewedFix], number: int, *, parent: str = ""
+) -> Candidate | None:
+    """The candidate of an iteration's owner-accepted fixes (``None`` when none changes a row)."""
+    rows, changed, dropped = apply_reviewed(train, fixes)
+    if not changed and not dropped:
+        return None
+    plan = ActionPlan(
+        REVIEWED,
+        f"apply {changed} fixed labels and {dropped} drops the rows' owners accepted on review",
+        details={"relabeled": changed, "dropped": dropped},
+    )
+    return Candidate(
+        f"iteration {number} (reviewed fixes)",
+        rows,
+        [plan],
+        {},
+        dropped,
+        np.empty(0, dtype=np.int64),
+        parent,
+    )
+
+
+def rank_candidates(
+    train: Rows, cands: list[Candidate], fit: Fit, config: LoopConfig
+) -> list[float]:
+    """Cross-validated score of each candidate on the working rows (higher is better).
+
+    The validation rows are the current training rows that every candidate keeps
+    (no candidate's cleaning dropped them), split into ``config.rank_folds`` folds
+    (whole groups when the rows have groups). For each fold, each candidate is
+    fitted on its rows minus that fold's rows and predicts the fold; the score is
+    the out-of-fold macro-F1 (classification) or −RMSE (regression). No sealed
+    row is used: the suite is queried afterwards in this order.
+    """
+    from resonance.domain.acceptance import weighted_metric
+
+    regression = config.task is Task.REGRESSION
+    dropped = [p.drop for c in cands for p in c.plans if len(p.drop)]
+    keep = np.ones(len(train), dtype=bool)
+    if dropped:
+        keep[np.concatenate(dropped).astype(np.int64)] = False
+    val = train.take(np.nonzero(keep)[0])
+    folds = cv_folds(
+        val.y, folds=config.rank_folds, seed=config.seed, groups=val.groups, stratify=not regression
+    )
+    ones = np.ones((1, len(val)))
+    scores = []
+    for cand in cands:
+        pred = np.zeros(len(val), dtype=float if regression else np.int64)
+        for _, te in folds:
+            inside = np.isin(cand.rows.row, val.row[te])
+            model = fit(cand.rows.take(np.nonzero(~inside)[0]))
+            if regression:
+                pred[te] = np.asarray(model.predict(val.X[te]), dtype=float)
+            else:
+                pred[te] = model.predict_proba(val.X[te]).argmax(axis=1)
+        if regression:
+            scores.append(-float(weighted_metric("rmse", val.y.astype(float), pred, ones)[0]))
+        else:
+            scores.append(float(weighted_metric("macro_f1", val.y, pred, ones)[0]))
+    return scores
+
+
+Review = Callable[[Rows, list[dict[str, Any]]], list[ReviewedFix]]
+"""The rows' owners' answers: given the training rows and proposals (with ``source_row``
+ids), the fixes they accepted (those already accepted on their review queues count too)."""
+
+
+def _tried(cand: Candidate, outcome: Outcome, cv: float | None) -> dict[str, Any]:
+    cmp = outcome.comparison
+    return {
+        "label": cand.label,
+        "primary": outcome.primary,
+        "worst_slice": outcome.worst_slice,
+        "dataset": outcome.dataset,
+        "cv_score": cv,
+        "accepted": bool(cmp.accepted) if cmp else False,
+        "comparison": cmp.to_dict() if cmp else None,
+    }
 
 
 def run_loop(
@@ -391,41 +509,79 @@ def run_loop(
     oracle: Oracle,
     config: LoopConfig,
     on_iteration: Callable[[Iteration], None] | None = None,
+    review: Review | None = None,
 ) -> LoopTrace:
     """Iterate evaluate → diagnose → optimize → retrain → re-evaluate.
+
+    Each iteration: (1) fixes the rows' owners accepted (``review`` of the previous
+    proposals, or of their queues) form a candidate judged in ``no-harm`` mode —
+    applied because they are right unless the suite shows significant harm;
+    (2) cleaning and acquisition plans make candidates, ranked by
+    :func:`rank_candidates` on the working rows; the suite is queried for the top
+    one, then the next only while rejected, at most ``config.queries_per_iteration``
+    times; the first the paired test accepts (``improve`` mode: lower bound of the
+    gain's interval > ``min_gain``, worst slice not down by > ``max_slice_drop``) is
+    kept.
 
     Parameters
     ----------
     train, reserve:
         The current training rows and the members' offered (not yet contributed) rows.
     fit:
-        Trains a model on rows (used for cleaning and learning curves, never on sealed data).
+        Trains a model on rows (used for cleaning, learning curves and ranking, never
+        on sealed data).
     oracle:
         Trains on a candidate and scores it on the sealed suite (one query each call);
-        its outcome names the dataset and model versions it made, which the
-        iterations record and the next candidates derive from.
+        with a :class:`Judge` it also runs the paired test against the judge's
+        reference (the current outcome) and sets ``Outcome.comparison``. Its outcome
+        names the dataset and model versions it made.
     config:
-        Budget (rows), iterations, owners allowing auto-drop, acceptance margins.
+        Budget (rows), iterations, owners allowing auto-drop, the test's options.
+    review:
+        The owners' answers to proposals (``None``: proposals only go to owners).
 
     Returns
     -------
     LoopTrace
-        Every iteration (accepted or not), the final rows and reserve, the
-        relabel proposals made to owners.
+        Every iteration (accepted or not, with the queries spent and each try's
+        interval and reason), the final rows and reserve, the proposals made to owners.
     """
+    test = config.acceptance()
     base = Candidate("baseline", train, [], {}, 0, np.empty(0, dtype=np.int64))
-    current = oracle(base)
+    current = oracle(base, None)
     history = [_record(0, True, current, train, [], base)]
+    history[0].queries = 1
     if on_iteration:
         on_iteration(history[0])
     proposals: list[dict[str, Any]] = []
+    pending: list[dict[str, Any]] = []
+    reviewed: set[int] = set()
     drops: list[dict[str, Any]] = []
     left = config.budget
     for number in range(1, config.iterations + 1):
-        # spread evenly over the iterations left: a rejected iteration's share carries over
-        per_iter = int(np.ceil(left / (config.iterations - number + 1)))
+        tried: list[dict[str, Any]] = []
+        queries, kept, dropped = 0, False, 0
+        last: Candidate | None = None
+        if review is not None:  # owners' accepted fixes: right, so only guarded against harm
+            fixes = [f for f in review(train, pending) if int(f.row) not in reviewed]
+            reviewed |= {int(p["source_row"]) for p in pending} | {int(f.row) for f in fixes}
+            cand = reviewed_candidate(train, fixes, number, parent=current.dataset)
+            if cand is not None:
+                outcome = oracle(cand, Judge(current, test, NO_HARM))
+                queries += 1
+                tried.append(_tried(cand, outcome, None))
+                if outcome.comparison is not None and outcome.comparison.accepted:
+                    current, train, kept, last = outcome, cand.rows, True, cand
+                    dropped += cand.dropped
+        # spread evenly over the iterations left (a rejected iteration's share carries
+        # over), or offer all that is left (a larger step the paired test can detect)
+        per_iter = (
+            left
+            if config.spread == "rest"
+            else int(np.ceil(left / (config.iterations - number + 1)))
+        )
         plans = _plans(train, reserve, current, fit, per_iter, config)
-        proposals.extend(
+        new = [
             {
                 **p,
                 "source": str(train.source[p["row"]]),
@@ -433,35 +589,32 @@ def run_loop(
                 "iteration": number,
             }
             for p in plans["relabel"].proposals
-        )
+            if int(train.row[p["row"]]) not in reviewed
+        ]
+        proposals.extend(new)
+        pending = new
         actions = [p.to_dict() for p in plans.values()]
-        record = _record(number, False, current, train, actions, None)
-        best: tuple[Candidate, Outcome] | None = None
-        for cand in candidates(train, reserve, plans, number, parent=current.dataset):
-            outcome = oracle(cand)
-            record.tried.append(
-                {
-                    "label": cand.label,
-                    "primary": outcome.primary,
-                    "worst_slice": outcome.worst_slice,
-                    "dataset": outcome.dataset,
-                }
-            )
-            ok = accepts(
-                outcome,
-                current,
-                min_delta=config.tolerance,
-                max_slice_drop=config.max_slice_drop,
-                slice_weight=config.slice_weight,
-            )
-            if ok and (best is None or _merit(outcome) > _merit(best[1])):
-                best = (cand, outcome)
-        if best is not None:  # the best candidate the suite accepted
-            cand, current = best
-            drops.extend(_auto_drops(train, cand, number))
-            train, reserve = cand.rows, reserve.without(cand.acquired)
-            left -= len(cand.acquired)
-            record = _record(number, True, current, train, actions, cand, record.tried)
+        cands = candidates(train, reserve, plans, number, parent=current.dataset)
+        scores = (
+            rank_candidates(train, cands, fit=fit, config=config)
+            if len(cands) > 1
+            else [0.0] * len(cands)
+        )
+        order = sorted(range(len(cands)), key=lambda i: -scores[i])
+        for i in order[: config.queries_per_iteration]:
+            cand = cands[i]
+            outcome = oracle(cand, Judge(current, test, IMPROVE))
+            queries += 1
+            tried.append(_tried(cand, outcome, scores[i]))
+            if outcome.comparison is not None and outcome.comparison.accepted:
+                drops.extend(_auto_drops(train, cand, number))
+                current, kept, last = outcome, True, cand
+                dropped += cand.dropped
+                train, reserve = cand.rows, reserve.without(cand.acquired)
+                left -= len(cand.acquired)
+                break
+        record = _record(number, kept, current, train, actions, last if kept else None, tried)
+        record.queries, record.dropped = queries, dropped
         history.append(record)
         if on_iteration:
             on_iteration(record)
@@ -495,5 +648,6 @@ def _record(
     )
 
 
-Oracle = Callable[[Candidate], Outcome]
-"""Scores a candidate (see :func:`run_loop`)."""
+Oracle = Callable[[Candidate, Judge | None], Outcome]
+"""Scores a candidate, and with a :class:`Judge` tests it against the reference (see
+:func:`run_loop`)."""

@@ -11,6 +11,7 @@ if TYPE_CHECKING:  # numpy and pandas load with the loop's data, not with every 
     import numpy as np
     import pandas as pd
 
+from resonance.domain.acceptance import AcceptanceTest, Comparison
 from resonance.domain.datasets import Task
 from resonance.domain.plain import plain
 
@@ -93,9 +94,37 @@ class Outcome:
     label: str = ""
     dataset: str = ""
     model_version: str = ""
+    comparison: Comparison | None = None
+    """The paired test against the current model (``None`` for the baseline)."""
 
 
 Fit = Callable[[Rows], Model]
+
+
+@dataclass(frozen=True)
+class Judge:
+    """What the oracle compares a candidate with, and how.
+
+    ``reference`` is the current outcome (its ``model_version``/``model`` is
+    re-scored on the same sealed rows), ``mode`` is ``improve`` or ``no-harm``
+    (see :mod:`resonance.domain.acceptance`).
+    """
+
+    reference: Outcome
+    test: AcceptanceTest
+    mode: str
+
+
+@dataclass(frozen=True)
+class ReviewedFix:
+    """A fix an owner accepted for a training row: drop it, or set its label/target.
+
+    ``row`` is the row's id (:attr:`Rows.row`), so it survives reordering.
+    """
+
+    row: int
+    drop: bool = False
+    value: float | int | None = None
 
 
 @dataclass
@@ -124,6 +153,24 @@ class LoopConfig:
     min_class_share: float = 0.0
     fairness: float = 1.0
     slice_weight: float = 1.0
+    confidence: float = 0.9
+    min_gain: float = 0.0
+    queries_per_iteration: int = 2
+    rank_folds: int = 3
+    resamples: int = 1000
+    spread: str = "even"
+    """How an iteration's acquisition budget is set: ``even`` (what is left over the
+    iterations left) or ``rest`` (all that is left)."""
+
+    def acceptance(self) -> AcceptanceTest:
+        """The paired test's options (``confidence``, ``min_gain``, ``max_slice_drop``)."""
+        return AcceptanceTest(
+            confidence=self.confidence,
+            min_gain=self.min_gain,
+            max_slice_drop=self.max_slice_drop,
+            resamples=self.resamples,
+            seed=self.seed,
+        )
 
 
 SLICE_KEYS = ("slice", "size", "error_rate", "macro_f1", "accuracy", "rmse", "mae")
@@ -153,6 +200,7 @@ class Iteration:
     tried: list[dict[str, Any]] = field(default_factory=list)
     dataset: str = ""
     model: str = ""
+    queries: int = 0
 
     def stored(self, *, top: int = 5, sign: float = 1.0) -> Iteration:
         """The form a run keeps: the ``top`` weak slices' headline figures, JSON values.
@@ -188,6 +236,7 @@ class Iteration:
                 "tried": self.tried,
                 "dataset": self.dataset,
                 "model": self.model,
+                "queries": self.queries,
             }
         )
 
@@ -209,6 +258,7 @@ class Iteration:
             tried=list(data.get("tried", [])),
             dataset=str(data.get("dataset", "")),
             model=str(data.get("model", "")),
+            queries=int(data.get("queries", 0)),
         )
 
 
@@ -240,7 +290,8 @@ class LoopSummary:
     last accepted iteration; ``direction`` says whether it is higher- or
     lower-is-better (RMSE) and ``lift`` is the improvement (positive = better in
     either direction); ``rows_taken`` and ``relabel_proposals`` (relabels or
-    target fixes) count per member.
+    target fixes) count per member; ``queries`` the sealed-suite queries spent
+    (baseline included).
     """
 
     primary_metric: str
@@ -256,6 +307,7 @@ class LoopSummary:
     reserve_rows: int
     relabel_proposals: dict[str, int]
     direction: str = "higher"
+    queries: int = 0
 
     @classmethod
     def of(
@@ -295,6 +347,7 @@ class LoopSummary:
             reserve_rows=reserve_rows,
             relabel_proposals=proposals,
             direction=direction,
+            queries=sum(it.queries for it in iterations),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -320,6 +373,7 @@ class LoopSummary:
                 str(k): int(v) for k, v in (data.get("relabel_proposals") or {}).items()
             },
             direction=str(data.get("direction") or "higher"),
+            queries=int(data.get("queries") or 0),
         )
 
 

@@ -318,6 +318,39 @@ def _cast_like(values: list[Value], typ: pa.DataType) -> pa.Array:
         ) from exc
 
 
+def set_labels(table: pa.Table, *, label: LabelSpec, values: dict[int, Value]) -> pa.Table:
+    """``table`` with the label of each row in ``values`` set (row → class name or target).
+
+    A column label takes the value (of the column's Python type); a one-hot label sets
+    the named class's column to 1 and the others to 0.
+
+    Raises
+    ------
+    InvalidInput
+        A value does not fit the label column, or names a class that is not one of a
+        one-hot label's columns.
+    """
+    if label.kind is LabelKind.COLUMN:
+        name = label.columns[0]
+        col = table.column(name)
+        current = col.to_pylist()
+        for r, v in values.items():
+            current[r] = v
+        idx = table.schema.get_field_index(name)
+        return table.set_column(idx, name, _cast_like(current, col.type))
+    unknown = sorted({str(v) for v in values.values()} - set(label.columns))
+    if unknown:
+        raise InvalidInput(f"proposed classes {unknown} are not label columns", columns=unknown)
+    for name in label.columns:
+        col = table.column(name)
+        current = col.to_pylist()
+        for r, v in values.items():
+            current[r] = 1 if v == name else 0
+        idx = table.schema.get_field_index(name)
+        table = table.set_column(idx, name, _cast_like(current, col.type))
+    return table
+
+
 def apply_fixes(
     table: pa.Table, *, label: LabelSpec | None, items: list[ReviewItem]
 ) -> tuple[pa.Table, FixSummary]:
@@ -351,27 +384,7 @@ def apply_fixes(
     if set_to and label is None:
         raise InvalidInput("the dataset has no label to fix; only drops apply to it")
     if set_to and label is not None:
-        if label.kind is LabelKind.COLUMN:
-            name = label.columns[0]
-            col = table.column(name)
-            values = col.to_pylist()
-            for r, v in set_to.items():
-                values[r] = v
-            idx = table.schema.get_field_index(name)
-            table = table.set_column(idx, name, _cast_like(values, col.type))
-        else:
-            unknown = sorted({str(v) for v in set_to.values()} - set(label.columns))
-            if unknown:
-                raise InvalidInput(
-                    f"proposed classes {unknown} are not label columns", columns=unknown
-                )
-            for name in label.columns:
-                col = table.column(name)
-                values = col.to_pylist()
-                for r, v in set_to.items():
-                    values[r] = 1 if v == name else 0
-                idx = table.schema.get_field_index(name)
-                table = table.set_column(idx, name, _cast_like(values, col.type))
+        table = set_labels(table, label=label, values=set_to)
     if drop:
         import pyarrow as pa
         import pyarrow.compute as pc

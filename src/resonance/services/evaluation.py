@@ -13,6 +13,13 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from resonance.domain.acceptance import (
+    IMPROVE,
+    PRIMARY_METRICS,
+    AcceptanceTest,
+    Comparison,
+)
+from resonance.domain.acceptance import compare as compare_paired
 from resonance.domain.datasets import DatasetKind
 from resonance.domain.diagnosis import (
     Binning,
@@ -21,7 +28,13 @@ from resonance.domain.diagnosis import (
     find_slices,
     fit_binning,
 )
-from resonance.domain.errors import AlreadyExists, BudgetExhausted, InvalidInput, NotFound
+from resonance.domain.errors import (
+    AlreadyExists,
+    BudgetExhausted,
+    InvalidAcceptanceTest,
+    InvalidInput,
+    NotFound,
+)
 from resonance.domain.evaluation import (
     CLASSIFICATION_METRICS,
     EvaluationRun,
@@ -380,6 +393,93 @@ def evaluate(
         else {}
     )
     return _record_run(space, actor, version, the_suite, metrics, diagnosis)
+
+
+def compare(
+    space: Space,
+    *,
+    actor: str,
+    model: str,
+    reference: str,
+    suite: str,
+    test: AcceptanceTest,
+    mode: str = IMPROVE,
+) -> tuple[EvaluationRun, Comparison]:
+    """Score ``model`` on a sealed suite and test it against ``reference`` on the same rows.
+
+    Both model versions predict the suite's rows inside this service; a paired
+    bootstrap of the primary metric's difference and the change of the worst
+    measurable slice (single-feature bins learned on the builder's training rows)
+    decide acceptance (:func:`resonance.domain.acceptance.compare`). No sealed row
+    and no per-row prediction leaves: the run records the aggregates and the
+    comparison (figures rounded to 3 decimals), and spends one query of
+    ``model``'s builder, as :func:`evaluate` does.
+
+    Returns
+    -------
+    tuple of EvaluationRun and Comparison
+        The run (metrics through the Ladder, weak slices, ``diagnosis["comparison"]``)
+        and the comparison: oriented gain (positive = ``model`` better), its
+        interval at ``test.confidence``, the worst slice's change, the decision.
+    """
+    with space.work() as w:
+        version = require_model(w.tx, model)
+        ref_version = require_model(w.tx, reference)
+    the_suite = require_suite(space, suite)
+    if the_suite.primary_metric not in PRIMARY_METRICS:
+        raise InvalidAcceptanceTest(
+            f"suite {suite}'s primary metric {the_suite.primary_metric} has no paired test "
+            f"(one of {', '.join(PRIMARY_METRICS)})",
+            suite=suite,
+        )
+    the_suite.check_task(version.spec.task, what=f"model {version.ref}")
+    if ref_version.created_by != version.created_by:
+        raise InvalidInput("a model is compared only with a model of the same builder")
+    _check_caller(space, actor, version, the_suite)
+    train = None if version.federated else _training_rows(space, actor, version)
+    table = _sealed_rows(space, actor, version, the_suite)
+    fitted, ref_fitted = load_model(space, version), load_model(space, ref_version)
+    if tuple(fitted.classes) != tuple(ref_fitted.classes):
+        raise InvalidInput("the two models predict different classes", model=model)
+    prepared = fitted.prepare(table)
+    metrics = the_suite.report(score(fitted, prepared.X, prepared.y))
+    known = prepared.y >= 0 if prepared.classes else np.isfinite(prepared.y)
+    y = prepared.y[known]
+    pred = np.asarray(fitted.predict(prepared.X))[known]
+    ref_pred = np.asarray(ref_fitted.predict(ref_fitted.prepare(table).X))[known]
+    binning = _sealed_binning(
+        fitted, table.filter(pa.array(known)), None if train is None else train.table
+    )
+    masks, names = [], []
+    for f in range(binning.codes.shape[1]):
+        for code in np.unique(binning.codes[:, f]):
+            masks.append(binning.codes[:, f] == code)
+            names.append(binning.predicates[f][int(code)])
+    found = compare_paired(
+        y,
+        pred,
+        ref_pred,
+        metric=the_suite.primary_metric,
+        masks=masks,
+        names=names,
+        mode=mode,
+        test=test,
+        classes=len(fitted.classes),
+    )
+    shown = Comparison.from_dict(
+        {k: round(v, 3) if isinstance(v, float) else v for k, v in found.to_dict().items()}
+    )
+    diagnosis = diagnose_model(
+        space,
+        actor=actor,
+        model=version,
+        fitted=fitted,
+        table=table,
+        label_issues=False,
+        train=train,
+    )
+    diagnosis["comparison"] = {**shown.to_dict(), "reference_model": ref_version.ref}
+    return _record_run(space, actor, version, the_suite, metrics, diagnosis), shown
 
 
 def _record_run(

@@ -214,6 +214,10 @@ class LoopJob:
     seed: int = 0
     task: str | None = None  # a check: the datasets' label spec declares the task
     time_features: dict[str, Any] | None = None  # TimeFeatures.to_dict()
+    confidence: float = 0.9  # the paired test (resonance.domain.acceptance)
+    min_gain: float = 0.0
+    max_slice_drop: float = 0.05
+    queries_per_iteration: int = 2
 
     def request(self) -> Any:
         """The loop service's request."""
@@ -235,6 +239,10 @@ class LoopJob:
             suite=self.suite,
             iterations=self.iterations,
             seed=self.seed,
+            confidence=float(self.confidence),
+            min_gain=float(self.min_gain),
+            max_slice_drop=float(self.max_slice_drop),
+            queries_per_iteration=int(self.queries_per_iteration),
         )
 
     def check(self, space: Space, *, actor: str) -> None:

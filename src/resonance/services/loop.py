@@ -19,6 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from resonance.domain.acceptance import AcceptanceTest
 from resonance.domain.errors import AlreadyExists, BudgetExhausted, InvalidInput, NotFound
 from resonance.domain.events import (
     LoopIterationRecorded,
@@ -46,6 +47,7 @@ from resonance.services.loop_data import (
     SuiteOracle,
     auto_drop_members,
     declared_label,
+    owner_fixes,
     read_pool,
     register_working,
 )
@@ -72,6 +74,13 @@ def _check_request(space: Space, actor: str, req: LoopRequest) -> None:
     check_spec(req.spec, space.config.limits)
     if req.budget < 0 or req.iterations < 1:
         raise InvalidInput("budget must be ≥ 0 and iterations ≥ 1")
+    if not 1 <= req.queries_per_iteration <= 5:
+        raise InvalidInput(
+            "queries per iteration must be between 1 and 5", value=req.queries_per_iteration
+        )
+    AcceptanceTest(  # refuses a bad confidence, min-gain or max-slice-drop before any work
+        confidence=req.confidence, min_gain=req.min_gain, max_slice_drop=req.max_slice_drop
+    )
     with space.work() as w:
         require_role(w.tx, actor, Role.MODEL_BUILDER)
         existing = w.tx.get_loop_run(req.name)
@@ -83,9 +92,11 @@ def _check_request(space: Space, actor: str, req: LoopRequest) -> None:
                 status=existing.status,
             )
     left = evaluation.remaining_budget(space, organization=actor, suite=req.suite)
-    if left < 1 + 3 * req.iterations:
+    # per iteration: owner-reviewed fixes (at most one query) and the capped candidates
+    need = 1 + (1 + req.queries_per_iteration) * req.iterations
+    if left < need:
         raise BudgetExhausted(
-            f"{req.iterations} iterations may need {1 + 3 * req.iterations} queries of suite "
+            f"{req.iterations} iterations may need {need} queries of suite "
             f"{req.suite}; {left} left for {req.name}",
             model=req.name,
             suite=req.suite,
@@ -126,6 +137,10 @@ def run(
         iterations=req.iterations,
         auto_drop=auto_drop_members(space, pool, pool.train_refs),
         seed=req.seed,
+        confidence=req.confidence,
+        min_gain=req.min_gain,
+        max_slice_drop=req.max_slice_drop,
+        queries_per_iteration=req.queries_per_iteration,
     )
     oracle = SuiteOracle(space, actor, req, pool, first)
     record = _start(space, actor, req, first, config, oracle, rerun=rerun)
@@ -153,6 +168,7 @@ def run(
             oracle=oracle,
             config=config,
             on_iteration=on_iteration,
+            review=owner_fixes(space, pool),
         )
     except BaseException as exc:
         last = record.iterations[-1].number if record.iterations else None
@@ -271,23 +287,28 @@ def _to_owners(space: Space, actor: str, loop: str, trace: Any, pool: Pool) -> N
 def _mark_candidates(space: Space, actor: str, it: Iteration, previous: str) -> None:
     """Mark the versions an iteration made: the accepted candidate's accepted, the others
     rejected (kept for audit, never the working dataset's latest)."""
-    chosen = it.dataset if it.accepted and it.dataset else None
-    made = {str(t["dataset"]) for t in it.tried if t.get("dataset")} - {previous}
-    for ref in sorted(made - {chosen}):
+    tried = {str(t.get("dataset") or "") for t in it.tried}
+    if it.accepted and it.dataset and it.dataset != previous and it.dataset not in tried:
+        review.mark_version(  # the baseline: the version the run starts from
+            space,
+            actor=actor,
+            ref=it.dataset,
+            accepted=True,
+            reason=f"iteration {it.number}: the run's starting version",
+        )
+    for t in it.tried:
+        ref = str(t.get("dataset") or "")
+        if not ref or ref == previous:
+            continue
+        why = (t.get("comparison") or {}).get("reason", "")
+        verdict = "accepted" if t.get("accepted") else "did not accept"
         review.mark_version(
             space,
             actor=actor,
             ref=ref,
-            accepted=False,
-            reason=f"iteration {it.number}: the sealed suite did not accept it",
-        )
-    if chosen is not None:
-        review.mark_version(
-            space,
-            actor=actor,
-            ref=chosen,
-            accepted=True,
-            reason=f"iteration {it.number}: the sealed suite accepted it",
+            accepted=bool(t.get("accepted")),
+            reason=f"iteration {it.number}: the sealed suite's paired test {verdict} it"
+            + (f" ({why})" if why else ""),
         )
 
 
@@ -322,6 +343,16 @@ def _start(
                 "primary_metric": oracle.primary,
                 "direction": oracle.direction,
                 "slice_metric": oracle.slice_metric,
+                "acceptance": {
+                    **config.acceptance().to_dict(),
+                    "queries_per_iteration": config.queries_per_iteration,
+                    "rank_folds": config.rank_folds,
+                    "worst_slice_rule": (
+                        "single-feature bins of the sealed rows (edges learned on the "
+                        "training rows) with ≥ min_slice_rows rows and, classifying, ≥ "
+                        "min_slice_positives rows outside the bin's majority class"
+                    ),
+                },
             },
         )
         # which process runs it, so a restart can tell a dead run from a live one

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -23,11 +24,12 @@ from resonance.domain.datasets import (
 )
 from resonance.domain.errors import InvalidInput
 from resonance.domain.evaluation import HIGHER, METRIC_DIRECTIONS
-from resonance.domain.loop import Candidate, Outcome, Rows
+from resonance.domain.loop import Candidate, Judge, Outcome, ReviewedFix, Rows
 from resonance.domain.modeling import ModelSpec, Task
 from resonance.domain.policies import Purpose
 from resonance.domain.provenance import RowProvenance
 from resonance.domain.refs import ref_name, version_ref
+from resonance.domain.review import ProposalKind, ReviewStatus, Value, set_labels
 from resonance.services import catalog, evaluation
 from resonance.services.access import Grantee, authorize
 from resonance.services.catalog import (
@@ -55,6 +57,10 @@ class LoopRequest:
     suite: str
     iterations: int = 3
     seed: int = 0
+    confidence: float = 0.9
+    min_gain: float = 0.0
+    max_slice_drop: float = 0.05
+    queries_per_iteration: int = 2
 
 
 @dataclass
@@ -282,7 +288,29 @@ class SuiteOracle:
             refs.append(ref)
         return refs
 
-    def __call__(self, cand: Candidate) -> Outcome:
+    def _table(self, rows: Rows) -> pa.Table:
+        """The candidate's rows of the pooled table, with the labels the loop changed
+        (owner-accepted fixes) written into the label column(s)."""
+        table = self.pool.universe.take(pa.array(rows.row))
+        given = self.pool.prepared.y[rows.row]
+        if self.regression:
+            changed = np.nonzero(~np.isclose(rows.y.astype(float), given.astype(float)))[0]
+        else:
+            changed = np.nonzero(rows.y != given)[0]
+        if not len(changed):
+            return table
+        label = self.pool.label
+        values: dict[int, Value] = {}
+        for i in changed.tolist():
+            if self.regression:
+                values[i] = float(rows.y[i])
+                continue
+            name = self.pool.prepared.classes[int(rows.y[i])]
+            like = table.column(label.columns[0])[i].as_py() if len(label.columns) == 1 else ""
+            values[i] = _like(name, like)
+        return set_labels(table, label=label, values=values)
+
+    def __call__(self, cand: Candidate, judge: Judge | None = None) -> Outcome:
         base = cand.parent or self.first
         parents = (base, *self._take_reserve(cand)) if cand.plans else tuple(self.req.datasets)
         if cand.plans:
@@ -290,7 +318,7 @@ class SuiteOracle:
                 self.space,
                 actor=self.actor,
                 dataset=ref_name(base),
-                table=self.pool.universe.take(pa.array(cand.rows.row)),
+                table=self._table(cand.rows),
                 parents=parents,
                 transformation=Transformation(
                     "loop-optimize",
@@ -323,9 +351,21 @@ class SuiteOracle:
             scenario=None,
             details={"loop": self.req.name, "candidate": cand.label},
         )
-        run = evaluation.evaluate(
-            self.space, actor=self.actor, model=mv.ref, suite=self.req.suite, label_issues=False
-        )
+        comparison = None
+        if judge is None:
+            run = evaluation.evaluate(
+                self.space, actor=self.actor, model=mv.ref, suite=self.req.suite, label_issues=False
+            )
+        else:
+            run, comparison = evaluation.compare(
+                self.space,
+                actor=self.actor,
+                model=mv.ref,
+                reference=judge.reference.model_version,
+                suite=self.req.suite,
+                test=judge.test,
+                mode=judge.mode,
+            )
         slices = list(run.diagnosis.get("slices", []))
         key, sign = self.slice_metric, (-1.0 if self.regression else 1.0)
         scores = [sign * float(s[key]) for s in slices if s.get(key) is not None]
@@ -340,7 +380,55 @@ class SuiteOracle:
             label=cand.label,
             dataset=ref,
             model_version=mv.ref,
+            comparison=comparison,
         )
+
+
+def _like(name: str, like: object) -> Value:
+    """A class name as the label column's values are typed (``"1"`` → ``1`` for an int)."""
+    if isinstance(like, bool):
+        return name.lower() in ("1", "true")
+    if isinstance(like, int):
+        return int(float(name))
+    if isinstance(like, float):
+        return float(name)
+    return name
+
+
+def owner_fixes(
+    space: Space, pool: Pool
+) -> Callable[[Rows, list[dict[str, Any]]], list[ReviewedFix]]:
+    """The loop's ``review``: fixes the rows' owners accepted on their review queues.
+
+    Accepted, not yet applied items on the exact training versions the run pooled
+    (a relabel, a target fix, a drop, a confirmed duplicate) become fixes of the
+    run's rows; each iteration looks again, so a decision taken while the run
+    goes on is picked up. Proposals of this run reach the owners' queues when it
+    finishes (see :func:`resonance.services.loop.run`).
+    """
+    regression = pool.label.task is Task.REGRESSION
+    classes = list(pool.prepared.classes)
+
+    def review(train: Rows, proposals: list[dict[str, Any]]) -> list[ReviewedFix]:
+        out: list[ReviewedFix] = []
+        with space.work() as w:
+            for ref in pool.train_refs:
+                name, number = version_ref(ref)
+                for item in w.tx.list_reviews(
+                    dataset=name, version=number, status=ReviewStatus.ACCEPTED
+                ):
+                    if item.applied_in is not None or item.version != number:
+                        continue
+                    row = pool.offsets[ref] + item.row
+                    if item.kind in (ProposalKind.DROP, ProposalKind.DUPLICATE):
+                        out.append(ReviewedFix(row, drop=True))
+                    elif regression and item.proposed is not None:
+                        out.append(ReviewedFix(row, value=float(item.proposed)))
+                    elif str(item.proposed) in classes:
+                        out.append(ReviewedFix(row, value=classes.index(str(item.proposed))))
+        return out
+
+    return review
 
 
 def auto_drop_members(space: Space, pool: Pool, refs: list[str]) -> set[str]:

@@ -64,6 +64,18 @@ class LoopBody(BaseModel):
     windows: list[Annotated[int, Field(ge=1, le=10_000)]] = Field(
         default_factory=list, max_length=20
     )
+    confidence: float = Field(
+        0.9, gt=0.5, lt=1.0, description="two-sided confidence of the paired bootstrap interval"
+    )
+    min_gain: float = Field(
+        0.0, ge=0.0, le=1e6, description="accept when the interval's lower bound exceeds it"
+    )
+    max_slice_drop: float = Field(
+        0.05, ge=0.0, le=1e6, description="largest tolerated drop of the worst measured slice"
+    )
+    queries_per_iteration: int = Field(
+        2, ge=1, le=5, description="suite queries per iteration for ranked candidates (cap)"
+    )
 
 
 @router.post("/runs", status_code=202)
@@ -73,10 +85,15 @@ def run(
     """Queue a loop run as the acting organization; returns the job (202, ``Location``).
 
     A worker runs it (``GET /jobs/{id}`` follows it; the run then appears under
-    ``/loop/runs/{name}``). A new dataset version is accepted only when the sealed suite
-    improves. Refused at once: without the model-builder role (RES-122), a taken name
-    (RES-102), an unknown suite (RES-101) or a query budget below ``1 + 3 × iterations``
-    (RES-130); ``train-pooled`` grants (RES-120) are checked when the job reads the data.
+    ``/loop/runs/{name}``). A new dataset version is kept only when a paired bootstrap on
+    the sealed suite's rows says it is better than the current model: the lower bound of
+    the gain's ``confidence`` interval above ``min_gain``, the worst measured slice down by
+    at most ``max_slice_drop``; at most ``queries_per_iteration`` candidates (ranked by
+    cross-validation on the working rows) are scored per iteration. Refused at once:
+    without the model-builder role (RES-122), a taken name (RES-102), an unknown suite
+    (RES-101), bad test options (RES-250) or a query budget below
+    ``1 + (1 + queries_per_iteration) × iterations`` (RES-130); ``train-pooled`` grants
+    (RES-120) are checked when the job reads the data.
     """
     from resonance.api.routers.jobs import submit_job
 
