@@ -58,6 +58,8 @@ def test_builder_runs_the_loop_and_reads_its_report(looped: tuple[Api, LoopSeed]
         resp = api.post("/loop/runs", org="builder", json=_body(seeded, name=name))
         assert_error(resp, "RES-100")
     assert_error(api.post("/loop/runs", org="builder", json=_body(seeded, suite="nope")), "RES-101")
+    bad = {**_body(seeded), "confidence": 1.2}  # the acceptance test's options are checked
+    assert api.post("/loop/runs", org="builder", json=bad).status_code == 422
     assert api.get("/loop/runs").json() == []
 
     job = run_queued_job(api, api.post("/loop/runs", org="builder", json=_body(seeded)), "builder")
@@ -68,6 +70,8 @@ def test_builder_runs_the_loop_and_reads_its_report(looped: tuple[Api, LoopSeed]
     assert run["status"] == "finished" and len(run["iterations"]) == 2
     assert run["summary"]["final_model"].startswith("api-loop@")
     assert run["config"]["spec"]["params"] == SPEC.params
+    assert run["config"]["acceptance"]["confidence"] == 0.9  # the documented default
+    assert all(it["queries"] >= 1 for it in run["iterations"])
     assert_error(api.post("/loop/runs", org="builder", json=_body(seeded)), "RES-102")
 
     assert [r["name"] for r in api.get("/loop/runs", org="plant-a").json()] == ["api-loop"]

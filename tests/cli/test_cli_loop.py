@@ -29,11 +29,22 @@ def test_loop_commands(tmp_path: Path) -> None:
     seeded = seed_loop(space, tmp_path / "data", builder="lab")
     space.close()
     args = [f"--dataset={d}" for d in seeded.datasets] + [f"--reserve={r}" for r in seeded.reserves]
+    # the acceptance test's options: a bad one is a coded error before any work
+    bad = cli.error("loop", "run", "--name", "cli-loop", *args, "--budget", "40", "--suite",
+                    seeded.suite, "--confidence", "1.5", actor="lab")  # fmt: skip
+    assert bad["code"] == "RES-250"
     run = cli.json(
         "loop", "run", "--name", "cli-loop", *args, "--budget", "40", "--suite", seeded.suite,
-        "--iterations", "1", "-p", "n_estimators=30", "-p", "n_jobs=1", actor="lab",
+        "--iterations", "1", "-p", "n_estimators=30", "-p", "n_jobs=1", "--confidence", "0.95",
+        "--min-gain", "0.01", "--max-slice-drop", "0.1", "--queries-per-iteration", "1",
+        actor="lab",
     )  # fmt: skip
     assert run["status"] == "finished" and len(run["iterations"]) == 2
+    acceptance = run["config"]["acceptance"]
+    assert (acceptance["confidence"], acceptance["min_gain"]) == (0.95, 0.01)
+    assert (acceptance["max_slice_drop"], acceptance["queries_per_iteration"]) == (0.1, 1)
+    assert run["iterations"][1]["queries"] == len(run["iterations"][1]["tried"]) <= 2
+    assert "decision" in cli("loop", "show", "cli-loop").stdout
     assert run["summary"]["final_model"].startswith("cli-loop@")
     assert [r["name"] for r in cli.json("loop", "list")] == ["cli-loop"]
     assert "Iterations" in cli("loop", "show", "cli-loop").stdout

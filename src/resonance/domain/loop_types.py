@@ -158,9 +158,10 @@ class LoopConfig:
     queries_per_iteration: int = 2
     rank_folds: int = 3
     resamples: int = 1000
-    spread: str = "even"
-    """How an iteration's acquisition budget is set: ``even`` (what is left over the
-    iterations left) or ``rest`` (all that is left)."""
+    spread: str = "rest"
+    """How an iteration's acquisition budget is set: ``rest`` (all that is left: a step
+    large enough for the paired test to detect; chosen on the benchmark's tuning seeds)
+    or ``even`` (what is left spread over the iterations left)."""
 
     def acceptance(self) -> AcceptanceTest:
         """The paired test's options (``confidence``, ``min_gain``, ``max_slice_drop``)."""
