@@ -44,7 +44,7 @@ def test_loop_commands(tmp_path: Path) -> None:
     assert (acceptance["confidence"], acceptance["min_gain"]) == (0.95, 0.01)
     assert (acceptance["max_slice_drop"], acceptance["queries_per_iteration"]) == (0.1, 1)
     assert run["iterations"][1]["queries"] == len(run["iterations"][1]["tried"]) <= 2
-    assert "decision" in cli("loop", "show", "cli-loop").stdout
+    assert "interval" in cli("loop", "show", "cli-loop").stdout  # each try's paired test
     assert run["summary"]["final_model"].startswith("cli-loop@")
     assert [r["name"] for r in cli.json("loop", "list")] == ["cli-loop"]
     assert "Iterations" in cli("loop", "show", "cli-loop").stdout

@@ -60,7 +60,6 @@ def _print_run(run: LoopRun) -> None:
             "taken per member",
             "dropped",
             "queries",
-            "decision",
             "dataset",
         ],
         [
@@ -73,12 +72,13 @@ def _print_run(run: LoopRun) -> None:
                 ", ".join(f"{k}: {v}" for k, v in it.taken.items()) or "-",
                 it.dropped,
                 it.queries,
-                _decision(it),
                 it.dataset,
             )
             for it in run.iterations
         ],
     )
+    for it in run.iterations[1:]:
+        console.print(f"iteration {it.number}: {_decision(it)}", markup=False)
     if s:
         console.print(
             f"final dataset {s.final_dataset}, model {s.final_model}; rows taken "

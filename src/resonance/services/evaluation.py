@@ -412,7 +412,7 @@ def compare(
     measurable slice (single-feature bins learned on the builder's training rows)
     decide acceptance (:func:`resonance.domain.acceptance.compare`). No sealed row
     and no per-row prediction leaves: the run records the aggregates and the
-    comparison (figures rounded to 3 decimals), and spends one query of
+    comparison (interval to 3 decimals, the two scores to 2), and spends one query of
     ``model``'s builder, as :func:`evaluate` does.
 
     Returns
@@ -466,8 +466,14 @@ def compare(
         test=test,
         classes=len(fitted.classes),
     )
+    # what leaves: the interval and decision to 3 decimals; the two scores only to the
+    # Ladder's step (the released score of the run itself goes through the Ladder)
+    step = {"candidate": 2, "reference": 2}
     shown = Comparison.from_dict(
-        {k: round(v, 3) if isinstance(v, float) else v for k, v in found.to_dict().items()}
+        {
+            k: round(v, step.get(k, 3)) if isinstance(v, float) else v
+            for k, v in found.to_dict().items()
+        }
     )
     diagnosis = diagnose_model(
         space,
