@@ -628,9 +628,14 @@ def summarize(results: dict[str, list[dict[str, Any]]]) -> str:
                 ps = [f"{pb:.4f}", f"{pw:.4f}", f"{pk:.4f}"]
                 if m in PEERS:
                     wins.append((m, pb))
-                    if pw < 0.05 or _p(loop["primary"], a["primary"], worse) < 0.05:
-                        never_worse = never_worse and m == "ceiling"
-                        verdicts.append(f"- {name}: loop significantly WORSE than {m} (p < 0.05)")
+                    pp = _p(loop["primary"], a["primary"], worse)
+                    for what, p in (("worst slice", pw), (unit, pp)):
+                        if p < 0.05:
+                            never_worse = False
+                            verdicts.append(
+                                f"- {name}: loop significantly WORSE than {m} on {what} "
+                                f"(p = {p:.3f})"
+                            )
             lines.append(
                 f"| {m} | "
                 + " | ".join(cells)
