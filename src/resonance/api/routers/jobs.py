@@ -22,6 +22,7 @@ from resonance.api.routers.models import TrainBody
 from resonance.api.routers.valuation import ValueBody
 from resonance.domain import forms
 from resonance.domain.jobs import Job, JobKind, JobStatus
+from resonance.domain.modeling import parse_time_features
 from resonance.domain.reporting import ReportKind
 from resonance.services import jobs as svc
 
@@ -88,7 +89,9 @@ def submit_train(
     body: TrainBody, request: Request, response: Response, space: SpaceDep, me: OrgDep
 ) -> dict[str, Any]:
     """Queue a training job (the body of POST /models); returns the job (202)."""
-    params = body.model_dump(mode="json")
+    params = body.model_dump(mode="json", exclude={"lag_columns", "lags", "windows"})
+    time_features = parse_time_features(list(body.lag_columns), body.lags, body.windows)
+    params["time_features"] = time_features.to_dict() if time_features else None
     return submit_job(request, response, space, me.name, JobKind.TRAIN, params)
 
 
