@@ -25,9 +25,8 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from resonance.cli.app import app
-from resonance.services import evaluation
 from tests.conftest import make_space, org_token
-from tests.model_seed import seed
+from tests.loop_seed import seed_loop
 
 runner = CliRunner()
 RESONANCE = shutil.which("resonance")
@@ -47,7 +46,7 @@ class Served:
     url: str
     elsewhere: Path
     train: str
-    sealed: str
+    suite: str
 
     def remote(self, *args: str, actor: str | None = None, token: str | None = None) -> Result:
         """``resonance --remote URL --format json ARGS`` with ``actor``'s token."""
@@ -109,10 +108,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         pytest.skip("the resonance command is not on PATH")
     tmp = tmp_path_factory.mktemp("remote")
     space = make_space(tmp / "space")
-    seeded = seed(space, tmp / "data", builder="builder")
-    evaluation.register_suite(
-        space, actor="evaluator", name="steel-sealed", dataset=seeded.sealed, query_budget=50
-    )
+    seeded = seed_loop(space, tmp / "data", builder="builder")  # steel-plant-a/b/c, steel-suite
     space.close()
     for org in ("operator", "plant-a", "builder", "evaluator"):
         org_token(tmp / "space", org)  # issued before the server runs
@@ -121,7 +117,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     port = _free_port()
     proc = _serve(tmp / "space", port, tmp / "serve.log")
     try:
-        yield Served(tmp / "space", f"http://127.0.0.1:{port}", elsewhere, seeded.train, "")
+        yield Served(
+            tmp / "space", f"http://127.0.0.1:{port}", elsewhere, seeded.datasets[0], seeded.suite
+        )
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -129,7 +127,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    assert "Bearer" not in (tmp / "serve.log").read_text()  # no token in the server's log
+    log = (tmp / "serve.log").read_text()
+    assert "GET /datasets" in log  # the server logged the remote CLI's requests...
+    for org in ("operator", "plant-a", "builder", "evaluator"):
+        assert (org_token(tmp / "space", org) or "-") not in log  # ...never a token
     assert not any(elsewhere.iterdir())  # the remote CLI wrote nothing where --space points
 
 
@@ -161,9 +162,7 @@ def test_coded_errors_come_back_with_their_codes(served: Served) -> None:
     # a usage policy's denial: train-pooled is no download grant (and it is recorded)
     out = served.elsewhere / "rows.csv"
     denied = error(served.remote("dataset", "read", served.train, "-o", str(out), actor="builder"))
-    local = error(
-        served.local("dataset", "read", served.train, "-o", str(out), actor="builder")
-    )
+    local = error(served.local("dataset", "read", served.train, "-o", str(out), actor="builder"))
     assert denied["code"] == local["code"] == "RES-120"
     assert denied["message"] == local["message"]
     assert not out.exists()
@@ -214,7 +213,7 @@ def test_commands_without_a_remote_form_refuse_by_name(served: Served) -> None:
 
 def test_rows_leave_only_under_download_and_uploads_ingest(served: Served) -> None:
     # the owner uploads a new dataset and grants download of it to the builder
-    (src,) = (served.root.parent / "data").glob("*-train.csv")
+    src = served.root.parent / "data" / f"{served.train}.csv"
     made = ok(
         served.remote(
             "dataset", "ingest", str(src), "--name", "steel-up", "--industry", "steel",
@@ -229,10 +228,19 @@ def test_rows_leave_only_under_download_and_uploads_ingest(served: Served) -> No
     out = served.root.parent / "steel-up.csv"
     denied = served.remote("dataset", "read", "steel-up", "-o", str(out), actor="builder")
     assert error(denied)["code"] == "RES-120" and not out.exists()
+    receipt = served.root.parent / "receipt.json"
     policy = ok(
-        served.remote("policy", "set", "steel-up", "-g", "builder:download", actor="plant-a")
-    )
+        served.remote(
+            "--receipt-out", str(receipt), "policy", "set", "steel-up", "-g", "builder:download",
+            actor="plant-a",
+        )
+    )  # fmt: skip
     assert policy == ok(served.local("policy", "show", "steel-up", actor="plant-a"))
+    # the API's signed receipts of the command's ledger entries, checked against the chain
+    kept = json.loads(receipt.read_text())
+    assert len(kept) == 1 and kept[0]["signature"]
+    checked = ok(served.local("ledger", "verify", "--receipt", str(receipt), actor="plant-a"))
+    assert checked["ok"] is True
     read = ok(served.remote("dataset", "read", "steel-up", "-o", str(out), actor="builder"))
     assert read == {"ref": "steel-up@1", "rows": made["rows"], "out": str(out)}
     assert pcsv.read_csv(out).num_rows == made["rows"]
@@ -265,7 +273,7 @@ def test_a_training_job_is_followed_to_its_model(served: Served) -> None:
     done = ok(served.remote("job", "watch", queued["id"], actor="builder"))
     assert done["status"] == "succeeded" and done["result"]["model"] == "rm@2"
     # scoring on the sealed suite: synchronous, the same record as locally
-    scored = ok(served.remote("eval", "run", "rm@1", "--suite", "steel-sealed", actor="builder"))
+    scored = ok(served.remote("eval", "run", "rm@1", "--suite", served.suite, actor="builder"))
     assert scored["model"] == "rm@1" and "budget_left" in scored
     runs = ok(served.local("eval", "list", "--model", "rm@1", actor="builder"))
     assert ok(served.remote("eval", "list", "--model", "rm@1", actor="builder")) == runs
@@ -303,8 +311,106 @@ def test_login_stores_the_token_for_the_url(served: Served, tmp_path: Path) -> N
         env=env,
     )
     assert bad.exit_code == 1 and json.loads(bad.stdout)["error"]["code"] == "RES-121"
-    forget = runner.invoke(
-        app, ["--remote", served.url, "--format", "json", "logout"], env=env
-    )
+    forget = runner.invoke(app, ["--remote", served.url, "--format", "json", "logout"], env=env)
     assert forget.exit_code == 0 and json.loads(forget.stdout) == {"forgotten": ["builder"]}
     assert json.loads(config.read_text())["spaces"] == {}
+
+
+def test_loop_review_and_my_data_remotely(served: Served) -> None:
+    plants = ["steel-plant-a", "steel-plant-b", "steel-plant-c"]
+    args = [f"--dataset={d}" for d in plants] + [f"--reserve={d}-reserve" for d in plants]
+    run = ok(
+        served.remote(
+            "loop", "run", "--name", "rloop", *args, "--budget", "40", "--suite", served.suite,
+            "--iterations", "1", "-p", "n_estimators=20", "-p", "n_jobs=1", actor="builder",
+        )
+    )  # fmt: skip
+    assert run["status"] == "finished" and run["summary"]["final_model"].startswith("rloop@")
+    assert run == ok(served.local("loop", "show", "rloop", actor="builder"))
+    assert ok(served.remote("loop", "list", actor="builder")) == ok(
+        served.local("loop", "list", actor="builder")
+    )
+    report = served.root.parent / "rloop.html"
+    assert ok(served.remote("loop", "report", "rloop", "-o", str(report), actor="builder")) == {
+        "report": str(report)
+    }
+    assert "loop-metric" in report.read_text()
+    # the loop's per-row findings go to each row's owner, counts to the builder
+    counts = ok(served.remote("review", "counts", actor="builder"))
+    assert counts == ok(served.local("review", "counts", actor="builder"))
+    owner = max(counts, key=lambda o: counts[o].get("open", 0))  # a holder with open items
+    mine = ok(served.remote("review", "list", "--loop", "rloop", actor=owner))
+    assert mine == ok(served.local("review", "list", "--loop", "rloop", actor=owner))
+    assert len(mine) >= 2 and {i["owner"] for i in mine} == {owner}
+    assert ok(served.remote("review", "list", actor="builder")) == []
+    first, second = mine[0]["id"], mine[1]["id"]
+    assert error(served.remote("review", "accept", first, actor="builder"))["code"] == "RES-220"
+    accepted = ok(served.remote("review", "accept", first, "--no-apply", actor=owner))
+    assert accepted["accepted"] == 1
+    dataset = mine[0]["dataset"]
+    applied = ok(served.remote("review", "apply", dataset, actor=owner))
+    assert applied["version"] and applied["version"].startswith(f"{dataset}@")
+    rejected = ok(served.remote("review", "reject", second, "--reason", "checked", actor=owner))
+    assert rejected["rejected"] == 1
+    again = served.remote("review", "reject", first, "--reason", "no", actor=owner)
+    assert error(again)["code"] == "RES-221"
+    assert ok(served.remote("my-data", actor=owner)) == ok(served.local("my-data", actor=owner))
+
+
+def test_federate_value_and_diagnose_remotely(served: Served) -> None:
+    for owner, ds in [("plant-a", "steel-plant-a"), ("plant-b", "steel-plant-b")]:
+        grant = ("policy", "set", ds, "-g", "builder:train-pooled,train-federated")
+        ok(served.remote(*grant, "--allow-auto-drop", actor=owner))
+    fed = ok(
+        served.remote(
+            "federate", "run", "-n", "rfed", "-d", "steel-plant-a", "-d", "steel-plant-b",
+            "--rounds", "2", actor="builder",
+        )
+    )  # fmt: skip
+    assert fed["ref"] == "rfed@1" and fed == ok(served.local("model", "show", "rfed@1",
+                                                            actor="builder"))  # fmt: skip
+    deploy = served.remote("federate", "run", "-n", "x", "--superlink", "h:1", actor="builder")
+    assert error(deploy)["code"] == "RES-260"
+    pooled = ok(
+        served.remote(
+            "model", "train", "-n", "rpool", "-t", "sklearn-logreg", "-d", "steel-plant-a",
+            "-d", "steel-plant-b", "-p", "max_iter=200", actor="builder",
+        )
+    )  # fmt: skip
+    statement = served.root.parent / "statement.md"
+    value = ok(
+        served.remote(
+            "value", pooled["ref"], "--suite", served.suite, "--statement", str(statement),
+            actor="builder",
+        )
+    )  # fmt: skip
+    assert set(value["members"]) == {"plant-a", "plant-b"} and value["model"] == pooled["ref"]
+    assert "plant-a" in statement.read_text()
+    diagnosed = ok(
+        served.remote("eval", "diagnose", pooled["ref"], "--suite", served.suite, actor="builder")
+    )
+    assert diagnosed["diagnosis"] and diagnosed["budget_left"] >= 0
+    # a job cancelled before a worker takes it (or while it runs) ends cancelled
+    queued = ok(
+        served.remote(
+            "model", "train", "-n", "rc", "-t", "sklearn-rf", "-d", "steel-plant-a", "--detach",
+            actor="builder",
+        )
+    )  # fmt: skip
+    cancelled = served.remote("job", "cancel", queued["id"], actor="builder")
+    if cancelled.exit_code == 0:
+        assert json.loads(cancelled.stdout)["status"] in ("cancelled", "running")
+    else:  # it had already finished: RES-201
+        assert error(cancelled)["code"] == "RES-201"
+    assert ok(served.remote("job", "show", queued["id"], actor="builder"))["id"] == queued["id"]
+
+
+def test_people_get_tables(served: Served) -> None:
+    env = {"RESONANCE_TOKEN": org_token(served.root, "builder") or "", "RESONANCE_ACTOR": ""}
+    base = ["--space", str(served.elsewhere), "--remote", served.url]
+    listing = runner.invoke(app, [*base, "dataset", "list"], env=env)
+    assert listing.exit_code == 0 and "Catalog" in listing.output and served.train in listing.output
+    who = runner.invoke(app, [*base, "whoami"], env=env)
+    assert who.exit_code == 0 and f"builder (token, {served.url})" in who.output
+    helped = runner.invoke(app, [*base, "dataset", "read", "--help"], env=env)
+    assert helped.exit_code == 0 and "--purpose" in helped.output  # the local command's options
