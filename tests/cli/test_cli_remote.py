@@ -128,7 +128,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             proc.kill()
             proc.wait()
     log = (tmp / "serve.log").read_text()
-    assert "GET /datasets" in log  # the server logged the remote CLI's requests...
+    assert "GET /health HTTP/1.1" in log  # the server logs every request line...
     for org in ("operator", "plant-a", "builder", "evaluator"):
         assert (org_token(tmp / "space", org) or "-") not in log  # ...never a token
     assert not any(elsewhere.iterdir())  # the remote CLI wrote nothing where --space points
@@ -143,6 +143,9 @@ def test_the_same_json_as_the_local_cli(served: Served) -> None:
         ("builder", ("policy", "show", served.train)),
         ("builder", ("policy", "show", "steel-eval")),  # no policy: null
         ("builder", ("whoami",)),
+        ("builder", ("org", "list")),
+        ("plant-a", ("policy", "history", served.train)),
+        ("builder", ("policy", "check", served.train, "--org", "builder", "--purpose", "download")),
         ("builder", ("model", "list")),
         ("builder", ("suite", "list")),
         ("plant-a", ("my-data",)),
@@ -221,6 +224,8 @@ def test_rows_leave_only_under_download_and_uploads_ingest(served: Served) -> No
         )
     )  # fmt: skip
     assert made["created"] is True and made["ref"] == "steel-up@1"
+    checked = ok(served.remote("dataset", "validate", str(src), actor="plant-a"))
+    assert checked == ok(served.local("dataset", "validate", str(src), actor="plant-a"))
     assert made == {**made, "rows": pcsv.read_csv(src).num_rows}
     assert ok(served.remote("dataset", "show", "steel-up", actor="builder")) == ok(
         served.local("dataset", "show", "steel-up", actor="builder")
@@ -265,6 +270,8 @@ def test_a_training_job_is_followed_to_its_model(served: Served) -> None:
     assert model["ref"] == "rm@1" and model["created_by"] == "builder"
     assert model == ok(served.local("model", "show", "rm@1", actor="builder"))
     assert ok(served.remote("model", "show", "rm", actor="builder")) == model
+    card = ok(served.remote("model", "card", "rm@1", actor="builder"))
+    assert card == ok(served.local("model", "card", "rm@1", actor="builder"))
     jobs = ok(served.remote("job", "list", "--kind", "train", actor="builder"))
     assert jobs[0]["status"] == "succeeded" and jobs[0]["result"]["model"] == "rm@1"
     # --detach: the queued job at once; `job watch` follows it to the end
@@ -414,3 +421,84 @@ def test_people_get_tables(served: Served) -> None:
     assert who.exit_code == 0 and f"builder (token, {served.url})" in who.output
     helped = runner.invoke(app, [*base, "dataset", "read", "--help"], env=env)
     assert helped.exit_code == 0 and "--purpose" in helped.output  # the local command's options
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    """A throw-away key and self-signed certificate for 127.0.0.1."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    key_path, cert_path = folder / "key.pem", folder / "cert.pem"
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return key_path, cert_path
+
+
+def test_tls_is_verified_unless_insecure(served: Served, tmp_path: Path) -> None:
+    import sys
+
+    key, cert = _self_signed(tmp_path)
+    port = _free_port()
+    log = (tmp_path / "tls.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "uvicorn", "resonance.server:make", "--factory",
+            "--host", "127.0.0.1", "--port", str(port),
+            "--ssl-keyfile", str(key), "--ssl-certfile", str(cert),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "RESONANCE_SPACE": str(served.root)},
+    )  # fmt: skip
+    try:
+        url = f"https://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url + "/health", verify=False, timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        token = org_token(served.root, "builder") or ""
+        env = {"RESONANCE_TOKEN": token, "RESONANCE_ACTOR": "", "RESONANCE_REMOTE": ""}
+        base = ["--space", str(served.elsewhere), "--remote", url, "--format", "json"]
+        refused = runner.invoke(app, [*base, "whoami"], env=env)
+        assert refused.exit_code == 1, refused.output
+        body = json.loads(refused.stdout)["error"]
+        assert body["code"] == "RES-261" and "CERTIFICATE_VERIFY_FAILED" in body["message"]
+        assert token not in refused.output
+        trusted = runner.invoke(app, [*base, "--insecure", "whoami"], env=env)
+        assert trusted.exit_code == 0, trusted.output
+        assert json.loads(trusted.stdout) == {"organization": "builder", "mode": "token"}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
