@@ -402,7 +402,14 @@ def follow(r: Remote, job: dict[str, Any]) -> dict[str, Any]:
         shown = 0.0
         while job.get("status") not in FINAL:
             time.sleep(POLL_S)
-            job = r.get(f"/jobs/{job_id}")
+            try:
+                job = r.get(f"/jobs/{job_id}")
+            except RemoteUnavailable as exc:  # the job goes on in the space: say how to find it
+                raise RemoteUnavailable(
+                    f"{exc.message}; job {job_id} goes on: `resonance job watch {job_id}`",
+                    job=job_id,
+                    **exc.details,
+                ) from None
             step = float(job.get("progress") or 0.0) * 100 - shown
             advance(step, description=f"{label}: {job.get('message') or job.get('status')}")
             shown += step
