@@ -22,7 +22,6 @@ from resonance.api.routers.models import TrainBody
 from resonance.api.routers.valuation import ValueBody
 from resonance.domain import forms
 from resonance.domain.jobs import Job, JobKind, JobStatus
-from resonance.domain.modeling import parse_time_features
 from resonance.domain.reporting import ReportKind
 from resonance.services import jobs as svc
 
@@ -89,9 +88,7 @@ def submit_train(
     body: TrainBody, request: Request, response: Response, space: SpaceDep, me: OrgDep
 ) -> dict[str, Any]:
     """Queue a training job (the body of POST /models); returns the job (202)."""
-    params = body.model_dump(mode="json", exclude={"lag_columns", "lags", "windows"})
-    time_features = parse_time_features(list(body.lag_columns), body.lags, body.windows)
-    params["time_features"] = time_features.to_dict() if time_features else None
+    params = body.job_params()
     return submit_job(request, response, space, me.name, JobKind.TRAIN, params)
 
 
@@ -100,7 +97,7 @@ def submit_loop(
     body: LoopBody, request: Request, response: Response, space: SpaceDep, me: OrgDep
 ) -> dict[str, Any]:
     """Queue a resonance loop run (the body of POST /loop/runs); returns the job (202)."""
-    params = body.model_dump(mode="json")
+    params = body.job_params()
     return submit_job(request, response, space, me.name, JobKind.LOOP, params)
 
 
