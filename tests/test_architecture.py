@@ -127,3 +127,18 @@ def test_the_architecture_page_names_every_package() -> None:
     packages = sorted(p.name for p in SRC.iterdir() if (p / "__init__.py").exists())
     assert [p for p in packages if f"`{p}`" not in page] == []
     assert set(FORBIDDEN) <= set(packages)
+
+
+def test_domain_errors_carry_no_http_status() -> None:
+    """The error catalog says what kind of failure an error is; only the API maps kinds to HTTP
+    statuses (``api/errors.HTTP_STATUS``), and it maps every kind."""
+    from dataclasses import fields
+
+    from resonance.api.errors import HTTP_STATUS
+    from resonance.domain.errors import ERROR_CATALOG, ErrorSpec, Kind
+
+    assert [f.name for f in fields(ErrorSpec)] == ["code", "kind", "summary"]
+    assert all(isinstance(spec.kind, Kind) for spec in ERROR_CATALOG.values())
+    assert set(HTTP_STATUS) == set(Kind)
+    source = (SRC / "domain" / "errors.py").read_text()
+    assert "http" not in source.lower()

@@ -16,6 +16,7 @@ from resonance.domain.modeling import ModelSpec, Task, TimeFeatures
 from resonance.domain.policies import Purpose
 from resonance.domain.review import ProposalKind
 from resonance.reports.loop import render_html
+from resonance.reports.valuation import render_statement
 from resonance.services import access, evaluation, federation, review, training, valuation
 from resonance.services import loop as loops
 from resonance.services.loop_data import LoopRequest
@@ -179,7 +180,7 @@ def test_valuation_of_a_regression_uses_the_suite_rmse(
     # plant-b's corrupted targets make it the least valuable member, in both views
     assert min(values, key=lambda m: values[m]["knn_shapley"]) == "plant-b"
     assert min(values, key=lambda m: values[m]["shapley"]) == "plant-b"
-    statement = valuation.statement(lite_space, mv.ref)
+    statement = render_statement(valuation.benefit_statement(lite_space, mv.ref))
     assert "rmse reduction" in statement and "macro_f1" not in statement
 
 
