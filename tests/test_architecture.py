@@ -16,7 +16,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "resonance"
 
 FORBIDDEN = {
     "domain": ("services", "storage", "api", "cli", "web", "reports", "training"),
-    "services": ("api", "cli", "web"),
+    "services": ("api", "cli", "web", "flower"),
     "storage": ("services", "api", "cli", "web"),
     # the API and the console are peers: they meet only in resonance.server
     "api": ("cli", "web", "training", "storage"),
@@ -24,6 +24,8 @@ FORBIDDEN = {
     "web": ("api", "cli", "training", "storage"),
     "reports": ("api", "cli", "web", "training", "storage"),
     "jobs": ("api", "cli", "web", "training", "storage"),
+    # Flower's entry points (deployment mode) are an adapter: they use services and training
+    "flower": ("api", "cli", "web", "storage"),
 }
 
 # third-party packages a layer must not import
@@ -33,6 +35,7 @@ FORBIDDEN_EXTERNAL = {
     "web": ("sqlalchemy",),
     "cli": ("sqlalchemy",),
     "jobs": ("sqlalchemy",),
+    "flower": ("sqlalchemy",),
 }
 
 
