@@ -384,3 +384,33 @@ class TaskNotSupported(ResonanceError):
     """A capability cannot do the task the dataset's label spec declares (or was asked another)."""
 
     spec = _spec("RES-230", Kind.UNPROCESSABLE, "task not supported")
+
+
+# --- remote CLI (issue 9) ---
+
+
+class RemoteUnsupported(ResonanceError):
+    """A command (or one of its options) does not run against a remote space's API.
+
+    The CLI never falls back to acting on a local store: run it on the space's machine.
+    """
+
+    spec = _spec("RES-260", Kind.INVALID, "command not supported against a remote space")
+
+
+class RemoteUnavailable(ResonanceError):
+    """The remote space's API could not be reached (refused, timed out, TLS failure)."""
+
+    spec = _spec("RES-261", Kind.UNAVAILABLE, "remote space unreachable")
+
+
+class RemoteProtocolError(ResonanceError):
+    """The remote answered with something that is not the Resonance API's response."""
+
+    spec = _spec("RES-262", Kind.UPSTREAM, "unexpected answer from the remote space")
+
+
+class RemoteReadIncomplete(ResonanceError):
+    """A remote ``dataset read`` would return fewer rows than the version holds."""
+
+    spec = _spec("RES-263", Kind.TOO_LARGE, "remote read above the API's per-request row cap")
