@@ -185,7 +185,12 @@ def read_rows(
     if fmt == "csv":
         buf = io.BytesIO()
         write_csv(part, buf)  # formula cells neutralised
-        return Response(buf.getvalue(), media_type="text/csv")
+        counts = {
+            "X-Resonance-Ref": version.ref,
+            "X-Resonance-Rows": str(rows.metadata.num_rows),
+            "X-Resonance-Returned": str(part.num_rows),
+        }  # what the JSON form says beside its data (the CLI's remote read checks them)
+        return Response(buf.getvalue(), media_type="text/csv", headers=counts)
     return {
         "ref": version.ref,
         "rows": rows.metadata.num_rows,
