@@ -208,13 +208,14 @@ class Iteration:
 
         ``sign`` is -1 when the engine's higher-is-better scores are negated
         lower-is-better metrics (RMSE): the stored run then holds the metric's own
-        values (``primary`` and ``worst_slice`` of every try too).
+        values (``primary``, ``worst_slice`` and the cross-validated ``cv_score`` of every
+        try too; a try's ``comparison`` is already in the metric's own values).
         """
         slices = [{k: s.get(k) for k in SLICE_KEYS} for s in self.slices[:top]]
         data = {**self.to_dict(), "slices": slices}
         if sign != 1.0:
             for holder in (data, *data["tried"]):
-                for key in ("primary", "worst_slice"):
+                for key in ("primary", "worst_slice", "cv_score"):
                     if isinstance(holder.get(key), int | float):
                         holder[key] = sign * holder[key]
         return Iteration.from_dict(plain(data))
