@@ -365,3 +365,42 @@ class TaskNotSupported(ResonanceError):
     """A capability cannot do the task the dataset's label spec declares (or was asked another)."""
 
     spec = _spec("RES-230", 422, "task not supported")
+
+
+# --- agents (issue 19) ---
+
+
+class ToolNotAllowed(ResonanceError):
+    """An agent called a tool its spec does not give it."""
+
+    spec = _spec("RES-240", 403, "tool not allowed")
+
+
+class ModelNotAllowed(ResonanceError):
+    """An agent's predict named a model version its spec does not list."""
+
+    spec = _spec("RES-241", 403, "model not allowed")
+
+
+class AgentStopped(ResonanceError):
+    """The kill switch stopped the agent's run (checked between steps)."""
+
+    spec = _spec("RES-242", 409, "agent stopped")
+
+
+class ActionRefused(ResonanceError):
+    """An action is outside the agent's limits (actions per hour, value range)."""
+
+    spec = _spec("RES-243", 429, "action refused")
+
+
+class EpisodeBudgetExhausted(ResonanceError):
+    """The organization spent its evaluations of a sealed episode set."""
+
+    spec = _spec("RES-244", 429, "episode budget exhausted")
+
+
+class EnvironmentUnavailable(ResonanceError):
+    """An agent environment needs an optional package that is not installed."""
+
+    spec = _spec("RES-245", 501, "environment unavailable")

@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # annotations only: importing the interface loads no record module
+    from resonance.domain.agents import AgentEvaluation, AgentRun, AgentSpec, EpisodeSet, RunStatus
     from resonance.domain.datasets import Dataset, DatasetKind, DatasetSummary, DatasetVersion
     from resonance.domain.dsp import AutoAgreeRule, Negotiation, Peer
     from resonance.domain.evaluation import EvaluationRun, EvaluationSuite
@@ -404,7 +405,48 @@ class ReviewRepo(Protocol):
     def version_marks(self, dataset: str) -> dict[int, VersionMark]: ...
 
 
+class AgentRepo(Protocol):
+    """Agent specs, their runs (and kill switch), sealed episode sets and evaluations.
+
+    Contracts (tests/storage/test_agents_contract.py runs them on every backend):
+
+    - ``add_agent`` stores a new version; the same (name, version) twice is a ``Conflict``.
+      ``get_agent`` returns the given version, or the latest without one, or None.
+    - ``list_agents`` filters by owner and scenario, ordered by name and version.
+    - ``update_agent_run`` replaces status, end, stop flag and result (``KeyError`` if none).
+    - ``request_agent_stop`` sets the stop flag of the agent's running runs and returns
+      their ids (sorted); ``agent_stop_requested`` reads one run's flag.
+    - ``list_agent_evaluations`` filters by every given argument, oldest first.
+    """
+
+    def add_agent(self, spec: AgentSpec) -> None: ...
+    def get_agent(self, name: str, version: int | None = None) -> AgentSpec | None: ...
+    def list_agents(
+        self, *, owner: str | None = None, scenario: str | None = None
+    ) -> list[AgentSpec]: ...
+    def add_agent_run(self, run: AgentRun) -> None: ...
+    def update_agent_run(self, run: AgentRun) -> None: ...
+    def get_agent_run(self, run_id: str) -> AgentRun | None: ...
+    def list_agent_runs(
+        self, *, agent: str | None = None, status: RunStatus | None = None
+    ) -> list[AgentRun]: ...
+    def request_agent_stop(self, agent: str) -> list[str]: ...
+    def agent_stop_requested(self, run_id: str) -> bool: ...
+    def add_episode_set(self, episodes: EpisodeSet) -> None: ...
+    def get_episode_set(self, name: str) -> EpisodeSet | None: ...
+    def list_episode_sets(self) -> list[EpisodeSet]: ...
+    def add_agent_evaluation(self, evaluation: AgentEvaluation) -> None: ...
+    def list_agent_evaluations(
+        self,
+        *,
+        agent: str | None = None,
+        episodes: str | None = None,
+        organization: str | None = None,
+    ) -> list[AgentEvaluation]: ...
+
+
 class Tx(
+    AgentRepo,
     DspRepo,
     JobRepo,
     TrustRepo,

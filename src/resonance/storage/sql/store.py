@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 from resonance.domain.errors import Conflict, InvalidInput, StoreUnavailable
+from resonance.storage.sql.agents import SqlAgentRepo
 from resonance.storage.sql.catalog import SqlCatalogRepo
 from resonance.storage.sql.console import SqlSessionRepo
 from resonance.storage.sql.dsp import SqlDspRepo
@@ -30,6 +31,7 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 class SqlTx(
+    SqlAgentRepo,
     SqlDspRepo,
     SqlJobRepo,
     SqlReviewRepo,
