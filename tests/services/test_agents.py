@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from resonance.domain.agents import RunStatus, Template, Tool
+from resonance.domain.agents import AgentLimits, PlannerParams, RunStatus, Template, Tool
 from resonance.domain.errors import (
     EpisodeBudgetExhausted,
     ModelNotAllowed,
@@ -91,8 +91,32 @@ def test_a_run_observes_under_policy_acts_and_escalates(
     accessed = [e for e in entries if e.action == "data.accessed" and e.actor == "builder"]
     assert any(e.payload.get("run") == run.id and e.payload["purpose"] == "evaluate" for e in accessed)
     assert "agent.run_finished" in [e.action for e in entries]
-    for item in run.result["review_items"]:
-        assert review.show(lite_space, actor="plant-c", item_id=item).item.owner == "plant-c"
+
+
+def test_alarms_within_limits_and_escalations_to_the_owner(
+    lite_space: Space, seeded: AgentSeed
+) -> None:
+    jumpy = agents.create(
+        lite_space,
+        actor="builder",
+        name="jumpy",
+        scenario="energy-alerts",
+        template=Template.ENERGY_ANOMALY,
+        models=[seeded.model],
+        observes=[seeded.observe],
+        planner=PlannerParams(on=0.05, off=0.0, persistence=1),
+        limits=AgentLimits(actions_per_hour=1, escalate_after=1),
+    )
+    run = agents.run(lite_space, actor="builder", agent=jumpy.ref, window=40)
+    assert run.status is RunStatus.FINISHED and run.result["alarms"] >= 1
+    assert run.result["escalations"] >= 1 and run.result["review_items"]
+    item = review.show(lite_space, actor="plant-c", item_id=run.result["review_items"][0]).item
+    assert item.owner == "plant-c" and item.kind.value == "fix-target"
+    assert item.evidence[0].method == "agent:jumpy@1"
+    acted = [e for e in ledger.entries(lite_space) if e.action == "agent.acted"]
+    assert {e.payload["sink"] for e in acted} == {"notification", "review"}
+    refused = [e for e in acted if e.payload["refused"]]
+    assert len(refused) == run.result["violations"]
 
 
 def test_observe_is_denied_without_a_grant(lite_space: Space, seeded: AgentSeed) -> None:
