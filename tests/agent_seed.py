@@ -35,9 +35,7 @@ def seed_agent(
     space: Space, folder: Path, *, days: int = 56, episodes: int = 12, tune: bool = True
 ) -> AgentSeed:
     """Seed the space; create agent ``kwh-watch`` (template energy-anomaly)."""
-    seed_energy(
-        space, folder, days=days, corrupt_share=0.0, purposes=("train-pooled", "evaluate")
-    )
+    seed_energy(space, folder, days=days, corrupt_share=0.0, purposes=("train-pooled", "evaluate"))
     mv = training.train_model(
         space, actor="builder", name="kwh", spec=SPEC, datasets=["energy-plant-a"]
     )

@@ -89,7 +89,9 @@ def test_a_run_observes_under_policy_acts_and_escalates(
     assert calls["observe"] == 1 and calls["predict"] == 1
     entries = ledger.entries(lite_space)
     accessed = [e for e in entries if e.action == "data.accessed" and e.actor == "builder"]
-    assert any(e.payload.get("run") == run.id and e.payload["purpose"] == "evaluate" for e in accessed)
+    assert any(
+        e.payload.get("run") == run.id and e.payload["purpose"] == "evaluate" for e in accessed
+    )
     assert "agent.run_finished" in [e.action for e in entries]
 
 
