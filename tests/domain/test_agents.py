@@ -80,6 +80,7 @@ def test_episode_metrics_count_delay_false_and_missed_alarms() -> None:
     total = summarize([out, missed, clean], [5, 5, None], step_minutes=60)
     assert total.false_alarms == 3 and total.false_alarm_rate == pytest.approx(100 * 3 / 20)
     assert total.mean_delay_steps == 2 and total.missed == 1
+    assert total.censored_delay_hours == pytest.approx((2 + 5) / 2)  # the miss: 5 steps left
 
 
 def test_fault_offsets_and_episodes_are_reproducible() -> None:

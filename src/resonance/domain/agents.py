@@ -592,6 +592,7 @@ class TaskMetrics:
     false_alarm_rate: float
     mean_delay_steps: float | None
     mean_delay_hours: float | None
+    censored_delay_hours: float | None
     violations: int
     escalations: int
     hours: float
@@ -607,6 +608,7 @@ class TaskMetrics:
             "false_alarm_rate_per_100h": self.false_alarm_rate,
             "mean_delay_steps": self.mean_delay_steps,
             "mean_delay_hours": self.mean_delay_hours,
+            "censored_delay_hours": self.censored_delay_hours,
             "violations": self.violations,
             "escalations": self.escalations,
             "hours": self.hours,
@@ -617,7 +619,9 @@ def summarize(
     outcomes: Sequence[EpisodeOutcome], fault_onsets: Sequence[int | None], *, step_minutes: float
 ) -> TaskMetrics:
     """Aggregate episode outcomes: the false-alarm rate is per 100 fault-free hours (the
-    steps before each onset, and whole fault-free episodes)."""
+    steps before each onset, and whole fault-free episodes); the mean delay is over
+    detected faults, the censored delay over every fault, a missed one counting as the
+    steps from its onset to the episode's end."""
     h = step_minutes / 60.0
     clean_steps = sum(
         o.steps if onset is None else min(onset, o.steps)
@@ -626,6 +630,11 @@ def summarize(
     delays = [o.delay_steps for o in outcomes if o.delay_steps is not None]
     fa = sum(o.false_alarms for o in outcomes)
     mean = float(np.mean(delays)) if delays else None
+    censored = [
+        (o.delay_steps if o.delay_steps is not None else o.steps - min(onset, o.steps)) * h
+        for o, onset in zip(outcomes, fault_onsets, strict=True)
+        if onset is not None
+    ]
     return TaskMetrics(
         episodes=len(outcomes),
         faulty=sum(o.faulty for o in outcomes),
@@ -635,6 +644,7 @@ def summarize(
         false_alarm_rate=round(100.0 * fa / max(clean_steps * h, 1e-9), 4),
         mean_delay_steps=None if mean is None else round(mean, 4),
         mean_delay_hours=None if mean is None else round(mean * h, 4),
+        censored_delay_hours=round(float(np.mean(censored)), 4) if censored else None,
         violations=sum(o.violations for o in outcomes),
         escalations=sum(o.escalations for o in outcomes),
         hours=round(sum(o.steps for o in outcomes) * h, 4),
