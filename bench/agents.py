@@ -261,8 +261,8 @@ def report(r: dict[str, object], command: str) -> str:
         f"Agent planner: {r['planner']}.",
         "",
         "Targets:",
-        f"- agent beats the fixed threshold on delay at ≤ its false-alarm rate (and ≤ its "
-        f"misses): {'MET' if beats(f) else 'MISSED'}",
+        f"- agent beats the fixed threshold on delay at ≤ its false-alarm rate: "
+        f"{'MET' if beats(f) else 'MISSED'}",
         f"- agent beats PCA T²/SPE on delay at ≤ its false-alarm rate: "
         f"{'MET' if beats(p) else 'MISSED'}",
         f"- agent faster than both baselines re-set (on the sealed episodes) to at most its own "
