@@ -405,6 +405,8 @@ class Fault:
     magnitude: float
     duration: int = 0
     ramp: int = 8
+    idv: int = 0
+    """A simulator's disturbance number (TEP's IDV); 0 for a replayed offset."""
 
     def offset(self, n: int) -> np.ndarray:
         """The fault's offset at each of ``n`` steps (in units of the scale)."""
@@ -427,6 +429,7 @@ class Fault:
             "magnitude": self.magnitude,
             "duration": self.duration,
             "ramp": self.ramp,
+            "idv": self.idv,
         }
 
     @staticmethod
@@ -438,6 +441,7 @@ class Fault:
             magnitude=float(data["magnitude"]),
             duration=int(data.get("duration", 0)),
             ramp=int(data.get("ramp", 8)),
+            idv=int(data.get("idv", 0)),
         )
 
 
@@ -509,6 +513,30 @@ def make_episodes(
                 ramp=int(rng.integers(4, 13)),
             )
         out.append(Episode(start=start, length=length, seed=seed * 1000 + i, fault=fault))
+    return out
+
+
+def make_sim_episodes(
+    *, count: int, length: int, seed: int, idvs: Sequence[int], fault_share: float = 0.75
+) -> list[Episode]:
+    """``count`` simulator episodes of ``length`` steps: their own seeds, a disturbance from
+    ``idvs`` in ``fault_share`` of them, switched on in the episode's middle half."""
+    if length < 8 or count < 1 or not idvs or not 0 <= fault_share <= 1:
+        raise InvalidInput("simulator episodes need 1+ of 8+ steps and 1+ disturbance")
+    rng = np.random.default_rng(seed)
+    out = []
+    for _i in range(count):
+        fault = None
+        if rng.random() < fault_share:
+            fault = Fault(
+                kind=FaultKind.STEP,
+                onset=int(rng.integers(length // 4, length // 2 + 1)),
+                magnitude=1.0,
+                idv=int(rng.choice(np.asarray(idvs))),
+            )
+        out.append(
+            Episode(start=0, length=length, seed=int(rng.integers(1, 2**31 - 1)), fault=fault)
+        )
     return out
 
 

@@ -37,6 +37,8 @@ from resonance.domain.agents import (
     EnvironmentKind,
     Episode,
     EpisodeSet,
+    Fault,
+    FaultKind,
     ModelLineage,
     PlannerParams,
     RulePlanner,
@@ -46,6 +48,7 @@ from resonance.domain.agents import (
     Tool,
     episode_metrics,
     make_episodes,
+    make_sim_episodes,
     summarize,
     tune_planner,
 )
@@ -53,6 +56,7 @@ from resonance.domain.datasets import Task
 from resonance.domain.errors import (
     AgentStopped,
     AlreadyExists,
+    EnvironmentUnavailable,
     EpisodeBudgetExhausted,
     InvalidInput,
     ModelNotAllowed,
@@ -554,41 +558,68 @@ def _tuned(
     )
     table = access.load_rows(space, grant.version)
     fitted = training.load_model(space, first)
-    raw = score_rows(fitted, replace(spec.signal, center=0.0, scale=1.0), table)
-    center, scale = _robust(raw)
-    signal = replace(spec.signal, center=center, scale=scale)
-    clean = (raw - center) / scale
-    episodes = make_episodes(
-        rows=table.num_rows,
-        count=tune.episodes,
-        length=min(tune.length, table.num_rows),
-        seed=tune.seed,
-        fault_share=1.0,
-        magnitudes=tune.magnitudes,
-    )
-    unit = _unit_for(table, spec.signal, fitted)
-    training_eps = []
-    for ep in episodes:
-        assert ep.fault is not None
-        part = table.slice(ep.start, ep.length)
-        if spec.signal.kind == "residual":
+    unit_signal = replace(spec.signal, center=0.0, scale=1.0)
+    training_eps: list[tuple[np.ndarray, Fault]]
+    if spec.signal.kind == "residual":
+        raw = score_rows(fitted, unit_signal, table)
+        center, scale = _robust(raw)
+        signal = replace(spec.signal, center=center, scale=scale)
+        clean = (raw - center) / scale
+        episodes = make_episodes(
+            rows=table.num_rows,
+            count=tune.episodes,
+            length=min(tune.length, table.num_rows),
+            seed=tune.seed,
+            fault_share=1.0,
+            magnitudes=tune.magnitudes,
+        )
+        unit = _unit_for(table, spec.signal, fitted)
+        training_eps = []
+        for ep in episodes:
+            assert ep.fault is not None
+            part = table.slice(ep.start, ep.length)
             part = with_fault(part, spec.signal.target, ep.fault.offset(ep.length) * unit)
-            scores = score_rows(fitted, signal, part)
-        else:  # a classifier's faults come with the data: shift the score itself
-            scores = clean[ep.start : ep.start + ep.length] + ep.fault.offset(ep.length)
-        training_eps.append((scores, ep.fault))
+            training_eps.append((score_rows(fitted, signal, part), ep.fault))
+    else:  # a classifier's faults come with the data: each group is a recorded episode
+        raw_clean, raw_eps = _recorded_episodes(grant.dataset, table, fitted, unit_signal)
+        center, scale = _robust(raw_clean)
+        signal = replace(spec.signal, center=center, scale=max(scale, 1e-3))
+        clean = (raw_clean - center) / signal.scale
+        training_eps = [((x - center) / signal.scale, f) for x, f in raw_eps]
     params, info = tune_planner(
         clean,
         training_eps,
         max_false_per_100h=tune.max_false_per_100h,
         step_minutes=spec.step_minutes,
     )
-    info.update(
-        dataset=grant.version.ref,
-        episodes=len(episodes),
-        max_false_per_100h=tune.max_false_per_100h,
-    )
+    info.update(dataset=grant.version.ref, max_false_per_100h=tune.max_false_per_100h)
+    info["episodes"] = len(training_eps)
     return replace(spec, signal=signal, planner=params, tuning=info)
+
+
+def _recorded_episodes(
+    dataset: Any, table: pa.Table, fitted: FittedModel, signal: Signal
+) -> tuple[np.ndarray, list[tuple[np.ndarray, Fault]]]:
+    """The scores of a labelled history's normal rows, and one training episode per group
+    (run) with a fault: onset at its first row not labelled normal."""
+    from resonance.training.features import label_values
+
+    if not dataset.group_key:
+        raise InvalidInput(
+            "tuning a fault-detection agent needs a history with a group key (one run each)",
+            dataset=dataset.name,
+        )
+    scores = score_rows(fitted, signal, table)
+    labels = np.asarray([str(v) for v in label_values(table, fitted.label)])
+    groups = np.asarray(table.column(dataset.group_key).to_pylist())
+    normal = labels == str(signal.normal)
+    eps: list[tuple[np.ndarray, Fault]] = []
+    for g in dict.fromkeys(groups.tolist()):
+        idx = np.flatnonzero(groups == g)
+        bad = np.flatnonzero(~normal[idx])
+        if len(bad):
+            eps.append((scores[idx], Fault(FaultKind.STEP, onset=int(bad[0]), magnitude=1.0)))
+    return scores[normal], eps
 
 
 def _unit_for(table: pa.Table, signal: Signal, fitted: FittedModel) -> float:
@@ -745,7 +776,7 @@ def register_episodes(
     *,
     actor: str,
     name: str,
-    dataset: str,
+    dataset: str | None,
     count: int,
     length: int,
     seed: int,
@@ -753,35 +784,54 @@ def register_episodes(
     fault_share: float = 0.75,
     magnitudes: tuple[float, float] = (2.0, 5.0),
     step_minutes: float = 15.0,
+    environment: EnvironmentKind = EnvironmentKind.REPLAY,
+    idvs: tuple[int, ...] = (),
 ) -> EpisodeSet:
-    """An evaluator's sealed replay episodes over one of its own datasets.
+    """An evaluator's sealed episodes: REPLAY over one of its own datasets, or TEP runs
+    (tep-studio) with disturbances drawn from ``idvs``.
 
     Starts, seeds and fault schedules are drawn from ``seed`` and stored; only the
     set's summary (count, budget) is ever shown to others.
     """
+    from resonance.services.catalog import require_dataset, resolve_version
+
     with space.work() as w:
         require_role(w.tx, actor, Role.EVALUATOR, Role.OPERATOR)
-        from resonance.services.catalog import require_dataset, resolve_version
-
-        version = resolve_version(w.tx, dataset)
-        ds = require_dataset(w.tx, version.dataset)
-        if ds.owner != actor:
-            raise RoleRequired(f"{actor} registers episodes over its own datasets only")
         if w.tx.get_episode_set(name) is not None:
             raise AlreadyExists(f"episode set {name!r} exists", episodes=name)
-        episodes = make_episodes(
-            rows=version.row_count,
-            count=count,
-            length=length,
-            seed=seed,
-            fault_share=fault_share,
-            magnitudes=magnitudes,
-        )
+        if environment is EnvironmentKind.TEP:
+            from resonance.services import tep
+
+            if not tep.available():
+                raise EnvironmentUnavailable(
+                    "TEP episodes need tep-studio: pip install 'resonance[agents]'"
+                )
+            ref = None
+            step_minutes = tep.STEP_HOURS * 60
+            episodes = make_sim_episodes(
+                count=count, length=length, seed=seed, idvs=idvs, fault_share=fault_share
+            )
+        else:
+            if not dataset:
+                raise InvalidInput("replay episodes name the dataset to replay (--dataset)")
+            version = resolve_version(w.tx, dataset)
+            ds = require_dataset(w.tx, version.dataset)
+            if ds.owner != actor:
+                raise RoleRequired(f"{actor} registers episodes over its own datasets only")
+            ref = version.ref
+            episodes = make_episodes(
+                rows=version.row_count,
+                count=count,
+                length=length,
+                seed=seed,
+                fault_share=fault_share,
+                magnitudes=magnitudes,
+            )
         es = EpisodeSet(
             name=name,
             owner=actor,
-            environment=EnvironmentKind.REPLAY,
-            dataset=version.ref,
+            environment=environment,
+            dataset=ref,
             episodes=tuple(episodes),
             budget=budget,
             created_at=w.now,
@@ -856,7 +906,6 @@ def evaluate(
     EpisodeBudgetExhausted
         RES-244 when the organization spent the set's budget.
     """
-    from resonance.services import access
 
     with space.work() as w:
         org = require_org(w.tx, actor)
@@ -873,22 +922,12 @@ def evaluate(
                 episodes=es.name,
                 budget=es.budget,
             )
-    assert es.dataset is not None
     run_id = f"agev-{uuid.uuid4().hex[:12]}"
-    grant = access.authorize(
-        space,
-        actor=es.owner,
-        ref=es.dataset,
-        purpose=Purpose.EVALUATE,
-        context={"for": actor, "agent": spec.ref, "episodes": es.name},
-    )
-    table = access.load_rows(space, grant.version)
     gw = ToolGateway(space, spec, actor, run_id)
-    target = spec.signal.target
-    unit = fault_unit(np.asarray(table.column(target).to_numpy(zero_copy_only=False), float))
+    episode_rows = _environment(space, es, spec, actor)
     outcomes, onsets = [], []
     for k, ep in enumerate(es.episodes):
-        part = _episode_rows(table, ep, target, unit)
+        part = episode_rows(ep)
         gw.observe_environment()
         scores = gw.predict(part)
         r = run_episode(gw, scores)
@@ -925,6 +964,41 @@ def evaluate(
             )
         )
     return ev
+
+
+def _environment(
+    space: Space, es: EpisodeSet, spec: AgentSpec, actor: str
+) -> Callable[[Episode], pa.Table]:
+    """What the agent observes in each episode of ``es``: replayed rows with the fault
+    added (read by the set's owner, on the ledger), or a fresh TEP run."""
+    from resonance.services import access
+
+    if es.environment is EnvironmentKind.TEP:
+        from resonance.services import tep
+
+        def simulated(ep: Episode) -> pa.Table:
+            idv = 0 if ep.fault is None else ep.fault.idv
+            onset = 0 if ep.fault is None else ep.fault.onset
+            return tep.simulate(seed=ep.seed, steps=ep.length, idv=idv, onset=onset)
+
+        return simulated
+    assert es.dataset is not None
+    grant = access.authorize(
+        space,
+        actor=es.owner,
+        ref=es.dataset,
+        purpose=Purpose.EVALUATE,
+        context={"for": actor, "agent": spec.ref, "episodes": es.name},
+    )
+    table = access.load_rows(space, grant.version)
+    target = spec.signal.target
+    if target not in table.column_names:
+        raise InvalidInput(
+            f"agent {spec.ref} watches {target!r}, which {es.dataset} does not hold",
+            agent=spec.ref,
+        )
+    unit = fault_unit(np.asarray(table.column(target).to_numpy(zero_copy_only=False), float))
+    return lambda ep: _episode_rows(table, ep, target, unit)
 
 
 def _episode_rows(table: pa.Table, ep: Episode, target: str, unit: float) -> pa.Table:
