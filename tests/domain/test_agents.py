@@ -28,19 +28,19 @@ from resonance.domain.errors import InvalidInput
 
 
 def _spec(**kw: object) -> AgentSpec:
-    base = dict(
-        name="watch",
-        version=1,
-        owner="lab",
-        scenario="energy-alerts",
-        industry="steel",
-        goal="alert early",
-        template="energy-anomaly",
-        models=(ModelLineage("kwh@1", "a" * 64, ("d@1",), ("b" * 64,)),),
-        observes=("d",),
-        tools=frozenset(Tool),
-        signal=Signal("residual", "y"),
-    )
+    base = {
+        "name": "watch",
+        "version": 1,
+        "owner": "lab",
+        "scenario": "energy-alerts",
+        "industry": "steel",
+        "goal": "alert early",
+        "template": "energy-anomaly",
+        "models": (ModelLineage("kwh@1", "a" * 64, ("d@1",), ("b" * 64,)),),
+        "observes": ("d",),
+        "tools": frozenset(Tool),
+        "signal": Signal("residual", "y"),
+    }
     base.update(kw)
     return AgentSpec(**base).checked()  # type: ignore[arg-type]
 

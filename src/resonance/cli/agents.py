@@ -8,7 +8,14 @@ from typing import Any
 import typer
 
 from resonance.cli.output import console, ctx_of, print_table, show
-from resonance.domain.agents import AgentLimits, AgentSpec, PlannerParams, Template, parse_tools
+from resonance.domain.agents import (
+    AgentLimits,
+    AgentSpec,
+    EnvironmentKind,
+    PlannerParams,
+    Template,
+    parse_tools,
+)
 from resonance.domain.errors import InvalidInput
 from resonance.services import agents as svc
 
@@ -201,7 +208,13 @@ def register_entry(
 def register_episodes(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Episode set name."),
-    dataset: str = typer.Option(..., "--dataset", help="Your held-out dataset to replay."),
+    dataset: str | None = typer.Option(
+        None, "--dataset", help="replay: your held-out dataset to replay."
+    ),
+    environment: EnvironmentKind = typer.Option(
+        EnvironmentKind.REPLAY, "--environment", help="replay, or tep (tep-studio)."
+    ),
+    idv: list[int] = typer.Option([], "--idv", help="tep: a disturbance (IDV) to draw from."),
     count: int = typer.Option(40, min=1, help="Episodes."),
     length: int = typer.Option(192, min=8, help="Steps per episode."),
     seed: int = typer.Option(..., "--seed", help="Secret seed of starts and faults."),
@@ -211,7 +224,8 @@ def register_episodes(
         (2.0, 5.0), help="Fault magnitude range (units of the watched value's noise)."
     ),
 ) -> None:
-    """Register sealed replay episodes; builders only ever see their count and budget."""
+    """Register sealed episodes (replay of your dataset, or TEP runs); builders only ever see
+    their count and budget."""
     c = ctx_of(ctx)
     if not 0 <= fault_share <= 1:
         raise InvalidInput("--fault-share is 0..1")
@@ -226,6 +240,8 @@ def register_episodes(
         budget=budget,
         fault_share=fault_share,
         magnitudes=magnitude,
+        environment=environment,
+        idvs=tuple(idv),
     )
     show(c, es.summary(), lambda: console.print(f"registered {len(es.episodes)} episodes"))
 

@@ -13,7 +13,13 @@ from resonance.api.deps import OrgDep, SpaceDep
 from resonance.api.errors import ERROR_RESPONSES
 from resonance.api.routers.jobs import submit_job
 from resonance.domain import forms
-from resonance.domain.agents import AgentLimits, PlannerParams, Template, parse_tools
+from resonance.domain.agents import (
+    AgentLimits,
+    EnvironmentKind,
+    PlannerParams,
+    Template,
+    parse_tools,
+)
 from resonance.domain.jobs import JobKind
 from resonance.services import agents as svc
 
@@ -58,10 +64,12 @@ class EvaluateBody(BaseModel):
 
 
 class EpisodesBody(BaseModel):
-    """Sealed replay episodes over one of the evaluator's datasets."""
+    """Sealed episodes: replay of one of the evaluator's datasets, or TEP runs."""
 
     name: str = Field(max_length=63, examples=["kwh-sealed"])
-    dataset: str = Field(max_length=100, examples=["energy-eval"])
+    environment: EnvironmentKind = EnvironmentKind.REPLAY
+    dataset: str | None = Field(None, max_length=100, examples=["energy-eval"])
+    idvs: list[int] = Field(default_factory=list, max_length=28, description="tep: IDVs")
     count: int = Field(40, ge=1, le=10_000)
     length: int = Field(192, ge=8, le=100_000)
     seed: int = Field(ge=0, le=2**31 - 1)
@@ -79,7 +87,7 @@ def list_episode_sets(space: SpaceDep, _: OrgDep) -> list[dict[str, Any]]:
 
 @router.post("/episodes", status_code=201)
 def register_episodes(body: EpisodesBody, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
-    """Register sealed episodes (evaluators, over their own datasets)."""
+    """Register sealed episodes (evaluators): replay of their own dataset, or TEP runs."""
     es = svc.register_episodes(
         space,
         actor=me.name,
@@ -91,6 +99,8 @@ def register_episodes(body: EpisodesBody, space: SpaceDep, me: OrgDep) -> dict[s
         budget=body.budget,
         fault_share=body.fault_share,
         magnitudes=(body.magnitude_min, body.magnitude_max),
+        environment=body.environment,
+        idvs=tuple(body.idvs),
     )
     return forms.plain(es.summary())
 
