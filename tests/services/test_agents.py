@@ -17,7 +17,7 @@ from resonance.domain.errors import (
     TaskNotSupported,
     ToolNotAllowed,
 )
-from resonance.domain.registry import ModelKind, ScenarioFile
+from resonance.domain.registry import LandingCase, ModelKind, ScenarioFile
 from resonance.services import agents, ledger, registry, review
 from resonance.services.space import Space
 from tests.agent_seed import AgentSeed, seed_agent
@@ -220,3 +220,17 @@ def test_an_evaluated_agent_enters_the_registry(lite_space: Space, seeded: Agent
     entry = agents.list_in_registry(lite_space, actor="builder", agent=spec.ref)
     assert entry.kind is ModelKind.AGENT and "mean delay" in entry.description
     assert [m.name for m in registry.list_models(lite_space)] == ["kwh-listed"]
+    case = registry.record_case(
+        lite_space,
+        actor="builder",
+        case=LandingCase(
+            name="kwh-at-plant-c",
+            model="kwh-listed",
+            adopter="plant-c",
+            region="Liaoning",
+            description="energy alerts at plant-c's rolling mill",
+            recorded_by="builder",
+            evidence="deployment:plant-c/alerts-2026",
+        ),
+    )
+    assert [c.name for c in registry.list_cases(lite_space, model="kwh-listed")] == [case.name]
