@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from resonance.domain.agents import (
-    AgentEvaluation,
-    AgentRun,
-    AgentSpec,
-    EnvironmentKind,
-    Episode,
-    EpisodeSet,
-    RunStatus,
-)
 from resonance.storage import tables_agents as t
 from resonance.storage.sql.base import SqlRepoBase
 
+if TYPE_CHECKING:  # the records (and numpy) load only when an agent is read or written
+    from resonance.domain.agents import (
+        AgentEvaluation,
+        AgentRun,
+        AgentSpec,
+        EpisodeSet,
+        RunStatus,
+    )
+
 
 def _run(r: Any) -> AgentRun:
+    from resonance.domain.agents import AgentRun, RunStatus
+
     return AgentRun(
         id=r.id,
         agent=r.agent,
@@ -34,6 +36,8 @@ def _run(r: Any) -> AgentRun:
 
 
 def _episode_set(r: Any) -> EpisodeSet:
+    from resonance.domain.agents import EnvironmentKind, Episode, EpisodeSet
+
     return EpisodeSet(
         name=r.name,
         owner=r.owner,
@@ -69,6 +73,8 @@ class SqlAgentRepo(SqlRepoBase):
         else:
             stmt = stmt.where(a.c.version == version)
         row = self.conn.execute(stmt).first()
+        from resonance.domain.agents import AgentSpec
+
         return None if row is None else AgentSpec.from_dict(row.spec)
 
     def list_agents(
@@ -80,6 +86,8 @@ class SqlAgentRepo(SqlRepoBase):
             stmt = stmt.where(a.c.owner == owner)
         if scenario is not None:
             stmt = stmt.where(a.c.scenario == scenario)
+        from resonance.domain.agents import AgentSpec
+
         return [AgentSpec.from_dict(r.spec) for r in self.conn.execute(stmt)]
 
     def add_agent_run(self, run: AgentRun) -> None:
@@ -129,6 +137,8 @@ class SqlAgentRepo(SqlRepoBase):
         return [_run(x) for x in self.conn.execute(stmt)]
 
     def request_agent_stop(self, agent: str) -> list[str]:
+        from resonance.domain.agents import RunStatus
+
         r = t.agent_runs
         ids = [
             x.id
@@ -188,6 +198,8 @@ class SqlAgentRepo(SqlRepoBase):
         episodes: str | None = None,
         organization: str | None = None,
     ) -> list[AgentEvaluation]:
+        from resonance.domain.agents import AgentEvaluation
+
         v = t.agent_evaluations
         stmt = sa.select(v).order_by(v.c.created_at, v.c.id)
         if agent is not None:
