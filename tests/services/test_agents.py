@@ -189,7 +189,7 @@ def test_sealed_evaluation_gives_task_metrics_within_a_budget(
         if e.action == "data.accessed" and e.actor == "evaluator"
         and e.payload.get("episodes") == seeded.episodes
     ]  # fmt: skip
-    assert len(reads) == 3 and reads[0].payload["for"] == "builder"
+    assert len(reads) == 3 and reads[0].payload["on_behalf_of"] == "builder"
 
 
 def test_an_evaluated_agent_enters_the_registry(lite_space: Space, seeded: AgentSeed) -> None:

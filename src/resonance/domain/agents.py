@@ -523,6 +523,8 @@ def make_sim_episodes(
     ``idvs`` in ``fault_share`` of them, switched on in the episode's middle half."""
     if length < 8 or count < 1 or not idvs or not 0 <= fault_share <= 1:
         raise InvalidInput("simulator episodes need 1+ of 8+ steps and 1+ disturbance")
+    if any(not 1 <= i <= 28 for i in idvs):
+        raise InvalidInput("a disturbance is one of IDV 1..28", idvs=list(idvs))
     rng = np.random.default_rng(seed)
     out = []
     for _i in range(count):

@@ -988,7 +988,7 @@ def _environment(
         actor=es.owner,
         ref=es.dataset,
         purpose=Purpose.EVALUATE,
-        context={"for": actor, "agent": spec.ref, "episodes": es.name},
+        context={"on_behalf_of": actor, "agent": spec.ref, "episodes": es.name},
     )
     table = access.load_rows(space, grant.version)
     target = spec.signal.target
