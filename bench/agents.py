@@ -31,6 +31,7 @@ quick look.
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -270,6 +271,7 @@ def tep_run(*, episodes: int, steps: int, seed: int) -> dict[str, Any]:
         "planner": agent.planner.to_dict(),
         "eval_s": eval_s,
         "sim_s": sim_s,
+        "load": os.getloadavg()[0],
         "setup_s": setup_s,
         "hours": ev.metrics["hours"],
         "episodes": episodes,
@@ -323,6 +325,15 @@ def section(r: dict[str, Any], *, title: str, environment: str, signal: str) -> 
         f"false-alarm rate: {'MET' if faster(fe) and faster(pe) else 'MISSED'}",
         f"- throughput: {thr:.1f} simulated hours per wall second per agent, the environment "
         f"included (target ≥ 20): {'MET' if thr >= 20 else 'MISSED'}",
+        *(
+            [
+                f"  (the simulator alone, re-simulating the same episodes for the baselines: "
+                f"{float(r['hours']) / float(r['sim_s']):.1f} simulated hours per wall second; "
+                f"load average {r['load']:.1f} on this machine's 2 cores during the run)"
+            ]
+            if "sim_s" in r
+            else []
+        ),
         "",
         f"Wall time: setup (seed, train, tune) {r['setup_s']:.0f} s, sealed evaluation "
         f"{r['eval_s']:.1f} s"
