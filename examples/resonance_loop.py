@@ -245,10 +245,19 @@ def review_as_owner(space: Space, truth: list[str], flips: int) -> Review:
     return Review(flips, len(items), found, right, accepted, len(items) - accepted, result.versions)
 
 
-def use_reviewed(space: Space) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Train on the unreviewed and on the reviewed version; score both on the sealed suite."""
+Score = tuple[float | None, float]
+"""Sealed macro-F1 as the builder is shown it (``None``: the Ladder released nothing new), and
+the worst slice's macro-F1."""
+
+
+def use_reviewed(space: Space) -> tuple[Score, Score]:
+    """Train on the unreviewed and on the reviewed version; score both on the sealed suite.
+
+    The builder sees a sealed score only when it beats its best so far by the Ladder's margin
+    (issue 9): a model no better than the loop's final one is "not released".
+    """
     say("[bold]4. Later training uses the reviewed version[/] (steel-plant-a names it now)")
-    scores = []
+    scores: list[Score] = []
     for name, plant_a in (
         ("steel-unreviewed", "steel-plant-a@1"),
         ("steel-reviewed", "steel-plant-a"),
@@ -264,12 +273,25 @@ def use_reviewed(space: Space) -> tuple[tuple[float, float], tuple[float, float]
             space, actor=BUILDER, model=mv.ref, suite="steel-suite", label_issues=False
         )
         slices = [float(s["macro_f1"]) for s in run.diagnosis.get("slices", []) if "macro_f1" in s]
-        scores.append((float(run.metrics["macro_f1"]), min(slices) if slices else float("nan")))
-        say(f"   {mv.ref} on {', '.join(mv.datasets)}")
+        shown = run.metrics.get("macro_f1")
+        score = float(shown) if shown is not None else None
+        scores.append((score, min(slices) if slices else float("nan")))
+        said = f"macro-F1 {score:.3f}" if score is not None else "not released (no better)"
+        say(f"   {mv.ref} on {', '.join(mv.datasets)}: {said}")
     return scores[0], scores[1]
 
 
-def final_table(r: Review, before: tuple[float, float], after: tuple[float, float]) -> None:
+def _change(before: float | None, after: float | None) -> str:
+    if before is None or after is None:
+        return f"{_shown(before)} → {_shown(after)}"
+    return f"{before:.3f} → {after:.3f} ({after - before:+.3f})"
+
+
+def _shown(value: float | None) -> str:
+    return f"{value:.3f}" if value is not None else "not released"
+
+
+def final_table(r: Review, before: Score, after: Score) -> None:
     """Flipped labels found, fixed, and the score lift, in 80 columns."""
     precision = r.found / r.proposed if r.proposed else float("nan")
     recall = r.found / r.flips if r.flips else float("nan")
@@ -286,10 +308,8 @@ def final_table(r: Review, before: tuple[float, float], after: tuple[float, floa
             ("fixed after plant-a's review", f"{r.accepted} accepted, {r.rejected} rejected"),
             ("review effort", f"{effort:.2f} rows looked at per fix"),
             ("flipped labels left", r.flips - r.accepted),
-            ("macro-F1 on the sealed suite", f"{before[0]:.3f} → {after[0]:.3f} "
-             f"({after[0] - before[0]:+.3f})"),
-            ("worst-slice macro-F1", f"{before[1]:.3f} → {after[1]:.3f} "
-             f"({after[1] - before[1]:+.3f})"),
+            ("macro-F1 on the sealed suite", _change(before[0], after[0])),
+            ("worst-slice macro-F1", _change(before[1], after[1])),
         ],
     )  # fmt: skip
 

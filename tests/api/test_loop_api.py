@@ -87,7 +87,8 @@ def test_the_loop_data_stays_under_its_sources_policies(
 ) -> None:
     """Issue 9's API reproduction: rows, re-grant and crafted versions of ``<run>-data``."""
     api, seeded = looped
-    assert api.post("/loop/runs", org="builder", json=_body(seeded)).status_code == 201
+    job = run_queued_job(api, api.post("/loop/runs", org="builder", json=_body(seeded)), "builder")
+    assert job["status"] == "succeeded", job
     rows = api.get("/datasets/api-loop-data/rows?purpose=download", org="builder")
     assert_error(rows, "RES-120")
     err = assert_error(

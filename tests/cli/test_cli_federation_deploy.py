@@ -128,7 +128,8 @@ def test_a_regression_trains_across_processes(
         processes.append(subprocess.Popen(
             [RESONANCE, "--space", str(root), "--as", member, "node", "start",
              "--superlink", f"127.0.0.1:{port}", "--dataset", ref, "--port", str(_free_port())],
-            stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            env={**env, "RESONANCE_TOKEN": org_token(root, member) or ""},
         ))  # fmt: skip
     exclude = [f"--exclude={c}" for c in EXCLUDE]
     model = Cli(root).json(

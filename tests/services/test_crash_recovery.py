@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from resonance.domain.datasets import Transformation
 from resonance.services import access, catalog, integrity, ledger, review
 from resonance.services import loop as loops
@@ -60,6 +62,7 @@ def test_a_killed_loop_is_marked_failed_and_its_name_reused(
         table=access.load_rows(lite_space, pooled).slice(1),
         parents=(pooled.ref,),
         transformation=Transformation("drop", {"rows": [0]}, "candidate of iteration 1"),
+        provenance=catalog.row_provenance(lite_space, pooled).take(np.arange(1, pooled.row_count)),
     )
 
     recovered = loops.recover_runs(lite_space)

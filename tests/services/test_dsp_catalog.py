@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow.csv as pcsv
 import pytest
 from pyshacl import validate
@@ -18,6 +19,7 @@ from resonance.domain.errors import NotFound, OdrlUnsupported, RoleRequired
 from resonance.domain.industries import INDUSTRIES
 from resonance.domain.odrl import dataset_iri, org_iri
 from resonance.domain.policies import Grant, Purpose
+from resonance.domain.provenance import RowProvenance
 from resonance.services import catalog, dsp_catalog, ledger, policies
 from resonance.services.catalog import NewDataset
 from resonance.services.space import Space
@@ -55,6 +57,7 @@ def _seed(space: Space) -> None:
         table=table,
         parents=("steel-a@1",),
         transformation=Transformation("drop", {"rows": 1041}, "test"),
+        provenance=RowProvenance.whole("steel-a@1", 1941).take(np.arange(900)),
     )
     policies.set_policy(
         space,

@@ -10,6 +10,7 @@ import pytest
 from resonance.domain.errors import NotFound, RoleRequired
 from resonance.domain.modeling import ModelSpec
 from resonance.domain.policies import parse_grant
+from resonance.reports.valuation import render_statement
 from resonance.services import evaluation, federation, ledger, policies, training, valuation
 from resonance.services.space import Space
 from resonance.training.federated.apps import FederationConfig
@@ -39,12 +40,15 @@ def test_federated_model_member_values_sum_to_the_full_score(
     valued = ledger.entries(lite_space, action="contribution.valued")
     assert [e.object_id for e in valued] == ["steel-fed@1"]
     assert "Pastry" not in json.dumps(valued[0].payload)
-    md = valuation.statement(lite_space, "steel-fed")
+    md = render_statement(valuation.benefit_statement(lite_space, "steel-fed"))
     assert "steel-fed@1" in md and all(f"| {m} |" in md for m in MEMBERS)
     mv = training.get_model(lite_space, "steel-fed")
     assert all(h[:16] in md for h in mv.dataset_hashes)
-    page = valuation.statement(lite_space, "steel-fed", fmt="html")
+    page = render_statement(valuation.benefit_statement(lite_space, "steel-fed"), "html")
     assert page.startswith("<!doctype html>") and "<td>plant-a</td>" in page
+    # rows sit in tables and no Markdown syntax leaks into the page (issue 16)
+    assert page.count("<table") == 2 and page.count("<tr>") == page.count("</tr>")
+    assert "**" not in page and "|---" not in page
 
 
 def test_pooled_model_values_and_statement_before_valuation(
@@ -62,7 +66,9 @@ def test_pooled_model_values_and_statement_before_valuation(
         spec=ModelSpec("sklearn-logreg"),
         datasets=fed.refs,
     )
-    assert "No contribution valuation" in valuation.statement(lite_space, "steel-pool")
+    assert "No contribution valuation" in render_statement(
+        valuation.benefit_statement(lite_space, "steel-pool")
+    )
     evaluation.register_suite(lite_space, actor="evaluator", name="steel-s", dataset=fed.sealed)
     with pytest.raises(RoleRequired):  # nobody else starts retrains under the builder's grants
         valuation.value_model(lite_space, actor="plant-a", model="steel-pool", suite="steel-s")

@@ -92,7 +92,14 @@ def print_metrics(run: EvaluationRun) -> None:
             if isinstance(v, float)
         ],
     )
-    if "per_class_recall" not in run.metrics:  # regression: no classes
+    ladder = run.metrics.get("ladder")
+    if isinstance(ladder, dict) and not ladder.get("released", True):
+        console.print(
+            f"Not released: this score did not beat your best released score "
+            f"({ladder.get('best')}) by the Ladder's margin ({ladder.get('margin')}); "
+            "the suite shows nothing more of this query"
+        )
+    if "per_class_recall" not in run.metrics:  # regression, or not released: no classes
         return
     support = run.metrics.get("support", {})
     print_table(
@@ -135,8 +142,9 @@ def print_diagnosis(diagnosis: dict[str, Any]) -> None:
             ],
         )
     elif issues is not None:
+        what = "target" if str(issues.get("method", "")).startswith("out-of-fold") else "label"
         print_table(
-            f"Suspected label errors in training data: {issues['count']} ({issues['share']:.1%})",
+            f"Suspected {what} errors in training data: {issues['count']} ({issues['share']:.1%})",
             ["member", "suspected rows (the rows go to their owner only)"],
             sorted(issues.get("per_member", {}).items()),
         )

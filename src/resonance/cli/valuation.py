@@ -40,7 +40,10 @@ def value(
     result = valuation.Valuation(**job.result["valuation"])
     if statement is not None:
         fmt = "html" if statement.suffix.lower() in (".html", ".htm") else "markdown"
-        statement.write_text(valuation.statement(space, result.model, fmt=fmt), encoding="utf-8")
+        from resonance.reports.valuation import render_statement
+
+        text = render_statement(valuation.benefit_statement(space, result.model), fmt)
+        statement.write_text(text, encoding="utf-8")
 
     def human() -> None:
         console.print(

@@ -15,8 +15,7 @@ and the result are on the ledger, never rows.
 
 from __future__ import annotations
 
-import html
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -371,54 +370,77 @@ def value_model(
     return result
 
 
-def statement(space: Space, model: str, *, fmt: str = "markdown") -> str:
-    """Benefit-sharing statement of a model version, from the ledger alone."""
+@dataclass(frozen=True)
+class MemberLine:
+    """One member's row of a benefit-sharing statement."""
+
+    member: str
+    rows: int
+    share: float
+    shapley: float
+    leave_one_out: float
+    knn_shapley: float
+
+
+@dataclass(frozen=True)
+class BenefitStatement:
+    """A model version's benefit-sharing statement, read from the ledger alone.
+
+    ``trained_*`` come from its ``model.trained`` entry (``None`` when absent);
+    ``members`` from its latest ``contribution.valued`` entry (empty when none).
+    Higher values mean a more valuable contribution.
+    """
+
+    model: str
+    trained_by: str | None = None
+    trained_at: str | None = None
+    trainer: str | None = None
+    artifact: str | None = None
+    datasets: tuple[tuple[str, str], ...] = ()
+    suite: str | None = None
+    metric: str | None = None
+    full_score: float | None = None
+    method: str | None = None
+    valued_seq: int | None = None
+    members: tuple[MemberLine, ...] = ()
+
+
+def benefit_statement(space: Space, model: str) -> BenefitStatement:
+    """The benefit-sharing statement of a model version, from the ledger alone
+    (render it with :mod:`resonance.reports.valuation`)."""
     version = get_model(space, model)
     trained = entries(space, action="model.trained", object_id=version.ref, limit=None)
     valued = entries(space, action="contribution.valued", object_id=version.ref, limit=None)
-    lines = [f"# Benefit-sharing statement: {version.ref}", ""]
+    out = BenefitStatement(version.ref)
     if trained:
-        p = trained[-1].payload
-        lines += [
-            f"Trained by **{trained[-1].actor}** on {trained[-1].timestamp} with {p['trainer']}"
-            f" (artifact `{p['artifact_hash'][:16]}`).",
-            "",
-            "| dataset version | sha256 |",
-            "|---|---|",
-            *[f"| {ref} | `{h[:16]}` |" for ref, h in p["datasets"].items()],
-            "",
-        ]
+        t = trained[-1]
+        out = replace(
+            out,
+            trained_by=t.actor,
+            trained_at=t.timestamp,
+            trainer=str(t.payload["trainer"]),
+            artifact=str(t.payload["artifact_hash"])[:16],
+            datasets=tuple((ref, str(h)[:16]) for ref, h in t.payload["datasets"].items()),
+        )
     if valued:
-        v = valued[-1].payload
-        lines += [
-            f"Contributions on suite **{v['suite']}** ({v['metric']} {v['full_score']:.4f}, "
-            f"{v['method']} Shapley), ledger entry #{valued[-1].seq}:",
-            "",
-            "| member | rows | share | Shapley | leave-one-out | KNN-Shapley (rows) |",
-            "|---|---|---|---|---|---|",
-        ]
-        for name, m in v["members"].items():
-            lines.append(
-                f"| {name} | {int(m['rows'])} | {m['share']:.1%} | {m['shapley']:.4f} "
-                f"| {m['leave_one_out']:.4f} | {m['knn_shapley']:.4f} |"
-            )
-        lines += ["", "Higher values mean a more valuable contribution."]
-    else:
-        lines.append("No contribution valuation is on the ledger yet (run `resonance value`).")
-    text = "\n".join(lines) + "\n"
-    return text if fmt == "markdown" else _html(text)
-
-
-def _html(markdown: str) -> str:
-    body = []
-    for line in markdown.splitlines():
-        if line.startswith("# "):
-            body.append(f"<h1>{html.escape(line[2:])}</h1>")
-        elif line.startswith("|---"):
-            continue
-        elif line.startswith("|"):
-            cells = [html.escape(c.strip()) for c in line.strip("|").split("|")]
-            body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-        elif line:
-            body.append(f"<p>{html.escape(line)}</p>")
-    return "<!doctype html><html><body>\n" + "\n".join(body) + "\n</body></html>\n"
+        v = valued[-1]
+        out = replace(
+            out,
+            suite=str(v.payload["suite"]),
+            metric=str(v.payload["metric"]),
+            full_score=float(v.payload["full_score"]),
+            method=str(v.payload["method"]),
+            valued_seq=v.seq,
+            members=tuple(
+                MemberLine(
+                    name,
+                    int(m["rows"]),
+                    float(m["share"]),
+                    float(m["shapley"]),
+                    float(m["leave_one_out"]),
+                    float(m["knn_shapley"]),
+                )
+                for name, m in v.payload["members"].items()
+            ),
+        )
+    return out

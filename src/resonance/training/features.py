@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,25 @@ class TimeSetup:
     time_column: str | None = None
     group_key: str | None = None
     features: TimeFeatures | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize to plain JSON types."""
+        return {
+            "time_column": self.time_column,
+            "group_key": self.group_key,
+            "features": self.features.to_dict() if self.features else None,
+        }
+
+    @staticmethod
+    def from_dict(data: dict[str, Any] | None) -> TimeSetup | None:
+        """Inverse of :meth:`to_dict`; ``None`` stays ``None``."""
+        if not data:
+            return None
+        return TimeSetup(
+            data.get("time_column"),
+            data.get("group_key"),
+            TimeFeatures.from_dict(data.get("features")),
+        )
 
     def order(self, table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
         """Rows sorted by group, then time, then file order; and each row's group code."""

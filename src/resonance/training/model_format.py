@@ -9,7 +9,7 @@ that is data, not code:
 * scikit-learn: skops (``estimator.skops``), loaded only when every type in the
   file is on skops' default list or on :data:`SKOPS_TRUSTED` (an explicit
   allow-list); anything else is refused before a single object is built;
-* parameter-exchange (federated) models: their arrays in ``estimator.npz``,
+* parameter-exchange (federated) classifiers and regressors: their arrays in ``estimator.npz``,
   read with ``allow_pickle=False``.
 
 Torch is never stored: the optional torch backend trains the same numpy
@@ -31,8 +31,8 @@ import numpy as np
 from resonance.domain.datasets import LabelSpec
 from resonance.domain.errors import ResonanceError
 from resonance.domain.modeling import ModelSpec, Task
-from resonance.training.features import FeatureEncoder
-from resonance.training.federated.models import ExchangedClassifier
+from resonance.training.features import FeatureEncoder, TimeSetup
+from resonance.training.federated.models import ExchangedClassifier, ExchangedRegressor
 from resonance.training.trainers import FittedModel
 
 FORMAT = "resonance-model/1"
@@ -75,16 +75,31 @@ class BoosterModel:
 
 def encoder_to_dict(enc: FeatureEncoder) -> dict[str, Any]:
     """The encoder as plain JSON types."""
-    return {"numeric": enc.numeric, "categorical": enc.categorical, "medians": enc.medians}
+    return {
+        "numeric": enc.numeric,
+        # pairs, not a mapping: the manifest is written with sorted keys, and the one-hot
+        # columns must come back in the order the estimator was fitted with
+        "categorical": [[name, cats] for name, cats in enc.categorical.items()],
+        "medians": enc.medians,
+        "time": enc.time.to_dict() if enc.time is not None else None,
+        "group_key": enc.group_key,
+    }
 
 
 def encoder_from_dict(data: dict[str, Any]) -> FeatureEncoder:
     """Inverse of :func:`encoder_to_dict`."""
     return FeatureEncoder(
         numeric=[str(c) for c in data["numeric"]],
-        categorical={str(k): [str(c) for c in v] for k, v in data["categorical"].items()},
+        categorical={str(k): [str(c) for c in v] for k, v in _pairs(data["categorical"])},
         medians={str(k): float(v) for k, v in data["medians"].items()},
+        time=TimeSetup.from_dict(data.get("time")),
+        group_key=str(data["group_key"]) if data.get("group_key") else None,
     )
+
+
+def _pairs(value: Any) -> list[tuple[Any, Any]]:
+    """``[[name, categories], ...]`` (or a mapping, as some files hold it) as pairs, in order."""
+    return list(value.items()) if isinstance(value, dict) else [(k, v) for k, v in value]
 
 
 def _estimator_part(est: Any, task: Task) -> tuple[dict[str, Any], str, bytes]:
@@ -95,6 +110,17 @@ def _estimator_part(est: Any, task: Task) -> tuple[dict[str, Any], str, bytes]:
         arrays.update(mean=est.mean, scale=est.scale, classes=est.classes_)
         np.savez(buf, **arrays)
         return {"kind": "exchanged", "params": len(est.params)}, "estimator.npz", buf.getvalue()
+    if isinstance(est, ExchangedRegressor):
+        buf = io.BytesIO()
+        arrays = {f"param_{i}": p for i, p in enumerate(est.params)}
+        arrays.update(
+            mean=est.mean,
+            scale=est.scale,
+            target=np.asarray([est.target_mean, est.target_scale], dtype=float),
+        )
+        np.savez(buf, **arrays)
+        desc = {"kind": "exchanged-regressor", "params": len(est.params)}
+        return desc, "estimator.npz", buf.getvalue()
     if isinstance(est, BoosterModel):
         booster, classes = est.booster, est.classes_
     elif type(est).__module__.startswith("lightgbm"):
@@ -170,6 +196,8 @@ def loads(data: bytes, *, error: type[ResonanceError]) -> FittedModel:
     kind = desc.get("kind")
     if kind == "exchanged":
         est: Any = _load_exchanged(raw, int(desc["params"]), error=error)
+    elif kind == "exchanged-regressor":
+        est = _load_exchanged_regressor(raw, int(desc["params"]), error=error)
     elif kind == "lightgbm":
         import lightgbm as lgb
 
@@ -185,6 +213,23 @@ def loads(data: bytes, *, error: type[ResonanceError]) -> FittedModel:
     else:
         raise error(f"unknown estimator kind {kind!r} in the model file")
     return FittedModel(spec, encoder, est, classes, label)
+
+
+def _load_exchanged_regressor(
+    raw: bytes, n: int, *, error: type[ResonanceError]
+) -> ExchangedRegressor:
+    try:
+        with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
+            target = np.asarray(npz["target"], dtype=float)
+            return ExchangedRegressor(
+                params=[np.asarray(npz[f"param_{i}"]) for i in range(n)],
+                mean=np.asarray(npz["mean"]),
+                scale=np.asarray(npz["scale"]),
+                target_mean=float(target[0]),
+                target_scale=float(target[1]),
+            )
+    except (ValueError, KeyError, OSError, IndexError) as exc:
+        raise error(f"the model's arrays do not load: {exc}") from None
 
 
 def _load_exchanged(raw: bytes, n: int, *, error: type[ResonanceError]) -> ExchangedClassifier:

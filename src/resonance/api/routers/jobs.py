@@ -88,7 +88,7 @@ def submit_train(
     body: TrainBody, request: Request, response: Response, space: SpaceDep, me: OrgDep
 ) -> dict[str, Any]:
     """Queue a training job (the body of POST /models); returns the job (202)."""
-    params = body.model_dump(mode="json")
+    params = body.job_params()
     return submit_job(request, response, space, me.name, JobKind.TRAIN, params)
 
 
@@ -97,7 +97,7 @@ def submit_loop(
     body: LoopBody, request: Request, response: Response, space: SpaceDep, me: OrgDep
 ) -> dict[str, Any]:
     """Queue a resonance loop run (the body of POST /loop/runs); returns the job (202)."""
-    params = body.model_dump(mode="json")
+    params = body.job_params()
     return submit_job(request, response, space, me.name, JobKind.LOOP, params)
 
 

@@ -65,6 +65,13 @@ class LoopBody(BaseModel):
         default_factory=list, max_length=20
     )
 
+    def job_params(self) -> dict[str, Any]:
+        """The loop job's parameters (``services.job_kinds.LoopJob``)."""
+        params = self.model_dump(mode="json", exclude={"lag_columns", "lags", "windows"})
+        tf = parse_time_features(list(self.lag_columns), self.lags, self.windows)
+        params["time_features"] = tf.to_dict() if tf else None
+        return params
+
 
 @router.post("/runs", status_code=202)
 def run(
@@ -80,10 +87,7 @@ def run(
     """
     from resonance.api.routers.jobs import submit_job
 
-    params = body.model_dump(exclude={"lag_columns", "lags", "windows"})
-    time_features = parse_time_features(list(body.lag_columns), body.lags, body.windows)
-    params["time_features"] = time_features.to_dict() if time_features else None
-    return submit_job(request, response, space, me.name, JobKind.LOOP, params)
+    return submit_job(request, response, space, me.name, JobKind.LOOP, body.job_params())
 
 
 @router.get("/runs")

@@ -51,6 +51,13 @@ class TrainBody(BaseModel):
         default_factory=list, max_length=20
     )
 
+    def job_params(self) -> dict[str, Any]:
+        """The training job's parameters (``services.job_kinds.TrainJob``)."""
+        params = self.model_dump(mode="json", exclude={"lag_columns", "lags", "windows"})
+        tf = parse_time_features(list(self.lag_columns), self.lags, self.windows)
+        params["time_features"] = tf.to_dict() if tf else None
+        return params
+
 
 @router.get("")
 def list_models(

@@ -85,7 +85,10 @@ def statement(
     fmt: Annotated[str, Query(alias="format", pattern="^(md|html)$")] = "md",
 ) -> Response:
     """The benefit-sharing statement of a model version, from the ledger alone."""
+    from resonance.reports.valuation import render_statement
+
+    found = valuation.benefit_statement(space, ref)
     if fmt == "html":
-        return HTMLResponse(valuation.statement(space, ref, fmt="html"))
-    text = valuation.statement(space, ref, fmt="markdown")
+        return HTMLResponse(render_statement(found, "html"))
+    text = render_statement(found, "markdown")
     return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")

@@ -24,7 +24,6 @@ from flwr.serverapp.strategy.strategy_utils import aggregate_metricrecords
 
 from resonance.domain.datasets import LabelSpec, Task
 from resonance.domain.errors import InvalidInput, TrainingFailed
-from resonance.domain.modeling import TimeFeatures
 from resonance.training.features import (
     FeatureEncoder,
     TimeSetup,
@@ -55,21 +54,11 @@ Loader = Callable[[], MemberData]
 
 
 def _time_dict(setup: TimeSetup | None) -> dict[str, Any] | None:
-    if setup is None:
-        return None
-    return {
-        "time_column": setup.time_column,
-        "group_key": setup.group_key,
-        "features": setup.features.to_dict() if setup.features else None,
-    }
+    return setup.to_dict() if setup is not None else None
 
 
 def _time_setup(data: dict[str, Any] | None) -> TimeSetup | None:
-    if not data:
-        return None
-    return TimeSetup(
-        data.get("time_column"), data.get("group_key"), TimeFeatures.from_dict(data.get("features"))
-    )
+    return TimeSetup.from_dict(data)
 
 
 def _schema_of(data: MemberData) -> dict[str, Any]:
