@@ -16,7 +16,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "resonance"
 
 FORBIDDEN = {
     "domain": ("services", "storage", "api", "cli", "web", "reports", "training"),
-    "services": ("api", "cli", "web"),
+    "services": ("api", "cli", "web", "flower"),
     "storage": ("services", "api", "cli", "web"),
     # the API and the console are peers: they meet only in resonance.server
     "api": ("cli", "web", "training", "storage"),
@@ -24,6 +24,8 @@ FORBIDDEN = {
     "web": ("api", "cli", "training", "storage"),
     "reports": ("api", "cli", "web", "training", "storage"),
     "jobs": ("api", "cli", "web", "training", "storage"),
+    # Flower's entry points (deployment mode) are an adapter: they use services and training
+    "flower": ("api", "cli", "web", "storage"),
 }
 
 # third-party packages a layer must not import
@@ -33,6 +35,7 @@ FORBIDDEN_EXTERNAL = {
     "web": ("sqlalchemy",),
     "cli": ("sqlalchemy",),
     "jobs": ("sqlalchemy",),
+    "flower": ("sqlalchemy",),
 }
 
 
@@ -127,3 +130,18 @@ def test_the_architecture_page_names_every_package() -> None:
     packages = sorted(p.name for p in SRC.iterdir() if (p / "__init__.py").exists())
     assert [p for p in packages if f"`{p}`" not in page] == []
     assert set(FORBIDDEN) <= set(packages)
+
+
+def test_domain_errors_carry_no_http_status() -> None:
+    """The error catalog says what kind of failure an error is; only the API maps kinds to HTTP
+    statuses (``api/errors.HTTP_STATUS``), and it maps every kind."""
+    from dataclasses import fields
+
+    from resonance.api.errors import HTTP_STATUS
+    from resonance.domain.errors import ERROR_CATALOG, ErrorSpec, Kind
+
+    assert [f.name for f in fields(ErrorSpec)] == ["code", "kind", "summary"]
+    assert all(isinstance(spec.kind, Kind) for spec in ERROR_CATALOG.values())
+    assert set(HTTP_STATUS) == set(Kind)
+    source = (SRC / "domain" / "errors.py").read_text()
+    assert "http" not in source.lower()

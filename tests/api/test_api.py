@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from resonance.domain.errors import ERROR_CATALOG
+from resonance.api.errors import status_of
 from resonance.server import create_app
 from resonance.services.space import Space
 from tests.api.conftest import Api
@@ -27,7 +27,7 @@ def assert_error(resp: Any, code: str | tuple[str, ...]) -> dict[str, Any]:
     assert set(body["error"]) == {"code", "message", "details"}, body
     codes = (code,) if isinstance(code, str) else code
     assert body["error"]["code"] in codes, body
-    assert resp.status_code == ERROR_CATALOG[body["error"]["code"]].http_status, body
+    assert resp.status_code == status_of(body["error"]["code"]), body
     assert body["error"]["message"]
     return body["error"]
 

@@ -43,10 +43,20 @@ def test_help_dataset_list_and_the_review_queue_load_no_heavy_library(tmp_path: 
     sp = ["--space", str(tmp_path / "sp"), "--as", "operator"]
     # the root help needs neither Rich nor a store; browsing the embedded catalog (and checking
     # the token) no SQLAlchemy
-    assert _loaded(_cli(["--help"]), (*HEAVY, "rich", "sqlalchemy")) == []
-    assert _loaded(_cli([*sp, "dataset", "list"]), (*HEAVY, "sqlalchemy"), token=token) == []
+    assert _loaded(_cli(["--help"]), (*HEAVY, "rich", "sqlalchemy", "httpx")) == []
+    assert (
+        _loaded(_cli([*sp, "dataset", "list"]), (*HEAVY, "sqlalchemy", "httpx"), token=token) == []
+    )
     for args in ([*sp, "review", "--help"], [*sp, "review", "list"], [*sp, "my-data"]):
         assert _loaded(_cli(args), token=token) == [], args
+
+
+def test_only_remote_mode_loads_httpx() -> None:
+    # --remote loads the HTTP client (a refused connection still fails with its coded error)
+    code = _cli(["--remote", "http://127.0.0.1:9", "whoami"]).replace(
+        "assert not exc.code", "assert exc.code == 1"
+    )
+    assert _loaded(code, ("httpx",), token="res_x") == ["httpx"]
 
 
 def test_a_command_still_loads_what_it_needs() -> None:

@@ -24,6 +24,7 @@ from resonance.domain.errors import (
     Conflict,
     FileTooLarge,
     InvalidInput,
+    Kind,
     NotFound,
     ResonanceError,
     RoleRequired,
@@ -60,9 +61,31 @@ def _response(status: int, body: dict[str, Any]) -> JSONResponse:
     return JSONResponse(jsonable_encoder(body), status_code=status, headers=headers)
 
 
+HTTP_STATUS: dict[Kind, int] = {
+    Kind.INVALID: 400,
+    Kind.UNAUTHENTICATED: 401,
+    Kind.FORBIDDEN: 403,
+    Kind.NOT_FOUND: 404,
+    Kind.CONFLICT: 409,
+    Kind.TOO_LARGE: 413,
+    Kind.UNPROCESSABLE: 422,
+    Kind.RATE_LIMITED: 429,
+    Kind.INTERNAL: 500,
+    Kind.UPSTREAM: 502,
+    Kind.UNAVAILABLE: 503,
+}
+"""The HTTP status of each kind of domain error (the domain knows no HTTP)."""
+
+
+def status_of(code: str) -> int:
+    """The HTTP status of the domain error ``code`` (500 for an unknown code)."""
+    spec = ERROR_CATALOG.get(code)
+    return HTTP_STATUS[spec.kind] if spec else 500
+
+
 def error_response(exc: ResonanceError) -> JSONResponse:
-    """The JSON response of a domain error, with the status of its catalog entry."""
-    return _response(ERROR_CATALOG[exc.code].http_status, exc.to_dict())
+    """The JSON response of a domain error, with the status of its kind."""
+    return _response(status_of(exc.code), exc.to_dict())
 
 
 async def _domain(_: Request, exc: Exception) -> JSONResponse:

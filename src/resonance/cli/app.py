@@ -100,16 +100,22 @@ class ResonanceGroup(TyperGroup):
         While the root help is being written, a not-yet-loaded command is a light
         placeholder carrying its one-line help, so ``--help`` imports nothing.
         """
-        if cmd_name in self.commands:
-            return self.commands[cmd_name]
-        entry = LAZY_COMMANDS.get(cmd_name)
-        if entry is None:
-            return None
-        module_name, short = entry
-        if self._listing:
-            return click.Command(cmd_name, help=short, short_help=short)
-        self._load(module_name)
-        return self.commands.get(cmd_name)
+        command = self.commands.get(cmd_name)
+        if command is None:
+            entry = LAZY_COMMANDS.get(cmd_name)
+            if entry is None:
+                return None
+            module_name, short = entry
+            if self._listing:
+                return click.Command(cmd_name, help=short, short_help=short)
+            self._load(module_name)
+            command = self.commands.get(cmd_name)
+        if command is not None and ctx.params.get("remote"):
+            # the one seam of remote mode: the same command, run against the space's API
+            from resonance.cli import remote
+
+            return remote.bind(command, cmd_name)
+        return command
 
     def _load(self, module_name: str) -> None:
         module = importlib.import_module(module_name)
@@ -196,6 +202,20 @@ def root(
     fmt: str = typer.Option(
         "table", "--format", "-f", envvar="RESONANCE_FORMAT", help="Output: table or json."
     ),
+    remote: str | None = typer.Option(
+        None,
+        "--remote",
+        envvar="RESONANCE_REMOTE",
+        help="URL of a remote space's API (https://host:port): the CLI is its client, acting "
+        "with the token `resonance login --remote URL` stored (or RESONANCE_TOKEN); nothing "
+        "opens a local store.",
+    ),
+    insecure: bool = typer.Option(
+        False,
+        "--insecure",
+        help="With --remote: do not verify the server's TLS certificate (self-signed test "
+        "servers only).",
+    ),
     receipt_out: Path | None = typer.Option(
         None,
         "--receipt-out",
@@ -209,8 +229,20 @@ def root(
 
     if fmt not in ("table", "json"):
         raise typer.BadParameter("use table or json", param_hint="--format")
+    remote = (remote or "").strip() or None
+    if remote and admin:
+        raise typer.BadParameter(
+            "--admin is direct access to a local store; a remote space is used with a token",
+            param_hint="--admin",
+        )
     ctx.obj = Context(
-        space_path=space, claimed=actor or None, fmt=fmt, admin=admin, receipt_out=receipt_out
+        space_path=space,
+        claimed=actor or None,
+        fmt=fmt,
+        admin=admin,
+        receipt_out=receipt_out,
+        remote=remote,
+        insecure=insecure,
     )
 
 

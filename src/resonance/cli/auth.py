@@ -20,9 +20,24 @@ def login(
         hide_input=True,
         help="The organization's API token (asked for when not given).",
     ),
+    remote: str | None = typer.Option(
+        None,
+        "--remote",
+        help="URL of a remote space's API: check the token there and store it for that URL "
+        "(then `resonance --remote URL ...` acts with it).",
+    ),
+    insecure: bool = typer.Option(
+        False, "--insecure", help="With --remote: do not verify the TLS certificate."
+    ),
 ) -> None:
     """Store an organization's API token for this space (user-only file, mode 0600)."""
     c = ctx_of(ctx)
+    if remote:
+        from resonance.cli.remote import login as remote_login  # httpx: only with --remote
+
+        out = remote_login(c, remote, token, insecure=insecure)
+        show(c, out.data, out.human)
+        return
     org = tokens.authenticate(c.space(), token.strip())
     if c.claimed and c.claimed != org.name:
         raise InvalidInput(f"the token is {org.name}'s, not {c.claimed}'s", organization=c.claimed)

@@ -3,7 +3,8 @@
 ``resonance login`` stores a token here (the file and its folder are the user's
 only: modes 0600 and 0700, written atomically); ``RESONANCE_TOKEN`` gives one for
 a single command instead. The file maps a space's folder to ``{organization:
-token}``. Its path is ``$RESONANCE_CONFIG``, else
+token}`` (a remote space, ``resonance --remote URL``, by its URL). Its path is
+``$RESONANCE_CONFIG``, else
 ``$XDG_CONFIG_HOME/resonance/credentials.json``, else
 ``~/.config/resonance/credentials.json``. A file other users can read is refused.
 """
@@ -32,6 +33,20 @@ def config_path() -> Path:
 def space_key(space_path: Path) -> str:
     """How the file names a space: its folder's absolute path."""
     return str(Path(space_path).resolve())
+
+
+def remote_key(url: str) -> str:
+    """How the file names a remote space: its URL, scheme and host lower-cased, no final ``/``."""
+    url = url.strip().rstrip("/")
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    host, slash, path = rest.partition("/")
+    return f"{scheme.lower()}://{host.lower()}{slash}{path}"
+
+
+def _key(where: Path | str) -> str:
+    return remote_key(where) if isinstance(where, str) else space_key(where)
 
 
 def _load(path: Path) -> dict[str, dict[str, str]]:
@@ -70,30 +85,32 @@ def _save(path: Path, spaces: dict[str, dict[str, str]]) -> None:
         raise
 
 
-def stored_tokens(space_path: Path) -> dict[str, str]:
-    """The stored tokens for a space, by organization."""
-    return dict(_load(config_path()).get(space_key(space_path), {}))
+def stored_tokens(where: Path | str) -> dict[str, str]:
+    """The stored tokens for a space (its folder, or a remote space's URL), by organization."""
+    return dict(_load(config_path()).get(_key(where), {}))
 
 
-def store_token(space_path: Path, organization: str, token: str) -> Path:
-    """Store ``organization``'s token for a space (replacing an older one); the file's path."""
+def store_token(where: Path | str, organization: str, token: str) -> Path:
+    """Store ``organization``'s token for a space (its folder, or a remote space's URL),
+    replacing an older one; the file's path."""
     path = config_path()
     spaces = _load(path)
-    spaces.setdefault(space_key(space_path), {})[organization] = token
+    spaces.setdefault(_key(where), {})[organization] = token
     _save(path, spaces)
     return path
 
 
-def forget(space_path: Path, organization: str | None = None) -> list[str]:
-    """Remove a space's stored token of ``organization`` (every one when None); who was removed."""
+def forget(where: Path | str, organization: str | None = None) -> list[str]:
+    """Remove a space's (folder's or URL's) stored token of ``organization`` (every one when
+    None); who was removed."""
     path = config_path()
     spaces = _load(path)
-    mine = spaces.get(space_key(space_path), {})
+    mine = spaces.get(_key(where), {})
     gone = sorted(mine) if organization is None else [o for o in mine if o == organization]
     for org in gone:
         del mine[org]
     if gone:
         if not mine:
-            spaces.pop(space_key(space_path), None)
+            spaces.pop(_key(where), None)
         _save(path, spaces)
     return gone

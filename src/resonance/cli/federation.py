@@ -12,7 +12,7 @@ from resonance.cli.output import console, ctx_of, print_table, progress, show
 from resonance.domain.errors import InvalidInput
 from resonance.domain.jobs import JobKind
 from resonance.domain.modeling import parse_time_features
-from resonance.services import federation_deploy as deploy
+from resonance.flower import deploy
 from resonance.services import training
 from resonance.services.federation import KINDS, STRATEGIES, FederationConfig
 

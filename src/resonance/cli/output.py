@@ -17,9 +17,10 @@ import typer
 from rich.console import Console
 
 from resonance.cli import credentials
-from resonance.domain.errors import CredentialRequired, ResonanceError
+from resonance.domain.errors import CredentialRequired, RemoteUnsupported, ResonanceError
 
 if TYPE_CHECKING:
+    from resonance.cli.remote import Remote
     from resonance.services.space import Space
 
 console = Console()
@@ -37,6 +38,10 @@ class Context:
     access to the space's store, allowed to whoever can write the space's folder,
     acting as ``--as ORG`` (default: the operator) and recorded on the ledger as
     ``admin.direct_access`` for every command.
+
+    With ``remote`` (``--remote URL``) the CLI is a client of that space's REST API
+    (:mod:`resonance.cli.remote`): the token goes as a bearer token, and nothing opens a
+    local store (:meth:`space` refuses, ``RES-260``).
     """
 
     space_path: Path
@@ -45,14 +50,24 @@ class Context:
     receipt_out: Path | None = None
     admin: bool = False
     command: str = ""
+    remote: str | None = None
+    insecure: bool = False
     _space: Space | None = field(default=None, repr=False, compare=False)
     _actor: str | None = field(default=None, repr=False, compare=False)
+    _client: Remote | None = field(default=None, repr=False, compare=False)
 
     def write_receipts(self) -> None:
         """Write this command's signed receipts to ``--receipt-out`` (when both exist)."""
-        if self.receipt_out is None or self._space is None or not self._space.receipts:
+        if self.receipt_out is None:
             return
-        items = [r.to_dict() for r in self._space.receipts]
+        if self._client is not None:
+            items = list(self._client.receipts)
+        elif self._space is not None:
+            items = [r.to_dict() for r in self._space.receipts]
+        else:
+            return
+        if not items:
+            return
         tmp = self.receipt_out.with_name(self.receipt_out.name + ".tmp")
         tmp.write_text(json.dumps(items, indent=1, sort_keys=True))
         os.replace(tmp, self.receipt_out)
@@ -63,7 +78,20 @@ class Context:
         return self.fmt == "json"
 
     def space(self) -> Space:
-        """The space named by ``--space``, opened once per command."""
+        """The space named by ``--space``, opened once per command.
+
+        Raises
+        ------
+        RemoteUnsupported
+            With ``--remote``: the CLI never opens a local store then.
+        """
+        if self.remote:
+            raise RemoteUnsupported(
+                f"`resonance {self.command or '...'}` needs the space's store and does not run "
+                f"against a remote space ({self.remote}): run it on the space's machine",
+                command=self.command,
+                remote=self.remote,
+            )
         if self._space is None:
             from resonance.services.space import Space
 
@@ -82,39 +110,71 @@ class Context:
             The token is unknown or revoked.
         """
         if self._actor is None:
+            if self.remote:
+                self._actor = self.client().actor()
+                return self._actor
             self.space()  # no space: say so first (RES-160)
             self._actor = self._admin_actor() if self.admin else self._token_actor()
         return self._actor
 
-    def _token_actor(self) -> str:
+    def client(self) -> Remote:
+        """The client of the remote space's API (``--remote``), made once per command."""
+        if self._client is None:
+            from resonance.cli.remote import Remote  # httpx: only with --remote
+
+            assert self.remote
+            self._client = Remote(
+                self.remote,
+                self.token_text(self.remote),
+                claimed=self.claimed,
+                insecure=self.insecure,
+            )
+        return self._client
+
+    def token_text(self, where: Path | str) -> str:
+        """The token the CLI acts with for a space (folder or remote URL).
+
+        ``RESONANCE_TOKEN``, else the stored token of ``--as ORG``, else the only one
+        stored for that space.
+
+        Raises
+        ------
+        CredentialRequired
+            No token of the claimed organization, none at all, or several without ``--as``.
+        """
         env = os.environ.get(credentials.TOKEN_ENV, "").strip()
-        stored = credentials.stored_tokens(self.space_path)
-        how = (
-            "`resonance login` stores an organization's token, RESONANCE_TOKEN gives one; "
-            "the operator's administrative mode is `resonance --admin`"
-        )
+        stored = credentials.stored_tokens(where)
+        how = "`resonance login` stores an organization's token, RESONANCE_TOKEN gives one"
+        if not isinstance(where, str):
+            how += "; the operator's administrative mode is `resonance --admin`"
         if env:
-            text = env
-        elif self.claimed:
+            return env
+        if self.claimed:
             if self.claimed not in stored:
                 raise CredentialRequired(
                     f"no token of {self.claimed} for this space: {how}",
                     organization=self.claimed,
                 )
-            text = stored[self.claimed]
-        elif len(stored) == 1:
-            text = next(iter(stored.values()))
-        elif stored:
+            return stored[self.claimed]
+        if len(stored) == 1:
+            return next(iter(stored.values()))
+        if stored:
             raise CredentialRequired(
                 f"several organizations are logged in to this space ({', '.join(sorted(stored))})"
                 ": say which acts with --as ORG",
                 organizations=sorted(stored),
             )
-        else:
-            raise CredentialRequired(f"no credential for this space: {how}")
-        from resonance.services import tokens
+        raise CredentialRequired(f"no credential for this space: {how}")
 
-        org = tokens.authenticate(self.space(), text)
+    def _token_actor(self) -> str:
+        text = self.token_text(self.space_path)
+        how = (
+            "`resonance login` stores an organization's token, RESONANCE_TOKEN gives one; "
+            "the operator's administrative mode is `resonance --admin`"
+        )
+        from resonance.services.auth import authenticate
+
+        org = authenticate(self.space(), text)
         if self.claimed and org.name != self.claimed:
             raise CredentialRequired(
                 f"the token given is {org.name}'s, not {self.claimed}'s: {how}",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -27,6 +29,8 @@ from resonance.services.catalog import PARQUET, require_dataset, resolve_version
 from resonance.services.orgs import require_org
 from resonance.services.space import Space
 from resonance.storage.store import Tx
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -224,35 +228,24 @@ def load_rows(space: Space, version: DatasetVersion) -> pa.Table:
         ``RES-114`` when the file does not match its content address or does not
         parse as Parquet (recorded on the ledger).
     """
-    path = verified_path(space, version.content_hash, PARQUET, used_for=f"rows of {version.ref}")
-    try:
-        return pq.read_table(path, memory_map=True)
-    except (pa.ArrowInvalid, OSError) as exc:
-        err = ArtifactCorrupted(
-            f"the Parquet file of {version.ref} does not parse: {exc}",
-            digest=version.content_hash,
-            suffix=PARQUET,
-            actual="",
-        )
-        record_corruption(space, err, used_for=f"rows of {version.ref}")
-        raise err from None
+    return _parquet(space, version, lambda path: pq.read_table(path, memory_map=True))
 
 
 def open_rows(space: Space, version: DatasetVersion) -> pq.ParquetFile:
     """The memory-mapped snapshot of a version already authorized by :func:`authorize`,
     to read in record batches (``iter_batches``) without holding the whole table.
 
-    Verified against its content address like :func:`load_rows`.
-
-    Raises
-    ------
-    ArtifactCorrupted
-        ``RES-114`` when the file does not match its content address or does not
-        parse as Parquet (recorded on the ledger).
+    Verified against its content address like :func:`load_rows` (same errors).
     """
+    return _parquet(space, version, lambda path: pq.ParquetFile(path, memory_map=True))
+
+
+def _parquet(space: Space, version: DatasetVersion, read: Callable[[Path], _T]) -> _T:
+    """``read`` of the version's verified Parquet file; a file that does not parse is
+    recorded and raised as ``ArtifactCorrupted``."""
     path = verified_path(space, version.content_hash, PARQUET, used_for=f"rows of {version.ref}")
     try:
-        return pq.ParquetFile(path, memory_map=True)
+        return read(path)
     except (pa.ArrowInvalid, OSError) as exc:
         err = ArtifactCorrupted(
             f"the Parquet file of {version.ref} does not parse: {exc}",

@@ -4,6 +4,23 @@ Services open ``with store.transaction() as tx:`` and do all reads and writes
 of one use case through ``tx``; the change and its ledger entries commit or
 roll back together. Implementations: :class:`resonance.storage.sql.SqlStore`
 (SQLite by default, PostgreSQL).
+
+Contracts every repository keeps (pinned by the contract suites in ``tests/storage`` on
+SQLite and PostgreSQL; a method's own docstring adds or overrides):
+
+* ``add_*`` stores a new record; a record whose key is already stored (or which names an
+  unknown parent, e.g. a member of an unknown consortium) makes the transaction raise
+  :class:`~resonance.domain.errors.Conflict` and nothing of it is stored.
+* ``get_*`` returns the record, or ``None`` when there is none (never raises for a
+  missing key); ``lock=True`` also holds the row until the transaction ends.
+* ``list_*`` return records in a stable order: by name, or by number / time of
+  creation where records are numbered or timed (oldest first unless ``newest``);
+  filters given as ``None`` do not filter.
+* ``update_*`` / ``set_*`` change a stored record and return whether one was changed
+  (``False`` for an unknown key) where they return a ``bool``.
+* Records go in and come out as the domain's typed dataclasses, equal field by field.
+* A database that cannot be reached raises
+  :class:`~resonance.domain.errors.StoreUnavailable`.
 """
 
 from __future__ import annotations
@@ -150,7 +167,13 @@ class CatalogRepo(Protocol):
 
 
 class PolicyRepo(Protocol):
-    """Usage policies, versioned per dataset."""
+    """Usage policies, versioned per dataset.
+
+    ``add_policy`` stores a version (the caller numbers it one above the latest; a
+    repeated ``(dataset, version)`` is a ``Conflict``); ``get_policy`` is the highest
+    version, ``None`` for a dataset without one; ``policy_history`` every version, oldest
+    first.
+    """
 
     def add_policy(self, policy: Policy) -> None: ...
     def get_policy(self, dataset: str) -> Policy | None: ...
@@ -158,7 +181,17 @@ class PolicyRepo(Protocol):
 
 
 class LedgerRepo(Protocol):
-    """The hash-chained ledger."""
+    """The hash-chained ledger.
+
+    ``ledger_head(lock=True)`` returns the last entry and serializes appenders until the
+    transaction ends (two writers never chain onto the same head). ``append_ledger``
+    stores an entry whose ``seq`` is the head's plus one (a repeated ``seq`` is a
+    ``Conflict``); it never rewrites an entry. ``ledger_entries`` filters by object,
+    action and actor after ``after_seq``, in ``seq`` order (``newest``: the last
+    ``limit`` matching ones, still in ``seq`` order);
+    ``iter_ledger`` streams every entry in ``seq`` order in batches; ``recorded_head``
+    is the ``(seq, hash)`` kept beside the chain, ``None`` for an empty ledger.
+    """
 
     def ledger_head(self, *, lock: bool = False) -> LedgerEntry | None: ...
     def append_ledger(self, entry: LedgerEntry) -> None: ...
@@ -177,7 +210,7 @@ class LedgerRepo(Protocol):
 
 
 class MetaRepo(Protocol):
-    """Small key/value settings of the space."""
+    """Small key/value settings of the space (``set_meta`` inserts or replaces)."""
 
     def get_meta(self, key: str) -> str | None: ...
     def set_meta(self, key: str, value: str) -> None: ...

@@ -25,7 +25,6 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader
 
 from resonance.domain.errors import (
-    ERROR_CATALOG,
     CsrfRejected,
     InvalidInput,
     ResonanceError,
@@ -265,7 +264,8 @@ def _error_page(request: Request, exc: ResonanceError) -> HTMLResponse:
     if session is not None:
         me = session.organization
     resp = page(request, "error.html", me, error=exc.to_dict()["error"])
-    resp.status_code = ERROR_CATALOG[exc.code].http_status
+    # the status the host API gives this error (the console and the API are peers)
+    resp.status_code = request.app.state.api_error(exc).status_code
     return resp
 
 
@@ -303,6 +303,8 @@ def install(app: FastAPI, *, api_error: Callable[[ResonanceError], Response]) ->
         answers as is; a console page shows the error with its status.
     """
     from resonance.web import actions, actions_registry  # they import this module
+
+    app.state.api_error = api_error  # console error pages take the status the API gives
 
     page_router = APIRouter(prefix=PREFIX, include_in_schema=False)
     for path, fn in pages.PAGES:

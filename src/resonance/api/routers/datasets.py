@@ -21,8 +21,8 @@ from resonance.domain.datasets import DatasetKind, Task, make_label_spec
 from resonance.domain.errors import FileTooLarge
 from resonance.domain.policies import Purpose
 from resonance.services import access, catalog, review
+from resonance.services.files import write_csv
 from resonance.services.space import Space
-from resonance.services.tabular import write_csv
 
 router = APIRouter(prefix="/datasets", tags=["datasets"], responses=ERROR_RESPONSES)
 
@@ -185,7 +185,12 @@ def read_rows(
     if fmt == "csv":
         buf = io.BytesIO()
         write_csv(part, buf)  # formula cells neutralised
-        return Response(buf.getvalue(), media_type="text/csv")
+        counts = {
+            "X-Resonance-Ref": version.ref,
+            "X-Resonance-Rows": str(rows.metadata.num_rows),
+            "X-Resonance-Returned": str(part.num_rows),
+        }  # what the JSON form says beside its data (the CLI's remote read checks them)
+        return Response(buf.getvalue(), media_type="text/csv", headers=counts)
     return {
         "ref": version.ref,
         "rows": rows.metadata.num_rows,

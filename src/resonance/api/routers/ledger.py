@@ -23,13 +23,15 @@ def show(
     object_id: Annotated[str | None, Query(alias="object", max_length=200)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
     actor: Annotated[str | None, Query(max_length=64)] = None,
+    newest: bool = False,
 ) -> list[dict[str, Any]]:
     """Ledger entries in order, filtered: those the caller is a party to.
 
     The operator and the authority see every entry; any other organization the
     entries it acted in, owns the object of, is granted by or is named in, with
-    another member's row lists replaced by their count. ``/ledger/verify`` walks
-    the whole chain for everyone.
+    another member's row lists replaced by their count. ``newest``: the most recent
+    ``limit`` entries (still in chain order) rather than the first ones after ``after``.
+    ``/ledger/verify`` walks the whole chain for everyone.
     """
     items = svc.visible_entries(
         space,
@@ -39,6 +41,7 @@ def show(
         object_id=object_id,
         action=action,
         actor=actor,
+        newest=newest,
     )
     return [forms.entry(e) for e in items]
 

@@ -7,15 +7,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from resonance.api.deps import OrgDep, SpaceDep
 from resonance.api.errors import ERROR_RESPONSES, ErrorBody
-from resonance.api.params import SLUG_PATTERN
+from resonance.api.params import SLUG_PATTERN, TimeSeriesOptions
 from resonance.api.routers.models import Column, ParamKey, ParamValue
 from resonance.domain import forms
 from resonance.domain.jobs import JobKind
-from resonance.domain.modeling import parse_time_features
 from resonance.reports.loop import render_html
 from resonance.services import loop as loops
 
@@ -32,7 +31,7 @@ RunName = Annotated[str, Path(max_length=63, examples=["steel-loop"])]
 DatasetRef = Annotated[str, Field(min_length=1, max_length=80)]
 
 
-class LoopBody(BaseModel):
+class LoopBody(TimeSeriesOptions):
     """A loop run: the model spec, training data, reserve pools, budget and sealed suite.
 
     Field names and defaults are those of ``resonance loop run``.
@@ -59,18 +58,6 @@ class LoopBody(BaseModel):
     )
     exclude: list[Column] = Field(default_factory=list, max_length=500)
     seed: int = Field(0, ge=0, le=2**31 - 1)
-    lag_columns: list[Column] = Field(default_factory=list, max_length=50)
-    lags: list[Annotated[int, Field(ge=1, le=10_000)]] = Field(default_factory=list, max_length=20)
-    windows: list[Annotated[int, Field(ge=1, le=10_000)]] = Field(
-        default_factory=list, max_length=20
-    )
-
-    def job_params(self) -> dict[str, Any]:
-        """The loop job's parameters (``services.job_kinds.LoopJob``)."""
-        params = self.model_dump(mode="json", exclude={"lag_columns", "lags", "windows"})
-        tf = parse_time_features(list(self.lag_columns), self.lags, self.windows)
-        params["time_features"] = tf.to_dict() if tf else None
-        return params
 
 
 @router.post("/runs", status_code=202)

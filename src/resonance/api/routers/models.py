@@ -6,20 +6,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from resonance.api.deps import OrgDep, SpaceDep
 from resonance.api.errors import ERROR_RESPONSES
-from resonance.api.params import slug
+from resonance.api.params import Column, TimeSeriesOptions, slug
 from resonance.domain import forms
-from resonance.domain.modeling import ModelSpec, Task, parse_time_features
+from resonance.domain.modeling import ModelSpec, Task
 from resonance.services import model_card as cards
 from resonance.services import training
 
 router = APIRouter(prefix="/models", tags=["models"], responses=ERROR_RESPONSES)
 
 ModelRef = Annotated[str, Path(max_length=80, examples=["steel-fm@1", "steel-fm"])]
-Column = Annotated[str, Field(min_length=1, max_length=200)]
+
 ParamValue = (
     Annotated[float, Field(allow_inf_nan=False)]
     | int
@@ -29,7 +29,7 @@ ParamValue = (
 ParamKey = Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
 
-class TrainBody(BaseModel):
+class TrainBody(TimeSeriesOptions):
     """What to train: a trainer on dataset versions (each must grant you train-pooled)."""
 
     name: str = slug("steel-fm")
@@ -45,18 +45,6 @@ class TrainBody(BaseModel):
     features: list[Column] | None = Field(None, max_length=500)
     seed: int = Field(0, ge=0, le=2**31 - 1)
     scenario: str | None = Field(None, max_length=200, examples=["surface-defects"])
-    lag_columns: list[Column] = Field(default_factory=list, max_length=50)
-    lags: list[Annotated[int, Field(ge=1, le=10_000)]] = Field(default_factory=list, max_length=20)
-    windows: list[Annotated[int, Field(ge=1, le=10_000)]] = Field(
-        default_factory=list, max_length=20
-    )
-
-    def job_params(self) -> dict[str, Any]:
-        """The training job's parameters (``services.job_kinds.TrainJob``)."""
-        params = self.model_dump(mode="json", exclude={"lag_columns", "lags", "windows"})
-        tf = parse_time_features(list(self.lag_columns), self.lags, self.windows)
-        params["time_features"] = tf.to_dict() if tf else None
-        return params
 
 
 @router.get("")
@@ -82,7 +70,7 @@ def train(body: TrainBody, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
         params=dict(body.params),
         feature_columns=tuple(body.features) if body.features else None,
         exclude_columns=tuple(body.exclude),
-        time_features=parse_time_features(list(body.lag_columns), body.lags, body.windows),
+        time_features=body.time_features(),
     )
     model = training.train_model(
         space,

@@ -154,7 +154,7 @@ def write_app(folder: Path, run_config: dict[str, object]) -> Path:
     (folder / "pyproject.toml").write_text(PYPROJECT.format(config=body), encoding="utf-8")
     (folder / "resonance_app.py").write_text(
         '"""Flower App of a Resonance federation."""\n\n'
-        "from resonance.services.federation_deploy import client_app, server_app\n\n"
+        "from resonance.flower.deploy import client_app, server_app\n\n"
         '__all__ = ["client_app", "server_app"]\n',
         encoding="utf-8",
     )
