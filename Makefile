@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION := 1
 export RESONANCE_NO_PROGRESS ?=
 
-.PHONY: setup setup-dev setup-torch demo test lint typecheck check bench bench-ingest bench-api bench-slices bench-loop bench-review bench-federated bench-valuation bench-validate soak bench-reports bench-cli bench-jobs bench-scale clean
+.PHONY: setup setup-dev setup-torch demo test lint typecheck check bench bench-ingest bench-api bench-slices bench-loop bench-review bench-federated bench-valuation bench-validate soak bench-reports bench-cli bench-jobs bench-scale bench-agents clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -80,6 +80,10 @@ bench-reports: setup-dev  ## a province report (3 industries, 93 scenarios) < 5 
 
 bench-cli: setup-dev  ## resonance --help and dataset list start times, ratio to python -c pass
 	$(BIN)/python -m bench.cli_startup
+
+bench-agents: setup-dev  ## template agent vs fixed threshold and PCA T2/SPE on sealed replay and TEP episodes
+	$(BIN)/pip install --quiet ".[agents]"
+	$(BIN)/python -m bench.agents
 
 bench-jobs: setup-dev  ## 50 concurrent job submissions, 2 workers; catalog p99 vs /health while 2 jobs run
 	$(BIN)/python -m bench.jobs

@@ -23,13 +23,14 @@ from pathlib import Path
 
 from resonance.domain.datasets import DatasetKind
 from resonance.domain.orgs import Role
-from resonance.services import catalog, orgs
+from resonance.services import catalog, orgs, tokens
 
 TARGET_S = 0.5
 
 
-def fill(root: Path, datasets: int) -> None:
-    """A space at ``root`` with ``datasets`` small datasets of one holder, two versions each."""
+def fill(root: Path, datasets: int) -> str:
+    """A space at ``root`` with ``datasets`` small datasets of one holder, two versions each;
+    returns the holder's API token (the CLI acts for an organization only with its token)."""
     space = orgs.init_space(root, operator="operator", region="Beijing")
     try:
         orgs.register_organization(
@@ -50,6 +51,8 @@ def fill(root: Path, datasets: int) -> None:
                     space, actor="holder", path=path, dataset=f"data-{i:03d}",
                     new=new if v == 0 else None,
                 )  # fmt: skip
+        plain, _ = tokens.create_token(space, actor="holder", organization="holder")
+        return plain
     finally:
         space.close()
 
@@ -81,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="bench-cli-"))
     try:
-        fill(work / "space", args.datasets)
+        os.environ["RESONANCE_TOKEN"] = fill(work / "space", args.datasets)  # inherited
         script = Path(sys.executable).with_name("resonance")  # the installed entry point
         cli = [str(script)] if script.exists() else [sys.executable, "-m", "resonance.cli"]
         cases = {

@@ -497,18 +497,26 @@ def _deployed(members: int) -> Callable[[int, Path], dict[str, Any]]:
     def run(rows: int, work: Path) -> dict[str, Any]:
         import socket
 
+        from resonance.services import tokens
+
         space, refs = _fed_space(rows, work, members)
         root = space.root
+        # the CLI acts for an organization only with its token
+        token = {
+            org: tokens.create_token(space, actor=org, organization=org)[0]
+            for org in ("builder", *(f"plant-{i}" for i in range(len(refs))))
+        }
         space.close()
         resonance = str(Path(sys.executable).parent / "resonance")
         env = {**os.environ, "FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION": "1"}
         port = _free_port()
         procs: list[subprocess.Popen[bytes]] = []
 
-        def start(cmd: list[str], log: str) -> None:
+        def start(cmd: list[str], log: str, org: str | None = None) -> None:
+            as_org = {**env, "RESONANCE_TOKEN": token[org]} if org else env
             with (work / log).open("wb") as out:
                 procs.append(subprocess.Popen(
-                    cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+                    cmd, stdout=out, stderr=subprocess.STDOUT, env=as_org, start_new_session=True
                 ))  # fmt: skip
 
         try:
@@ -525,12 +533,18 @@ def _deployed(members: int) -> Callable[[int, Path], dict[str, Any]]:
             for i, ref in enumerate(refs):
                 start([resonance, "--space", str(root), "--as", f"plant-{i}", "node", "start",
                        "--superlink", f"127.0.0.1:{port}", "--dataset", ref,
-                       "--port", str(_free_port())], f"node-{i}.log")  # fmt: skip
+                       "--port", str(_free_port())], f"node-{i}.log", f"plant-{i}")  # fmt: skip
             cmd = [resonance, "--space", str(root), "--as", "builder", "--format", "json",
                    "federate", "run", "--name", "deployed", "--superlink", f"127.0.0.1:{port}",
                    "--members", str(members), "--rounds", "1"]  # fmt: skip
             t0 = time.perf_counter()
-            done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+            done = subprocess.run(
+                cmd,
+                capture_output=True,
+                text=True,
+                env={**env, "RESONANCE_TOKEN": token["builder"]},
+                check=False,
+            )
             seconds = time.perf_counter() - t0
             if done.returncode != 0:
                 raise RuntimeError(f"federate run failed: {(done.stdout + done.stderr)[-300:]}")

@@ -17,6 +17,7 @@ import resonance
 from resonance.api import errors
 from resonance.api.receipts import ReceiptMiddleware
 from resonance.api.routers import (
+    agents,
     consortia,
     datasets,
     dsp,
@@ -60,6 +61,7 @@ ROUTERS: list[APIRouter] = [
     jobs.router,
     reviews.router,
     reviews.mine_router,
+    agents.router,
 ]
 
 

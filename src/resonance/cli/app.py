@@ -47,6 +47,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "resonance.cli.loop",
         "The resonance loop: evaluate → diagnose → optimize the data → retrain.",
     ),
+    "agent": (
+        "resonance.cli.agents",
+        "Agents built from the space's models: create, run, stop, evaluate on sealed episodes.",
+    ),
     "review": (
         "resonance.cli.review",
         "The review queue: fixes the loop proposes for your rows; accept or reject them.",

@@ -247,7 +247,7 @@ def read(
     import pyarrow.parquet as pq
 
     from resonance.services import access
-    from resonance.services.tabular import csv_safe
+    from resonance.services.files import csv_safe
 
     version, rows = access.open_version(c.space(), actor=c.require_actor(), ref=ref, purpose=p)
     n = rows.metadata.num_rows

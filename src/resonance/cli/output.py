@@ -172,9 +172,9 @@ class Context:
             "`resonance login` stores an organization's token, RESONANCE_TOKEN gives one; "
             "the operator's administrative mode is `resonance --admin`"
         )
-        from resonance.services import tokens
+        from resonance.services.auth import authenticate
 
-        org = tokens.authenticate(self.space(), text)
+        org = authenticate(self.space(), text)
         if self.claimed and org.name != self.claimed:
             raise CredentialRequired(
                 f"the token given is {org.name}'s, not {self.claimed}'s: {how}",

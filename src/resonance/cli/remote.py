@@ -979,6 +979,78 @@ def _ledger_verify(r: Remote, c: Context, p: Params) -> Shown:
     return Shown(report, text=text, exit_code=0 if ok else 1)
 
 
+# --- agents ------------------------------------------------------------------------------
+
+_AGENT_COLUMNS = ("ref", "owner", "scenario", "template", "tools", "created_at")
+
+
+@route("agent list")
+def _agent_list(r: Remote, c: Context, p: Params) -> Shown:
+    items = r.get("/agents")
+    if p.get("owner"):
+        items = [a for a in items if a.get("owner") == p["owner"]]
+    return Shown(items, f"Agents ({len(items)})", _AGENT_COLUMNS)
+
+
+@route("agent show")
+def _agent_show(r: Remote, c: Context, p: Params) -> Shown:
+    if p.get("card"):
+        return Shown(None, text=r.send("GET", f"/agents/{p['ref']}/card").text)
+    return Shown(r.get(f"/agents/{p['ref']}"), "Agent", (*_AGENT_COLUMNS, "goal", "planner"))
+
+
+@route("agent create")
+def _agent_create(r: Remote, c: Context, p: Params) -> Shown:
+    keys = ("on", "off", "persistence", "alpha", "actions_per_hour", "escalate_after")
+    body = {
+        "name": p["name"],
+        "scenario": p["scenario"],
+        "template": str(p["template"]),
+        "models": list(p["model"]),
+        "observes": list(p.get("observe") or ()),
+        "tools": list(p["tool"]) if p.get("tool") else None,
+        "goal": p.get("goal"),
+        "normal": p.get("normal"),
+        "tune_on": p.get("tune_on"),
+        "max_false_per_100h": p.get("max_false", 2.0),
+        "step_minutes": p.get("step_minutes", 15.0),
+        **{k: p[k] for k in keys if k in p},
+    }
+    spec = r.json("POST", "/agents", json=body)
+    return Shown(spec, text=f"created agent [bold]{spec['ref']}[/]")
+
+
+@route("agent run")
+def _agent_run(r: Remote, c: Context, p: Params) -> Shown:
+    body = {"dataset": p.get("dataset"), "window": p.get("window", 96)}
+    job = r.json("POST", f"/agents/{p['ref']}/runs", json=body)
+    if p.get("detach"):
+        return submitted(job)
+    result = follow(r, job)["result"]
+    return Shown(result, text=f"run {result['run']} {result['status']}")
+
+
+@route("agent stop")
+def _agent_stop(r: Remote, c: Context, p: Params) -> Shown:
+    out = r.json("POST", f"/agents/{p['name']}/stop")
+    return Shown(out, text=f"stop requested for {len(out['stopped'])} run(s)")
+
+
+@route("agent evaluate")
+def _agent_evaluate(r: Remote, c: Context, p: Params) -> Shown:
+    job = r.json("POST", f"/agents/{p['ref']}/evaluations", json={"episodes": p["episodes"]})
+    if p.get("detach"):
+        return submitted(job)
+    result = follow(r, job)["result"]
+    return Shown(result, "Task metrics (lower = better)", table=None, columns=("agent", "metrics"))
+
+
+@route("agent episodes list")
+def _agent_episodes(r: Remote, c: Context, p: Params) -> Shown:
+    columns = ("name", "owner", "environment", "dataset", "episodes", "budget")
+    return Shown(r.get("/agents/episodes"), "Episode sets", columns)
+
+
 def commands() -> Iterator[str]:
     """The command paths that run against a remote space, sorted."""
     yield from sorted({*ROUTES, *CREDENTIAL_ROUTES})

@@ -416,6 +416,45 @@ class RemoteReadIncomplete(ResonanceError):
     spec = _spec("RES-263", Kind.TOO_LARGE, "remote read above the API's per-request row cap")
 
 
+# --- agents (issue 19) ---
+
+
+class ToolNotAllowed(ResonanceError):
+    """An agent called a tool its spec does not give it."""
+
+    spec = _spec("RES-240", Kind.FORBIDDEN, "tool not allowed")
+
+
+class ModelNotAllowed(ResonanceError):
+    """An agent's predict named a model version its spec does not list."""
+
+    spec = _spec("RES-241", Kind.FORBIDDEN, "model not allowed")
+
+
+class AgentStopped(ResonanceError):
+    """The kill switch stopped the agent's run (checked between steps)."""
+
+    spec = _spec("RES-242", Kind.CONFLICT, "agent stopped")
+
+
+class ActionRefused(ResonanceError):
+    """An action is outside the agent's limits (actions per hour, value range)."""
+
+    spec = _spec("RES-243", Kind.RATE_LIMITED, "action refused")
+
+
+class EpisodeBudgetExhausted(ResonanceError):
+    """The organization spent its evaluations of a sealed episode set."""
+
+    spec = _spec("RES-244", Kind.RATE_LIMITED, "episode budget exhausted")
+
+
+class EnvironmentUnavailable(ResonanceError):
+    """An agent environment needs an optional package that is not installed."""
+
+    spec = _spec("RES-245", Kind.UNAVAILABLE, "environment unavailable")
+
+
 # --- loop acceptance (issue 12) ---
 
 

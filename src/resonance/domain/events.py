@@ -766,3 +766,110 @@ class AdministrativeAccess(Event):
 
     command: str
     user: str
+
+
+# --- agents (issue 19) ---
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class AgentCreated(Event):
+    """A new version of an agent spec was stored (``object_id``: ``name@version``)."""
+
+    action: ClassVar[str] = "agent.created"
+    object_type: ClassVar[str] = "agent"
+
+    scenario: str
+    template: str
+    models: list[str]
+    observes: list[str]
+    tools: list[str]
+    planner: dict[str, Any]
+    limits: dict[str, Any]
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class AgentToolDenied(Event):
+    """An agent's tool call was refused (a tool or model not in its spec)."""
+
+    action: ClassVar[str] = "agent.tool_denied"
+    object_type: ClassVar[str] = "agent"
+
+    run: str
+    tool: str
+    reason: str
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class AgentActed(Event):
+    """An agent acted (an alarm to the notification sink, an escalation to a person, or an
+    environment action); refused actions are recorded with ``refused`` set."""
+
+    action: ClassVar[str] = "agent.acted"
+    object_type: ClassVar[str] = "agent"
+
+    run: str
+    step: int
+    decision: str
+    sink: str
+    score: float | None = None
+    refused: str | None = None
+    review_item: str | None = None
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class AgentRunFinished(Event):
+    """An agent's run ended (finished, or stopped by its kill switch)."""
+
+    action: ClassVar[str] = "agent.run_finished"
+    object_type: ClassVar[str] = "agent"
+
+    run: str
+    status: str
+    steps: int
+    tool_calls: dict[str, int]
+    alarms: int
+    escalations: int
+    violations: int
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class AgentStopRequested(Event):
+    """Someone pulled an agent's kill switch."""
+
+    action: ClassVar[str] = "agent.stop_requested"
+    object_type: ClassVar[str] = "agent"
+
+    runs: list[str]
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class AgentEpisodesRegistered(Event):
+    """An evaluator registered a sealed set of agent episodes (their count, never their
+    starts, seeds or faults)."""
+
+    action: ClassVar[str] = "agent.episodes_registered"
+    object_type: ClassVar[str] = "agent_episodes"
+
+    environment: str
+    dataset: str | None
+    episodes: int
+    budget: int
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class AgentEvaluated(Event):
+    """An agent ran through a sealed episode set; only task metrics are recorded."""
+
+    action: ClassVar[str] = "agent.evaluated"
+    object_type: ClassVar[str] = "agent"
+
+    episodes: str
+    evaluation: str
+    metrics: dict[str, Any]

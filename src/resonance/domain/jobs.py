@@ -40,6 +40,8 @@ class JobKind(StrEnum):
     DIAGNOSE = "diagnose"
     VALUATE = "valuate"
     REPORT = "report"
+    AGENT_RUN = "agent-run"
+    AGENT_EVAL = "agent-eval"
 
 
 class JobStatus(StrEnum):

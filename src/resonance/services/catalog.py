@@ -49,9 +49,9 @@ from resonance.services.catalog_read import (
     sealed_view,
     show_dataset,
 )
+from resonance.services.files import check_file, read_table, write_parquet
 from resonance.services.orgs import require_org, require_role
 from resonance.services.space import Space, Work
-from resonance.services.tabular import check_file, read_table, write_parquet
 from resonance.storage.artifacts import sha256_file
 from resonance.storage.store import Tx
 

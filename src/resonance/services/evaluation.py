@@ -50,7 +50,7 @@ from resonance.domain.policies import Purpose
 from resonance.domain.refs import ref_name
 from resonance.services.access import authorize, load_rows
 from resonance.services.catalog import require_dataset, resolve_version, row_provenance
-from resonance.services.diagnose import label_issue_summary
+from resonance.services.label_issues import label_issue_summary
 from resonance.services.orgs import require_org, require_role
 from resonance.services.space import Space, Work
 from resonance.services.training import PooledData, load_model, pool, require_model, score

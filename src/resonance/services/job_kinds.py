@@ -438,3 +438,55 @@ __all__: list[str] = [
     "parse_spec",
     "spec_params",
 ]
+
+
+@job_spec
+@dataclass(frozen=True)
+class AgentRunJob:
+    """Run an agent over the newest window of a dataset (``resonance agent run``)."""
+
+    kind: ClassVar[JobKind] = JobKind.AGENT_RUN
+
+    agent: str
+    dataset: str | None = None
+    window: int = 96
+
+    def run(self, space: Space, *, actor: str, report: Reporter) -> dict[str, Any]:
+        """Run it; returns ``{"run": ID, "status": ...}`` (the job's cancel stops it too)."""
+        from resonance.services import agents
+
+        def step(done: int, total: int) -> None:
+            report(progress=done / max(total, 1), message=f"step {done}/{total}")
+
+        result = agents.run(
+            space,
+            actor=actor,
+            agent=self.agent,
+            dataset=self.dataset,
+            window=self.window,
+            on_step=step,
+        )
+        return {"run": result.id, "status": result.status.value, "result": result.result}
+
+
+@job_spec
+@dataclass(frozen=True)
+class AgentEvalJob:
+    """Run an agent through a sealed episode set (``resonance agent evaluate``)."""
+
+    kind: ClassVar[JobKind] = JobKind.AGENT_EVAL
+
+    agent: str
+    episodes: str
+
+    def run(self, space: Space, *, actor: str, report: Reporter) -> dict[str, Any]:
+        """Evaluate; returns ``{"evaluation": ID, "metrics": {...}}`` (task metrics only)."""
+        from resonance.services import agents
+
+        def episode(done: int, total: int) -> None:
+            report(progress=done / max(total, 1), message=f"episode {done}/{total}")
+
+        ev = agents.evaluate(
+            space, actor=actor, agent=self.agent, episodes=self.episodes, on_episode=episode
+        )
+        return {"evaluation": ev.id, "agent": ev.ref, "metrics": ev.metrics}

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from resonance.domain.errors import InvalidInput, NotFound, RoleRequired, Unauthorized
+from resonance.domain.errors import InvalidInput, NotFound, RoleRequired
 from resonance.domain.events import ApiTokenCreated, ApiTokenRevoked
 from resonance.domain.orgs import Organization, Role
 from resonance.domain.registry import check_text
-from resonance.domain.tokens import ApiToken, matches, new_token, split_token
+from resonance.domain.tokens import ApiToken, new_token
+from resonance.services.auth import authenticate as authenticate
 from resonance.services.orgs import require_org
 from resonance.services.space import Space
 
@@ -66,18 +67,3 @@ def visible_tokens(space: Space, viewer: Organization) -> list[ApiToken]:
     """The tokens ``viewer`` may list: every token for an operator, else its own."""
     owner = None if viewer.has_role(Role.OPERATOR) else viewer.name
     return list_tokens(space, organization=owner)
-
-
-def authenticate(space: Space, text: str) -> Organization:
-    """The organization a bearer token belongs to, or ``Unauthorized``."""
-    token_id, secret = split_token(text)
-    with space.read() as reader:  # read-only: the CLI's quick reader answers it
-        token = reader.get_api_token(token_id)
-        if token is None or not matches(token, secret):
-            raise Unauthorized("invalid API token")
-        if not token.active:
-            raise Unauthorized("this API token was revoked")
-        org = reader.get_organization(token.organization)
-    if org is None:
-        raise Unauthorized("the token's organization no longer exists")
-    return org

@@ -4,6 +4,23 @@ Services open ``with store.transaction() as tx:`` and do all reads and writes
 of one use case through ``tx``; the change and its ledger entries commit or
 roll back together. Implementations: :class:`resonance.storage.sql.SqlStore`
 (SQLite by default, PostgreSQL).
+
+Contracts every repository keeps (pinned by the contract suites in ``tests/storage`` on
+SQLite and PostgreSQL; a method's own docstring adds or overrides):
+
+* ``add_*`` stores a new record; a record whose key is already stored (or which names an
+  unknown parent, e.g. a member of an unknown consortium) makes the transaction raise
+  :class:`~resonance.domain.errors.Conflict` and nothing of it is stored.
+* ``get_*`` returns the record, or ``None`` when there is none (never raises for a
+  missing key); ``lock=True`` also holds the row until the transaction ends.
+* ``list_*`` return records in a stable order: by name, or by number / time of
+  creation where records are numbered or timed (oldest first unless ``newest``);
+  filters given as ``None`` do not filter.
+* ``update_*`` / ``set_*`` change a stored record and return whether one was changed
+  (``False`` for an unknown key) where they return a ``bool``.
+* Records go in and come out as the domain's typed dataclasses, equal field by field.
+* A database that cannot be reached raises
+  :class:`~resonance.domain.errors.StoreUnavailable`.
 """
 
 from __future__ import annotations
@@ -13,6 +30,7 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # annotations only: importing the interface loads no record module
+    from resonance.domain.agents import AgentEvaluation, AgentRun, AgentSpec, EpisodeSet, RunStatus
     from resonance.domain.datasets import Dataset, DatasetKind, DatasetSummary, DatasetVersion
     from resonance.domain.dsp import AutoAgreeRule, Negotiation, Peer
     from resonance.domain.evaluation import EvaluationRun, EvaluationSuite
@@ -149,7 +167,13 @@ class CatalogRepo(Protocol):
 
 
 class PolicyRepo(Protocol):
-    """Usage policies, versioned per dataset."""
+    """Usage policies, versioned per dataset.
+
+    ``add_policy`` stores a version (the caller numbers it one above the latest; a
+    repeated ``(dataset, version)`` is a ``Conflict``); ``get_policy`` is the highest
+    version, ``None`` for a dataset without one; ``policy_history`` every version, oldest
+    first.
+    """
 
     def add_policy(self, policy: Policy) -> None: ...
     def get_policy(self, dataset: str) -> Policy | None: ...
@@ -157,7 +181,17 @@ class PolicyRepo(Protocol):
 
 
 class LedgerRepo(Protocol):
-    """The hash-chained ledger."""
+    """The hash-chained ledger.
+
+    ``ledger_head(lock=True)`` returns the last entry and serializes appenders until the
+    transaction ends (two writers never chain onto the same head). ``append_ledger``
+    stores an entry whose ``seq`` is the head's plus one (a repeated ``seq`` is a
+    ``Conflict``); it never rewrites an entry. ``ledger_entries`` filters by object,
+    action and actor after ``after_seq``, in ``seq`` order (``newest``: the last
+    ``limit`` matching ones, still in ``seq`` order);
+    ``iter_ledger`` streams every entry in ``seq`` order in batches; ``recorded_head``
+    is the ``(seq, hash)`` kept beside the chain, ``None`` for an empty ledger.
+    """
 
     def ledger_head(self, *, lock: bool = False) -> LedgerEntry | None: ...
     def append_ledger(self, entry: LedgerEntry) -> None: ...
@@ -176,7 +210,7 @@ class LedgerRepo(Protocol):
 
 
 class MetaRepo(Protocol):
-    """Small key/value settings of the space."""
+    """Small key/value settings of the space (``set_meta`` inserts or replaces)."""
 
     def get_meta(self, key: str) -> str | None: ...
     def set_meta(self, key: str, value: str) -> None: ...
@@ -404,7 +438,48 @@ class ReviewRepo(Protocol):
     def version_marks(self, dataset: str) -> dict[int, VersionMark]: ...
 
 
+class AgentRepo(Protocol):
+    """Agent specs, their runs (and kill switch), sealed episode sets and evaluations.
+
+    Contracts (tests/storage/test_agents_contract.py runs them on every backend):
+
+    - ``add_agent`` stores a new version; the same (name, version) twice is a ``Conflict``.
+      ``get_agent`` returns the given version, or the latest without one, or None.
+    - ``list_agents`` filters by owner and scenario, ordered by name and version.
+    - ``update_agent_run`` replaces status, end, stop flag and result (``KeyError`` if none).
+    - ``request_agent_stop`` sets the stop flag of the agent's running runs and returns
+      their ids (sorted); ``agent_stop_requested`` reads one run's flag.
+    - ``list_agent_evaluations`` filters by every given argument, oldest first.
+    """
+
+    def add_agent(self, spec: AgentSpec) -> None: ...
+    def get_agent(self, name: str, version: int | None = None) -> AgentSpec | None: ...
+    def list_agents(
+        self, *, owner: str | None = None, scenario: str | None = None
+    ) -> list[AgentSpec]: ...
+    def add_agent_run(self, run: AgentRun) -> None: ...
+    def update_agent_run(self, run: AgentRun) -> None: ...
+    def get_agent_run(self, run_id: str) -> AgentRun | None: ...
+    def list_agent_runs(
+        self, *, agent: str | None = None, status: RunStatus | None = None
+    ) -> list[AgentRun]: ...
+    def request_agent_stop(self, agent: str) -> list[str]: ...
+    def agent_stop_requested(self, run_id: str) -> bool: ...
+    def add_episode_set(self, episodes: EpisodeSet) -> None: ...
+    def get_episode_set(self, name: str) -> EpisodeSet | None: ...
+    def list_episode_sets(self) -> list[EpisodeSet]: ...
+    def add_agent_evaluation(self, evaluation: AgentEvaluation) -> None: ...
+    def list_agent_evaluations(
+        self,
+        *,
+        agent: str | None = None,
+        episodes: str | None = None,
+        organization: str | None = None,
+    ) -> list[AgentEvaluation]: ...
+
+
 class Tx(
+    AgentRepo,
     DspRepo,
     JobRepo,
     TrustRepo,

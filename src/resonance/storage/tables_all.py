@@ -2,6 +2,7 @@
 
 from resonance.storage import (
     tables,  # noqa: F401
+    tables_agents,  # noqa: F401
     tables_authority,  # noqa: F401
     tables_console,  # noqa: F401
     tables_dsp,  # noqa: F401

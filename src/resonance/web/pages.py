@@ -33,6 +33,7 @@ from resonance.services import (
     reports,
     review,
 )
+from resonance.web import agents as web_agents
 from resonance.web import workspaces as ws
 from resonance.web.shared import (
     PLOTLY_URL,
@@ -428,6 +429,7 @@ PAGES: list[tuple[str, Callable[..., Ctx]]] = [
     ("/evaluations", evaluations_page),
     ("/loop", loop_page),
     ("/contracts", contracts_page),
+    ("/agents", web_agents.agents_page),
     ("/holder", ws.holder_page),
     ("/builder", ws.builder_page),
     ("/evaluator", ws.evaluator_page),
@@ -441,4 +443,5 @@ PARAM_PAGES: list[tuple[str, Callable[..., Ctx]]] = [
     ("/models/{name}", model_page),
     ("/evaluations/{name}", evaluation_run_page),
     ("/scenarios/{name}", ws.scenario_page),
+    ("/agents/{name}", web_agents.agent_page),
 ]

@@ -21,8 +21,8 @@ from resonance.domain.datasets import DatasetKind, Task, make_label_spec
 from resonance.domain.errors import FileTooLarge
 from resonance.domain.policies import Purpose
 from resonance.services import access, catalog, review
+from resonance.services.files import write_csv
 from resonance.services.space import Space
-from resonance.services.tabular import write_csv
 
 router = APIRouter(prefix="/datasets", tags=["datasets"], responses=ERROR_RESPONSES)
 

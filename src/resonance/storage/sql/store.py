@@ -14,13 +14,14 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 from resonance.domain.errors import Conflict, InvalidInput, StoreUnavailable
+from resonance.storage.sql.agents import SqlAgentRepo
 from resonance.storage.sql.catalog import SqlCatalogRepo
 from resonance.storage.sql.console import SqlSessionRepo
 from resonance.storage.sql.dsp import SqlDspRepo
 from resonance.storage.sql.jobs import SqlJobRepo
 from resonance.storage.sql.ledger import SqlLedgerRepo
 from resonance.storage.sql.loop import SqlLoopRepo
-from resonance.storage.sql.models import SqlModelRepo
+from resonance.storage.sql.model_versions import SqlModelRepo
 from resonance.storage.sql.orgs import SqlOrgRepo
 from resonance.storage.sql.registry import SqlRegistryRepo
 from resonance.storage.sql.review import SqlReviewRepo
@@ -30,6 +31,7 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 class SqlTx(
+    SqlAgentRepo,
     SqlDspRepo,
     SqlJobRepo,
     SqlReviewRepo,

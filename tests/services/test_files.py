@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from resonance.domain.errors import MalformedFile
-from resonance.services.tabular import read_table
+from resonance.services.files import read_table
 
 
 def test_quoted_line_breaks_in_the_last_row_are_kept(tmp_path: Path) -> None:
