@@ -34,7 +34,7 @@ typecheck:
 
 test: setup-dev  ## lint, type-check and run the tests (PostgreSQL too when RESONANCE_TEST_POSTGRES_URL is set)
 	$(MAKE) lint typecheck
-	$(BIN)/pytest -q
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest -q  # tests that start `resonance` processes find it
 
 bench: setup-dev  ## every benchmark, each printing ratios against a baseline run in the same process
 	$(BIN)/python -m bench.ingest
