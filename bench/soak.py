@@ -90,6 +90,11 @@ def findings(space: Space) -> list[str]:
     return out
 
 
+def _finished(space: Space, name: str) -> bool:
+    """Whether loop run ``name`` exists and finished."""
+    return any(r.name == name and r.status == "finished" for r in loops.list_runs(space))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the soak; return the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -127,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
             )
         final = Space.open(space.root)
         for op in OPS:
+            if op == "loop" and _finished(final, "soak-loop"):
+                # its process ended before the kill: a finished run is never re-run (RES-102)
+                print(f"re-run {op:<9}: not needed (the run finished before its kill)")
+                continue
             proc = child(final.root, op, seeded, 99)
             _, err = proc.communicate(timeout=1800)
             ok = proc.returncode == 0
