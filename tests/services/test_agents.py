@@ -8,9 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from resonance.domain.agents import AgentLimits, PlannerParams, RunStatus, Template, Tool
+from resonance.domain.agents import (
+    AgentLimits,
+    EnvironmentKind,
+    PlannerParams,
+    RunStatus,
+    Template,
+    Tool,
+)
 from resonance.domain.errors import (
+    EnvironmentUnavailable,
     EpisodeBudgetExhausted,
+    InvalidInput,
     ModelNotAllowed,
     PolicyDenied,
     RoleRequired,
@@ -234,3 +243,22 @@ def test_an_evaluated_agent_enters_the_registry(lite_space: Space, seeded: Agent
         ),
     )
     assert [c.name for c in registry.list_cases(lite_space, model="kwh-listed")] == [case.name]
+
+
+def test_tep_episodes_check_the_request_before_the_optional_extra(
+    lite_space: Space, seeded: AgentSeed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from resonance.services import tep
+
+    monkeypatch.setattr(tep, "available", lambda: False)
+    opts = {"actor": "evaluator", "dataset": None, "count": 3, "length": 16, "seed": 1}
+    with pytest.raises(InvalidInput):  # a bad disturbance is the caller's error either way
+        agents.register_episodes(
+            lite_space, name="t1", environment=EnvironmentKind.TEP, idvs=(-251,), **opts
+        )
+    with pytest.raises(EnvironmentUnavailable) as err:
+        agents.register_episodes(
+            lite_space, name="t1", environment=EnvironmentKind.TEP, idvs=(1,), **opts
+        )
+    assert err.value.code == "RES-245"
+    assert [s["name"] for s in agents.list_episode_sets(lite_space)] == [seeded.episodes]

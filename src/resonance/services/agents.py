@@ -802,15 +802,17 @@ def register_episodes(
         if environment is EnvironmentKind.TEP:
             from resonance.services import tep
 
+            # the request is checked first: a bad one is a 4xx whether or not the
+            # optional simulator is installed
+            episodes = make_sim_episodes(
+                count=count, length=length, seed=seed, idvs=idvs, fault_share=fault_share
+            )
             if not tep.available():
                 raise EnvironmentUnavailable(
                     "TEP episodes need tep-studio: pip install 'resonance[agents]'"
                 )
             ref = None
             step_minutes = tep.STEP_HOURS * 60
-            episodes = make_sim_episodes(
-                count=count, length=length, seed=seed, idvs=idvs, fault_share=fault_share
-            )
         else:
             if not dataset:
                 raise InvalidInput("replay episodes name the dataset to replay (--dataset)")

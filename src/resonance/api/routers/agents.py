@@ -69,7 +69,9 @@ class EpisodesBody(BaseModel):
     name: str = Field(max_length=63, examples=["kwh-sealed"])
     environment: EnvironmentKind = EnvironmentKind.REPLAY
     dataset: str | None = Field(None, max_length=100, examples=["energy-eval"])
-    idvs: list[int] = Field(default_factory=list, max_length=28, description="tep: IDVs")
+    idvs: list[Annotated[int, Field(ge=1, le=28)]] = Field(
+        default_factory=list, max_length=28, description="tep: disturbances IDV 1..28"
+    )
     count: int = Field(40, ge=1, le=10_000)
     length: int = Field(192, ge=8, le=100_000)
     seed: int = Field(ge=0, le=2**31 - 1)
