@@ -783,7 +783,7 @@ def _version_row(v: Any) -> dict[str, Any]:
         "source_hash": v.source_hash, "row_count": v.row_count, "schema": v.schema.to_list(),
         "parents": list(v.parents), "transformation": v.transformation.to_dict(),
         "validation": v.validation, "profile": v.profile, "created_at": v.created_at,
-        "created_by": v.created_by,
+        "created_by": v.created_by, "verdict": v.verdict,
     }  # fmt: skip
 
 

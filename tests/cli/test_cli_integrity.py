@@ -67,3 +67,26 @@ def test_admin_recover_removes_only_stale_temp_files(tmp_path: Path) -> None:
         "review_applies_completed": [],
     }
     assert not stale.exists() and fresh.exists()
+
+
+def test_admin_upgrade_store_fills_the_verdicts_of_an_older_store(tmp_path: Path) -> None:
+    """A store made before ``0020_verdict`` (column dropped, its revision un-stamped, as an
+    older release left it) is upgraded in place; the quota view counts its verdicts."""
+    cli = Cli(tmp_path / "sp")
+    setup_steel(cli)
+    db = sqlite3.connect(tmp_path / "sp" / "space.db")
+    with db:
+        db.execute("ALTER TABLE dataset_versions DROP COLUMN verdict")
+        db.execute("DELETE FROM alembic_version WHERE version_num = '0020_verdict'")
+    db.close()
+    assert cli("admin", "upgrade-store", actor="lab", ok=False).exit_code != 0  # operator only
+    out = cli.json("admin", "upgrade-store", actor="operator")
+    assert out["changed"] and "0020_verdict" in out["after"]
+    assert "0020_verdict" not in out["before"]
+    assert cli.json("admin", "upgrade-store", actor="operator")["changed"] is False
+    db = sqlite3.connect(tmp_path / "sp" / "space.db")
+    (verdict,) = db.execute("SELECT verdict FROM dataset_versions").fetchone()
+    db.close()
+    assert verdict in {"passed", "warnings"}
+    entries = cli.json("ledger", "show", "--action", "space.store_upgraded", actor="operator")
+    assert len(entries) == 1

@@ -76,6 +76,29 @@ def test_migrate_is_idempotent(store: SqlStore) -> None:
     assert store.current_revisions() == heads
 
 
+def test_the_verdict_migration_fills_existing_versions(store: SqlStore) -> None:
+    """0020_verdict on a store that already holds versions: each gets its report's verdict."""
+    from dataclasses import replace
+
+    from alembic import command
+
+    reports = {"d1": {"ok": True, "warnings": ["w"]}, "d2": {"ok": False}, "d3": {"ok": True}}
+    with store.transaction() as tx:
+        _seed(tx)
+        for name, report in reports.items():
+            tx.add_dataset(Dataset(name, "p1", DatasetKind.COMMON, "steel"), created_at=NOW)
+            tx.add_version(replace(_version(1), dataset=name, validation=report))
+    cfg = store.alembic_config()
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "verdict@-1")  # only this branch: the column goes
+    assert "0020_verdict" not in store.current_revisions()
+    store.migrate()
+    with store.transaction() as tx:
+        got = {s.name: s.validation for s in tx.dataset_summaries()}
+    assert got == {"d1": "warnings", "d2": "failed", "d3": "passed"}
+
+
 def test_organizations_round_trip(store: SqlStore) -> None:
     with store.transaction() as tx:
         _seed(tx)

@@ -93,6 +93,23 @@ def verify(
         raise typer.Exit(1)
 
 
+@admin_app.command("upgrade-store")
+def upgrade_store(ctx: typer.Context) -> None:
+    """Bring the metadata store of a space made by an earlier release to this release's
+    schema (operator only; running it again changes nothing)."""
+    c = ctx_of(ctx)
+    result = svc.upgrade_store(c.space(), actor=c.require_actor())
+    show(
+        c,
+        result.to_dict(),
+        lambda: console.print(
+            f"store upgraded: {', '.join(result.before) or 'empty'} -> {', '.join(result.after)}"
+            if result.changed
+            else f"store already current ({len(result.after)} migration branches)"
+        ),
+    )
+
+
 @admin_app.command("migrate-models")
 def migrate_models(ctx: typer.Context) -> None:
     """Rewrite models still stored as pickles into code-free files (operator only).

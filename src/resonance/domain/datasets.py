@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -265,6 +266,17 @@ class Transformation:
         return Transformation(data["kind"], dict(data.get("params", {})), data.get("reason", ""))
 
 
+def validation_verdict(report: Mapping[str, Any] | None) -> str:
+    """A validation report in one word: ``none`` (no report), ``failed``, ``warnings``
+    or ``passed`` -- what registry views count, stored beside the report so that they
+    need not parse it."""
+    if not report or "ok" not in report:
+        return "none"
+    if not report["ok"]:
+        return "failed"
+    return "warnings" if report.get("warnings") else "passed"
+
+
 @dataclass(frozen=True)
 class DatasetVersion:
     """An immutable snapshot of a dataset, named by the hash of its Parquet file."""
@@ -290,6 +302,11 @@ class DatasetVersion:
     def ref(self) -> str:
         """The version's reference, ``name@number``."""
         return f"{self.dataset}@{self.number}"
+
+    @property
+    def verdict(self) -> str:
+        """Its validation report in one word (see :func:`validation_verdict`)."""
+        return validation_verdict(self.validation)
 
     @property
     def is_derived(self) -> bool:

@@ -587,6 +587,18 @@ class ModelMigrated(Event):
     format: str
 
 
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class StoreUpgraded(Event):
+    """The metadata store's schema was brought to a newer release (migration heads)."""
+
+    action: ClassVar[str] = "space.store_upgraded"
+    object_type: ClassVar[str] = "space"
+
+    before: list[str]
+    after: list[str]
+
+
 # --- interconnection: Dataspace Protocol between spaces (issue 15) ---
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from resonance.domain.events import ModelMigrated
+from resonance.domain.events import ModelMigrated, StoreUpgraded
 from resonance.domain.orgs import Role
 from resonance.domain.refs import ref_name
 from resonance.domain.state_check import Difference, StateView, compare, replay
@@ -56,6 +56,47 @@ def _trusted_pickle(space: Space, ref: str, digest: str) -> str:
     if not any(e.payload.get("artifact_hash") == digest for e in trained):
         return "no model.trained ledger entry records this content address"
     return ""
+
+
+@dataclass(frozen=True)
+class StoreUpgrade:
+    """The metadata store's migration heads before and after an upgrade."""
+
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+
+    @property
+    def changed(self) -> bool:
+        """Whether any migration ran."""
+        return self.before != self.after
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"before": list(self.before), "after": list(self.after), "changed": self.changed}
+
+
+def upgrade_store(space: Space, *, actor: str) -> StoreUpgrade:
+    """Bring the metadata store of a space made by an earlier release to this release's
+    schema: every migration branch to its head (operator only; idempotent).
+
+    Each migration runs in one transaction with its data changes (e.g. ``0020_verdict``
+    fills the new column from the stored reports), so a failed upgrade leaves the store
+    as it was. A change is recorded as ``space.store_upgraded`` (heads before and after).
+    """
+    with space.work() as w:
+        require_role(w.tx, actor, Role.OPERATOR)
+    before = tuple(sorted(space.store.current_revisions()))
+    space.store.migrate()
+    after = tuple(sorted(space.store.current_revisions()))
+    out = StoreUpgrade(before, after)
+    if out.changed:
+        with space.work() as w:
+            w.emit(
+                StoreUpgraded(
+                    actor=actor, object_id=space.config.name, before=list(before), after=list(after)
+                )
+            )
+    return out
 
 
 def migrate_models(space: Space, *, actor: str) -> list[MigratedModel]:

@@ -79,6 +79,9 @@ dataset_versions = sa.Table(
     sa.Column("created_by", sa.String(64), nullable=False),
     sa.Column("sources", sa.JSON),  # 0015_trust: [{"ref", "rows"}] of a derived version
     sa.Column("provenance", sa.String(64)),  # 0015_trust: per-row provenance artifact
+    # 0020_verdict: the report in one word (none/failed/warnings/passed), so registry
+    # views count verdicts without parsing every report
+    sa.Column("verdict", sa.String(8)),
 )
 
 policies = sa.Table(

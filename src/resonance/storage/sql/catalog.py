@@ -103,6 +103,7 @@ class SqlCatalogRepo(SqlRepoBase):
                 created_by=version.created_by,
                 sources=[s.to_dict() for s in version.sources] or None,
                 provenance=version.provenance,
+                verdict=version.verdict,
             )
         )
 
@@ -161,8 +162,6 @@ class SqlCatalogRepo(SqlRepoBase):
             .group_by(v.c.dataset)
             .subquery()
         )
-        ok = v.c.validation["ok"].as_boolean()
-        warnings = sa.func.coalesce(sa.func.json_array_length(v.c.validation["warnings"]), 0)
         stmt = (
             sa.select(
                 d.c.name,
@@ -173,8 +172,7 @@ class SqlCatalogRepo(SqlRepoBase):
                 d.c.derived,
                 top.c.number.label("v_number"),
                 v.c.row_count,
-                ok.label("v_ok"),
-                warnings.label("v_warnings"),
+                v.c.verdict,
             )
             .select_from(d)
             .outerjoin(top, top.c.dataset == d.c.name)
@@ -183,15 +181,10 @@ class SqlCatalogRepo(SqlRepoBase):
         )
         kinds = {k.value: k for k in DatasetKind}
         out = []
-        for name, owner, kind, industry, scenario, derived, number, rows, ok, warned in (
-            self.conn.execute(stmt).tuples().all()  # plain tuples, fetched at once
+        for name, owner, kind, industry, scenario, derived, number, rows, verdict in (
+            self.conn.execute(stmt).all()  # rows unpack as tuples; fetched at once
         ):
-            if number is None or ok is None:  # no version, or no report (every report has "ok")
-                state = "none"
-            elif ok is False:
-                state = "failed"
-            else:
-                state = "warnings" if warned else "passed"
+            state = verdict if number is not None and verdict else "none"
             out.append(
                 DatasetSummary(
                     name,
