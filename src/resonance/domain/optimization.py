@@ -200,6 +200,14 @@ def _suspects(issues: np.ndarray, n_rows: int, max_share: float) -> np.ndarray:
     return np.asarray(issues, dtype=np.int64)[: int(max_share * n_rows)]
 
 
+def _for_review(
+    issues: np.ndarray, owners: np.ndarray, auto_drop: set[str], max_share: float
+) -> np.ndarray:
+    """Suspected rows whose owners review fixes (their policies do not allow auto-drop)."""
+    rows = _suspects(issues, len(owners), max_share)
+    return rows[~np.isin(owners[rows], list(auto_drop))] if len(rows) else rows
+
+
 @register_action
 class DropLabelIssues(Action):
     """Drop suspected label errors, only in rows whose owner's policy allows auto-drop."""
@@ -244,8 +252,7 @@ class ProposeRelabels(Action):
         max_share: float = 0.1,
     ) -> ActionPlan:
         """Suspected rows of owners without auto-drop: (row, owner, given, suggested)."""
-        rows = _suspects(issues, len(owners), max_share)
-        rows = rows[~np.isin(owners[rows], list(auto_drop))] if len(rows) else rows
+        rows = _for_review(issues, owners, auto_drop, max_share)
         proposals = [
             {
                 "row": int(i),
@@ -280,8 +287,7 @@ class ProposeTargetFixes(Action):
         max_share: float = 0.1,
     ) -> ActionPlan:
         """Suspected rows of owners without auto-drop: (row, owner, given, suggested, residual)."""
-        rows = _suspects(issues, len(owners), max_share)
-        rows = rows[~np.isin(owners[rows], list(auto_drop))] if len(rows) else rows
+        rows = _for_review(issues, owners, auto_drop, max_share)
         proposals = [
             {
                 "row": int(i),

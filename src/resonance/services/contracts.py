@@ -803,6 +803,12 @@ def _on_event(
     return _ack(n)
 
 
+def _peer_reason(msg: dict[str, Any]) -> str:
+    """A termination message's ``dspace:reason`` list as one line (at most 500 characters)."""
+    reasons = msg.get(f"{DSPACE}reason")
+    return "; ".join(str(r) for r in reasons)[:500] if isinstance(reasons, list) else ""
+
+
 def _on_termination(
     space: Space,
     peer: Peer,
@@ -812,8 +818,7 @@ def _on_termination(
     pid: str,
 ) -> dict[str, Any]:
     message_type(msg, "ContractNegotiationTerminationMessage")
-    reasons = msg.get(f"{DSPACE}reason")
-    reason = "; ".join(str(r) for r in reasons)[:500] if isinstance(reasons, list) else ""
+    reason = _peer_reason(msg)
     with space.work() as w:
         _consume_nonce(w, peer, env)
         n = w.tx.get_negotiation(pid, lock=True)
@@ -924,8 +929,7 @@ def _on_transfer_termination(
     pid: str,
 ) -> dict[str, Any]:
     message_type(msg, "TransferTerminationMessage")
-    reasons = msg.get(f"{DSPACE}reason")
-    reason = "; ".join(str(r) for r in reasons)[:500] if isinstance(reasons, list) else ""
+    reason = _peer_reason(msg)
     with space.work() as w:
         _consume_nonce(w, peer, env)
         n = w.tx.find_negotiation(peer=peer.name, transfer_pid=pid)

@@ -484,7 +484,24 @@ def quota_check(
     given = [x for x in (province, enterprise, industry, scenario) if x]
     if len(given) != 1:
         raise InvalidInput("check exactly one of: province, enterprise, industry, scenario")
-    snap = snapshot(space)
+    return check_subject(
+        snapshot(space), province=province, enterprise=enterprise, industry=industry,
+        scenario=scenario,
+    )  # fmt: skip
+
+
+def check_subject(
+    snap: RegistrySnapshot,
+    *,
+    province: str | None = None,
+    enterprise: str | None = None,
+    industry: str | None = None,
+    scenario: str | None = None,
+) -> QuotaReport:
+    """:func:`quota_check` on a snapshot already read (a page that shows it too)."""
+    given = [x for x in (province, enterprise, industry, scenario) if x]
+    if len(given) != 1:
+        raise InvalidInput("check exactly one of: province, enterprise, industry, scenario")
     if province:
         return check_province(snap, valid_province(province))
     if enterprise:

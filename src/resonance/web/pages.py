@@ -194,8 +194,8 @@ def quotas_page(space: Any, request: Request, me: Organization) -> Ctx:
     subjects: list[Any] = []
     if any(q.get(k) for k in ("province", "enterprise", "industry", "scenario")):
         subjects = [
-            registry.quota_check(
-                space,
+            registry.check_subject(
+                snap,
                 province=q.get("province") or None,
                 enterprise=q.get("enterprise") or None,
                 industry=q.get("industry") or None,
