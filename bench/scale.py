@@ -791,7 +791,7 @@ def _page(path: str, db_env: str | None = None) -> Callable[[int, Path], dict[st
     def run(size: int, work: Path) -> dict[str, Any]:
         from fastapi.testclient import TestClient
 
-        from resonance.api.app import create_app
+        from resonance.server import create_app  # the API and the web console
 
         db_url = os.environ.get(db_env) if db_env else None
         if db_env and not db_url:
@@ -799,7 +799,12 @@ def _page(path: str, db_env: str | None = None) -> Callable[[int, Path], dict[st
         root, token = _catalog_space(size, work, db_url)
         client = TestClient(create_app(root))
         if path.startswith("/console"):
-            client.post("/console/login", data={"token": token, "next": "/console/"})
+            form = client.get("/console/login")  # the login form's CSRF token
+            csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+            assert csrf, "no CSRF field on the login form"
+            login = {"token": token, "csrf": csrf.group(1), "next": "/console/"}
+            r = client.post("/console/login", data=login, follow_redirects=False)
+            assert r.status_code == 303, (r.status_code, r.text[:300])
             headers = {}
         else:
             headers = {"Authorization": f"Bearer {token}"}

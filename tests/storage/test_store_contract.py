@@ -95,7 +95,7 @@ def test_the_verdict_migration_fills_existing_versions(store: SqlStore) -> None:
     assert "0020_verdict" not in store.current_revisions()
     store.migrate()
     with store.transaction() as tx:
-        got = {s.name: s.validation for s in tx.dataset_summaries()}
+        got = {s.name: s.validation for s in tx.registry_datasets()}
     assert got == {"d1": "warnings", "d2": "failed", "d3": "passed"}
 
 
@@ -182,8 +182,8 @@ def test_paged_datasets_brief_versions_and_summaries(store: SqlStore) -> None:
         assert brief["d1"].ref == "d1@1" and brief["d1"].row_count == 10
         full = tx.latest_versions()
         assert full["d1"].validation == reports["d1"] and full["d1"].schema == _version(1).schema
-        summaries = tx.dataset_summaries()
-        assert [(s.name, s.ref, s.rows, s.validation) for s in summaries] == [
+        summaries = tx.registry_datasets()
+        assert [(s.name, s.version, s.rows, s.validation) for s in summaries] == [
             ("d0", None, None, "none"),
             ("d1", "d1@1", 10, "warnings"),
             ("d2", "d2@1", 10, "failed"),
@@ -191,12 +191,20 @@ def test_paged_datasets_brief_versions_and_summaries(store: SqlStore) -> None:
             ("d4", "d4@1", 10, "none"),
         ]
         first = summaries[1]
-        assert (first.owner, first.kind, first.industry, first.scenario) == (
+        assert (first.owner, first.owner_region, first.kind, first.industry, first.scenario) == (
             "p1",
-            DatasetKind.COMMON,
+            "Hebei",
+            "common",
             "steel",
             None,
         )
+    # sealed evaluation sets and derived working sets are not registry datasets
+    with store.transaction() as tx:
+        tx.add_dataset(Dataset("e1", "p1", DatasetKind.EVALUATION, "steel"), created_at=NOW)
+        tx.add_dataset(
+            Dataset("w1", "p1", DatasetKind.COMMON, "steel", derived=True), created_at=NOW
+        )
+        assert [s.name for s in tx.registry_datasets()] == ["d0", "d1", "d2", "d3", "d4"]
 
 
 def test_rollback_leaves_store_unchanged(store: SqlStore) -> None:

@@ -225,30 +225,6 @@ class SourceRows:
 
 
 @dataclass(frozen=True)
-class DatasetSummary:
-    """A dataset with the headline of its latest version: what registry views count.
-
-    ``version``/``rows`` are ``None`` without a version; ``validation`` is ``none``,
-    ``failed``, ``warnings`` or ``passed``.
-    """
-
-    name: str
-    owner: str
-    kind: DatasetKind
-    industry: str
-    scenario: str | None
-    version: int | None
-    rows: int | None
-    validation: str
-    derived: bool = False  # a working set made by the platform (see Dataset.derived)
-
-    @property
-    def ref(self) -> str | None:
-        """``NAME@N`` of the latest version, if any."""
-        return f"{self.name}@{self.version}" if self.version is not None else None
-
-
-@dataclass(frozen=True)
 class Transformation:
     """How a version was made from its parents (ingest, drop rows, acquire, ...)."""
 

@@ -16,7 +16,6 @@ from typing import Any
 
 from resonance.domain.asof import as_of as restrict_as_of
 from resonance.domain.asof import ledger_view
-from resonance.domain.datasets import DatasetKind
 from resonance.domain.errors import (
     AlreadyExists,
     InvalidInput,
@@ -41,7 +40,6 @@ from resonance.domain.refs import parse_ref
 from resonance.domain.registry import (
     CaseStatus,
     ConsortiumEntry,
-    DatasetEntry,
     EntryStatus,
     HolderKind,
     KeyCity,
@@ -407,22 +405,9 @@ def snapshot_in(tx: Tx, *, as_of: date | None = None) -> RegistrySnapshot:
 
 def _snapshot_now(tx: Tx) -> RegistrySnapshot:
     orgs = {o.name: o for o in tx.list_organizations()}
-    datasets = [
-        DatasetEntry(
-            name=d.name,
-            industry=d.industry,
-            kind=d.kind.value,
-            owner=d.owner,
-            owner_region=orgs[d.owner].region if d.owner in orgs else "",
-            scenario=d.scenario,
-            version=d.ref,
-            rows=d.rows,
-            validation=d.validation,
-        )
-        for d in tx.dataset_summaries()  # one query, whatever the catalog's size
-        # sealed evaluation sets and derived working sets are not registry datasets
-        if d.kind is not DatasetKind.EVALUATION and not d.derived
-    ]
+    # one query, whatever the catalog's size; sealed evaluation sets and derived working
+    # sets are not registry datasets
+    datasets = tx.registry_datasets()
     consortia = [
         ConsortiumEntry(
             c.name,

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # annotations only: importing the interface loads no record module
     from resonance.domain.agents import AgentEvaluation, AgentRun, AgentSpec, EpisodeSet, RunStatus
-    from resonance.domain.datasets import Dataset, DatasetKind, DatasetSummary, DatasetVersion
+    from resonance.domain.datasets import Dataset, DatasetKind, DatasetVersion
     from resonance.domain.dsp import AutoAgreeRule, Negotiation, Peer
     from resonance.domain.evaluation import EvaluationRun, EvaluationSuite
     from resonance.domain.jobs import Job, JobKind, JobStatus
@@ -43,6 +43,7 @@ if TYPE_CHECKING:  # annotations only: importing the interface loads no record m
     from resonance.domain.orgs import Consortium, ConsortiumMember, Organization
     from resonance.domain.policies import Policy
     from resonance.domain.registry import (
+        DatasetEntry,
         HistoryEntry,
         HolderKind,
         KeyCity,
@@ -157,9 +158,11 @@ class CatalogRepo(Protocol):
         """The highest version number of ``dataset`` (rejected candidates too; 0 if none)."""
         ...
 
-    def dataset_summaries(self) -> list[DatasetSummary]:
-        """Every dataset by name with its latest version's number, rows and validation state,
-        in one query (no JSON documents decoded): what registry views and quotas count."""
+    def registry_datasets(self) -> list[DatasetEntry]:
+        """Every dataset a registry lists -- not sealed evaluation sets, not derived working
+        sets -- by name, with its owner's region and its latest kept version's ref, rows
+        and verdict (``none`` without a version), in one query (no JSON documents decoded):
+        what registry views and quotas count."""
         ...
 
     def find_version_by_hash(self, dataset: str, content_hash: str) -> DatasetVersion | None: ...

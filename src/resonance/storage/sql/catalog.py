@@ -7,8 +7,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from resonance.domain.datasets import Dataset, DatasetKind, DatasetSummary, DatasetVersion
+from resonance.domain.datasets import Dataset, DatasetKind, DatasetVersion
 from resonance.domain.policies import Grant, Policy
+from resonance.domain.registry import DatasetEntry
 from resonance.storage import tables as t
 from resonance.storage.records import dataset_of, version_of
 from resonance.storage.sql.base import SqlRepoBase
@@ -154,8 +155,8 @@ class SqlCatalogRepo(SqlRepoBase):
         )
         return {r.dataset: _version(r) for r in self.conn.execute(stmt)}
 
-    def dataset_summaries(self) -> list[DatasetSummary]:
-        d, v = t.datasets, t.dataset_versions
+    def registry_datasets(self) -> list[DatasetEntry]:
+        d, v, o = t.datasets, t.dataset_versions, t.organizations
         top = (
             sa.select(v.c.dataset, sa.func.max(v.c.number).label("number"))
             .where(_kept(v))
@@ -165,40 +166,38 @@ class SqlCatalogRepo(SqlRepoBase):
         stmt = (
             sa.select(
                 d.c.name,
-                d.c.owner,
-                d.c.kind,
                 d.c.industry,
+                d.c.kind,
+                d.c.owner,
+                sa.func.coalesce(o.c.region, ""),
                 d.c.scenario,
-                d.c.derived,
                 top.c.number.label("v_number"),
                 v.c.row_count,
                 v.c.verdict,
             )
             .select_from(d)
+            .outerjoin(o, o.c.name == d.c.owner)
             .outerjoin(top, top.c.dataset == d.c.name)
             .outerjoin(v, sa.and_(v.c.dataset == top.c.dataset, v.c.number == top.c.number))
+            .where(d.c.kind != DatasetKind.EVALUATION.value, d.c.derived == sa.false())
             .order_by(d.c.name)
         )
-        kinds = {k.value: k for k in DatasetKind}
-        out = []
-        for name, owner, kind, industry, scenario, derived, number, rows, verdict in (
-            self.conn.execute(stmt).all()  # rows unpack as tuples; fetched at once
-        ):
-            state = verdict if number is not None and verdict else "none"
-            out.append(
-                DatasetSummary(
-                    name,
-                    owner,
-                    kinds[kind],
-                    industry,
-                    scenario,
-                    number,
-                    rows,
-                    state,
-                    bool(derived),
-                )
+        return [
+            DatasetEntry(
+                name,
+                industry,
+                kind,
+                owner,
+                region,
+                scenario,
+                f"{name}@{number}" if number is not None else None,
+                rows,
+                verdict if number is not None and verdict else "none",
             )
-        return out
+            for name, industry, kind, owner, region, scenario, number, rows, verdict in (
+                self.conn.execute(stmt).all()  # rows unpack as tuples; fetched at once
+            )
+        ]
 
     def find_version_by_hash(self, dataset: str, content_hash: str) -> DatasetVersion | None:
         v = t.dataset_versions
