@@ -121,14 +121,14 @@ def stop_group(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(timeout=10)
 
 
-def train_body(name: str, trees: int) -> dict[str, object]:
-    """A small LightGBM training on the steel data."""
-    return {
-        "name": name,
-        "trainer": "lightgbm",
-        "datasets": ["steel-train"],
-        "params": {"n_estimators": trees, "n_jobs": 1},
-    }
+def train_body(name: str, trees: int, *, long: bool = False) -> dict[str, object]:
+    """A LightGBM training on the steel data: small, or (``long``) deep trees that keep a
+    worker busy for tens of seconds within the space's caps (``[limits]``: at most 5,000
+    estimators)."""
+    params: dict[str, object] = {"n_estimators": trees, "n_jobs": 1}
+    if long:
+        params |= {"num_leaves": 255, "min_child_samples": 2, "learning_rate": 0.01}
+    return {"name": name, "trainer": "lightgbm", "datasets": ["steel-train"], "params": params}
 
 
 async def submit_all(url: str, auth: dict[str, str], n: int) -> list[httpx.Response]:
@@ -226,7 +226,9 @@ def under_jobs(
     """Phase 2: catalog p99 vs /health p99 while two long jobs run."""
     ids = [
         httpx.post(
-            url + "/jobs/train", json=train_body(f"long{i}", args.long_trees), headers=builder
+            url + "/jobs/train",
+            json=train_body(f"long{i}", args.long_trees, long=True),
+            headers=builder,
         ).json()["id"]
         for i in range(2)
     ]
@@ -235,7 +237,9 @@ def under_jobs(
         deadline = time.monotonic() + 120
         while not all(jobs.get_job(space, i).status is JobStatus.RUNNING for i in ids):
             if time.monotonic() > deadline:
-                print("FAIL: the two long jobs did not both start")
+                states = [jobs.get_job(space, i) for i in ids]
+                said = [f"{j.status.value} {(j.error or {}).get('message', '')}" for j in states]
+                print("FAIL: the two long jobs did not both start: " + "; ".join(said))
                 return False, float("nan")
             time.sleep(0.1)
         phases = asyncio.run(
@@ -279,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--requests", type=int, default=1000, help="requests per latency phase")
     ap.add_argument("--concurrency", type=int, default=50, help="requests in flight")
     ap.add_argument("--max-seconds", type=float, default=30.0, help="time limit per phase")
-    ap.add_argument("--long-trees", type=int, default=20000, help="trees of the 2 long jobs")
+    ap.add_argument("--long-trees", type=int, default=5000, help="trees of the 2 long jobs")
     ap.add_argument("--timeout", type=float, default=600.0, help="wait for the jobs at most")
     ap.add_argument("--target", type=float, default=TARGET, help="fail above this p99 ratio")
     args = ap.parse_args(argv)
