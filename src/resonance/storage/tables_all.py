@@ -13,6 +13,7 @@ from resonance.storage import (
     tables_review,  # noqa: F401
     tables_trust,  # noqa: F401
 )
+from resonance.storage.sql import tokens  # noqa: F401  (tables beside their repository)
 from resonance.storage.tables import metadata
 
 __all__ = ["metadata"]

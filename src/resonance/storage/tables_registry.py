@@ -1,4 +1,5 @@
-"""Tables of the registries of the action, report submissions and API tokens."""
+"""Tables of the registries of the action and report submissions (API tokens:
+``storage/sql/tokens.py``, beside their repository)."""
 
 from __future__ import annotations
 
@@ -94,27 +95,4 @@ report_submissions = sa.Table(
     sa.Column("format", sa.String(10), nullable=False),
     sa.Column("submitted_by", sa.String(64), nullable=False),
     sa.Index("ix_report_submissions_subject", "subject_kind", "subject"),
-)
-
-api_tokens = sa.Table(
-    "api_tokens",
-    metadata,
-    sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column("organization", sa.String(64), sa.ForeignKey("organizations.name"), nullable=False),
-    sa.Column("salt", sa.String(64), nullable=False),
-    sa.Column("hash", sa.String(64), nullable=False),
-    sa.Column("label", sa.String(200), nullable=False),
-    sa.Column("created_at", sa.String(40), nullable=False),
-    sa.Column("revoked_at", sa.String(40)),
-)
-
-REGISTRY_TABLES = (
-    registry_scenarios,
-    registry_models,
-    registry_cases,
-    registry_spaces,
-    registry_key_cities,
-    registry_key_industries,
-    report_submissions,
-    api_tokens,
 )

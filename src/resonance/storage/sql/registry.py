@@ -1,4 +1,4 @@
-"""Registries of the action, report submissions and API tokens in SQL."""
+"""Registries of the action and report submissions in SQL."""
 
 from __future__ import annotations
 
@@ -23,10 +23,8 @@ from resonance.domain.registry import (
     ScenarioStatus,
 )
 from resonance.domain.reporting import ReportKind, ReportNote, ReportSubmission, SubjectKind
-from resonance.domain.tokens import ApiToken
 from resonance.storage import tables_authority as a
 from resonance.storage import tables_registry as r
-from resonance.storage.records import token_of
 from resonance.storage.sql.base import SqlRepoBase
 
 
@@ -80,10 +78,6 @@ def _space(row: Any) -> ResonanceSpaceEntry:
         description=row.description,
         status=EntryStatus(row.status),
     )
-
-
-def _token(row: Any) -> ApiToken:
-    return token_of(row._mapping)
 
 
 def _jsonable(value: Any) -> Any:
@@ -418,28 +412,3 @@ class SqlRegistryRepo(SqlRepoBase):
             )
             for x in self.conn.execute(stmt)
         ]
-
-    # --- API tokens ---
-    def add_api_token(self, token: ApiToken) -> None:
-        self.conn.execute(r.api_tokens.insert().values(**token.__dict__))
-
-    def get_api_token(self, token_id: str) -> ApiToken | None:
-        t = r.api_tokens
-        row = self.conn.execute(sa.select(t).where(t.c.id == token_id)).first()
-        return _token(row) if row else None
-
-    def list_api_tokens(self, *, organization: str | None = None) -> list[ApiToken]:
-        t = r.api_tokens
-        stmt = sa.select(t).order_by(t.c.created_at, t.c.id)
-        if organization:
-            stmt = stmt.where(t.c.organization == organization)
-        return [_token(x) for x in self.conn.execute(stmt)]
-
-    def revoke_api_token(self, token_id: str, *, revoked_at: str) -> bool:
-        t = r.api_tokens
-        res = self.conn.execute(
-            t.update()
-            .where(t.c.id == token_id, t.c.revoked_at.is_(None))
-            .values(revoked_at=revoked_at)
-        )
-        return res.rowcount > 0

@@ -25,6 +25,7 @@ from resonance.storage.sql.model_versions import SqlModelRepo
 from resonance.storage.sql.orgs import SqlOrgRepo
 from resonance.storage.sql.registry import SqlRegistryRepo
 from resonance.storage.sql.review import SqlReviewRepo
+from resonance.storage.sql.tokens import SqlTokenRepo
 from resonance.storage.sql.trust import SqlTrustRepo
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -42,6 +43,7 @@ class SqlTx(
     SqlLedgerRepo,
     SqlRegistryRepo,
     SqlSessionRepo,
+    SqlTokenRepo,
     SqlTrustRepo,
 ):
     """One transaction; every repository method runs on its connection."""
