@@ -457,6 +457,11 @@ def model_links(space: Space) -> dict[str, dict[str, Any] | None]:
         return {m.name: resolve_model_ref(w.tx, m.ref) for m in w.tx.list_model_entries()}
 
 
+def _one_subject(*subjects: str | None) -> None:
+    if sum(1 for x in subjects if x) != 1:
+        raise InvalidInput("check exactly one of: province, enterprise, industry, scenario")
+
+
 def quota_check(
     space: Space,
     *,
@@ -466,9 +471,7 @@ def quota_check(
     scenario: str | None = None,
 ) -> QuotaReport:
     """Check the action's numbers for exactly one subject."""
-    given = [x for x in (province, enterprise, industry, scenario) if x]
-    if len(given) != 1:
-        raise InvalidInput("check exactly one of: province, enterprise, industry, scenario")
+    _one_subject(province, enterprise, industry, scenario)
     return check_subject(
         snapshot(space), province=province, enterprise=enterprise, industry=industry,
         scenario=scenario,
@@ -484,9 +487,7 @@ def check_subject(
     scenario: str | None = None,
 ) -> QuotaReport:
     """:func:`quota_check` on a snapshot already read (a page that shows it too)."""
-    given = [x for x in (province, enterprise, industry, scenario) if x]
-    if len(given) != 1:
-        raise InvalidInput("check exactly one of: province, enterprise, industry, scenario")
+    _one_subject(province, enterprise, industry, scenario)
     if province:
         return check_province(snap, valid_province(province))
     if enterprise:
