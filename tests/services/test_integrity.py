@@ -20,7 +20,7 @@ from resonance.services import access, evaluation, integrity, ledger, training
 from resonance.services.catalog import PARQUET
 from resonance.services.space import Space
 from resonance.storage import tables as t
-from resonance.storage import tables_models as tm
+from resonance.storage.sql import model_versions as tm
 from resonance.training import model_format
 from tests.model_seed import Seeded, seed
 

@@ -12,7 +12,7 @@ from resonance.domain.review import Decision, ProposalKind, ReviewStatus
 from resonance.services import integrity, ledger
 from resonance.services import review as rv
 from resonance.services.space import CONFIG_NAME, Space
-from resonance.storage import tables_review as tr
+from resonance.storage.sql import review as tr
 from tests.services.test_review import _p, _seed
 
 

@@ -1,19 +1,23 @@
-"""Imports every tables module so ``metadata`` knows every table (Alembic autogenerate)."""
+"""Imports every module that defines tables, so ``metadata`` knows every table (Alembic).
 
-from resonance.storage import (
-    tables,  # noqa: F401
-    tables_agents,  # noqa: F401
-    tables_authority,  # noqa: F401
-    tables_console,  # noqa: F401
-    tables_dsp,  # noqa: F401
-    tables_jobs,  # noqa: F401
-    tables_loop,  # noqa: F401
-    tables_models,  # noqa: F401
-    tables_registry,  # noqa: F401
-    tables_review,  # noqa: F401
-    tables_trust,  # noqa: F401
+The foundation's tables (organizations, datasets and their versions, policies, the ledger,
+space meta) are in ``storage/tables.py``; every other aggregate defines its tables beside
+its repository in ``storage/sql/``.
+"""
+
+from resonance.storage import tables  # noqa: F401
+from resonance.storage.sql import (  # noqa: F401
+    agents,
+    console,
+    dsp,
+    jobs,
+    loop,
+    model_versions,
+    registry,
+    review,
+    tokens,
+    trust,
 )
-from resonance.storage.sql import tokens  # noqa: F401  (tables beside their repository)
 from resonance.storage.tables import metadata
 
 __all__ = ["metadata"]

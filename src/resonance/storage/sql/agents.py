@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from resonance.storage import tables_agents as t
 from resonance.storage.sql.base import SqlRepoBase
 
 if TYPE_CHECKING:  # the records (and numpy) load only when an agent is read or written
@@ -17,6 +16,61 @@ if TYPE_CHECKING:  # the records (and numpy) load only when an agent is read or 
         EpisodeSet,
         RunStatus,
     )
+from resonance.storage.tables import metadata
+
+# --- tables ---
+
+agents = sa.Table(
+    "agents",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("owner", sa.String(64), nullable=False),
+    sa.Column("scenario", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("spec", sa.JSON, nullable=False),
+)
+
+agent_runs = sa.Table(
+    "agent_runs",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("agent", sa.String(64), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("organization", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("started_at", sa.String(40), nullable=False),
+    sa.Column("finished_at", sa.String(40)),
+    sa.Column("stop_requested", sa.Boolean, nullable=False),
+    sa.Column("result", sa.JSON, nullable=False),
+    sa.Index("ix_agent_runs_agent_status", "agent", "status"),
+)
+
+agent_episode_sets = sa.Table(
+    "agent_episode_sets",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("owner", sa.String(64), nullable=False),
+    sa.Column("environment", sa.String(20), nullable=False),
+    sa.Column("dataset", sa.String(100)),
+    sa.Column("budget", sa.Integer, nullable=False),
+    sa.Column("step_minutes", sa.Float, nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("episodes", sa.JSON, nullable=False),
+)
+
+agent_evaluations = sa.Table(
+    "agent_evaluations",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("agent", sa.String(64), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("episodes", sa.String(64), nullable=False),
+    sa.Column("organization", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("metrics", sa.JSON, nullable=False),
+    sa.Index("ix_agent_evaluations_set_org", "episodes", "organization"),
+)
 
 
 def _run(r: Any) -> AgentRun:
@@ -55,7 +109,7 @@ class SqlAgentRepo(SqlRepoBase):
 
     def add_agent(self, spec: AgentSpec) -> None:
         self.conn.execute(
-            t.agents.insert().values(
+            agents.insert().values(
                 name=spec.name,
                 version=spec.version,
                 owner=spec.owner,
@@ -66,7 +120,7 @@ class SqlAgentRepo(SqlRepoBase):
         )
 
     def get_agent(self, name: str, version: int | None = None) -> AgentSpec | None:
-        a = t.agents
+        a = agents
         stmt = sa.select(a.c.spec).where(a.c.name == name)
         if version is None:
             stmt = stmt.order_by(a.c.version.desc()).limit(1)
@@ -80,7 +134,7 @@ class SqlAgentRepo(SqlRepoBase):
     def list_agents(
         self, *, owner: str | None = None, scenario: str | None = None
     ) -> list[AgentSpec]:
-        a = t.agents
+        a = agents
         stmt = sa.select(a.c.spec).order_by(a.c.name, a.c.version)
         if owner is not None:
             stmt = stmt.where(a.c.owner == owner)
@@ -92,7 +146,7 @@ class SqlAgentRepo(SqlRepoBase):
 
     def add_agent_run(self, run: AgentRun) -> None:
         self.conn.execute(
-            t.agent_runs.insert().values(
+            agent_runs.insert().values(
                 id=run.id,
                 agent=run.agent,
                 version=run.version,
@@ -106,7 +160,7 @@ class SqlAgentRepo(SqlRepoBase):
         )
 
     def update_agent_run(self, run: AgentRun) -> None:
-        r = t.agent_runs
+        r = agent_runs
         done = self.conn.execute(
             r.update()
             .where(r.c.id == run.id)
@@ -121,14 +175,14 @@ class SqlAgentRepo(SqlRepoBase):
             raise KeyError(run.id)
 
     def get_agent_run(self, run_id: str) -> AgentRun | None:
-        r = t.agent_runs
+        r = agent_runs
         row = self.conn.execute(sa.select(r).where(r.c.id == run_id)).first()
         return None if row is None else _run(row)
 
     def list_agent_runs(
         self, *, agent: str | None = None, status: RunStatus | None = None
     ) -> list[AgentRun]:
-        r = t.agent_runs
+        r = agent_runs
         stmt = sa.select(r).order_by(r.c.started_at, r.c.id)
         if agent is not None:
             stmt = stmt.where(r.c.agent == agent)
@@ -139,7 +193,7 @@ class SqlAgentRepo(SqlRepoBase):
     def request_agent_stop(self, agent: str) -> list[str]:
         from resonance.domain.agents import RunStatus
 
-        r = t.agent_runs
+        r = agent_runs
         ids = [
             x.id
             for x in self.conn.execute(
@@ -151,13 +205,13 @@ class SqlAgentRepo(SqlRepoBase):
         return sorted(ids)
 
     def agent_stop_requested(self, run_id: str) -> bool:
-        r = t.agent_runs
+        r = agent_runs
         row = self.conn.execute(sa.select(r.c.stop_requested).where(r.c.id == run_id)).first()
         return bool(row is not None and row.stop_requested)
 
     def add_episode_set(self, episodes: EpisodeSet) -> None:
         self.conn.execute(
-            t.agent_episode_sets.insert().values(
+            agent_episode_sets.insert().values(
                 name=episodes.name,
                 owner=episodes.owner,
                 environment=episodes.environment.value,
@@ -170,17 +224,17 @@ class SqlAgentRepo(SqlRepoBase):
         )
 
     def get_episode_set(self, name: str) -> EpisodeSet | None:
-        e = t.agent_episode_sets
+        e = agent_episode_sets
         row = self.conn.execute(sa.select(e).where(e.c.name == name)).first()
         return None if row is None else _episode_set(row)
 
     def list_episode_sets(self) -> list[EpisodeSet]:
-        e = t.agent_episode_sets
+        e = agent_episode_sets
         return [_episode_set(r) for r in self.conn.execute(sa.select(e).order_by(e.c.name))]
 
     def add_agent_evaluation(self, evaluation: AgentEvaluation) -> None:
         self.conn.execute(
-            t.agent_evaluations.insert().values(
+            agent_evaluations.insert().values(
                 id=evaluation.id,
                 agent=evaluation.agent,
                 version=evaluation.version,
@@ -200,7 +254,7 @@ class SqlAgentRepo(SqlRepoBase):
     ) -> list[AgentEvaluation]:
         from resonance.domain.agents import AgentEvaluation
 
-        v = t.agent_evaluations
+        v = agent_evaluations
         stmt = sa.select(v).order_by(v.c.created_at, v.c.id)
         if agent is not None:
             stmt = stmt.where(v.c.agent == agent)

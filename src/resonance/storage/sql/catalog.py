@@ -13,7 +13,7 @@ from resonance.domain.registry import DatasetEntry
 from resonance.storage import tables as t
 from resonance.storage.records import dataset_of, version_of
 from resonance.storage.sql.base import SqlRepoBase
-from resonance.storage.tables_review import version_marks
+from resonance.storage.sql.review import version_marks
 
 
 def _dataset(row: Any) -> Dataset:

@@ -16,8 +16,63 @@ from resonance.domain.dsp import (
     TransferState,
 )
 from resonance.domain.policies import parse_purposes
-from resonance.storage import tables_dsp as t
 from resonance.storage.sql.base import SqlRepoBase
+from resonance.storage.tables import metadata
+
+# --- tables ---
+
+dsp_peers = sa.Table(
+    "dsp_peers",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("url", sa.String(500), nullable=False),
+    sa.Column("public_pem", sa.Text, nullable=False),
+    sa.Column("key_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("added_by", sa.String(64), nullable=False),
+    sa.Column("added_at", sa.String(40), nullable=False),
+)
+
+dsp_negotiations = sa.Table(
+    "dsp_negotiations",
+    metadata,
+    sa.Column("pid", sa.String(100), primary_key=True),
+    sa.Column("side", sa.String(10), nullable=False),
+    sa.Column("peer", sa.String(64), sa.ForeignKey("dsp_peers.name"), nullable=False),
+    sa.Column("peer_pid", sa.String(100), index=True),
+    sa.Column("dataset", sa.String(64), nullable=False),
+    sa.Column("organization", sa.String(64), nullable=False),
+    sa.Column("purposes", sa.JSON, nullable=False),
+    sa.Column("until", sa.String(10), nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("offer_id", sa.String(200), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("agreement_id", sa.String(100), unique=True),
+    sa.Column("agreement", sa.JSON, nullable=False),
+    sa.Column("transfer_state", sa.String(20)),
+    sa.Column("transfer_pid", sa.String(100), unique=True),
+    sa.Column("data_address", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("updated_at", sa.String(40), nullable=False),
+)
+
+dsp_rules = sa.Table(
+    "dsp_rules",
+    metadata,
+    sa.Column("dataset", sa.String(64), sa.ForeignKey("datasets.name"), primary_key=True),
+    sa.Column("peer", sa.String(64), sa.ForeignKey("dsp_peers.name"), primary_key=True),
+    sa.Column("purposes", sa.JSON, nullable=False),
+    sa.Column("max_days", sa.Integer, nullable=False),
+    sa.Column("set_by", sa.String(64), nullable=False),
+    sa.Column("set_at", sa.String(40), nullable=False),
+)
+
+dsp_nonces = sa.Table(
+    "dsp_nonces",
+    metadata,
+    sa.Column("key_id", sa.String(64), primary_key=True),
+    sa.Column("nonce", sa.String(64), primary_key=True),
+    sa.Column("seen_at", sa.String(40), nullable=False, index=True),
+)
 
 
 def _peer(row: Any) -> Peer:
@@ -57,46 +112,44 @@ class SqlDspRepo(SqlRepoBase):
     """:class:`resonance.storage.store.DspRepo` in SQL."""
 
     def add_peer(self, peer: Peer) -> None:
-        self.conn.execute(t.dsp_peers.insert().values(**peer.to_dict()))
+        self.conn.execute(dsp_peers.insert().values(**peer.to_dict()))
 
     def get_peer(self, name: str) -> Peer | None:
-        row = self.conn.execute(sa.select(t.dsp_peers).where(t.dsp_peers.c.name == name)).first()
+        row = self.conn.execute(sa.select(dsp_peers).where(dsp_peers.c.name == name)).first()
         return _peer(row) if row else None
 
     def get_peer_by_key(self, key_id: str) -> Peer | None:
-        row = self.conn.execute(
-            sa.select(t.dsp_peers).where(t.dsp_peers.c.key_id == key_id)
-        ).first()
+        row = self.conn.execute(sa.select(dsp_peers).where(dsp_peers.c.key_id == key_id)).first()
         return _peer(row) if row else None
 
     def list_peers(self) -> list[Peer]:
-        rows = self.conn.execute(sa.select(t.dsp_peers).order_by(t.dsp_peers.c.name))
+        rows = self.conn.execute(sa.select(dsp_peers).order_by(dsp_peers.c.name))
         return [_peer(r) for r in rows]
 
     def add_negotiation(self, negotiation: Negotiation) -> None:
-        self.conn.execute(t.dsp_negotiations.insert().values(**_values(negotiation)))
+        self.conn.execute(dsp_negotiations.insert().values(**_values(negotiation)))
 
     def update_negotiation(self, negotiation: Negotiation) -> None:
         values = {k: v for k, v in _values(negotiation).items() if k != "pid"}
         self.conn.execute(
-            t.dsp_negotiations.update()
-            .where(t.dsp_negotiations.c.pid == negotiation.pid)
+            dsp_negotiations.update()
+            .where(dsp_negotiations.c.pid == negotiation.pid)
             .values(**values)
         )
 
     def get_negotiation(self, pid: str, *, lock: bool = False) -> Negotiation | None:
-        stmt = sa.select(t.dsp_negotiations).where(t.dsp_negotiations.c.pid == pid)
+        stmt = sa.select(dsp_negotiations).where(dsp_negotiations.c.pid == pid)
         row = self.conn.execute(self._for_update(stmt) if lock else stmt).first()
         return _negotiation(row) if row else None
 
     def find_negotiation(
         self, *, peer: str, peer_pid: str | None = None, transfer_pid: str | None = None
     ) -> Negotiation | None:
-        stmt = sa.select(t.dsp_negotiations).where(t.dsp_negotiations.c.peer == peer)
+        stmt = sa.select(dsp_negotiations).where(dsp_negotiations.c.peer == peer)
         if peer_pid is not None:
-            stmt = stmt.where(t.dsp_negotiations.c.peer_pid == peer_pid)
+            stmt = stmt.where(dsp_negotiations.c.peer_pid == peer_pid)
         if transfer_pid is not None:
-            stmt = stmt.where(t.dsp_negotiations.c.transfer_pid == transfer_pid)
+            stmt = stmt.where(dsp_negotiations.c.transfer_pid == transfer_pid)
         row = self.conn.execute(self._for_update(stmt)).first()
         return _negotiation(row) if row else None
 
@@ -107,29 +160,29 @@ class SqlDspRepo(SqlRepoBase):
         dataset: str | None = None,
         organization: str | None = None,
     ) -> list[Negotiation]:
-        stmt = sa.select(t.dsp_negotiations).order_by(
-            t.dsp_negotiations.c.created_at, t.dsp_negotiations.c.pid
+        stmt = sa.select(dsp_negotiations).order_by(
+            dsp_negotiations.c.created_at, dsp_negotiations.c.pid
         )
         if peer:
-            stmt = stmt.where(t.dsp_negotiations.c.peer == peer)
+            stmt = stmt.where(dsp_negotiations.c.peer == peer)
         if dataset:
-            stmt = stmt.where(t.dsp_negotiations.c.dataset == dataset)
+            stmt = stmt.where(dsp_negotiations.c.dataset == dataset)
         if organization:
-            stmt = stmt.where(t.dsp_negotiations.c.organization == organization)
+            stmt = stmt.where(dsp_negotiations.c.organization == organization)
         return [_negotiation(r) for r in self.conn.execute(stmt)]
 
     def set_auto_agree_rule(self, rule: AutoAgreeRule) -> None:
         self.conn.execute(
-            t.dsp_rules.delete().where(
-                (t.dsp_rules.c.dataset == rule.dataset) & (t.dsp_rules.c.peer == rule.peer)
+            dsp_rules.delete().where(
+                (dsp_rules.c.dataset == rule.dataset) & (dsp_rules.c.peer == rule.peer)
             )
         )
-        self.conn.execute(t.dsp_rules.insert().values(**rule.to_dict()))
+        self.conn.execute(dsp_rules.insert().values(**rule.to_dict()))
 
     def get_auto_agree_rule(self, dataset: str, peer: str) -> AutoAgreeRule | None:
         row = self.conn.execute(
-            sa.select(t.dsp_rules).where(
-                (t.dsp_rules.c.dataset == dataset) & (t.dsp_rules.c.peer == peer)
+            sa.select(dsp_rules).where(
+                (dsp_rules.c.dataset == dataset) & (dsp_rules.c.peer == peer)
             )
         ).first()
         if row is None:
@@ -145,15 +198,15 @@ class SqlDspRepo(SqlRepoBase):
 
     def add_nonce(self, key_id: str, nonce: str, *, seen_at: str) -> bool:
         exists = self.conn.execute(
-            sa.select(t.dsp_nonces.c.nonce).where(
-                (t.dsp_nonces.c.key_id == key_id) & (t.dsp_nonces.c.nonce == nonce)
+            sa.select(dsp_nonces.c.nonce).where(
+                (dsp_nonces.c.key_id == key_id) & (dsp_nonces.c.nonce == nonce)
             )
         ).first()
         if exists:
             return False
-        self.conn.execute(t.dsp_nonces.insert().values(key_id=key_id, nonce=nonce, seen_at=seen_at))
+        self.conn.execute(dsp_nonces.insert().values(key_id=key_id, nonce=nonce, seen_at=seen_at))
         return True
 
     def prune_nonces(self, *, before: str) -> int:
-        result = self.conn.execute(t.dsp_nonces.delete().where(t.dsp_nonces.c.seen_at < before))
+        result = self.conn.execute(dsp_nonces.delete().where(dsp_nonces.c.seen_at < before))
         return int(result.rowcount or 0)

@@ -10,8 +10,34 @@ import sqlalchemy as sa
 
 from resonance.domain.jobs import ACTIVE_STATUSES, Job, JobKind, JobStatus, append_log, clip_line
 from resonance.storage import tables as core
-from resonance.storage import tables_jobs as t
 from resonance.storage.sql.base import SqlRepoBase
+from resonance.storage.tables import metadata
+
+# --- tables ---
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("organization", sa.String(64), sa.ForeignKey("organizations.name"), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("params", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("started_at", sa.String(40)),
+    sa.Column("finished_at", sa.String(40)),
+    sa.Column("heartbeat_at", sa.String(40)),
+    sa.Column("progress", sa.Float, nullable=False),
+    sa.Column("message", sa.String(500), nullable=False),
+    sa.Column("logs", sa.JSON, nullable=False),
+    sa.Column("result", sa.JSON, nullable=False),
+    sa.Column("error", sa.JSON),
+    sa.Column("worker", sa.String(200)),
+    sa.Column("cancel_requested", sa.Boolean, nullable=False),
+    sa.Index("ix_jobs_org_status", "organization", "status"),
+    sa.Index("ix_jobs_status", "status"),
+)
+
 
 _ACTIVE = [s.value for s in ACTIVE_STATUSES]
 
@@ -43,10 +69,10 @@ class SqlJobRepo(SqlRepoBase):
     def add_job(self, job: Job) -> None:
         values = job.to_dict()
         values["kind"], values["status"] = job.kind.value, job.status.value
-        self.conn.execute(t.jobs.insert().values(**values))
+        self.conn.execute(jobs.insert().values(**values))
 
     def get_job(self, job_id: str) -> Job | None:
-        row = self.conn.execute(sa.select(t.jobs).where(t.jobs.c.id == job_id)).first()
+        row = self.conn.execute(sa.select(jobs).where(jobs.c.id == job_id)).first()
         return _job(row) if row else None
 
     def list_jobs(
@@ -57,13 +83,13 @@ class SqlJobRepo(SqlRepoBase):
         kind: JobKind | None = None,
         limit: int | None = None,
     ) -> list[Job]:
-        stmt = sa.select(t.jobs).order_by(t.jobs.c.created_at.desc(), t.jobs.c.id.desc())
+        stmt = sa.select(jobs).order_by(jobs.c.created_at.desc(), jobs.c.id.desc())
         if organization is not None:
-            stmt = stmt.where(t.jobs.c.organization == organization)
+            stmt = stmt.where(jobs.c.organization == organization)
         if statuses is not None:
-            stmt = stmt.where(t.jobs.c.status.in_([s.value for s in statuses]))
+            stmt = stmt.where(jobs.c.status.in_([s.value for s in statuses]))
         if kind is not None:
-            stmt = stmt.where(t.jobs.c.kind == kind.value)
+            stmt = stmt.where(jobs.c.kind == kind.value)
         if limit is not None:
             stmt = stmt.limit(limit)
         return [_job(r) for r in self.conn.execute(stmt)]
@@ -79,18 +105,18 @@ class SqlJobRepo(SqlRepoBase):
             )
         stmt = (
             sa.select(sa.func.count())
-            .select_from(t.jobs)
-            .where(t.jobs.c.organization == organization, t.jobs.c.status.in_(_ACTIVE))
+            .select_from(jobs)
+            .where(jobs.c.organization == organization, jobs.c.status.in_(_ACTIVE))
         )
         return int(self.conn.execute(stmt).scalar_one())
 
     def claim_job(self, job_id: str, *, worker: str, now: str) -> bool:
         res = self.conn.execute(
-            t.jobs.update()
+            jobs.update()
             .where(
-                t.jobs.c.id == job_id,
-                t.jobs.c.status == JobStatus.QUEUED.value,
-                t.jobs.c.cancel_requested.is_(False),
+                jobs.c.id == job_id,
+                jobs.c.status == JobStatus.QUEUED.value,
+                jobs.c.cancel_requested.is_(False),
             )
             .values(status=JobStatus.RUNNING.value, worker=worker, started_at=now, heartbeat_at=now)
         )
@@ -106,8 +132,8 @@ class SqlJobRepo(SqlRepoBase):
         log: str | None = None,
     ) -> bool:
         stmt = self._for_update(
-            sa.select(t.jobs.c.status, t.jobs.c.logs, t.jobs.c.cancel_requested).where(
-                t.jobs.c.id == job_id
+            sa.select(jobs.c.status, jobs.c.logs, jobs.c.cancel_requested).where(
+                jobs.c.id == job_id
             )
         )
         row = self.conn.execute(stmt).first()
@@ -120,7 +146,7 @@ class SqlJobRepo(SqlRepoBase):
             values["message"] = clip_line(message)
         if log is not None:
             values["logs"] = append_log(list(row.logs), f"{now} {log}")
-        self.conn.execute(t.jobs.update().where(t.jobs.c.id == job_id).values(**values))
+        self.conn.execute(jobs.update().where(jobs.c.id == job_id).values(**values))
         return bool(row.cancel_requested)
 
     def finish_job(
@@ -141,20 +167,18 @@ class SqlJobRepo(SqlRepoBase):
         if status is JobStatus.SUCCEEDED:
             values["progress"] = 1.0
         if log is not None:
-            row = self.conn.execute(sa.select(t.jobs.c.logs).where(t.jobs.c.id == job_id)).first()
+            row = self.conn.execute(sa.select(jobs.c.logs).where(jobs.c.id == job_id)).first()
             if row is not None:
                 values["logs"] = append_log(list(row.logs), f"{now} {log}")
         res = self.conn.execute(
-            t.jobs.update()
-            .where(t.jobs.c.id == job_id, t.jobs.c.status.in_(_ACTIVE))
-            .values(**values)
+            jobs.update().where(jobs.c.id == job_id, jobs.c.status.in_(_ACTIVE)).values(**values)
         )
         return res.rowcount == 1
 
     def request_job_cancel(self, job_id: str) -> bool:
         res = self.conn.execute(
-            t.jobs.update()
-            .where(t.jobs.c.id == job_id, t.jobs.c.status.in_(_ACTIVE))
+            jobs.update()
+            .where(jobs.c.id == job_id, jobs.c.status.in_(_ACTIVE))
             .values(cancel_requested=True)
         )
         return res.rowcount == 1

@@ -9,8 +9,59 @@ import sqlalchemy as sa
 from resonance.domain.evaluation import EvaluationRun, EvaluationSuite
 from resonance.domain.modeling import ModelSpec, ModelVersion
 from resonance.domain.refs import ref_name
-from resonance.storage import tables_models as t
 from resonance.storage.sql.base import SqlRepoBase
+from resonance.storage.tables import metadata
+
+# --- tables ---
+
+model_versions = sa.Table(
+    "model_versions",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("number", sa.Integer, primary_key=True),
+    sa.Column("spec", sa.JSON, nullable=False),
+    sa.Column("datasets", sa.JSON, nullable=False),
+    sa.Column("dataset_hashes", sa.JSON, nullable=False),
+    sa.Column("artifact_hash", sa.String(64), nullable=False),
+    sa.Column("code_version", sa.String(100), nullable=False),
+    sa.Column("created_by", sa.String(64), sa.ForeignKey("organizations.name"), nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("metrics", sa.JSON, nullable=False),
+    sa.Column("classes", sa.JSON, nullable=False),
+    sa.Column("feature_names", sa.JSON, nullable=False),
+    sa.Column("industry", sa.String(64)),
+    sa.Column("scenario", sa.String(200)),
+    sa.Column("details", sa.JSON, nullable=False),
+)
+
+eval_suites = sa.Table(
+    "eval_suites",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("owner", sa.String(64), sa.ForeignKey("organizations.name"), nullable=False),
+    sa.Column("dataset", sa.String(100), nullable=False),
+    sa.Column("metrics", sa.JSON, nullable=False),
+    sa.Column("thresholds", sa.JSON, nullable=False),
+    sa.Column("scenario", sa.String(200)),
+    sa.Column("query_budget", sa.Integer, nullable=False),
+    sa.Column("primary_metric", sa.String(40), nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+)
+
+eval_runs = sa.Table(
+    "eval_runs",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("model", sa.String(100), nullable=False),
+    sa.Column("model_name", sa.String(64), nullable=False, index=True),
+    sa.Column("suite", sa.String(64), sa.ForeignKey("eval_suites.name"), nullable=False),
+    sa.Column("dataset_hash", sa.String(64), nullable=False),
+    sa.Column("metrics", sa.JSON, nullable=False),
+    sa.Column("passed", sa.JSON, nullable=False),
+    sa.Column("diagnosis", sa.JSON, nullable=False),
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+)
 
 
 def _model(row: Any) -> ModelVersion:
@@ -67,17 +118,17 @@ class SqlModelRepo(SqlRepoBase):
         d = model.to_dict()
         for key in ("ref",):
             d.pop(key)
-        self.conn.execute(t.model_versions.insert().values(**d))
+        self.conn.execute(model_versions.insert().values(**d))
 
     def get_model_version(self, name: str, number: int | None = None) -> ModelVersion | None:
-        m = t.model_versions
+        m = model_versions
         stmt = sa.select(m).where(m.c.name == name)
         stmt = stmt.where(m.c.number == number) if number is not None else stmt
         row = self.conn.execute(stmt.order_by(m.c.number.desc()).limit(1)).first()
         return _model(row) if row else None
 
     def set_model_artifact(self, name: str, number: int, artifact_hash: str) -> None:
-        m = t.model_versions
+        m = model_versions
         self.conn.execute(
             m.update()
             .where(m.c.name == name, m.c.number == number)
@@ -87,7 +138,7 @@ class SqlModelRepo(SqlRepoBase):
     def list_model_versions(
         self, *, name: str | None = None, created_by: str | None = None
     ) -> list[ModelVersion]:
-        m = t.model_versions
+        m = model_versions
         stmt = sa.select(m).order_by(m.c.name, m.c.number)
         if name:
             stmt = stmt.where(m.c.name == name)
@@ -96,27 +147,25 @@ class SqlModelRepo(SqlRepoBase):
         return [_model(r) for r in self.conn.execute(stmt)]
 
     def add_suite(self, suite: EvaluationSuite, *, created_at: str) -> None:
-        self.conn.execute(t.eval_suites.insert().values(**suite.to_dict(), created_at=created_at))
+        self.conn.execute(eval_suites.insert().values(**suite.to_dict(), created_at=created_at))
 
     def get_suite(self, name: str) -> EvaluationSuite | None:
-        row = self.conn.execute(
-            sa.select(t.eval_suites).where(t.eval_suites.c.name == name)
-        ).first()
+        row = self.conn.execute(sa.select(eval_suites).where(eval_suites.c.name == name)).first()
         return _suite(row) if row else None
 
     def list_suites(self) -> list[EvaluationSuite]:
-        rows = self.conn.execute(sa.select(t.eval_suites).order_by(t.eval_suites.c.name))
+        rows = self.conn.execute(sa.select(eval_suites).order_by(eval_suites.c.name))
         return [_suite(r) for r in rows]
 
     def add_eval_run(self, run: EvaluationRun) -> None:
         self.conn.execute(
-            t.eval_runs.insert().values(**run.to_dict(), model_name=ref_name(run.model))
+            eval_runs.insert().values(**run.to_dict(), model_name=ref_name(run.model))
         )
 
     def list_eval_runs(
         self, *, model: str | None = None, model_name: str | None = None, suite: str | None = None
     ) -> list[EvaluationRun]:
-        r = t.eval_runs
+        r = eval_runs
         stmt = sa.select(r).order_by(r.c.created_at, r.c.id)
         if model:
             stmt = stmt.where(r.c.model == model)
@@ -127,7 +176,7 @@ class SqlModelRepo(SqlRepoBase):
         return [_run(x) for x in self.conn.execute(stmt)]
 
     def count_eval_runs(self, *, model_name: str, suite: str) -> int:
-        r = t.eval_runs
+        r = eval_runs
         stmt = (
             sa.select(sa.func.count())
             .select_from(r)
