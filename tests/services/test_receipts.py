@@ -16,6 +16,7 @@ from resonance.domain.receipts import SignedStatement
 from resonance.services import access, catalog, ledger
 from resonance.services.space import HEAD_FILE, HEAD_META, Space
 from resonance.storage import tables as t
+from resonance.storage.sql.meta import space_meta
 from tests.conftest import STEEL_CSV
 from tests.model_seed import steel_label
 
@@ -94,7 +95,7 @@ def test_every_row_and_the_head_deleted(acted: tuple[Space, SignedStatement]) ->
     with space.store.engine.begin() as conn:
         conn.execute(t.ledger.delete())
         conn.execute(t.ledger_head.delete())
-        conn.execute(t.space_meta.delete().where(t.space_meta.c.key == HEAD_META))
+        conn.execute(space_meta.delete().where(space_meta.c.key == HEAD_META))
     report = ledger.verify(space)
     assert report.entries == 0 and not report.ok  # the head copy outside the database
     assert {p["source"] for p in report.problems} == {HEAD_FILE}

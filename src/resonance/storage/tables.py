@@ -1,8 +1,8 @@
-"""SQLAlchemy Core tables of the foundation (one MetaData for every area).
+"""SQLAlchemy Core tables of the foundation, shared by several repositories (catalog,
+organizations, policies, the ledger), and the one ``metadata`` of every area.
 
-Other areas add their tables in their own ``tables_*.py`` modules on the same
-``metadata``; every table is created by an Alembic migration, never by
-``create_all``.
+Every other aggregate defines its tables beside its repository in ``storage/sql/`` on the
+same ``metadata``; every table is created by an Alembic migration, never by ``create_all``.
 """
 
 from __future__ import annotations
@@ -10,13 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
-
-space_meta = sa.Table(
-    "space_meta",
-    metadata,
-    sa.Column("key", sa.String(64), primary_key=True),
-    sa.Column("value", sa.Text, nullable=False),
-)
 
 organizations = sa.Table(
     "organizations",

@@ -1,8 +1,8 @@
 """Imports every module that defines tables, so ``metadata`` knows every table (Alembic).
 
-The foundation's tables (organizations, datasets and their versions, policies, the ledger,
-space meta) are in ``storage/tables.py``; every other aggregate defines its tables beside
-its repository in ``storage/sql/``.
+The foundation's tables (organizations, datasets and their versions, policies, the ledger),
+which several repositories share, are in ``storage/tables.py``; every other aggregate
+defines its tables beside its repository in ``storage/sql/``.
 """
 
 from resonance.storage import tables  # noqa: F401
@@ -12,6 +12,7 @@ from resonance.storage.sql import (  # noqa: F401
     dsp,
     jobs,
     loop,
+    meta,
     model_versions,
     registry,
     review,

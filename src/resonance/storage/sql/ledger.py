@@ -1,4 +1,4 @@
-"""The ledger and space settings in SQL."""
+"""The ledger in SQL."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def _entry(row: Any) -> LedgerEntry:
 
 
 class SqlLedgerRepo(SqlRepoBase):
-    """:class:`LedgerRepo` and :class:`MetaRepo` in SQL.
+    """:class:`LedgerRepo` in SQL.
 
     Appends serialize on the single ``ledger_head`` row (``FOR UPDATE`` on
     PostgreSQL; SQLite transactions start ``IMMEDIATE``), so concurrent writers
@@ -120,14 +120,3 @@ class SqlLedgerRepo(SqlRepoBase):
     def recorded_head(self) -> tuple[int, str] | None:
         row = self.conn.execute(sa.select(t.ledger_head).where(t.ledger_head.c.id == 1)).first()
         return (int(row.seq), row.hash) if row else None
-
-    def get_meta(self, key: str) -> str | None:
-        row = self.conn.execute(sa.select(t.space_meta).where(t.space_meta.c.key == key)).first()
-        return row.value if row else None
-
-    def set_meta(self, key: str, value: str) -> None:
-        updated = self.conn.execute(
-            t.space_meta.update().where(t.space_meta.c.key == key).values(value=value)
-        )
-        if updated.rowcount == 0:
-            self.conn.execute(t.space_meta.insert().values(key=key, value=value))

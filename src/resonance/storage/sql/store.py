@@ -21,6 +21,7 @@ from resonance.storage.sql.dsp import SqlDspRepo
 from resonance.storage.sql.jobs import SqlJobRepo
 from resonance.storage.sql.ledger import SqlLedgerRepo
 from resonance.storage.sql.loop import SqlLoopRepo
+from resonance.storage.sql.meta import SqlMetaRepo
 from resonance.storage.sql.model_versions import SqlModelRepo
 from resonance.storage.sql.orgs import SqlOrgRepo
 from resonance.storage.sql.registry import SqlRegistryRepo
@@ -41,6 +42,7 @@ class SqlTx(
     SqlOrgRepo,
     SqlCatalogRepo,
     SqlLedgerRepo,
+    SqlMetaRepo,
     SqlRegistryRepo,
     SqlSessionRepo,
     SqlTokenRepo,
