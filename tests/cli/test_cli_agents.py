@@ -24,6 +24,11 @@ def test_agent_commands(tmp_path: Path) -> None:
         "--tool", "predict", "--tool", "act", actor="builder",
     )  # fmt: skip
     assert created["ref"] == "blind@1" and created["tools"] == ["act", "predict"]
+    err = cli.error(
+        "agent", "create", "asks", "--scenario", "energy-alerts", "--template",
+        "energy-anomaly", "-m", seeded.model, "--planner", "llm", actor="builder",
+    )  # fmt: skip
+    assert err["code"] == "RES-246" and "[llm]" in err["message"]  # no endpoint configured
     err = cli.error("agent", "run", "blind", actor="builder")
     assert err["code"] == "RES-240"
     ran = cli.json("agent", "run", "kwh-watch", "--window", "30", actor="builder")

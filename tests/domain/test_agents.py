@@ -109,3 +109,64 @@ def test_tuning_meets_the_false_alarm_budget_and_beats_a_fixed_threshold() -> No
     fixed = [episode_metrics(np.abs(s) >= thr, f).delay_steps for s, f in eps]
     fixed_mean = np.mean([96 if d is None else d for d in fixed])
     assert info["training_mean_delay_steps"] < fixed_mean
+
+
+# --- the optional LLM planner (a scripted answer in place of the endpoint: never called) ---
+
+
+def test_an_llm_answer_confirms_or_vetoes_and_nothing_else_acts() -> None:
+    from resonance.domain.agents import parse_llm_answer
+
+    alarm = Decision.ALARM
+    assert parse_llm_answer('{"decision": "alarm", "reason": "r"}', proposed=alarm) == (alarm, "r")
+    assert parse_llm_answer('```json\n{"decision": "none"}\n```', proposed=alarm)[0] is (
+        Decision.NONE
+    )
+    for bad in ("yes, raise it", "[]", '{"reason": "x"}', '{"decision": "escalate"}'):
+        decision, reason = parse_llm_answer(bad, proposed=alarm)
+        assert decision is Decision.NONE and "vetoed" in reason
+
+
+def test_the_llm_planner_asks_only_on_proposals_and_its_veto_holds() -> None:
+    from resonance.domain.agents import LlmPlanner, llm_messages
+
+    answers = iter(['{"decision": "none"}', '{"decision": "alarm", "reason": "sustained"}'])
+    asked: list[list[dict[str, str]]] = []
+
+    def ask(messages: list[dict[str, str]]) -> str:
+        asked.append(messages)
+        return next(answers)
+
+    rules = RulePlanner(PlannerParams(on=2.0, off=1.0, persistence=2))
+    p = LlmPlanner(rules, goal="alert on energy anomalies", ask=ask)
+    decisions = [p.step(s) for s in (0.1, 3.0, 3.0, 3.0, 3.0)]
+    # the rules propose at the 2nd high score: vetoed; they propose again 2 scores later
+    assert decisions == [Decision.NONE, Decision.NONE, Decision.NONE, Decision.NONE, Decision.ALARM]
+    assert len(asked) == 2 and p.alarmed
+    assert [(c.step, c.proposed, c.decision) for c in p.consulted] == [
+        (2, Decision.ALARM, Decision.NONE),
+        (4, Decision.ALARM, Decision.ALARM),
+    ]
+    prompt = asked[0][-1]["content"]
+    assert "0.100, 3.000, 3.000" in prompt and "alert on energy anomalies" in prompt
+    many = llm_messages(
+        goal="g", params=PlannerParams(), step=99, proposed=Decision.CLEAR, levels=range(100)
+    )
+    assert many[-1]["content"].count(",") < 30  # only the newest 24 scores are shown
+
+
+def test_llm_settings_admit_only_endpoints_inside_the_space() -> None:
+    from resonance.domain.llm import LlmSettings
+
+    def inside(url: str, **kw: object) -> bool:
+        return LlmSettings.from_dict({"url": url, "model": "m", **kw}).is_inside()
+
+    assert inside("http://127.0.0.1:8000/v1") and inside("http://localhost/v1")
+    assert inside("http://10.1.2.3/v1") and inside("http://[::1]:9000/v1")
+    assert not inside("https://api.example.com/v1") and not inside("http://8.8.8.8/v1")
+    assert inside("https://llm.plant.example/v1", inside_space=True)
+    for bad in ({"url": "ftp://x/v1", "model": "m"}, {"url": "http://x/v1"},
+                {"url": "http://x/v1", "model": "m", "timeout_s": 0},
+                {"url": "http://x/v1", "model": "m", "temperature": 1}):  # fmt: skip
+        with pytest.raises(InvalidInput):
+            LlmSettings.from_dict(bad)

@@ -262,3 +262,34 @@ def test_tep_episodes_check_the_request_before_the_optional_extra(
         )
     assert err.value.code == "RES-245"
     assert [s["name"] for s in agents.list_episode_sets(lite_space)] == [seeded.episodes]
+
+
+def test_the_llm_planner_is_refused_without_an_endpoint_inside_the_space(
+    lite_space: Space, seeded: AgentSeed
+) -> None:
+    from dataclasses import replace
+
+    from resonance.domain.agents import PlannerKind
+    from resonance.domain.errors import PlannerUnavailable
+    from resonance.domain.llm import LlmSettings
+
+    def create() -> object:
+        return agents.create(
+            lite_space, actor="builder", name="kwh-llm", scenario="energy-alerts",
+            template=Template.ENERGY_ANOMALY, models=[seeded.model],
+            planner_kind=PlannerKind.LLM,
+        )  # fmt: skip
+
+    with pytest.raises(PlannerUnavailable) as err:  # no [llm] in resonance.toml
+        create()
+    assert err.value.code == "RES-246"
+    outside = LlmSettings(url="https://api.example.com/v1", model="m")
+    lite_space.config = replace(lite_space.config, llm=outside)
+    with pytest.raises(PlannerUnavailable, match="not inside the space"):
+        create()
+    assert [s.name for s in agents.list_agents(lite_space)] == ["kwh-watch"]  # nothing stored
+    inside = LlmSettings(url="http://127.0.0.1:9/v1", model="m")  # never called at create
+    lite_space.config = replace(lite_space.config, llm=inside)
+    spec = create()
+    assert spec.planner_kind is PlannerKind.LLM
+    assert "planner: llm" in agents.card(lite_space, "kwh-llm")

@@ -91,3 +91,17 @@ def test_trainer_parameters_are_checked_before_any_read(
         )
     with lite_space.work() as w:
         assert w.tx.recorded_head() == before  # no read was recorded: nothing ran
+
+
+def test_the_llm_endpoint_in_resonance_toml(lite_space: Space) -> None:
+    from resonance.domain.errors import InvalidInput
+    from resonance.domain.llm import LlmSettings
+
+    config = lite_space.root / CONFIG_NAME
+    base = config.read_text()
+    assert Space.open(lite_space.root).config.llm is None  # rule planners only by default
+    config.write_text(base + '\n[llm]\nurl = "http://127.0.0.1:8000/v1"\nmodel = "qwen"\n')
+    assert Space.open(lite_space.root).config.llm == LlmSettings("http://127.0.0.1:8000/v1", "qwen")
+    config.write_text(base + '\n[llm]\nurl = "http://127.0.0.1:8000/v1"\nmodel = "q"\nkey = "x"\n')
+    with pytest.raises(InvalidInput, match="unknown"):  # a secret belongs in the environment
+        Space.open(lite_space.root)

@@ -12,6 +12,7 @@ from resonance.domain.agents import (
     AgentLimits,
     AgentSpec,
     EnvironmentKind,
+    PlannerKind,
     PlannerParams,
     Template,
     parse_tools,
@@ -65,6 +66,12 @@ def create(
     actions_per_hour: int = typer.Option(12, help="Actions per hour at most."),
     escalate_after: int = typer.Option(8, help="Alarmed steps before a person takes over."),
     step_minutes: float = typer.Option(15.0, help="Minutes of process time per step."),
+    planner: PlannerKind = typer.Option(
+        PlannerKind.RULES,
+        "--planner",
+        help="rules (default), or llm: the rules propose and the operator's [llm] endpoint "
+        "confirms or vetoes (RES-246 without one).",
+    ),
 ) -> None:
     """Turn a scenario plus chosen model versions into an agent spec, in one command."""
     c = ctx_of(ctx)
@@ -83,6 +90,7 @@ def create(
         limits=AgentLimits(actions_per_hour=actions_per_hour, escalate_after=escalate_after),
         tune=svc.TuneOptions(dataset=tune_on, max_false_per_100h=max_false) if tune_on else None,
         step_minutes=step_minutes,
+        planner_kind=planner,
     )
     show(c, spec.to_dict(), lambda: console.print(f"created agent [bold]{spec.ref}[/]"))
 

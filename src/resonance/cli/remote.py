@@ -1014,6 +1014,7 @@ def _agent_create(r: Remote, c: Context, p: Params) -> Shown:
         "tune_on": p.get("tune_on"),
         "max_false_per_100h": p.get("max_false", 2.0),
         "step_minutes": p.get("step_minutes", 15.0),
+        "planner_kind": str(p.get("planner") or "rules"),
         **{k: p[k] for k in keys if k in p},
     }
     spec = r.json("POST", "/agents", json=body)

@@ -18,8 +18,9 @@ Scores are **higher = more anomalous**; delays and alarm counts are **lower = be
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -43,6 +44,9 @@ class PlannerKind(StrEnum):
     """Which planner decides."""
 
     RULES = "rules"  # deterministic rules over model outputs (the default)
+    #: the rules propose; an operator-configured OpenAI-compatible endpoint inside the
+    #: space confirms or vetoes each proposal (optional; see :class:`LlmPlanner`)
+    LLM = "llm"
 
 
 class Template(StrEnum):
@@ -378,6 +382,119 @@ class RulePlanner:
             self.escalated = True
             return Decision.ESCALATE
         return Decision.NONE
+
+
+# --- the optional LLM planner ---
+
+LLM_SYSTEM = (
+    "You supervise an industrial monitoring agent. Its rules propose a decision when the "
+    "smoothed anomaly score of its model crosses a threshold. Confirm the proposal, or "
+    'veto it with "none" when the evidence looks like a transient. Answer with one JSON '
+    'object and nothing else: {"decision": "<one of the allowed decisions>", '
+    '"reason": "<at most 200 characters>"}.'
+)
+LLM_HISTORY = 24  # smoothed scores shown to the model (the newest last)
+
+
+@dataclass(frozen=True)
+class Consultation:
+    """One question to the LLM planner and its answer (what the ledger records)."""
+
+    step: int
+    proposed: Decision
+    decision: Decision
+    messages: tuple[dict[str, str], ...]
+    answer: str
+    reason: str
+
+
+def llm_messages(
+    *, goal: str, params: PlannerParams, step: int, proposed: Decision, levels: Sequence[float]
+) -> list[dict[str, str]]:
+    """The chat messages asking to confirm or veto ``proposed`` at ``step``.
+
+    Only the agent's goal, its thresholds and its own smoothed scores are sent -- never a
+    row, a column name or an identifier of the data.
+    """
+    shown = ", ".join(f"{x:.3f}" for x in list(levels)[-LLM_HISTORY:])
+    user = (
+        f"Goal: {goal}\n"
+        f"Thresholds: alarm when |score| >= {params.on:g} for {params.persistence} steps; "
+        f"clear when below {params.off:g} for {params.persistence} steps.\n"
+        f"Smoothed scores, oldest first, up to step {step}: [{shown}]\n"
+        f"Proposed decision: {proposed.value}. Allowed decisions: "
+        f'"{proposed.value}" or "none".'
+    )
+    return [{"role": "system", "content": LLM_SYSTEM}, {"role": "user", "content": user}]
+
+
+def parse_llm_answer(text: str, *, proposed: Decision) -> tuple[Decision, str]:
+    """The decision in an LLM's answer: ``proposed`` or ``NONE`` (a veto).
+
+    Anything else -- not JSON, another decision, a missing field -- is a veto with the
+    reason saying why: a planner's bad answer never makes the agent act.
+    """
+    body = text.strip()
+    if body.startswith("```"):  # a fenced block: keep what is inside
+        body = body.strip("`").removeprefix("json").strip()
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return Decision.NONE, "unreadable answer (not JSON): vetoed"
+    if not isinstance(data, dict) or not isinstance(data.get("decision"), str):
+        return Decision.NONE, "answer without a decision: vetoed"
+    reason = str(data.get("reason", ""))[:200]
+    said = data["decision"].strip().lower()
+    if said == proposed.value:
+        return proposed, reason
+    if said == Decision.NONE.value:
+        return Decision.NONE, reason or "vetoed"
+    return Decision.NONE, f"decision {said[:20]!r} is not allowed here: vetoed"
+
+
+@dataclass
+class LlmPlanner:
+    """The rules propose, the LLM decides: :meth:`step` asks ``ask`` (messages in, the
+    answer's text out) whenever the rule planner proposes an alarm, a clear or an
+    escalation, and keeps the rules' state in line with the answer (a vetoed alarm is not
+    raised, a vetoed clear keeps the alarm). Steps without a proposal never call it.
+    Each question and answer is kept in :attr:`consulted` for the ledger.
+    """
+
+    rules: RulePlanner
+    goal: str
+    ask: Callable[[list[dict[str, str]]], str]
+    levels: list[float] = field(default_factory=list)
+    consulted: list[Consultation] = field(default_factory=list)
+    steps: int = 0
+
+    @property
+    def alarmed(self) -> bool:
+        """Whether an alarm is held."""
+        return self.rules.alarmed
+
+    def step(self, score: float) -> Decision:
+        """The decision after one more score."""
+        proposed = self.rules.step(score)
+        self.levels.append(self.rules.level)
+        self.steps += 1
+        if proposed is Decision.NONE:
+            return proposed
+        messages = llm_messages(
+            goal=self.goal, params=self.rules.params, step=self.steps - 1, proposed=proposed,
+            levels=self.levels,
+        )  # fmt: skip
+        answer = self.ask(messages)
+        decision, reason = parse_llm_answer(answer, proposed=proposed)
+        if decision is Decision.NONE:  # a veto: undo the rules' change of state
+            if proposed is Decision.ALARM:
+                self.rules.alarmed, self.rules.above = False, 0
+            elif proposed is Decision.CLEAR:
+                self.rules.alarmed, self.rules.below = True, 0
+        self.consulted.append(
+            Consultation(self.steps - 1, proposed, decision, tuple(messages), answer, reason)
+        )
+        return decision
 
 
 def plan_alarms(scores: np.ndarray, params: PlannerParams) -> np.ndarray:

@@ -455,6 +455,13 @@ class EnvironmentUnavailable(ResonanceError):
     spec = _spec("RES-245", Kind.UNAVAILABLE, "environment unavailable")
 
 
+class PlannerUnavailable(ResonanceError):
+    """The LLM planner has no endpoint configured, or the endpoint failed or is not inside
+    the space (its prompts carry model outputs derived from members' rows)."""
+
+    spec = _spec("RES-246", Kind.UNPROCESSABLE, "planner unavailable")
+
+
 # --- loop acceptance (issue 12) ---
 
 

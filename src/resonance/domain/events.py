@@ -833,6 +833,25 @@ class AgentActed(Event):
 
 @event_type
 @dataclass(frozen=True, kw_only=True)
+class AgentPlannerConsulted(Event):
+    """The LLM planner was asked to confirm or veto a rule proposal during a run: the
+    question and the answer, as any decision is recorded (``object_id``: the agent)."""
+
+    action: ClassVar[str] = "agent.planner_consulted"
+    object_type: ClassVar[str] = "agent"
+
+    run: str
+    step: int
+    proposed: str
+    decision: str
+    reason: str
+    model: str
+    prompt: str
+    answer: str
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
 class AgentRunFinished(Event):
     """An agent's run ended (finished, or stopped by its kill switch)."""
 

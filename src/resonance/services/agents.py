@@ -33,13 +33,16 @@ from resonance.domain.agents import (
     AgentLimits,
     AgentRun,
     AgentSpec,
+    Consultation,
     Decision,
     EnvironmentKind,
     Episode,
     EpisodeSet,
     Fault,
     FaultKind,
+    LlmPlanner,
     ModelLineage,
+    PlannerKind,
     PlannerParams,
     RulePlanner,
     RunStatus,
@@ -70,6 +73,7 @@ from resonance.domain.events import (
     AgentCreated,
     AgentEpisodesRegistered,
     AgentEvaluated,
+    AgentPlannerConsulted,
     AgentRunFinished,
     AgentStopRequested,
     AgentToolDenied,
@@ -453,6 +457,7 @@ def create(
     limits: AgentLimits | None = None,
     tune: TuneOptions | None = None,
     step_minutes: float = 15.0,
+    planner_kind: PlannerKind = PlannerKind.RULES,
 ) -> AgentSpec:
     """Turn a scenario plus chosen model versions into the next version of an agent.
 
@@ -472,6 +477,8 @@ def create(
         ``energy-anomaly``).
     NotFound, InvalidInput
         An unknown model or dataset; bad fields. Nothing is stored.
+    PlannerUnavailable
+        RES-246: ``planner_kind`` ``llm`` without an ``[llm]`` endpoint inside the space.
     """
     from resonance.services import training
 
@@ -482,6 +489,10 @@ def create(
         versions = [training.require_model(w.tx, ref) for ref in models]
         scen = w.tx.get_scenario(scenario)
         industry = scen.industry if scen is not None else versions[0].industry
+    if planner_kind is PlannerKind.LLM:  # refused before any tuning work
+        from resonance.services import llm
+
+        llm.require_inside(space.config.llm)
     want = TEMPLATE_TASK[template]
     for v in versions:
         if v.spec.task is not want:
@@ -517,6 +528,7 @@ def create(
         tools=tools if tools is not None else DEFAULT_TOOLS,
         signal=signal,
         planner=planner or PlannerParams(),
+        planner_kind=planner_kind,
         limits=limits or AgentLimits(escalate_after=8),
         step_minutes=step_minutes,
     ).checked()
@@ -701,7 +713,8 @@ def run(
         )
         w.tx.add_agent_run(record)
     gw = ToolGateway(space, spec, actor, record.id)
-    planner = RulePlanner(spec.planner, escalate_after=spec.limits.escalate_after)
+    planner = new_planner(space, spec)
+    consulted = 0
     alarms = escalations = steps = 0
     items: list[str] = []
     try:
@@ -713,6 +726,9 @@ def run(
                 if w.tx.agent_stop_requested(record.id):
                     raise AgentStopped(f"agent {spec.ref} was stopped at step {i}", run=record.id)
             decision = planner.step(float(score))
+            if isinstance(planner, LlmPlanner) and len(planner.consulted) > consulted:
+                _record_consultations(space, gw, planner.consulted[consulted:])
+                consulted = len(planner.consulted)
             if decision in (Decision.ALARM, Decision.CLEAR):
                 if (
                     gw.act(i, decision, score=float(score), record=True)
@@ -745,6 +761,26 @@ def run(
         space, record, gw, RunStatus.FINISHED, steps=steps, alarms=alarms,
         escalations=escalations, review_items=items, dataset=grant.version.ref,
     )  # fmt: skip
+
+
+def _record_consultations(space: Space, gw: ToolGateway, asked: list[Consultation]) -> None:
+    model = space.config.llm.model if space.config.llm else ""
+    with space.work() as w:
+        for c in asked:
+            w.emit(
+                AgentPlannerConsulted(
+                    actor=gw.actor,
+                    object_id=gw.spec.ref,
+                    run=gw.run,
+                    step=c.step,
+                    proposed=c.proposed.value,
+                    decision=c.decision.value,
+                    reason=c.reason,
+                    model=model,
+                    prompt=c.messages[-1]["content"][:4000],
+                    answer=c.answer[:4000],
+                )
+            )
 
 
 def stop(space: Space, *, actor: str, agent: str) -> list[str]:
@@ -869,9 +905,30 @@ class EpisodeRun:
     violations: int
 
 
+def new_planner(space: Space, spec: AgentSpec) -> RulePlanner | LlmPlanner:
+    """The planner of ``spec`` for one run or episode: the rules, or (``llm``) the rules
+    proposing and the operator's endpoint deciding.
+
+    Raises
+    ------
+    PlannerUnavailable
+        RES-246: ``llm`` without an ``[llm]`` endpoint inside the space.
+    """
+    rules = RulePlanner(spec.planner, escalate_after=spec.limits.escalate_after)
+    if spec.planner_kind is PlannerKind.RULES:
+        return rules
+    from resonance.services import llm
+
+    settings = llm.require_inside(space.config.llm)
+    return LlmPlanner(rules, goal=spec.goal, ask=lambda messages: llm.chat(settings, messages))
+
+
 def run_episode(gw: ToolGateway, scores: np.ndarray) -> EpisodeRun:
-    """The agent's closed loop over one episode's scores: plan each step, act within limits."""
-    planner = RulePlanner(gw.spec.planner, escalate_after=gw.spec.limits.escalate_after)
+    """The agent's closed loop over one episode's scores: plan each step, act within limits.
+
+    On a sealed episode an LLM planner's questions are not ledgered one by one (their
+    scores come from sealed rows); like every step there, only task metrics leave."""
+    planner = new_planner(gw.space, gw.spec)
     alarmed = np.zeros(len(scores), dtype=bool)
     before = gw.violations
     actions = escalations = 0

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from resonance.domain.errors import AlreadyExists, InvalidInput, StoreUnavailable
 from resonance.domain.limits import Limits
+from resonance.domain.llm import LlmSettings
 from resonance.services.events import EventBus
 from resonance.storage.artifacts import LocalArtifactStore
 from resonance.storage.sqlite_reader import SqliteCatalogReader, sqlite_path
@@ -69,6 +70,8 @@ class SpaceConfig:
     #: Job queue: ``redis://HOST:PORT/DB`` (scale-out) or empty for the embedded SQLite
     #: queue at ``<space>/queue.db``. ``RESONANCE_QUEUE_URL`` overrides it.
     queue_url: str = ""
+    #: The LLM planner's endpoint (``[llm]``); ``None``: agents plan with rules only.
+    llm: LlmSettings | None = None
 
     @property
     def safe_db_url(self) -> str:
@@ -204,6 +207,7 @@ class Space:
             limits=Limits.from_dict(doc.get("limits", {})),
             non_finite=_non_finite_policy(data.get("non_finite", "warn")),
             queue_url=os.environ.get("RESONANCE_QUEUE_URL") or str(data.get("queue_url", "")),
+            llm=LlmSettings.from_dict(doc["llm"]) if "llm" in doc else None,
         )
 
     @contextmanager

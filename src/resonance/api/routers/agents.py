@@ -16,6 +16,7 @@ from resonance.domain import forms
 from resonance.domain.agents import (
     AgentLimits,
     EnvironmentKind,
+    PlannerKind,
     PlannerParams,
     Template,
     parse_tools,
@@ -48,6 +49,9 @@ class CreateBody(BaseModel):
     actions_per_hour: int = Field(12, ge=1, le=100_000)
     escalate_after: int = Field(8, ge=0, le=100_000)
     step_minutes: float = Field(15.0, gt=0, le=1440)
+    planner_kind: PlannerKind = Field(
+        PlannerKind.RULES, description="llm: the operator's [llm] endpoint confirms or vetoes"
+    )
 
 
 class RunBody(BaseModel):
@@ -141,6 +145,7 @@ def create(body: CreateBody, space: SpaceDep, me: OrgDep) -> dict[str, Any]:
         if body.tune_on
         else None,
         step_minutes=body.step_minutes,
+        planner_kind=body.planner_kind,
     )
     return forms.plain(spec.to_dict())
 
