@@ -326,3 +326,36 @@ def test_builder_starts_loop_and_federated_runs_from_forms(
         assert f"{valued.members['plant-a']['shapley']:.4f}" in mine
     finally:
         holder.__exit__(None, None, None)
+
+
+def test_a_holder_registers_a_regression_time_series_in_the_console(
+    lite_space: Space, clients: dict[str, tuple[TestClient, str]], tmp_path: Path
+) -> None:
+    from resonance.domain.datasets import Task
+    from resonance.services import catalog
+
+    holder, hcsrf = clients["plant-a"]
+    csv = tmp_path / "kwh.csv"
+    rows = [f"2026-01-{d:02d},u{d % 3},{d * 1.5},{d * 2.0 + 1}" for d in range(1, 29)]
+    csv.write_text("day,unit,load,kwh\n" + "\n".join(rows) + "\n")
+    form = {
+        "csrf": hcsrf, "dataset": "kwh-a", "industry": "steel", "kind": "common",
+        "label": "kwh", "task": "regression", "group_key": "unit", "time_column": "day",
+    }  # fmt: skip
+    with csv.open("rb") as f:
+        uploaded = holder.post(
+            "/console/datasets/upload", data=form, files={"file": ("kwh.csv", f, "text/csv")}
+        )
+    assert uploaded.status_code == 200, uploaded.text[:500]
+    with lite_space.work() as w:
+        ds = catalog.require_dataset(w.tx, "kwh-a")
+    assert ds.label is not None and ds.label.task is Task.REGRESSION
+    assert (ds.group_key, ds.time_column) == ("unit", "day")
+    with csv.open("rb") as f:  # an unknown task is a coded refusal; nothing stored
+        bad = holder.post(
+            "/console/datasets/upload",
+            data={**form, "dataset": "kwh-b", "task": "ranking"},
+            files={"file": ("kwh.csv", f, "text/csv")},
+        )
+    assert bad.status_code == 422 and "RES-100" in bad.text
+    assert "kwh-b" not in [d.name for d, _ in catalog.list_datasets(lite_space)]

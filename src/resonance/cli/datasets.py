@@ -67,20 +67,12 @@ def ingest(
     actor = c.require_actor()
     from resonance.services import catalog
 
-    new = None
-    if industry:
-        new = catalog.NewDataset(
-            owner=actor,
-            kind=kind,
-            industry=industry,
-            scenario=scenario,
-            description=description,
-            label=make_label_spec(
-                label, label_onehot.split(",") if label_onehot else None, task=task
-            ),
-            group_key=group_key,
-            time_column=time_column,
-        )
+    new = catalog.new_dataset(
+        owner=actor, industry=industry, kind=kind, scenario=scenario,
+        description=description, label=label,
+        label_onehot=label_onehot.split(",") if label_onehot else None, task=task,
+        group_key=group_key, time_column=time_column,
+    )  # fmt: skip
     with progress(f"ingesting {path.name}") as advance:
         result = catalog.ingest(c.space(), actor=actor, path=path, dataset=name, new=new, fmt=fmt)
         advance()

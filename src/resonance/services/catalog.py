@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,8 +19,10 @@ from resonance.domain.datasets import (
     DatasetVersion,
     LabelSpec,
     Schema,
+    Task,
     Transformation,
     check_compatible,
+    make_label_spec,
 )
 from resonance.domain.errors import (
     AlreadyExists,
@@ -90,6 +93,36 @@ class NewDataset:
     label: LabelSpec | None = None
     group_key: str | None = None
     time_column: str | None = None
+
+
+def new_dataset(
+    *,
+    owner: str,
+    industry: str | None,
+    kind: DatasetKind = DatasetKind.COMMON,
+    scenario: str | None = None,
+    description: str = "",
+    label: str | None = None,
+    label_onehot: Sequence[str] | None = None,
+    task: Task | None = None,
+    group_key: str | None = None,
+    time_column: str | None = None,
+) -> NewDataset | None:
+    """What registers a new dataset on its first ingest, from the options the CLI, API and
+    console share; ``None`` without an industry (a new version of an existing dataset).
+    Empty strings count as not given."""
+    if not industry:
+        return None
+    return NewDataset(
+        owner=owner,
+        kind=kind,
+        industry=industry,
+        scenario=scenario or None,
+        description=description,
+        label=make_label_spec(label or None, list(label_onehot or ()) or None, task=task),
+        group_key=group_key or None,
+        time_column=time_column or None,
+    )
 
 
 def _check_new_dataset(tx: Tx, name: str, spec: NewDataset) -> Dataset:

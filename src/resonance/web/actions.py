@@ -14,7 +14,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from resonance.domain.datasets import DatasetKind, make_label_spec
+from resonance.domain.datasets import DatasetKind, Task, make_label_spec
 from resonance.domain.errors import InvalidInput
 from resonance.domain.modeling import ModelSpec
 from resonance.domain.policies import parse_grant
@@ -87,26 +87,22 @@ def upload(
     label: Text = "",
     label_onehot: LongText = "",
     group_key: Text = "",
+    task: Text = "",
+    time_column: Text = "",
     description: LongText = "",
 ) -> RedirectResponse:
     """Ingest an upload as a new version (``catalog.ingest``, as the API's
     ``POST /datasets/{name}/versions``); the dataset page shows its validation report."""
     space, me = space_of(request), session.organization
-    new = None
-    if industry:
-        try:
-            dataset_kind = DatasetKind(kind)
-        except ValueError:
-            raise InvalidInput(f"unknown dataset kind {kind!r}") from None
-        new = catalog.NewDataset(
-            owner=me.name,
-            kind=dataset_kind,
-            industry=industry,
-            scenario=scenario or None,
-            description=description,
-            label=make_label_spec(label or None, listed(label_onehot) or None),
-            group_key=group_key or None,
-        )
+    try:
+        dataset_kind, dataset_task = DatasetKind(kind), Task(task) if task else None
+    except ValueError:
+        raise InvalidInput(f"unknown dataset kind {kind!r} or task {task!r}") from None
+    new = catalog.new_dataset(
+        owner=me.name, industry=industry, kind=dataset_kind, scenario=scenario,
+        description=description, label=label, label_onehot=listed(label_onehot),
+        task=dataset_task, group_key=group_key, time_column=time_column,
+    )  # fmt: skip
     with uploads.received_file(space, file.file, file.filename) as path:
         result = catalog.ingest(space, actor=me.name, path=path, dataset=dataset, new=new)
     return see(f"/datasets/{quote(dataset)}?ingested={quote(result.version.ref)}")

@@ -146,20 +146,12 @@ def ingest(
 
     Give ``industry`` (and kind, label...) to register a new dataset on its first ingest.
     """
-    new = None
-    if industry:
-        new = catalog.NewDataset(
-            owner=me.name,
-            kind=kind,
-            industry=industry,
-            scenario=scenario,
-            description=description,
-            label=make_label_spec(
-                label, label_onehot.split(",") if label_onehot else None, task=task
-            ),
-            group_key=group_key,
-            time_column=time_column,
-        )
+    new = catalog.new_dataset(
+        owner=me.name, industry=industry, kind=kind, scenario=scenario,
+        description=description, label=label,
+        label_onehot=label_onehot.split(",") if label_onehot else None, task=task,
+        group_key=group_key, time_column=time_column,
+    )  # fmt: skip
     folder = Path(tempfile.mkdtemp(prefix="upload-", dir=space.artifacts.tmp))
     try:
         path = _save_upload(space, file, folder)
