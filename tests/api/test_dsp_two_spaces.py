@@ -8,10 +8,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -31,16 +28,10 @@ from resonance.services import catalog, contracts, ledger, policies, tokens
 from resonance.services.catalog import NewDataset
 from resonance.services.space import Space
 from tests.conftest import STEEL_CSV, STEEL_LABELS, make_space, org_token
+from tests.servers import RESONANCE, free_port, serve_space
 from tests.web.conftest import console_login
 
-RESONANCE = shutil.which("resonance")
 TODAY = datetime.now(UTC).date()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -71,29 +62,6 @@ def _cli(node: Node, *args: str, actor: str | None = None) -> dict[str, Any]:
     return data  # type: ignore[no-any-return]
 
 
-def _serve(root: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    assert RESONANCE
-    with log.open("wb") as fh:
-        proc = subprocess.Popen(
-            [RESONANCE, "--space", str(root), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            env={**os.environ},
-        )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            break
-        time.sleep(0.2)
-    proc.kill()
-    raise AssertionError(f"server did not start: {log.read_text()[-2000:]}")
-
-
 @pytest.fixture(scope="module")
 def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Node, Node]]:
     if RESONANCE is None:
@@ -116,10 +84,10 @@ def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Node, Node
     try:
         made = []
         for sp in (a_space, b_space):
-            port = _free_port()
+            port = free_port()
             url = f"http://127.0.0.1:{port}/dsp"
             contracts.identity(sp, actor="operator", url=url)
-            procs.append(_serve(sp.root, port, tmp / f"{sp.root.name}.log"))
+            procs.append(serve_space(sp.root, port, tmp / f"{sp.root.name}.log"))
             made.append(Node(sp, url, procs[-1]))
         a, b = made
         for me, other in ((a, b), (b, a)):

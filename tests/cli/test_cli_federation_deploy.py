@@ -22,15 +22,10 @@ from tests.cli.test_cli_foundation import Cli
 from tests.conftest import make_space, org_token
 from tests.energy_seed import EXCLUDE, SITES, seed_energy
 from tests.federation_seed import seed_members
+from tests.servers import free_port
 
 RESONANCE = str(Path(sys.executable).parent / "resonance")
 MEMBERS = ["plant-a", "plant-b"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -71,7 +66,7 @@ def test_superlink_and_member_nodes_train_across_processes(
     fed = seed_members(space, tmp_path / "d", MEMBERS, rows=500)
     space.close()
     env = {**os.environ, "FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION": "1"}
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "superlink.log").open("wb")
     processes.append(subprocess.Popen(
         [RESONANCE, "federation", "superlink", "--port", str(port)],
@@ -82,7 +77,7 @@ def test_superlink_and_member_nodes_train_across_processes(
         out = (tmp_path / f"{member}.log").open("wb")
         processes.append(subprocess.Popen(
             [RESONANCE, "--space", str(root), "--as", member, "node", "start",
-             "--superlink", f"127.0.0.1:{port}", "--dataset", ref, "--port", str(_free_port())],
+             "--superlink", f"127.0.0.1:{port}", "--dataset", ref, "--port", str(free_port())],
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             env={**env, "RESONANCE_TOKEN": org_token(root, member) or ""},
         ))  # fmt: skip
@@ -116,7 +111,7 @@ def test_a_regression_trains_across_processes(
     seeded = seed_energy(space, tmp_path / "d", days=35, corrupt_share=0.0)
     space.close()
     env = {**os.environ, "FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION": "1"}
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "superlink.log").open("wb")
     processes.append(subprocess.Popen(
         [RESONANCE, "federation", "superlink", "--port", str(port)],
@@ -127,7 +122,7 @@ def test_a_regression_trains_across_processes(
         out = (tmp_path / f"{member}.log").open("wb")
         processes.append(subprocess.Popen(
             [RESONANCE, "--space", str(root), "--as", member, "node", "start",
-             "--superlink", f"127.0.0.1:{port}", "--dataset", ref, "--port", str(_free_port())],
+             "--superlink", f"127.0.0.1:{port}", "--dataset", ref, "--port", str(free_port())],
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             env={**env, "RESONANCE_TOKEN": org_token(root, member) or ""},
         ))  # fmt: skip

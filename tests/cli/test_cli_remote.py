@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -27,15 +25,9 @@ from typer.testing import CliRunner, Result
 from resonance.cli.app import app
 from tests.conftest import make_space, org_token
 from tests.loop_seed import seed_loop
+from tests.servers import RESONANCE, free_port, serve_space
 
 runner = CliRunner()
-RESONANCE = shutil.which("resonance")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -79,29 +71,6 @@ def error(result: Result) -> dict[str, Any]:
     return dict(body["error"])
 
 
-def _serve(root: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    assert RESONANCE
-    with log.open("wb") as fh:
-        proc = subprocess.Popen(
-            [RESONANCE, "--space", str(root), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "RESONANCE_NO_PROGRESS": "1"},
-        )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            break
-        time.sleep(0.2)
-    proc.kill()
-    raise AssertionError(f"server did not start: {log.read_text()[-2000:]}")
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     if RESONANCE is None:
@@ -114,8 +83,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         org_token(tmp / "space", org)  # issued before the server runs
     elsewhere = tmp / "client"
     elsewhere.mkdir()
-    port = _free_port()
-    proc = _serve(tmp / "space", port, tmp / "serve.log")
+    port = free_port()
+    proc = serve_space(tmp / "space", port, tmp / "serve.log")
     try:
         yield Served(
             tmp / "space", f"http://127.0.0.1:{port}", elsewhere, seeded.datasets[0], seeded.suite
@@ -207,7 +176,7 @@ def test_commands_without_a_remote_form_refuse_by_name(served: Served) -> None:
     # an unreachable space: coded, and the token is not in the message
     gone = runner.invoke(
         app,
-        ["--remote", f"http://127.0.0.1:{_free_port()}", "--format", "json", "dataset", "list"],
+        ["--remote", f"http://127.0.0.1:{free_port()}", "--format", "json", "dataset", "list"],
         env={"RESONANCE_TOKEN": "res_secret-value", "RESONANCE_ACTOR": ""},
     )
     assert gone.exit_code == 1 and json.loads(gone.stdout)["error"]["code"] == "RES-261"
@@ -466,7 +435,7 @@ def test_tls_is_verified_unless_insecure(served: Served, tmp_path: Path) -> None
     import sys
 
     key, cert = _self_signed(tmp_path)
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "tls.log").open("wb")
     proc = subprocess.Popen(
         [

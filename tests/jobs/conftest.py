@@ -15,14 +15,9 @@ from typing import Any
 
 import pytest
 
+from tests.servers import free_port
+
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_redis(folder: Path) -> tuple[subprocess.Popen[bytes], str]:

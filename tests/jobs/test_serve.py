@@ -13,8 +13,8 @@ import httpx
 
 from resonance.services import tokens
 from tests.conftest import make_space
-from tests.jobs.conftest import free_port
 from tests.model_seed import seed
+from tests.servers import free_port
 
 
 def test_serve_starts_a_worker_that_runs_posted_jobs(tmp_path: Path) -> None:

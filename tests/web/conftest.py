@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from resonance.services import catalog, evaluation, policies, registry_state, to
 from resonance.services.space import Space
 from tests.conftest import STEEL_CSV, STEEL_LABELS
 from tests.registry_seed import seed
+from tests.servers import free_port
 
 
 @dataclass
@@ -33,13 +33,6 @@ class Server:
     url: str
     token: str
     tokens: dict[str, str] = field(default_factory=dict)
-
-
-def free_port() -> int:
-    """A port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_uvicorn(space_root: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
