@@ -464,9 +464,8 @@ class LlmPlanner:
     rules: RulePlanner
     goal: str
     ask: Callable[[list[dict[str, str]]], str]
-    levels: list[float] = field(default_factory=list)
+    levels: list[float] = field(default_factory=list)  # the rules' level after each step
     consulted: list[Consultation] = field(default_factory=list)
-    steps: int = 0
 
     @property
     def alarmed(self) -> bool:
@@ -477,11 +476,11 @@ class LlmPlanner:
         """The decision after one more score."""
         proposed = self.rules.step(score)
         self.levels.append(self.rules.level)
-        self.steps += 1
         if proposed is Decision.NONE:
             return proposed
+        step = len(self.levels) - 1
         messages = llm_messages(
-            goal=self.goal, params=self.rules.params, step=self.steps - 1, proposed=proposed,
+            goal=self.goal, params=self.rules.params, step=step, proposed=proposed,
             levels=self.levels,
         )  # fmt: skip
         answer = self.ask(messages)
@@ -492,7 +491,7 @@ class LlmPlanner:
             elif proposed is Decision.CLEAR:
                 self.rules.alarmed, self.rules.below = True, 0
         self.consulted.append(
-            Consultation(self.steps - 1, proposed, decision, tuple(messages), answer, reason)
+            Consultation(step, proposed, decision, tuple(messages), answer, reason)
         )
         return decision
 
