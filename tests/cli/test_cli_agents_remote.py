@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.agent_seed import seed_agent
-from tests.cli.test_cli_remote import RESONANCE, Served, _free_port, _serve, error, ok
+from tests.cli.test_cli_remote import Served, error, ok
 from tests.conftest import make_space, org_token
+from tests.servers import RESONANCE, free_port, serve_space
 
 
 def test_agent_commands_remotely(tmp_path: Path) -> None:
@@ -22,8 +23,8 @@ def test_agent_commands_remotely(tmp_path: Path) -> None:
     for org in ("builder", "evaluator"):
         org_token(tmp_path / "space", org)
     (tmp_path / "client").mkdir()
-    port = _free_port()
-    proc = _serve(tmp_path / "space", port, tmp_path / "serve.log")
+    port = free_port()
+    proc = serve_space(tmp_path / "space", port, tmp_path / "serve.log")
     try:
         s = Served(tmp_path / "space", f"http://127.0.0.1:{port}", tmp_path / "client", "", "")
         assert [a["ref"] for a in ok(s.remote("agent", "list", actor="builder"))] == ["kwh-watch@1"]

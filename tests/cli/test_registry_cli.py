@@ -13,9 +13,10 @@ from typer.testing import CliRunner, Result
 from resonance.cli.app import app
 from resonance.services import tokens
 from resonance.services.space import Space
-from tests.cli.test_cli_federation_deploy import RESONANCE, _free_port, _stop, _wait_for_port
+from tests.cli.test_cli_federation_deploy import RESONANCE, _stop, _wait_for_port
 from tests.conftest import make_space, org_token
 from tests.registry_seed import seed
+from tests.servers import free_port
 
 runner = CliRunner()
 
@@ -231,7 +232,7 @@ def test_serve_answers_over_http(tmp_path: Path) -> None:
     """``resonance serve`` really serves the space's API and console (own process, stopped)."""
     root = tmp_path / "space"
     make_space(root).close()
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen(
         [RESONANCE, "--space", str(root), "serve", "--port", str(port)],

@@ -13,19 +13,14 @@ from pathlib import Path
 import httpx
 
 from resonance.services.space import Space
+from tests.servers import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_sigterm_stops_the_server_with_a_request_in_flight(tmp_path: Path) -> None:
     Space.init(tmp_path / "sp").close()
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     proc = subprocess.Popen(
         [sys.executable, "-c", "from resonance.cli.app import main; main()",
