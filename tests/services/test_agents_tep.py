@@ -35,3 +35,26 @@ def test_a_fault_detection_agent_on_sealed_tep_episodes(lite_space: Space, tmp_p
             lite_space, actor="evaluator", name="none", dataset=None, count=2, length=50,
             seed=1, environment=EnvironmentKind.TEP, idvs=(),
         )  # fmt: skip
+
+
+@pytest.mark.parametrize("idv", [0, 6])
+def test_the_fast_integrator_gives_tep_studios_trajectories_to_the_bit(idv: int) -> None:
+    import numpy as np
+    from tep_studio import ClosedLoopSimulation, TennesseeEastmanProcess
+
+    from resonance.services import tep
+
+    def run(plant: object) -> tuple[np.ndarray, np.ndarray]:
+        loop = ClosedLoopSimulation(
+            simulator=plant, horizon=2.0, control_interval=tep.CONTROL_INTERVAL
+        )
+        result = loop.run(
+            seed=5, disturbance_schedule=lambda t: np.eye(28)[idv - 1] * (idv > 0 and t >= 0.5)
+        )
+        meas = np.array([r.measurements for r in result.results])
+        return meas, np.array([r.implemented_action for r in result.results])
+
+    stock = run(TennesseeEastmanProcess())
+    fast = run(tep._fast_rk4(TennesseeEastmanProcess)())
+    assert len(stock[0]) == 100
+    assert np.array_equal(stock[0], fast[0]) and np.array_equal(stock[1], fast[1])

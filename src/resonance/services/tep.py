@@ -37,15 +37,75 @@ def available() -> bool:
     return True
 
 
+def _fast_rk4(plant_class: Any) -> Any:
+    """A subclass of tep-studio's plant whose fixed-step RK4 does the same arithmetic in
+    the same order (so its trajectories are bit-identical, which a test checks) with the
+    stage buffers allocated once per call and handed to the native kernel directly.
+
+    tep-studio's loop spends most of a closed-loop run in Python around the native
+    derivative call (an array check, a fresh output array and two buffer wraps for each
+    of the 160 calls per control interval). Measured side by side on 8 h runs here, the
+    closed loop ran at 18-27 simulated hours per second with tep-studio's loop and at
+    38 with this one (``make bench-agents`` gives the agent's throughput). Used only for
+    RK4 on tep-studio's native kernel; any other method falls back to tep-studio's loop.
+    """
+    from tep_studio.simulation import native
+
+    class FastRK4Plant(plant_class):
+        def _integrate_fixed(self, start: float, end: float) -> tuple[np.ndarray, int]:
+            handle = getattr(self.kernel, "_handle", None)
+            if self.solver_method != "RK4" or handle is None or handle == native.ffi.NULL:
+                return super()._integrate_fixed(start, end)
+            n = max(1, round((end - start) / self.fixed_step))
+            h = (end - start) / n
+            half, sixth = 0.5 * h, h / 6.0
+            y = np.array(self.state, dtype=np.float64)
+            k1, k2, k3, k4, arg, acc = (np.empty_like(y) for _ in range(6))
+            wrap = native.ffi.from_buffer
+            py, p1, p2, p3, p4, pa_ = (wrap("double[]", a) for a in (y, k1, k2, k3, k4, arg))
+            deriv, mul, add = native.lib.tep_derivatives, np.multiply, np.add
+            t, failed = start, 0
+            with np.errstate(over="ignore", invalid="ignore"):
+                for _ in range(n):
+                    failed |= deriv(handle, t, py, p1)
+                    mul(half, k1, out=arg)  # y + (0.5 * h) * k1, as tep-studio computes it
+                    add(y, arg, out=arg)
+                    failed |= deriv(handle, t + half, pa_, p2)
+                    mul(half, k2, out=arg)
+                    add(y, arg, out=arg)
+                    failed |= deriv(handle, t + half, pa_, p3)
+                    mul(h, k3, out=arg)
+                    add(y, arg, out=arg)
+                    failed |= deriv(handle, t + h, pa_, p4)
+                    # y + (h / 6) * (k1 + 2 k2 + 2 k3 + k4), summed left to right
+                    mul(2.0, k2, out=acc)
+                    add(k1, acc, out=acc)
+                    mul(2.0, k3, out=arg)
+                    add(acc, arg, out=acc)
+                    add(acc, k4, out=acc)
+                    mul(sixth, acc, out=acc)
+                    add(y, acc, out=y)
+                    t += h
+            if failed:
+                raise RuntimeError("Native TEP derivative call failed.")
+            return y, n
+
+    return FastRK4Plant
+
+
 def _closed_loop(hours: float) -> Any:
     try:
-        from tep_studio import ClosedLoopSimulation
+        from tep_studio import ClosedLoopSimulation, TennesseeEastmanProcess
     except ImportError as exc:
         raise EnvironmentUnavailable(
             "the Tennessee Eastman environment needs tep-studio: pip install 'resonance[agents]'",
             package="tep-studio",
         ) from exc
-    return ClosedLoopSimulation(horizon=hours, control_interval=CONTROL_INTERVAL)
+    return ClosedLoopSimulation(
+        simulator=_fast_rk4(TennesseeEastmanProcess)(),
+        horizon=hours,
+        control_interval=CONTROL_INTERVAL,
+    )
 
 
 def simulate(*, seed: int, steps: int, idv: int = 0, onset: int = 0) -> pa.Table:
