@@ -210,8 +210,11 @@ def make_split(problem: Problem, seed: int) -> Split:
     )
 
 
-def make_fit(split: Split, seed: int) -> Callable[[Rows], FittedModel]:
-    """Fit the benchmark's LightGBM (classifier or regressor) on rows."""
+def make_fit(
+    split: Split, seed: int, *, spec: ModelSpec | None = None
+) -> Callable[[Rows], FittedModel]:
+    """Fit the benchmark's LightGBM (classifier or regressor; ``spec`` overrides the
+    classifier's) on rows."""
     regression = split.task is Task.REGRESSION
 
     def fit(rows: Rows) -> FittedModel:
@@ -220,7 +223,9 @@ def make_fit(split: Split, seed: int) -> Callable[[Rows], FittedModel]:
         )
         if regression:
             return fit_model(ENERGY_SPEC, prepared, label=ENERGY_LABEL, seed=seed)
-        return fit_model(SPEC, prepared, label=LabelSpec(LabelKind.COLUMN, ("y",)), seed=seed)
+        return fit_model(
+            spec or SPEC, prepared, label=LabelSpec(LabelKind.COLUMN, ("y",)), seed=seed
+        )
 
     return fit
 
