@@ -82,7 +82,7 @@ bench-cli: setup-dev  ## resonance --help and dataset list start times, ratio to
 	$(BIN)/python -m bench.cli_startup
 
 bench-agents: setup-dev  ## template agent vs fixed threshold and PCA T2/SPE on sealed replay and TEP episodes
-	$(BIN)/pip install --quiet ".[agents]"
+	$(BIN)/pip install --quiet -e ".[dev,agents]"  # editable, like setup-dev: a plain install would shadow src/
 	$(BIN)/python -m bench.agents
 
 bench-jobs: setup-dev  ## 50 concurrent job submissions, 2 workers; catalog p99 vs /health while 2 jobs run
