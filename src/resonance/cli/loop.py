@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from resonance.cli.options import LAG, LAG_COLUMN, WINDOW
 from resonance.cli.output import console, ctx_of, print_table, show
 from resonance.domain.loop_types import Iteration, LoopRun
 from resonance.domain.modeling import Task, parse_params, parse_time_features
@@ -86,13 +87,9 @@ def run(
     task: Task | None = typer.Option(
         None, help="Check: the task the datasets' label spec must declare (it sets the task)."
     ),
-    lag_column: list[str] = typer.Option(
-        [], "--lag-column", help="Time series: column to lag (the target may be one); repeat."
-    ),
-    lag: list[int] = typer.Option([], "--lag", help="Lag in rows within the group; repeat."),
-    window: list[int] = typer.Option(
-        [], "--window", help="Mean of the previous N rows within the group; repeat."
-    ),
+    lag_column: list[str] = LAG_COLUMN,
+    lag: list[int] = LAG,
+    window: list[int] = WINDOW,
     confidence: float = typer.Option(
         0.9, "--confidence", help="Two-sided confidence of the paired bootstrap interval."
     ),
