@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 from resonance.domain.evaluation import EvaluationSuite
-from resonance.domain.loop_types import LoopFailure, LoopSummary
+from resonance.domain.loop_types import Iteration, LoopFailure, LoopSummary
 from resonance.domain.policies import Policy
 from resonance.domain.reporting import ReportSubmission
 
@@ -348,15 +348,14 @@ class LoopIterationRecorded(Event):
     action: ClassVar[str] = "loop.iteration"
     object_type: ClassVar[str] = "loop_run"
 
-    number: int
-    accepted: bool
-    primary: float | None
-    worst_slice: float | None
-    rows: int
-    taken: dict[str, int]
-    dropped: int
-    dataset: str
-    model: str
+    iteration: Iteration = field(
+        metadata={
+            **FLAT,
+            "exclude": ("actions", "slices", "reference", "metrics", "tried", "queries"),
+        }
+    )
+    """Recorded as its number, accepted, primary, worst_slice, rows, taken, dropped, dataset
+    and model."""
 
 
 @event_type

@@ -384,21 +384,7 @@ def _save_iteration(space: Space, actor: str, record: LoopRun) -> None:
     it = record.iterations[-1]
     with space.work() as w:
         w.tx.update_loop_run(record)
-        w.emit(
-            LoopIterationRecorded(
-                actor=actor,
-                object_id=record.name,
-                number=it.number,
-                accepted=it.accepted,
-                primary=it.primary,
-                worst_slice=it.worst_slice,
-                rows=it.rows,
-                taken=it.taken,
-                dropped=it.dropped,
-                dataset=it.dataset,
-                model=it.model,
-            )
-        )
+        w.emit(LoopIterationRecorded(actor=actor, object_id=record.name, iteration=it))
 
 
 def _summary(trace: LoopTrace, oracle: SuiteOracle, record: LoopRun) -> LoopSummary:
