@@ -23,6 +23,7 @@ from resonance.domain.evaluation import EvaluationSuite
 from resonance.domain.loop_types import Iteration, LoopFailure, LoopSummary
 from resonance.domain.policies import Policy
 from resonance.domain.reporting import ReportSubmission
+from resonance.domain.valuation import Valuation
 
 FLAT: dict[str, Any] = {"flatten": True}
 """Field metadata: merge the value's ``to_dict()`` (or dict) into the payload; an
@@ -394,12 +395,8 @@ class ContributionValued(Event):
     action: ClassVar[str] = "contribution.valued"
     object_type: ClassVar[str] = "model_version"
 
-    model: str
-    suite: str
-    metric: str
-    full_score: float
-    members: dict[str, dict[str, float]]
-    method: str
+    valuation: Valuation = field(metadata=FLAT)
+    """Recorded as its model, suite, metric, full_score, members and method."""
 
 
 # --- the authority's side: status steps, corrections, report notes, national bundles ---

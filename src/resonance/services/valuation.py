@@ -31,6 +31,7 @@ from resonance.domain.orgs import Role
 from resonance.domain.policies import Purpose
 from resonance.domain.valuation import (
     Utility,
+    Valuation,
     knn_shapley,
     knn_shapley_regression,
     leave_one_out,
@@ -50,22 +51,6 @@ from resonance.training.federated.apps import FederationConfig, Loader, MemberDa
 from resonance.training.federated.models import forward
 from resonance.training.federated.server import FederatedResult, in_process_grid, serve
 from resonance.training.trainers import FittedModel, fit_model
-
-
-@dataclass
-class Valuation:
-    """Per-member values of one model version on one suite."""
-
-    model: str
-    suite: str
-    metric: str
-    full_score: float
-    members: dict[str, dict[str, float]]
-    method: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON."""
-        return dict(self.__dict__)
 
 
 def _federation_config(model: ModelVersion) -> FederationConfig | None:
@@ -367,18 +352,7 @@ def value_model(
     full = round_to(cached(frozenset(range(n))), eta)
     result = Valuation(version.ref, suite, utility_metric(version), full, members, method)
     with space.work() as w:
-        w.emit(
-            ContributionValued(
-                actor=actor,
-                object_id=version.ref,
-                model=result.model,
-                suite=result.suite,
-                metric=result.metric,
-                full_score=result.full_score,
-                members=result.members,
-                method=result.method,
-            )
-        )
+        w.emit(ContributionValued(actor=actor, object_id=version.ref, valuation=result))
     return result
 
 
