@@ -17,13 +17,15 @@ other.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from resonance.domain.evaluation import EvaluationSuite
 from resonance.domain.loop_types import Iteration, LoopFailure, LoopSummary
 from resonance.domain.policies import Policy
 from resonance.domain.reporting import ReportSubmission
-from resonance.domain.valuation import Valuation
+
+if TYPE_CHECKING:  # numpy loads with the valuation algorithms, not with every event import
+    from resonance.domain.valuation import Valuation
 
 FLAT: dict[str, Any] = {"flatten": True}
 """Field metadata: merge the value's ``to_dict()`` (or dict) into the payload; an
