@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from resonance.cli.jobs import run_as_job
+from resonance.cli.options import LAG, LAG_COLUMN, WINDOW
 from resonance.cli.output import console, ctx_of, print_table, progress, show
 from resonance.domain.errors import InvalidInput
 from resonance.domain.jobs import JobKind
@@ -52,13 +53,9 @@ def run(
         None, help="HOST:PORT of a SuperLink: deployment mode (members run `node start`)."
     ),
     members: int = typer.Option(2, min=1, help="Members to wait for (deployment mode)."),
-    lag_column: list[str] = typer.Option(
-        [], "--lag-column", help="Time series: column to lag (the target may be one); repeat."
-    ),
-    lag: list[int] = typer.Option([], "--lag", help="Lag in rows within the group; repeat."),
-    window: list[int] = typer.Option(
-        [], "--window", help="Mean of the previous N rows within the group; repeat."
-    ),
+    lag_column: list[str] = LAG_COLUMN,
+    lag: list[int] = LAG,
+    window: list[int] = WINDOW,
     detach: bool = typer.Option(
         False, "--detach", help="Queue a federated job for a worker; print its id (embedded)."
     ),

@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
 
+from resonance.cli.options import LAG, LAG_COLUMN, WINDOW
 from resonance.cli.output import console, ctx_of, print_table, show
 from resonance.domain.loop_types import Iteration, LoopRun
 from resonance.domain.modeling import Task, parse_params, parse_time_features
-from resonance.reports.loop import render_html
+from resonance.reports.loop import iteration_cells, render_html
+from resonance.reports.loop import metric_text as _f
 from resonance.services import loop as loops
 
 loop_app = typer.Typer(
     help="The resonance loop: evaluate → diagnose → optimize the data → retrain.",
     no_args_is_help=True,
 )
-
-
-def _f(value: Any) -> str:
-    return f"{value:.4f}" if isinstance(value, float) else "-"
 
 
 def _decision(it: Iteration) -> str:
@@ -62,20 +59,7 @@ def _print_run(run: LoopRun) -> None:
             "queries",
             "dataset",
         ],
-        [
-            (
-                it.number,
-                "yes" if it.accepted else "no",
-                _f(it.primary),
-                _f(it.worst_slice),
-                it.rows,
-                ", ".join(f"{k}: {v}" for k, v in it.taken.items()) or "-",
-                it.dropped,
-                it.queries,
-                it.dataset,
-            )
-            for it in run.iterations
-        ],
+        [(*iteration_cells(it), it.queries, it.dataset) for it in run.iterations],
     )
     for it in run.iterations[1:]:
         console.print(f"iteration {it.number}: {_decision(it)}", markup=False)
@@ -103,13 +87,9 @@ def run(
     task: Task | None = typer.Option(
         None, help="Check: the task the datasets' label spec must declare (it sets the task)."
     ),
-    lag_column: list[str] = typer.Option(
-        [], "--lag-column", help="Time series: column to lag (the target may be one); repeat."
-    ),
-    lag: list[int] = typer.Option([], "--lag", help="Lag in rows within the group; repeat."),
-    window: list[int] = typer.Option(
-        [], "--window", help="Mean of the previous N rows within the group; repeat."
-    ),
+    lag_column: list[str] = LAG_COLUMN,
+    lag: list[int] = LAG,
+    window: list[int] = WINDOW,
     confidence: float = typer.Option(
         0.9, "--confidence", help="Two-sided confidence of the paired bootstrap interval."
     ),

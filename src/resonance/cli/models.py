@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 
+from resonance.cli.options import LAG, LAG_COLUMN, WINDOW
 from resonance.cli.output import console, ctx_of, print_table, show
 from resonance.domain.errors import InvalidInput
 from resonance.domain.modeling import ModelVersion, Task, parse_params, parse_time_features
@@ -57,13 +58,9 @@ def train(
     feature: list[str] = typer.Option([], "--feature", help="Use only these columns; repeat."),
     seed: int = typer.Option(0, help="Random seed."),
     scenario: str | None = typer.Option(None, help="Scenario the model serves."),
-    lag_column: list[str] = typer.Option(
-        [], "--lag-column", help="Time series: column to lag (the target may be one); repeat."
-    ),
-    lag: list[int] = typer.Option([], "--lag", help="Lag in rows within the group; repeat."),
-    window: list[int] = typer.Option(
-        [], "--window", help="Mean of the previous N rows within the group; repeat."
-    ),
+    lag_column: list[str] = LAG_COLUMN,
+    lag: list[int] = LAG,
+    window: list[int] = WINDOW,
     detach: bool = typer.Option(
         False, "--detach", help="Queue a training job for a worker; print its id at once."
     ),

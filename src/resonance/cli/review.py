@@ -197,15 +197,17 @@ def _bulk(
 
 
 _APPLY = typer.Option(True, "--apply/--no-apply", help="Make the new dataset version now.")
+_ITEMS = typer.Argument(None, help="Item ids (or use a filter).")
+_ALL = typer.Option(False, "--all", help="Every open item you may decide.")
 
 
 @review_app.command("accept")
 def accept(
     ctx: typer.Context,
-    items: list[str] = typer.Argument(None, help="Item ids (or use a filter)."),
+    items: list[str] = _ITEMS,
     value: str | None = typer.Option(None, help="A value other than the proposed one."),
     reason: str = typer.Option("", help="Why (optional)."),
-    all_: bool = typer.Option(False, "--all", help="Every open item you may decide."),
+    all_: bool = _ALL,
     owner: str | None = _OWNER,
     dataset: str | None = _DATASET,
     kind: str | None = _KIND,
@@ -221,9 +223,9 @@ def accept(
 @review_app.command("reject")
 def reject(
     ctx: typer.Context,
-    items: list[str] = typer.Argument(None, help="Item ids (or use a filter)."),
+    items: list[str] = _ITEMS,
     reason: str = typer.Option(..., help="Why (required)."),
-    all_: bool = typer.Option(False, "--all", help="Every open item you may decide."),
+    all_: bool = _ALL,
     owner: str | None = _OWNER,
     dataset: str | None = _DATASET,
     kind: str | None = _KIND,

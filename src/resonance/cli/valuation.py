@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from resonance.cli.output import console, ctx_of, print_table, show
+from resonance.domain.valuation import Valuation
 from resonance.services import valuation
 
 
@@ -37,7 +38,7 @@ def value(
     job = run_as_job(c, JobKind.VALUATE, params, detach=detach)
     if job is None:
         return
-    result = valuation.Valuation(**job.result["valuation"])
+    result = Valuation(**job.result["valuation"])
     if statement is not None:
         fmt = "html" if statement.suffix.lower() in (".html", ".htm") else "markdown"
         from resonance.reports.valuation import render_statement

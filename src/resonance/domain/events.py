@@ -17,12 +17,15 @@ other.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from resonance.domain.evaluation import EvaluationSuite
-from resonance.domain.loop_types import LoopFailure, LoopSummary
+from resonance.domain.loop_types import Iteration, LoopFailure, LoopSummary
 from resonance.domain.policies import Policy
 from resonance.domain.reporting import ReportSubmission
+
+if TYPE_CHECKING:  # numpy loads with the valuation algorithms, not with every event import
+    from resonance.domain.valuation import Valuation
 
 FLAT: dict[str, Any] = {"flatten": True}
 """Field metadata: merge the value's ``to_dict()`` (or dict) into the payload; an
@@ -348,15 +351,14 @@ class LoopIterationRecorded(Event):
     action: ClassVar[str] = "loop.iteration"
     object_type: ClassVar[str] = "loop_run"
 
-    number: int
-    accepted: bool
-    primary: float | None
-    worst_slice: float | None
-    rows: int
-    taken: dict[str, int]
-    dropped: int
-    dataset: str
-    model: str
+    iteration: Iteration = field(
+        metadata={
+            **FLAT,
+            "exclude": ("actions", "slices", "reference", "metrics", "tried", "queries"),
+        }
+    )
+    """Recorded as its number, accepted, primary, worst_slice, rows, taken, dropped, dataset
+    and model."""
 
 
 @event_type
@@ -395,12 +397,8 @@ class ContributionValued(Event):
     action: ClassVar[str] = "contribution.valued"
     object_type: ClassVar[str] = "model_version"
 
-    model: str
-    suite: str
-    metric: str
-    full_score: float
-    members: dict[str, dict[str, float]]
-    method: str
+    valuation: Valuation = field(metadata=FLAT)
+    """Recorded as its model, suite, metric, full_score, members and method."""
 
 
 # --- the authority's side: status steps, corrections, report notes, national bundles ---

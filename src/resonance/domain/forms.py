@@ -13,7 +13,7 @@ from resonance.domain.datasets import Dataset, DatasetVersion
 from resonance.domain.ledger import LedgerEntry
 from resonance.domain.orgs import Consortium, Organization
 from resonance.domain.plain import plain
-from resonance.domain.reporting import DEADLINES, ReportSubmission
+from resonance.domain.reporting import ReportSubmission
 from resonance.domain.tokens import ApiToken
 
 if TYPE_CHECKING:  # national bundles load cryptography; the fast CLI paths never need it
@@ -111,8 +111,7 @@ def token(t: ApiToken) -> dict[str, Any]:
 
 def submission(s: ReportSubmission) -> dict[str, Any]:
     """A handed-in report, with whether (and by how many days) it was late."""
-    late = (s.submitted_on - DEADLINES[s.kind]).days
-    return {**s.to_dict(), "late": late > 0, "days_late": max(0, late)}
+    return {**s.to_dict(), "late": s.days_late > 0, "days_late": s.days_late}
 
 
 def bundle(b: ImportedBundle) -> dict[str, Any]:

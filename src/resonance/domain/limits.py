@@ -67,20 +67,17 @@ class Limits:
 
 def check_shape(*, columns: int | None = None, rows: int | None = None, limits: Limits) -> None:
     """Raise ``LimitExceeded`` (RES-116) when a file is wider or longer than the caps."""
-    if columns is not None and columns > limits.max_columns:
-        raise LimitExceeded(
-            f"the file has {columns:,} columns, above this space's cap of {limits.max_columns:,} "
-            "(max_columns in resonance.toml [limits])",
-            columns=columns,
-            limit=limits.max_columns,
-        )
-    if rows is not None and rows > limits.max_rows:
-        raise LimitExceeded(
-            f"the file has {rows:,} rows, above this space's cap of {limits.max_rows:,} "
-            "(max_rows in resonance.toml [limits])",
-            rows=rows,
-            limit=limits.max_rows,
-        )
+    for what, found, cap in (
+        ("columns", columns, limits.max_columns),
+        ("rows", rows, limits.max_rows),
+    ):
+        if found is not None and found > cap:
+            raise LimitExceeded(
+                f"the file has {found:,} {what}, above this space's cap of {cap:,} "
+                f"(max_{what} in resonance.toml [limits])",
+                **{what: found},
+                limit=cap,
+            )
 
 
 def check_cells(longest: dict[str, int], *, limits: Limits) -> None:

@@ -64,6 +64,11 @@ class ReportSubmission:
     fmt: str
     submitted_by: str
 
+    @property
+    def days_late(self) -> int:
+        """Days it was handed in after its deadline (0 when on time)."""
+        return max(0, (self.submitted_on - DEADLINES[self.kind]).days)
+
     def to_dict(self) -> dict[str, Any]:
         """Serialize to plain JSON types."""
         return {

@@ -12,6 +12,8 @@ import math
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -22,6 +24,22 @@ Utility = Callable[[frozenset[int]], float]
 
 EXACT_MEMBER_LIMIT = 8
 BATCH_BYTES = 64 * 1024 * 1024  # distances held per thread by knn_shapley
+
+
+@dataclass
+class Valuation:
+    """Per-member values of one model version on one suite."""
+
+    model: str
+    suite: str
+    metric: str
+    full_score: float
+    members: dict[str, dict[str, float]]
+    method: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON."""
+        return dict(self.__dict__)
 
 
 def _check_knn_inputs(

@@ -61,35 +61,50 @@ def progress_figure(report: QuotaReport) -> go.Figure:
     return fig
 
 
+def _bars(
+    table: dict[str, dict[str, int]],
+    x: list[str],
+    *,
+    title: str,
+    barmode: str,
+    height: int,
+    bottom: int,
+) -> go.Figure:
+    """One bar series per inner key of ``table`` (sorted), over the categories ``x``."""
+    fig = go.Figure()
+    for name in sorted({k for row in table.values() for k in row}):
+        fig.add_bar(name=name, x=x, y=[table[c].get(name, 0) for c in x])
+    fig.update_layout(
+        title=title,
+        barmode=barmode,
+        height=height,
+        margin={"l": 40, "r": 20, "t": 50, "b": bottom},
+    )
+    return fig
+
+
 def activity_figure(activity: dict[str, dict[str, int]]) -> go.Figure:
     """Ledger entries per month, stacked by area (dataset, data, policy, registry...)."""
-    months = sorted(activity)
-    areas = sorted({a for m in months for a in activity[m]})
-    fig = go.Figure()
-    for area in areas:
-        fig.add_bar(name=area, x=months, y=[activity[m].get(area, 0) for m in months])
-    fig.update_layout(
+    return _bars(
+        activity,
+        sorted(activity),
         title="Recorded activity per month (ledger entries)",
         barmode="stack",
         height=320,
-        margin={"l": 40, "r": 20, "t": 50, "b": 40},
+        bottom=40,
     )
-    return fig
 
 
 def counts_figure(counts: dict[str, dict[str, int]]) -> go.Figure:
     """Registry counts per key industry."""
-    fig = go.Figure()
-    kinds = sorted({k for v in counts.values() for k in v})
-    for kind in kinds:
-        fig.add_bar(name=kind, x=list(counts), y=[counts[i].get(kind, 0) for i in counts])
-    fig.update_layout(
+    return _bars(
+        counts,
+        list(counts),
         title="Registries per key industry",
         barmode="group",
         height=340,
-        margin={"l": 40, "r": 20, "t": 50, "b": 60},
+        bottom=60,
     )
-    return fig
 
 
 def figure_div(fig: go.Figure, div_id: str) -> str:
@@ -124,18 +139,14 @@ def tasks_figure(tasks: Any) -> go.Figure:
 
 def national_figure(by_province: dict[str, dict[str, int]]) -> go.Figure:
     """Achievements per province, stacked by list."""
-    fig = go.Figure()
-    provinces = list(by_province)
-    lists = sorted({k for row in by_province.values() for k in row})
-    for name in lists:
-        fig.add_bar(name=name, x=provinces, y=[by_province[p].get(name, 0) for p in provinces])
-    fig.update_layout(
+    return _bars(
+        by_province,
+        list(by_province),
         title="Achievements per province (a joint one counts for each partner)",
         barmode="stack",
         height=420,
-        margin={"l": 40, "r": 20, "t": 50, "b": 80},
+        bottom=80,
     )
-    return fig
 
 
 def figure_spec(fig: go.Figure) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from resonance.domain.loop_types import LoopRun
+from resonance.domain.loop_types import Iteration, LoopRun
 from resonance.reports.charts import figure_div, plotly_js
 
 
@@ -93,17 +93,7 @@ def _table(run: LoopRun) -> str:
     head = "<tr>" + "".join(f"<th>{c}</th>" for c in (*cols, "dataset", "model")) + "</tr>"
     body = []
     for it in run.iterations:
-        cells = [
-            it.number,
-            "yes" if it.accepted else "no",
-            _f(it.primary),
-            _f(it.worst_slice),
-            it.rows,
-            ", ".join(f"{k}: {v}" for k, v in it.taken.items()) or "-",
-            it.dropped,
-            it.dataset,
-            it.model,
-        ]
+        cells = [*iteration_cells(it), it.dataset, it.model]
         body.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
     return f"<table>{head}{''.join(body)}</table>"
 
@@ -119,8 +109,23 @@ def _actions(run: LoopRun) -> str:
     return "<ul>" + "".join(items) + "</ul>"
 
 
-def _f(value: Any) -> str:
+def metric_text(value: Any) -> str:
+    """A metric to four decimals, ``-`` where there is none."""
     return f"{value:.4f}" if isinstance(value, float) else "-"
+
+
+def iteration_cells(it: Iteration) -> list[Any]:
+    """An iteration's row as the report and the CLI show it: number, accepted, primary,
+    worst slice, rows, rows taken per member, dropped."""
+    return [
+        it.number,
+        "yes" if it.accepted else "no",
+        metric_text(it.primary),
+        metric_text(it.worst_slice),
+        it.rows,
+        ", ".join(f"{k}: {v}" for k, v in it.taken.items()) or "-",
+        it.dropped,
+    ]
 
 
 def render_html(run: LoopRun) -> str:
@@ -129,9 +134,10 @@ def render_html(run: LoopRun) -> str:
     s = {k: html.escape(str(v)) if isinstance(v, str | dict) else v for k, v in found.items()}
     summary = (
         f"<p>Primary metric {s.get('primary_metric')} ({s.get('direction', 'higher')} is "
-        f"better): {_f(s.get('baseline'))} → "
-        f"{_f(s.get('final'))} (lift {_f(s.get('lift'))}, positive = better); worst slice "
-        f"{_f(s.get('baseline_worst_slice'))} → {_f(s.get('final_worst_slice'))}. Final dataset "
+        f"better): {metric_text(s.get('baseline'))} → {metric_text(s.get('final'))} "
+        f"(lift {metric_text(s.get('lift'))}, positive = better); worst slice "
+        f"{metric_text(s.get('baseline_worst_slice'))} → "
+        f"{metric_text(s.get('final_worst_slice'))}. Final dataset "
         f"{s.get('final_dataset')}, model {s.get('final_model')}. "
         f"Rows taken per member: {s.get('rows_taken')} of {s.get('reserve_rows')} "
         f"reserve rows. Relabel proposals per member: {s.get('relabel_proposals')}.</p>"

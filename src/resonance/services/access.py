@@ -66,37 +66,17 @@ def authorize(
             w.tx, actor=actor, dataset=ds, version=version, purpose=purpose,
             on=space.today(), release=release,
         )  # fmt: skip
-        sources = [x.ref for x in version.sources] if version.is_derived else None
-        released = "rows" if release else None
-        if decision.allowed:
-            w.emit(
-                DataAccessed(
-                    actor=actor,
-                    object_id=version.ref,
-                    purpose=purpose.value,
-                    content_hash=version.content_hash,
-                    rule=decision.rule,
-                    reason=decision.reason,
-                    context=dict(context or {}),
-                    rows=version.row_count,
-                    release=released,
-                    sources=sources,
-                )
-            )
-            return Grantee(ds, version, decision)
-        w.emit(
-            DataAccessDenied(
-                actor=actor,
-                object_id=version.ref,
-                purpose=purpose.value,
-                content_hash=version.content_hash,
-                rule=decision.rule,
-                reason=decision.reason,
-                context=dict(context or {}),
-                release=released,
-                sources=sources,
-            )
+        event = _access_event(
+            actor=actor,
+            version=version,
+            purpose=purpose,
+            decision=decision,
+            context=context,
+            release=release,
         )
+        w.emit(event)
+        if decision.allowed:
+            return Grantee(ds, version, decision)
     raise PolicyDenied(
         f"{actor} may not use {version.ref} for {purpose.value}: {decision.reason}",
         organization=actor,
@@ -104,6 +84,32 @@ def authorize(
         purpose=purpose.value,
         rule=decision.rule,
     )
+
+
+def _access_event(
+    *,
+    actor: str,
+    version: DatasetVersion,
+    purpose: Purpose,
+    decision: Decision,
+    context: dict[str, str] | None,
+    release: bool,
+) -> DataAccessed | DataAccessDenied:
+    """The ledger's record of one decided use: ``data.accessed`` or ``data.access_denied``."""
+    common: dict[str, Any] = {
+        "actor": actor,
+        "object_id": version.ref,
+        "purpose": purpose.value,
+        "content_hash": version.content_hash,
+        "rule": decision.rule,
+        "reason": decision.reason,
+        "context": dict(context or {}),
+        "release": "rows" if release else None,
+        "sources": [x.ref for x in version.sources] if version.is_derived else None,
+    }
+    if decision.allowed:
+        return DataAccessed(**common, rows=version.row_count)
+    return DataAccessDenied(**common)
 
 
 def source_requests(

@@ -211,40 +211,37 @@ def _review_proposals(
     out = []
     for p in raw:
         name, number, row = _row_of(space, p, pool)
+        iteration = int(p["iteration"])
         if pool.label.task is Task.REGRESSION:
-            out.append(
-                Proposal(
-                    owner=str(p["owner"]),
-                    dataset=name,
-                    version=number,
-                    row=row,
-                    kind=ProposalKind.FIX_TARGET,
-                    current=float(p["given"]),
-                    proposed=round(float(p["suggested"]), 6),
-                    evidence=Evidence(
-                        loop=loop,
-                        iteration=int(p["iteration"]),
-                        method="out-of-fold residuals (robust z)",
-                        residual=float(p["residual"]),
-                    ),
-                )
+            kind = ProposalKind.FIX_TARGET
+            current: str | float = float(p["given"])
+            proposed: str | float = round(float(p["suggested"]), 6)
+            evidence = Evidence(
+                loop=loop,
+                iteration=iteration,
+                method="out-of-fold residuals (robust z)",
+                residual=float(p["residual"]),
             )
-            continue
+        else:
+            kind = ProposalKind.RELABEL
+            current = classes[int(p["given"])]
+            proposed = classes[int(p["suggested"])]
+            evidence = Evidence(
+                loop=loop,
+                iteration=iteration,
+                given_proba=p.get("given_proba"),
+                suggested_proba=p.get("suggested_proba"),
+            )
         out.append(
             Proposal(
                 owner=str(p["owner"]),
                 dataset=name,
                 version=number,
                 row=row,
-                kind=ProposalKind.RELABEL,
-                current=classes[int(p["given"])],
-                proposed=classes[int(p["suggested"])],
-                evidence=Evidence(
-                    loop=loop,
-                    iteration=int(p["iteration"]),
-                    given_proba=p.get("given_proba"),
-                    suggested_proba=p.get("suggested_proba"),
-                ),
+                kind=kind,
+                current=current,
+                proposed=proposed,
+                evidence=evidence,
             )
         )
     return out
@@ -384,21 +381,7 @@ def _save_iteration(space: Space, actor: str, record: LoopRun) -> None:
     it = record.iterations[-1]
     with space.work() as w:
         w.tx.update_loop_run(record)
-        w.emit(
-            LoopIterationRecorded(
-                actor=actor,
-                object_id=record.name,
-                number=it.number,
-                accepted=it.accepted,
-                primary=it.primary,
-                worst_slice=it.worst_slice,
-                rows=it.rows,
-                taken=it.taken,
-                dropped=it.dropped,
-                dataset=it.dataset,
-                model=it.model,
-            )
-        )
+        w.emit(LoopIterationRecorded(actor=actor, object_id=record.name, iteration=it))
 
 
 def _summary(trace: LoopTrace, oracle: SuiteOracle, record: LoopRun) -> LoopSummary:

@@ -26,7 +26,6 @@ from resonance.domain.provinces import check_province as valid_province
 from resonance.domain.quotas import QuotaItem, QuotaReport, check_enterprise, check_province
 from resonance.domain.registry import HolderKind, RegistrySnapshot, check_text
 from resonance.domain.reporting import (
-    DEADLINES,
     KEY_TASKS,
     REPORT_TITLES,
     TASK_OF_ITEM,
@@ -372,7 +371,6 @@ def submit_report(
             fmt=fmt,
             submitted_by=actor,
         )
-        late_days = (submitted_on - DEADLINES[data.kind]).days
         w.tx.add_report_submission(sub)
         w.emit(
             ReportSubmitted(
@@ -380,8 +378,8 @@ def submit_report(
                 object_id=f"{sub.kind.value}:{sub.subject_kind.value}:{sub.subject}",
                 submission=sub,
                 submitted_at=w.now,
-                late=late_days > 0,
-                days_late=max(0, late_days),
+                late=sub.days_late > 0,
+                days_late=sub.days_late,
                 note_version=data.note_version,
             )
         )

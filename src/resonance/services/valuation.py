@@ -15,6 +15,7 @@ and the result are on the ledger, never rows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -30,6 +31,7 @@ from resonance.domain.orgs import Role
 from resonance.domain.policies import Purpose
 from resonance.domain.valuation import (
     Utility,
+    Valuation,
     knn_shapley,
     knn_shapley_regression,
     leave_one_out,
@@ -47,24 +49,8 @@ from resonance.services.training import get_model, load_model, pool_rows
 from resonance.training.features import Prepared, TimeSetup
 from resonance.training.federated.apps import FederationConfig, Loader, MemberData, make_client_app
 from resonance.training.federated.models import forward
-from resonance.training.federated.server import in_process_grid, serve
+from resonance.training.federated.server import FederatedResult, in_process_grid, serve
 from resonance.training.trainers import FittedModel, fit_model
-
-
-@dataclass
-class Valuation:
-    """Per-member values of one model version on one suite."""
-
-    model: str
-    suite: str
-    metric: str
-    full_score: float
-    members: dict[str, dict[str, float]]
-    method: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON."""
-        return dict(self.__dict__)
 
 
 def _federation_config(model: ModelVersion) -> FederationConfig | None:
@@ -182,6 +168,29 @@ def utility_metric(model: ModelVersion) -> str:
     return "macro_f1"
 
 
+def _coalition_utility(
+    data: list[MemberData],
+    cfg: FederationConfig | None,
+    *,
+    federated: Callable[[FederatedResult], float],
+    pooled: Callable[[pa.Table], float],
+) -> Utility:
+    """The utility of a coalition of members: 0 for none; otherwise the score of the model
+    the model's own recipe trains on the coalition's rows (``federated`` scores a federated
+    run of the members' ClientApps, nothing recorded; ``pooled`` the members' pooled table)."""
+
+    def utility(coalition: frozenset[int]) -> float:
+        chosen = [data[i] for i in sorted(coalition)]
+        if not chosen:
+            return 0.0
+        if cfg is not None:
+            apps = [make_client_app(_constant(d)) for d in chosen]
+            return federated(serve(in_process_grid(apps), cfg, lambda _s: None))
+        return pooled(pa.concat_tables([d.table for d in chosen], promote_options="permissive"))
+
+    return utility
+
+
 def _regression_utility(
     model: ModelVersion, fitted: FittedModel, data: list[MemberData], sealed: pa.Table
 ) -> Utility:
@@ -191,27 +200,21 @@ def _regression_utility(
     known = np.isfinite(test.y)
     y = test.y[known]
     reference = float(np.std(y))
-    cfg = _federation_config(model)
 
     def rmse(pred: np.ndarray) -> float:
         return float(regression_metrics(y, np.asarray(pred)[known])["rmse"])
 
-    def utility(coalition: frozenset[int]) -> float:
-        chosen = [data[i] for i in sorted(coalition)]
-        if not chosen:
-            return 0.0
-        if cfg is not None:
-            apps = [make_client_app(_constant(d)) for d in chosen]
-            out = serve(in_process_grid(apps), cfg, lambda _s: None)
-            return reference - rmse(out.estimator.predict(out.plan.encoder.transform(sealed)))
-        table = pa.concat_tables([d.table for d in chosen], promote_options="permissive")
+    def federated(out: FederatedResult) -> float:
+        return reference - rmse(out.estimator.predict(out.plan.encoder.transform(sealed)))
+
+    def pooled(table: pa.Table) -> float:
         prepared = fitted.prepare(table)
         if np.isfinite(prepared.y).sum() < 2:
             return 0.0
         refit = fit_model(model.spec, prepared, label=fitted.label, seed=0)
         return reference - rmse(refit.predict(test.X))
 
-    return utility
+    return _coalition_utility(data, _federation_config(model), federated=federated, pooled=pooled)
 
 
 def _utility(
@@ -221,29 +224,23 @@ def _utility(
     if model.spec.task is Task.REGRESSION:
         return _regression_utility(model, fitted, data, sealed)
     test = fitted.prepare(sealed)
-    cfg = _federation_config(model)
 
-    def utility(coalition: frozenset[int]) -> float:
-        chosen = [data[i] for i in sorted(coalition)]
-        if not chosen:
-            return 0.0
-        if cfg is not None:
-            apps = [make_client_app(_constant(d)) for d in chosen]
-            out = serve(in_process_grid(apps), cfg, lambda _s: None)
-            X = (out.plan.encoder.transform(sealed) - out.estimator.mean) / out.estimator.scale
-            proba = np.zeros((len(X), len(fitted.classes)))
-            index = {c: i for i, c in enumerate(fitted.classes)}
-            cols = [index[c] for c in out.plan.classes]
-            proba[:, cols] = forward(out.estimator.params, X)
-            return _macro_f1(test.y, proba, fitted.classes)
-        table = pa.concat_tables([d.table for d in chosen], promote_options="permissive")
+    def federated(out: FederatedResult) -> float:
+        X = (out.plan.encoder.transform(sealed) - out.estimator.mean) / out.estimator.scale
+        proba = np.zeros((len(X), len(fitted.classes)))
+        index = {c: i for i, c in enumerate(fitted.classes)}
+        cols = [index[c] for c in out.plan.classes]
+        proba[:, cols] = forward(out.estimator.params, X)
+        return _macro_f1(test.y, proba, fitted.classes)
+
+    def pooled(table: pa.Table) -> float:
         prepared = fitted.prepare(table)
         if len(np.unique(prepared.y[prepared.y >= 0])) < 2:
             return 0.0
         refit = fit_model(model.spec, prepared, label=fitted.label, seed=0)
         return _macro_f1(test.y, refit.predict_proba(test.X), fitted.classes)
 
-    return utility
+    return _coalition_utility(data, _federation_config(model), federated=federated, pooled=pooled)
 
 
 def _constant(data: MemberData) -> Loader:
@@ -355,18 +352,7 @@ def value_model(
     full = round_to(cached(frozenset(range(n))), eta)
     result = Valuation(version.ref, suite, utility_metric(version), full, members, method)
     with space.work() as w:
-        w.emit(
-            ContributionValued(
-                actor=actor,
-                object_id=version.ref,
-                model=result.model,
-                suite=result.suite,
-                metric=result.metric,
-                full_score=result.full_score,
-                members=result.members,
-                method=result.method,
-            )
-        )
+        w.emit(ContributionValued(actor=actor, object_id=version.ref, valuation=result))
     return result
 
 

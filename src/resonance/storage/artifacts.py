@@ -28,6 +28,17 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def _mismatch(digest: str, actual: str, suffix: str) -> ArtifactCorrupted:
+    """RES-114 for an artifact whose bytes hash to ``actual``, not to its address ``digest``."""
+    return ArtifactCorrupted(
+        f"artifact {digest[:12]}{suffix} does not match its content address "
+        f"(its bytes hash to {actual[:12]}); it was replaced or damaged",
+        digest=digest,
+        actual=actual,
+        suffix=suffix,
+    )
+
+
 class LocalArtifactStore:
     """Artifacts on disk, named by SHA-256 of their bytes."""
 
@@ -123,13 +134,7 @@ class LocalArtifactStore:
         actual = sha256_file(path)
         if actual != digest:
             self._verified.pop(digest + suffix, None)
-            raise ArtifactCorrupted(
-                f"artifact {digest[:12]}{suffix} does not match its content address "
-                f"(its bytes hash to {actual[:12]}); it was replaced or damaged",
-                digest=digest,
-                actual=actual,
-                suffix=suffix,
-            )
+            raise _mismatch(digest, actual, suffix)
         self._verified[digest + suffix] = stamp
         return path
 
@@ -138,13 +143,7 @@ class LocalArtifactStore:
         data = self.open(digest, suffix).read_bytes()
         actual = hashlib.sha256(data).hexdigest()
         if actual != digest:
-            raise ArtifactCorrupted(
-                f"artifact {digest[:12]}{suffix} does not match its content address "
-                f"(its bytes hash to {actual[:12]}); it was replaced or damaged",
-                digest=digest,
-                actual=actual,
-                suffix=suffix,
-            )
+            raise _mismatch(digest, actual, suffix)
         return data
 
     def iter_artifacts(self) -> list[tuple[str, str, Path]]:
