@@ -145,6 +145,13 @@ class _Snapshot:
     profile: dict[str, Any]
 
 
+def _time_error(ds: Dataset, schema: pa.Schema) -> list[str]:
+    """The error of a time series whose time column is not in the file."""
+    if ds.time_column and ds.time_column not in schema.names:
+        return [f"time column {ds.time_column!r} is not in the file"]
+    return []
+
+
 class _SnapshotPass:
     """Validate a table and write its Parquet snapshot in one pass over its record batches.
 
@@ -158,8 +165,8 @@ class _SnapshotPass:
         self.tmp = space.artifacts.temp_path(PARQUET)
         self.writer: SnapshotWriter | None = None
         self.scan: TableScan | None = None
-        fails = schema_errors(schema, label=ds.label, group_key=ds.group_key)
-        if not fails and not (ds.time_column and ds.time_column not in schema.names):
+        errors = schema_errors(schema, label=ds.label, group_key=ds.group_key)
+        if not errors + _time_error(ds, schema):
             self.writer = SnapshotWriter(self.tmp, schema)
             self.scan = TableScan(schema, label=ds.label, group_key=ds.group_key)
 
@@ -200,8 +207,7 @@ class _SnapshotPass:
         ds = self.ds
         try:
             errors = shape_errors(table, label=ds.label, group_key=ds.group_key)
-            if ds.time_column and ds.time_column not in table.column_names:
-                errors.append(f"time column {ds.time_column!r} is not in the file")
+            errors += _time_error(ds, table.schema)
             if errors or self.writer is None or self.scan is None:
                 raise self._fail(ValidationReport(rows=table.num_rows, errors=errors))
             report, profile = self.scan.finish(table, non_finite=self.space.config.non_finite)
