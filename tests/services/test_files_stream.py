@@ -31,7 +31,7 @@ def _notes_csv(path: Path, rows: int = 3000) -> Path:
 
 
 def _read(path: Path, monkeypatch: pytest.MonkeyPatch, part_bytes: int) -> tuple[pa.Table, str]:
-    monkeypatch.setattr(files, "PART_BYTES", part_bytes)
+    monkeypatch.setattr(files, "SEGMENT_BYTES", part_bytes)
     monkeypatch.setattr(files.os, "cpu_count", lambda: 4)
     stream = files.TableStream(path, digest=True)
     seen: list[pa.RecordBatch] = []
@@ -43,7 +43,7 @@ def _read(path: Path, monkeypatch: pytest.MonkeyPatch, part_bytes: int) -> tuple
 def test_a_csv_read_in_parts_equals_one_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     path = _notes_csv(tmp_path / "notes.csv")
     whole, digest = _read(path, monkeypatch, 1 << 40)
-    for part_bytes in (4096, 20_000, 33_333):  # 4, 4 and 2 parts; cuts inside quoted values
+    for part_bytes in (4096, 20_000, 33_333):  # 29, 5 and 3 segments; cuts in quoted values
         parts, again = _read(path, monkeypatch, part_bytes)
         assert parts.equals(whole) and again == digest
     assert digest == hashlib.sha256(path.read_bytes()).hexdigest()
@@ -55,7 +55,7 @@ def test_a_bad_value_in_a_later_part_is_malformed(
 ) -> None:
     path = tmp_path / "bad.csv"
     path.write_text("a,b\n" + "".join(f"{i},{i * 2}\n" for i in range(5000)) + "x,1\n")
-    monkeypatch.setattr(files, "PART_BYTES", 8192)
+    monkeypatch.setattr(files, "SEGMENT_BYTES", 8192)
     with pytest.raises(MalformedFile):
         files.read_table(path)
 
@@ -94,7 +94,7 @@ def test_small_snapshots_keep_their_bytes(tmp_path: Path) -> None:
 def test_ingest_in_parts_stores_the_snapshot_a_whole_table_gives(
     lite_space: Space, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(files, "PART_BYTES", 64 << 10)  # AI4I's 522 kB in 4 parts
+    monkeypatch.setattr(files, "SEGMENT_BYTES", 64 << 10)  # AI4I's 522 kB in 4 parts
     monkeypatch.setattr(files.os, "cpu_count", lambda: 4)
     result = catalog.ingest(lite_space, actor="plant-a", path=AI4I_CSV, dataset="ai4i", new=AI4I)
     table = files.read_table(AI4I_CSV)
@@ -106,7 +106,7 @@ def test_ingest_in_parts_stores_the_snapshot_a_whole_table_gives(
 def test_a_failed_pass_leaves_nothing(
     lite_space: Space, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(files, "PART_BYTES", 64 << 10)
+    monkeypatch.setattr(files, "SEGMENT_BYTES", 64 << 10)
     before = state(lite_space)
     late = tmp_path / "late.csv"
     text = AI4I_CSV.read_text(encoding="utf-8-sig").splitlines()

@@ -100,12 +100,12 @@ def longest_cells(table: pa.Table | pa.RecordBatch) -> dict[str, int]:
 
 
 BLOCK_BYTES = 16 << 20  # one record batch of the streaming CSV reader
-PART_BYTES = 64 << 20  # a CSV at least twice this size is parsed in parts, one thread each
+SEGMENT_BYTES = 64 << 20  # a larger CSV is parsed in segments of about this size, in parallel
 READ_BYTES = 1 << 20  # the source hash reads the file in pieces of this size
 
 
 class _Cut:
-    """Where one part of a CSV ends and the next begins: the first record start after
+    """Where one segment of a CSV ends and the next begins: the first record start after
     ``floor``, found by the thread that reads the file in order (:class:`_Source`)."""
 
     def __init__(self, floor: int) -> None:
@@ -162,7 +162,7 @@ class _FileRange:
 
 
 class _Source:
-    """Reads a file once, in order, on its own thread: for a CSV split into parts, the
+    """Reads a file once, in order, on its own thread: for a CSV cut into segments, the
     cuts (record starts at which no quoted value is open); with ``digest``, its SHA-256.
     """
 
@@ -204,7 +204,7 @@ class _Source:
         except BaseException as exc:  # raised again by sha256()
             self._error = exc
         finally:
-            for cut in self.cuts[self._next :]:  # none found: the part before takes the rest
+            for cut in self.cuts[self._next :]:  # none found: the segment before takes the rest
                 cut.set(self.size)
 
     def _scan(self, chunk: bytes, pos: int) -> None:
@@ -234,19 +234,22 @@ _Prepare = Callable[[pa.RecordBatch], pa.RecordBatch]
 
 
 class _CsvParts:
-    """A CSV's record batches in file order, its byte ranges parsed on parallel threads.
+    """A CSV's record batches in file order, its segments parsed on parallel threads.
 
-    The first range keeps the header and infers the column types from its first
-    block (as Arrow's streaming reader does for a whole file); later ranges are
-    parsed with those names and types, so a value that does not fit its column
-    fails the same way wherever it lies.
+    The file is cut into segments at record starts (:class:`_Cut`); ``workers``
+    threads take them in turn (segment ``s`` goes to thread ``s % workers``), so
+    batches in file order are ready at a steady pace. The first segment keeps the
+    header and infers the column types from its first block (as Arrow's streaming
+    reader does for a whole file); later segments are parsed with those names and
+    types, so a value that does not fit its column fails the same way wherever it
+    lies.
     """
 
-    def __init__(self, path: Path, *, cuts: list[_Cut]) -> None:
+    def __init__(self, path: Path, *, cuts: list[_Cut], workers: int) -> None:
         self.fd = os.open(path, os.O_RDONLY)
-        self.cuts = cuts
+        self.cuts, self.workers = cuts, workers
         self.stopped = False
-        self.queues: list[queue.Queue[Any]] = []
+        self.queues: list[queue.Queue[Any]] = [queue.Queue() for _ in range(len(cuts) + 1)]
         self.threads: list[threading.Thread] = []
         try:
             self.size = os.fstat(self.fd).st_size
@@ -257,7 +260,7 @@ class _CsvParts:
         self.schema = self.first.schema
 
     def _open(self, start: int, end: int | _Cut, schema: pa.Schema | None) -> Any:
-        # one thread a range: Arrow's own threads cost about 40 % more CPU for the same parse
+        # one thread a segment: Arrow's own threads cost about 40 % more CPU for the same parse
         read = pcsv.ReadOptions(block_size=BLOCK_BYTES, use_threads=False)
         convert = pcsv.ConvertOptions(strings_can_be_null=True)
         if schema is not None:
@@ -268,43 +271,44 @@ class _CsvParts:
         source = _FileRange(self.fd, start, end)
         return pcsv.open_csv(source, read_options=read, convert_options=convert)
 
-    def _start(self, prepare: _Prepare) -> None:
-        """Start parsing the later ranges, one thread each."""
-        for k, start in enumerate(self.cuts):
-            q: queue.Queue[Any] = queue.Queue()
-            end = self.cuts[k + 1] if k + 1 < len(self.cuts) else self.size
-            thread = threading.Thread(
-                target=self._parse, args=(start, end, q, prepare), name="csv-part", daemon=True
-            )
-            self.queues.append(q)
-            self.threads.append(thread)
-            thread.start()
+    def _segment(self, s: int, first: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        """The raw batches of segment ``s`` (the first one's are the rest of ``first``)."""
+        if s == 0:
+            return first
+        begin = self.cuts[s - 1].get()
+        end = self.cuts[s].get() if s < len(self.cuts) else self.size
+        return iter(self._open(begin, end, self.schema)) if begin < end else iter(())
 
-    def _parse(
-        self, start: _Cut, end: int | _Cut, out: queue.Queue[Any], prepare: _Prepare
-    ) -> None:
-        try:
-            begin = start.get()
-            stop = end.get() if isinstance(end, _Cut) else end
-            if begin < stop:
-                for batch in self._open(begin, stop, self.schema):
+    def _work(self, j: int, prepare: _Prepare, first: Iterator[pa.RecordBatch]) -> None:
+        """Thread ``j``: parse segments ``j``, ``j + workers``, ... into their queues."""
+        for s in range(j, len(self.queues), self.workers):
+            out = self.queues[s]
+            try:
+                for batch in self._segment(s, first):
                     if self.stopped:
                         break
                     out.put(prepare(batch))
-        except BaseException as exc:  # handed to the reading thread
-            out.put(exc)
-        out.put(None)
+            except BaseException as exc:  # handed to the reading thread
+                out.put(exc)
+                out.put(None)
+                return
+            out.put(None)
 
     def read(self, prepare: _Prepare) -> Iterator[pa.RecordBatch]:
         """The batches in file order, each passed through ``prepare`` on the thread that
-        parsed it (the first before any other range starts)."""
+        parsed it (the first before any other is parsed)."""
         try:
-            for batch in self.first:
-                yield prepare(batch)
-                if not self.threads:
-                    self._start(prepare)
-            if not self.threads:
-                self._start(prepare)
+            rest = iter(self.first)
+            head = next(rest, None)
+            batch = prepare(head) if head is not None else None
+            for j in range(min(self.workers, len(self.queues))):
+                thread = threading.Thread(
+                    target=self._work, args=(j, prepare, rest), name="csv-parse", daemon=True
+                )
+                self.threads.append(thread)
+                thread.start()
+            if batch is not None:
+                yield batch
             for q in self.queues:
                 while (item := q.get()) is not None:
                     if isinstance(item, BaseException):
@@ -314,7 +318,7 @@ class _CsvParts:
             self.close()
 
     def close(self) -> None:
-        """Stop the part threads (after their current block) and close the file."""
+        """Stop the parsing threads (after their current block) and close the file."""
         self.stopped = True
         for thread in self.threads:
             thread.join()
@@ -350,13 +354,14 @@ class TableStream:
         self.rows = 0
         with self._errors():
             cuts: list[_Cut] = []
-            if self.kind == "csv":
+            workers = min(os.cpu_count() or 1, 4)
+            if self.kind == "csv" and workers > 1:
                 size = path.stat().st_size
-                parts = max(1, min(os.cpu_count() or 1, 4, size // PART_BYTES))
-                cuts = [_Cut(size * k // parts) for k in range(1, parts)]
+                segments = max(1, size // SEGMENT_BYTES)
+                cuts = [_Cut(size * k // segments) for k in range(1, segments)]
             self._source = _Source(path, cuts, digest=digest)
             if self.kind == "csv":
-                self.parsed: Any = _CsvParts(path, cuts=cuts)
+                self.parsed: Any = _CsvParts(path, cuts=cuts, workers=workers)
             else:
                 self.parsed = pq.read_table(path, memory_map=True)
             raw = self.parsed.schema
