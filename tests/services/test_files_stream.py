@@ -43,7 +43,7 @@ def _read(path: Path, monkeypatch: pytest.MonkeyPatch, part_bytes: int) -> tuple
 def test_a_csv_read_in_parts_equals_one_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     path = _notes_csv(tmp_path / "notes.csv")
     whole, digest = _read(path, monkeypatch, 1 << 40)
-    for part_bytes in (4096, 20_000, 33_333):  # 29, 5 and 3 segments; cuts in quoted values
+    for part_bytes in (4096, 20_000, 33_333):  # 30, 6 and 4 segments; cuts in quoted values
         parts, again = _read(path, monkeypatch, part_bytes)
         assert parts.equals(whole) and again == digest
     assert digest == hashlib.sha256(path.read_bytes()).hexdigest()

@@ -99,8 +99,8 @@ def longest_cells(table: pa.Table | pa.RecordBatch) -> dict[str, int]:
     return out
 
 
-BLOCK_BYTES = 16 << 20  # one record batch of the streaming CSV reader
-SEGMENT_BYTES = 64 << 20  # a larger CSV is parsed in segments of about this size, in parallel
+SEGMENT_BYTES = 16 << 20  # a larger CSV is parsed in segments of at most this size, in parallel
+BLOCK_BYTES = SEGMENT_BYTES + (1 << 20)  # the CSV reader's block: a segment is one record batch
 READ_BYTES = 1 << 20  # the source hash reads the file in pieces of this size
 
 
@@ -357,7 +357,7 @@ class TableStream:
             workers = min(os.cpu_count() or 1, 4)
             if self.kind == "csv" and workers > 1:
                 size = path.stat().st_size
-                segments = max(1, size // SEGMENT_BYTES)
+                segments = max(1, -(-size // SEGMENT_BYTES))
                 cuts = [_Cut(size * k // segments) for k in range(1, segments)]
             self._source = _Source(path, cuts, digest=digest)
             if self.kind == "csv":
