@@ -17,9 +17,10 @@ linear in the number of columns (``make bench-validate``).
 from __future__ import annotations
 
 import math
+import queue
 import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,9 +126,9 @@ def _may_be_onehot(t: pa.DataType) -> bool:
     return _is_numeric(t) or pa.types.is_boolean(t) or pa.types.is_null(t)
 
 
-def _shift(column: pa.ChunkedArray) -> float:
+def _shift(column: pa.Array | pa.ChunkedArray) -> float:
     """A value of the column near its bulk (the first non-missing one), or 0."""
-    for chunk in column.chunks:
+    for chunk in column.chunks if isinstance(column, pa.ChunkedArray) else [column]:
         valid = chunk.drop_null()
         if len(valid):
             value = float(valid[0].as_py())
@@ -185,24 +186,38 @@ def _onehot_aggregates(label: LabelSpec) -> list[str]:
     return out
 
 
-def _label_problems(table: pa.Table, label: LabelSpec) -> list[str]:
+def _label_problems(schema: pa.Schema, label: LabelSpec) -> list[str]:
     """Errors in the label spec itself (missing or unusable columns)."""
-    names = table.column_names
+    names = schema.names
     missing = [c for c in label.columns if c not in names]
     if missing:
         return [f"label column(s) not in the file: {missing}"]
     if label.kind is LabelKind.ONE_HOT:
-        types = {c: table.schema.field(c).type for c in label.columns}
+        types = {c: schema.field(c).type for c in label.columns}
         bad = [f"{c} ({t})" for c, t in types.items() if not _may_be_onehot(t)]
         if bad:
             return [f"one-hot label columns must hold 0 or 1; not numeric: {', '.join(bad)}"]
-    elif _is_nested(table.schema.field(label.columns[0]).type):
+    elif _is_nested(schema.field(label.columns[0]).type):
         return [f"label column {label.columns[0]!r} has a nested type"]
     elif label.task is Task.REGRESSION:
-        kind = table.schema.field(label.columns[0]).type
+        kind = schema.field(label.columns[0]).type
         if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_null(kind)):
             return [f"the regression label {label.columns[0]!r} must be numeric; it is {kind}"]
     return []
+
+
+def _sample(column: pa.ChunkedArray, rows: int) -> pa.ChunkedArray:
+    """The values at ``rows`` evenly spaced positions, taken chunk by chunk (a take on
+    the whole chunked column would first concatenate it)."""
+    positions = np.linspace(0, len(column) - 1, rows, dtype=np.int64)
+    bounds = np.cumsum([0] + [len(c) for c in column.chunks])
+    cuts = np.searchsorted(positions, bounds)
+    parts = [
+        chunk.take(pa.array(positions[a:b] - start))
+        for chunk, start, a, b in zip(column.chunks, bounds, cuts, cuts[1:], strict=False)
+        if b > a
+    ]
+    return pa.chunked_array(parts, type=column.type)
 
 
 def _quartiles(column: pa.ChunkedArray) -> list[Any]:
@@ -210,7 +225,7 @@ def _quartiles(column: pa.ChunkedArray) -> list[Any]:
     if column.null_count == len(column):
         return [None] * len(QUARTILES)
     if len(column) > QUARTILE_SAMPLE:
-        column = column.take(np.linspace(0, len(column) - 1, QUARTILE_SAMPLE, dtype=np.int64))
+        column = _sample(column, QUARTILE_SAMPLE)
         if column.null_count == len(column):
             return [None] * len(QUARTILES)
     values = pc.quantile(column, q=list(QUARTILES), interpolation="linear")
@@ -256,36 +271,179 @@ def _column_stats(
     return out
 
 
-def _scan(
-    con: duckdb.DuckDBPyConnection,
-    table: pa.Table,
-    label: LabelSpec | None,
-    shifts: dict[int, float],
-) -> dict[str, Any]:
-    """One aggregate pass: per-column statistics, row-hash count, one-hot checks."""
-    aggs = [
-        a for i, f in enumerate(table.schema) for a in _column_aggregates(i, f, shifts.get(i, 0.0))
-    ]
+def _shifts(first: pa.RecordBatch | pa.Table) -> dict[int, float]:
+    """Each numeric column's shift (see :func:`_column_aggregates`), from the first rows."""
+    return {i: _shift(first.column(i)) for i, f in enumerate(first.schema) if _is_numeric(f.type)}
+
+
+def _scan_sql(
+    schema: pa.Schema, label: LabelSpec | None, shifts: dict[int, float], source: str
+) -> str:
+    """The one aggregate query over ``source``: per-column statistics and one-hot checks."""
+    aggs = [a for i, f in enumerate(schema) for a in _column_aggregates(i, f, shifts.get(i, 0.0))]
     if label is not None and label.kind is LabelKind.ONE_HOT:
         aggs += _onehot_aggregates(label)
-    cur = con.execute("SELECT " + ", ".join(aggs) + " FROM t")
+    return "SELECT " + ", ".join(aggs) + " FROM " + source
+
+
+def _aggregate(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, Any]:
+    """The one row of an aggregate query, by column alias."""
+    cur = con.execute(sql)
     row = cur.fetchone() or ()
     names = [d[0] for d in cur.description or []]
-    return {**dict(zip(names, row, strict=True)), "row_hashes": _row_hashes(con, table)}
+    return dict(zip(names, row, strict=True))
 
 
-def _row_hashes(con: duckdb.DuckDBPyConnection, table: pa.Table) -> int:
-    """Distinct row hashes, counted by sorting one 64-bit hash per row.
+def _uint64s(values: pa.Array) -> np.ndarray:
+    """A null-free uint64 array's values, without a copy (``Array.to_numpy`` would import
+    pandas on its first call: 0.2 s)."""
+    start = values.offset
+    return np.frombuffer(values.buffers()[1], dtype=np.uint64)[start : start + len(values)]
+
+
+def _row_hashes(con: duckdb.DuckDBPyConnection, schema: pa.Schema, source: str) -> int:
+    """Distinct row hashes of ``source``, counted by sorting one 64-bit hash per row.
 
     8 bytes a row, where ``count(DISTINCT ...)`` grows a hash table of several
-    times that.
+    times that. The hashes arrive in pieces of a million rows as the rows are read;
+    one in-place sort at the end (sorting each piece as it came, then merging, cost
+    a third more CPU).
     """
-    cols = ", ".join(_q(n) for n in table.column_names)
-    hashes = np.asarray(con.execute(f"SELECT hash({cols}) AS h FROM t").fetchnumpy()["h"])
-    if len(hashes) < 2:
-        return len(hashes)
-    hashes = np.sort(hashes)
+    cols = ", ".join(_q(n) for n in schema.names)
+    result = con.sql(f"SELECT hash({cols}) AS h FROM {source}").to_arrow_reader(1 << 20)
+    pieces = [_uint64s(b.column(0)) for b in result]
+    if not pieces:
+        return 0
+    hashes = np.concatenate(pieces)
+    del pieces
+    hashes.sort()
     return int(np.count_nonzero(hashes[1:] != hashes[:-1])) + 1
+
+
+class TableScan:
+    """The streaming form of :func:`validate_table`: record batches in, report and profile out.
+
+    Each batch given to :meth:`add` goes to two DuckDB queries reading a stream of
+    batches on their own threads, as the batches arrive: the aggregate query
+    (per-column statistics, one-hot checks) and the row hashes. :meth:`finish`
+    takes the whole table (the same rows) for what does not stream: quartiles of
+    an evenly spaced sample, the label distribution, the exact ``DISTINCT`` when
+    two rows share a hash. :func:`validate_table` is this scan over one table's
+    batches, so both forms give the same report. Tables wider than
+    :data:`WIDE_COLUMNS` columns are profiled by column in :meth:`finish` instead.
+    """
+
+    def __init__(
+        self, schema: pa.Schema, *, label: LabelSpec | None = None, group_key: str | None = None
+    ) -> None:
+        self.schema, self.label, self.group_key = schema, label, group_key
+        self.shifts: dict[int, float] | None = None
+        self._feeds: list[queue.Queue[pa.RecordBatch | None]] = []
+        self._threads: list[threading.Thread] = []
+        self._results: dict[str, Any] = {}
+        self._failure: BaseException | None = None
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        """Scan ``batch``, rows of the table (returns at once).
+
+        The first call must give the table's first rows (the numeric shifts come from
+        them); later batches may come in any order, from any thread.
+        """
+        if len(self.schema) > WIDE_COLUMNS:
+            return
+        if self.shifts is None:
+            self._start(_shifts(batch))
+        for feed in self._feeds:
+            feed.put(batch)
+
+    def _start(self, shifts: dict[int, float]) -> None:
+        self.shifts = shifts
+        aggregates = _scan_sql(self.schema, self.label, shifts, "s")
+        jobs = {
+            "aggregates": lambda con: _aggregate(con, aggregates),
+            "row_hashes": lambda con: _row_hashes(con, self.schema, "s"),
+        }
+        for name, job in jobs.items():
+            feed: queue.Queue[pa.RecordBatch | None] = queue.Queue()
+            thread = threading.Thread(
+                target=self._query, args=(name, job, feed), name=f"scan-{name}", daemon=True
+            )
+            self._feeds.append(feed)
+            self._threads.append(thread)
+            thread.start()
+
+    def _query(
+        self,
+        name: str,
+        job: Callable[[duckdb.DuckDBPyConnection], Any],
+        feed: queue.Queue[pa.RecordBatch | None],
+    ) -> None:
+        """Run ``job`` on a cursor that reads the batches of ``feed`` as table ``s``."""
+        con = _cursor()
+        try:
+            con.register("s", pa.RecordBatchReader.from_batches(self.schema, iter(feed.get, None)))
+            self._results[name] = job(con)
+        except BaseException as exc:  # raised again by finish()
+            self._failure = exc
+        finally:
+            con.close()
+
+    def close(self) -> None:
+        """End the stream and wait for the queries (their results are kept)."""
+        for feed in self._feeds:
+            feed.put(None)
+        for thread in self._threads:
+            thread.join()
+        self._feeds, self._threads = [], []
+
+    def _record(self, table: pa.Table, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+        """The scan's record: aggregates by alias plus ``row_hashes``."""
+        if len(self.schema) > WIDE_COLUMNS:
+            self.shifts = _shifts(table)
+            return _scan_wide(con, table, self.label, self.shifts)
+        self.close()
+        if self._failure is not None:
+            raise self._failure
+        return {**self._results["aggregates"], "row_hashes": self._results["row_hashes"]}
+
+    def finish(
+        self, table: pa.Table, *, non_finite: str = "warn"
+    ) -> tuple[ValidationReport, dict[str, Any]]:
+        """The report and profile of ``table``, whose batches were all given to :meth:`add`.
+
+        See :func:`validate_table` for what they hold.
+        """
+        report = ValidationReport(rows=table.num_rows)
+        report.errors = shape_errors(table, label=self.label, group_key=self.group_key)
+        if not report.ok:
+            self.close()
+            return report, {}
+        quartiles = _all_quartiles(table)  # while the queries read their last batches
+        con = _cursor()
+        try:
+            con.register("t", table)
+            rec = self._record(table, con)
+            report.duplicate_rows = _duplicates(con, table, int(rec["row_hashes"]))
+        finally:
+            con.close()
+        assert self.shifts is not None
+        _non_finite(report, rec, table, policy=non_finite)
+        names = table.column_names
+        label_dist = (
+            _label_distribution(table, rec, names, self.label, report) if self.label else {}
+        )
+        stats = _column_stats(table, rec, self.shifts, quartiles)
+        report.columns = [
+            {k: c[k] for k in ("name", "type", "min", "max", "missing_share", "distinct_approx")}
+            for c in stats
+        ]
+        _warn(report, stats, table.num_rows)
+        sampled = QUARTILE_SAMPLE if table.num_rows > QUARTILE_SAMPLE else None
+        return report, {
+            "columns": stats,
+            "label_distribution": label_dist,
+            "quartile_sample": sampled,
+        }
 
 
 def _arrow_aggregates(i: int, column: pa.ChunkedArray) -> dict[str, Any]:
@@ -379,7 +537,10 @@ def _scan_wide(
     return rec
 
 
-def _duplicates(con: duckdb.DuckDBPyConnection, rows: int, row_hashes: int) -> int:
+def _duplicates(con: duckdb.DuckDBPyConnection, table: pa.Table, row_hashes: int) -> int:
+    """Duplicate rows: none when every row hashes differently, else an exact ``DISTINCT``
+    over ``table``, registered on ``con`` as ``t``."""
+    rows = table.num_rows
     if row_hashes == rows:  # every row hashes differently, so every row is distinct
         return 0
     distinct = con.execute("SELECT count(*) FROM (SELECT DISTINCT * FROM t)").fetchone()
@@ -447,6 +608,29 @@ def _non_finite(
         report.warnings.append(message + " (kept)")
 
 
+def _name_problem(names: list[str]) -> str | None:
+    dupes = sorted(n for n, k in Counter(names).items() if k > 1)
+    if dupes or any(not n.strip() for n in names):
+        return f"column names must be unique and non-empty (duplicates: {dupes})"
+    return None
+
+
+def schema_errors(
+    schema: pa.Schema, *, label: LabelSpec | None = None, group_key: str | None = None
+) -> list[str]:
+    """The errors visible in the schema alone: names, label columns, group key."""
+    names = schema.names
+    problem = _name_problem(names)
+    if problem:
+        return [problem]
+    errors = []
+    if group_key and group_key not in names:
+        errors.append(f"group key column {group_key!r} is not in the file")
+    if label is not None:
+        errors += _label_problems(schema, label)
+    return errors
+
+
 def shape_errors(
     table: pa.Table, *, label: LabelSpec | None = None, group_key: str | None = None
 ) -> list[str]:
@@ -454,16 +638,8 @@ def shape_errors(
 
     Cheap (schema only); :func:`validate_table` starts with it.
     """
-    names = table.column_names
-    dupes = sorted(n for n, k in Counter(names).items() if k > 1)
-    if dupes or any(not n.strip() for n in names):
-        return [f"column names must be unique and non-empty (duplicates: {dupes})"]
-    errors = []
-    if group_key and group_key not in names:
-        errors.append(f"group key column {group_key!r} is not in the file")
-    if label is not None:
-        errors += _label_problems(table, label)
-    if table.num_rows == 0:
+    errors = schema_errors(table.schema, label=label, group_key=group_key)
+    if table.num_rows == 0 and not _name_problem(table.column_names):
         errors.append("the file holds no rows")
     return errors
 
@@ -503,33 +679,8 @@ def validate_table(
         that many rows, and ``quartile_sample`` says so)
         plus the label distribution.
     """
-    report = ValidationReport(rows=table.num_rows)
-    names = table.column_names
-    report.errors = shape_errors(table, label=label, group_key=group_key)
-    if not report.ok:
-        return report, {}
-    shifts = {i: _shift(table.column(i)) for i, f in enumerate(table.schema) if _is_numeric(f.type)}
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="quartiles") as pool:
-        quartiles = pool.submit(_all_quartiles, table)  # Arrow kernels, beside DuckDB's scan
-        con = _cursor()
-        try:
-            con.register("t", table)
-            scan = _scan_wide if table.num_columns > WIDE_COLUMNS else _scan
-            rec = scan(con, table, label, shifts)
-            report.duplicate_rows = _duplicates(con, table.num_rows, int(rec["row_hashes"]))
-        finally:
-            con.close()
-    _non_finite(report, rec, table, policy=non_finite)
-    label_dist = _label_distribution(table, rec, names, label, report) if label else {}
-    stats = _column_stats(table, rec, shifts, quartiles.result())
-    report.columns = [
-        {k: c[k] for k in ("name", "type", "min", "max", "missing_share", "distinct_approx")}
-        for c in stats
-    ]
-    _warn(report, stats, table.num_rows)
-    sampled = QUARTILE_SAMPLE if table.num_rows > QUARTILE_SAMPLE else None
-    return report, {
-        "columns": stats,
-        "label_distribution": label_dist,
-        "quartile_sample": sampled,
-    }
+    scan = TableScan(table.schema, label=label, group_key=group_key)
+    if not shape_errors(table, label=label, group_key=group_key):
+        for batch in table.to_batches():
+            scan.add(batch)
+    return scan.finish(table, non_finite=non_finite)

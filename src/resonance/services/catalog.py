@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -39,7 +38,9 @@ from resonance.domain.orgs import Role, check_industry, check_slug
 from resonance.domain.provenance import RowProvenance
 from resonance.domain.refs import ref_name
 from resonance.domain.validation import (
+    TableScan,
     ValidationReport,
+    schema_errors,
     schema_of,
     shape_errors,
     validate_table,
@@ -52,10 +53,9 @@ from resonance.services.catalog_read import (
     sealed_view,
     show_dataset,
 )
-from resonance.services.files import check_file, read_table, write_parquet
+from resonance.services.files import SnapshotWriter, TableStream, check_file, read_table
 from resonance.services.orgs import require_org, require_role
 from resonance.services.space import Space, Work
-from resonance.storage.artifacts import sha256_file
 from resonance.storage.store import Tx
 
 PARQUET = ".parquet"
@@ -145,38 +145,95 @@ class _Snapshot:
     profile: dict[str, Any]
 
 
+def _time_error(ds: Dataset, schema: pa.Schema) -> list[str]:
+    """The error of a time series whose time column is not in the file."""
+    if ds.time_column and ds.time_column not in schema.names:
+        return [f"time column {ds.time_column!r} is not in the file"]
+    return []
+
+
+class _SnapshotPass:
+    """Validate a table and write its Parquet snapshot in one pass over its record batches.
+
+    Each batch given to :meth:`add` goes to the snapshot writer's thread and to the
+    validation scan's queries as it arrives; nothing is written when the schema
+    alone shows an error. :meth:`finish` (or :meth:`abort`) ends the pass.
+    """
+
+    def __init__(self, space: Space, schema: pa.Schema, ds: Dataset, what: str) -> None:
+        self.space, self.ds, self.what = space, ds, what
+        self.tmp = space.artifacts.temp_path(PARQUET)
+        self.writer: SnapshotWriter | None = None
+        self.scan: TableScan | None = None
+        errors = schema_errors(schema, label=ds.label, group_key=ds.group_key)
+        if not errors + _time_error(ds, schema):
+            self.writer = SnapshotWriter(self.tmp, schema)
+            self.scan = TableScan(schema, label=ds.label, group_key=ds.group_key)
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        """The next rows of the table, for the snapshot (in order)."""
+        if self.writer is not None:
+            self.writer.write(batch)
+
+    def validate(self, batch: pa.RecordBatch) -> None:
+        """Rows of the table, for validation: in any order, but the first batch first."""
+        if self.scan is not None:
+            self.scan.add(batch)
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        """The next rows of the table (:meth:`write` and :meth:`validate`)."""
+        self.write(batch)
+        self.validate(batch)
+
+    def abort(self) -> None:
+        """Stop the pass and remove the temporary file."""
+        if self.writer is not None and self.scan is not None:
+            self.writer.abort()
+            self.scan.close()
+            self.writer = self.scan = None
+        self.tmp.unlink(missing_ok=True)
+
+    def _fail(self, report: ValidationReport) -> ValidationFailed:
+        return ValidationFailed(
+            f"{self.what} failed validation: " + "; ".join(report.errors), report=report.to_dict()
+        )
+
+    def finish(self, table: pa.Table) -> _Snapshot:
+        """The snapshot of ``table`` (every batch of which was added), validated.
+
+        Raises ``ValidationFailed`` (and removes the temporary file) when the report has
+        errors.
+        """
+        ds = self.ds
+        try:
+            errors = shape_errors(table, label=ds.label, group_key=ds.group_key)
+            errors += _time_error(ds, table.schema)
+            if errors or self.writer is None or self.scan is None:
+                raise self._fail(ValidationReport(rows=table.num_rows, errors=errors))
+            report, profile = self.scan.finish(table, non_finite=self.space.config.non_finite)
+            digest = self.writer.close()
+            self.writer = self.scan = None
+            if not report.ok:
+                raise self._fail(report)
+        except BaseException:
+            self.abort()
+            raise
+        return _Snapshot(digest, self.tmp, table.num_rows, schema_of(table), report, profile)
+
+
 def _validate_and_snapshot(space: Space, table: pa.Table, ds: Dataset, what: str) -> _Snapshot:
-    """Validate ``table`` while a worker thread writes and hashes its Parquet snapshot.
+    """Validate ``table`` and write its snapshot (:class:`_SnapshotPass` over its batches).
 
     Raises ``ValidationFailed`` (and removes the temporary file) when the report has errors.
     """
-    errors = shape_errors(table, label=ds.label, group_key=ds.group_key)
-    if ds.time_column and ds.time_column not in table.column_names:
-        errors.append(f"time column {ds.time_column!r} is not in the file")
-    if errors:  # fail before writing anything
-        report = ValidationReport(rows=table.num_rows, errors=errors)
-        raise ValidationFailed(
-            f"{what} failed validation: " + "; ".join(errors), report=report.to_dict()
-        )
-    tmp = space.artifacts.temp_path(PARQUET)
+    snapshot = _SnapshotPass(space, table.schema, ds, what)
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot") as pool:
-            written = pool.submit(write_parquet, table, tmp)
-            report, profile = validate_table(
-                table,
-                label=ds.label,
-                group_key=ds.group_key,
-                non_finite=space.config.non_finite,
-            )
-            digest = written.result()
-        if not report.ok:
-            raise ValidationFailed(
-                f"{what} failed validation: " + "; ".join(report.errors), report=report.to_dict()
-            )
+        for batch in table.to_batches():
+            snapshot.add(batch)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        snapshot.abort()
         raise
-    return _Snapshot(digest, tmp, table.num_rows, schema_of(table), report, profile)
+    return snapshot.finish(table)
 
 
 def _register(w: Work, actor: str, dataset: Dataset) -> None:
@@ -350,18 +407,27 @@ def ingest(
     path = Path(path)
     check_file(path, max_bytes=space.config.max_ingest_bytes)
     ds, latest, is_new = _prepare_ingest(space, actor, dataset, new)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="source-hash") as pool:
-        hashing = pool.submit(sha256_file, path)
-        table = read_table(path, fmt=fmt, limits=space.config.limits)
-        source_hash = hashing.result()
-    if not is_new:
-        known = _known_source(space, dataset, source_hash)
+    stream = TableStream(path, fmt=fmt, limits=space.config.limits, digest=True)
+    snapshot: _SnapshotPass | None = None
+    try:  # one pass: each batch is validated and written as it is parsed
+        snapshot = _SnapshotPass(space, stream.schema, ds, path.name)
+        for batch in stream.read(parsed=snapshot.validate):
+            snapshot.write(batch)
+        source_hash = stream.sha256()
+        known = None if is_new else _known_source(space, dataset, source_hash)
         if known is not None:
+            snapshot.abort()
             return IngestResult(known, False, ValidationReport.from_dict(known.validation))
-    if latest is not None:
-        check_compatible(latest.schema, schema_of(table))
-    snap = _validate_and_snapshot(space, table, ds, path.name)
-    del table
+        table = stream.table()
+        if latest is not None:
+            check_compatible(latest.schema, schema_of(table))
+        snap = snapshot.finish(table)
+    except BaseException:
+        stream.close()
+        if snapshot is not None:
+            snapshot.abort()
+        raise
+    del table, stream
     version, created = _commit_version(
         space,
         actor=actor,
