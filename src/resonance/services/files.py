@@ -261,13 +261,13 @@ class _CsvParts:
 
     def _open(self, start: int, end: int | _Cut, schema: pa.Schema | None) -> Any:
         # one thread a segment: Arrow's own threads cost about 40 % more CPU for the same parse
-        read = pcsv.ReadOptions(block_size=BLOCK_BYTES, use_threads=False)
-        convert = pcsv.ConvertOptions(strings_can_be_null=True)
-        if schema is not None:
-            read = pcsv.ReadOptions(
-                block_size=BLOCK_BYTES, use_threads=False, column_names=schema.names
-            )
-            convert = pcsv.ConvertOptions(strings_can_be_null=True, column_types=schema)
+        # with ``schema`` (a later segment): the first segment's names and types, no header
+        read = pcsv.ReadOptions(
+            block_size=BLOCK_BYTES,
+            use_threads=False,
+            column_names=schema.names if schema is not None else None,
+        )
+        convert = pcsv.ConvertOptions(strings_can_be_null=True, column_types=schema)
         source = _FileRange(self.fd, start, end)
         return pcsv.open_csv(source, read_options=read, convert_options=convert)
 

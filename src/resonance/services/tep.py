@@ -12,6 +12,7 @@ without it :func:`simulate` raises ``EnvironmentUnavailable`` (RES-245).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ def available() -> bool:
     return True
 
 
+@functools.cache
 def _fast_rk4(plant_class: Any) -> Any:
     """A subclass of tep-studio's plant whose fixed-step RK4 does the same arithmetic in
     the same order (so its trajectories are bit-identical, which a test checks) with the
