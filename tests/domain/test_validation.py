@@ -223,3 +223,54 @@ def test_non_finite_cells_are_counted_with_a_policy() -> None:
     rejected, _ = validate_table(table, non_finite="reject")
     assert not rejected.ok and "inf/-inf/NaN" in rejected.errors[0]
     assert ValidationReport.from_dict(rejected.to_dict()).non_finite == {"a": 3}
+
+
+def _no_row_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from resonance.domain import validation
+
+    def fail(*args: object) -> int:
+        raise AssertionError("row hashes computed although a key column proves every row distinct")
+
+    monkeypatch.setattr(validation, "_row_hashes", fail)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        pa.array(np.random.default_rng(0).permutation(50_000) + 7),  # bitmap over the span
+        pa.array(np.arange(50_000) * 3),  # strictly increasing
+        pa.array(  # timestamps far apart, shuffled: one sort
+            np.random.default_rng(1).permutation(50_000) * 10**12, type=pa.timestamp("ns")
+        ),
+    ],
+    ids=["shuffled-ids", "increasing", "sparse-timestamps"],
+)
+def test_a_key_column_proves_rows_distinct_without_row_hashes(
+    key: pa.Array, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _no_row_hashes(monkeypatch)
+    rng = np.random.default_rng(2)
+    table = pa.table({"v": rng.integers(0, 3, 50_000), "id": key})  # v alone repeats
+    report, _ = validate_table(table)
+    assert report.duplicate_rows == 0
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_duplicate_rows_match_pandas_when_no_column_is_a_key(seed: int) -> None:
+    """Near-keys (one value repeated, a missing value) must not pass as keys."""
+    rng = np.random.default_rng(seed)
+    n = 20_000
+    ids = rng.permutation(n)
+    ids[rng.integers(0, n, 3)] = ids[0]  # a few repeats: almost a key
+    table = pa.table(
+        {
+            "id": ids,
+            "with_missing": pa.array(rng.permutation(n), mask=np.arange(n) == 5),
+            "x": rng.integers(0, 4, n),
+            "s": rng.choice(["a", "b"], n),
+        }
+    )
+    extra = table.take(rng.integers(0, n, 50))  # exact copies of rows
+    table = pa.concat_tables([table, extra])
+    report, _ = validate_table(table)
+    assert report.duplicate_rows == int(table.to_pandas().duplicated().sum())

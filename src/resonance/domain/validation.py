@@ -4,9 +4,11 @@ Computed over an in-memory Arrow table with few passes: one DuckDB aggregate
 query for every per-column statistic, the duplicate-row count and the one-hot
 label checks; quartiles with Arrow's selection kernel (exact up to 200,000
 rows, else from an evenly spaced sample of that many rows); Arrow value
-counts for a label column's distribution. Duplicate rows are counted from row
-hashes first; only when two rows share a hash does an exact ``DISTINCT``
-settle the count.
+counts for a label column's distribution. Duplicate rows: none when one
+column (an integer, date or time column with no missing value) holds a
+different value in every row, which a bitmap or one sort of that column proves;
+else they are counted from row hashes, and only when two rows share a hash does
+an exact ``DISTINCT`` settle the count.
 
 Wide tables (more than :data:`WIDE_COLUMNS` columns) are profiled column by
 column with Arrow kernels instead: DuckDB's cost per aggregate expression made a
@@ -37,6 +39,9 @@ QUARTILE_SAMPLE = 200_000  # rows; above this, quartiles come from an evenly spa
 LABEL_VALUES = 50  # most frequent label values kept in the profile
 WIDE_COLUMNS = 256  # above this many columns, per-column Arrow kernels replace the SQL scan
 _MIX = np.uint64(0x100000001B3)
+KEY_DISTINCT_SHARE = 0.9  # a column whose approximate distinct count reaches this share
+# of the rows is checked exactly as a key (all values different) before any row hash
+KEY_BITMAP_SPAN = 4  # a key column spanning at most this many values a row: a bitmap, else a sort
 
 _duckdb: duckdb.DuckDBPyConnection | None = None
 _duckdb_lock = threading.Lock()
@@ -305,9 +310,8 @@ def _row_hashes(con: duckdb.DuckDBPyConnection, schema: pa.Schema, source: str) 
     """Distinct row hashes of ``source``, counted by sorting one 64-bit hash per row.
 
     8 bytes a row, where ``count(DISTINCT ...)`` grows a hash table of several
-    times that. The hashes arrive in pieces of a million rows as the rows are read;
-    one in-place sort at the end (sorting each piece as it came, then merging, cost
-    a third more CPU).
+    times that; one in-place sort (sorting pieces of a million rows, then merging,
+    cost a third more CPU).
     """
     cols = ", ".join(_q(n) for n in schema.names)
     result = con.sql(f"SELECT hash({cols}) AS h FROM {source}").to_arrow_reader(1 << 20)
@@ -323,12 +327,13 @@ def _row_hashes(con: duckdb.DuckDBPyConnection, schema: pa.Schema, source: str) 
 class TableScan:
     """The streaming form of :func:`validate_table`: record batches in, report and profile out.
 
-    Each batch given to :meth:`add` goes to two DuckDB queries reading a stream of
-    batches on their own threads, as the batches arrive: the aggregate query
-    (per-column statistics, one-hot checks) and the row hashes. :meth:`finish`
-    takes the whole table (the same rows) for what does not stream: quartiles of
-    an evenly spaced sample, the label distribution, the exact ``DISTINCT`` when
-    two rows share a hash. :func:`validate_table` is this scan over one table's
+    Each batch given to :meth:`add` goes to the DuckDB aggregate query
+    (per-column statistics, one-hot checks), which reads the stream of batches on
+    its own thread as they arrive. :meth:`finish` takes the whole table (the same
+    rows) for what does not stream: quartiles of an evenly spaced sample, the label
+    distribution, and the duplicate rows (:func:`_duplicates`: a key column proves
+    there are none, else row hashes, and an exact ``DISTINCT`` when two rows share a
+    hash). :func:`validate_table` is this scan over one table's
     batches, so both forms give the same report. Tables wider than
     :data:`WIDE_COLUMNS` columns are profiled by column in :meth:`finish` instead.
     """
@@ -359,10 +364,7 @@ class TableScan:
     def _start(self, shifts: dict[int, float]) -> None:
         self.shifts = shifts
         aggregates = _scan_sql(self.schema, self.label, shifts, "s")
-        jobs = {
-            "aggregates": lambda con: _aggregate(con, aggregates),
-            "row_hashes": lambda con: _row_hashes(con, self.schema, "s"),
-        }
+        jobs = {"aggregates": lambda con: _aggregate(con, aggregates)}
         for name, job in jobs.items():
             feed: queue.Queue[pa.RecordBatch | None] = queue.Queue()
             thread = threading.Thread(
@@ -397,14 +399,14 @@ class TableScan:
         self._feeds, self._threads = [], []
 
     def _record(self, table: pa.Table, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-        """The scan's record: aggregates by alias plus ``row_hashes``."""
+        """The scan's record: aggregates by alias (a wide table's also ``row_hashes``)."""
         if len(self.schema) > WIDE_COLUMNS:
             self.shifts = _shifts(table)
             return _scan_wide(con, table, self.label, self.shifts)
         self.close()
         if self._failure is not None:
             raise self._failure
-        return {**self._results["aggregates"], "row_hashes": self._results["row_hashes"]}
+        return dict(self._results["aggregates"])
 
     def finish(
         self, table: pa.Table, *, non_finite: str = "warn"
@@ -423,7 +425,7 @@ class TableScan:
         try:
             con.register("t", table)
             rec = self._record(table, con)
-            report.duplicate_rows = _duplicates(con, table, int(rec["row_hashes"]))
+            report.duplicate_rows = _duplicates(con, table, rec)
         finally:
             con.close()
         assert self.shifts is not None
@@ -537,10 +539,75 @@ def _scan_wide(
     return rec
 
 
-def _duplicates(con: duckdb.DuckDBPyConnection, table: pa.Table, row_hashes: int) -> int:
-    """Duplicate rows: none when every row hashes differently, else an exact ``DISTINCT``
-    over ``table``, registered on ``con`` as ``t``."""
+def _key_values(column: pa.ChunkedArray) -> np.ndarray | None:
+    """The values of an integer, date, time or timestamp column as integers (a copy),
+    or ``None`` for other types."""
+    t = column.type
+    if pa.types.is_integer(t):
+        storage = t
+    elif pa.types.is_date32(t) or pa.types.is_time32(t):
+        storage = pa.int32()
+    elif (
+        pa.types.is_date64(t)
+        or pa.types.is_time64(t)
+        or pa.types.is_timestamp(t)
+        or pa.types.is_duration(t)
+    ):
+        storage = pa.int64()
+    else:
+        return None
+    dtype = np.dtype(storage.to_pandas_dtype())
+    parts = [
+        np.frombuffer(c.buffers()[1], dtype=dtype)[c.offset : c.offset + len(c)]
+        for c in column.chunks
+        if len(c)
+    ]
+    return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
+
+
+def _is_key(values: np.ndarray) -> bool:
+    """Whether every value differs: at once when they strictly increase (row numbers,
+    times), else a bitmap over the span when it is at most :data:`KEY_BITMAP_SPAN`
+    values a row, else one sort."""
+    if len(values) < 2 or bool(np.all(values[1:] > values[:-1])):
+        return True
+    lo, hi = int(values.min()), int(values.max())
+    if hi - lo + 1 < len(values):
+        return False
+    if hi - lo + 1 <= KEY_BITMAP_SPAN * len(values):
+        seen = np.zeros(hi - lo + 1, dtype=np.bool_)
+        seen[(values - values.dtype.type(lo)).astype(np.int64, copy=False)] = True
+        return int(np.count_nonzero(seen)) == len(values)
+    values.sort()
+    return not bool(np.any(values[1:] == values[:-1]))
+
+
+def _has_key(table: pa.Table, rec: dict[str, Any]) -> bool:
+    """Whether some column proves every row distinct: no missing value, an approximate
+    distinct count of at least :data:`KEY_DISTINCT_SHARE` of the rows, and (checked
+    exactly) a different value in every row."""
     rows = table.num_rows
+    for i, column in enumerate(table.columns):
+        if column.null_count or rec.get(f"c{i}_distinct", 0) < KEY_DISTINCT_SHARE * rows:
+            continue
+        values = _key_values(column)
+        if values is not None and _is_key(values):
+            return True
+    return False
+
+
+def _duplicates(con: duckdb.DuckDBPyConnection, table: pa.Table, rec: dict[str, Any]) -> int:
+    """Duplicate rows of ``table`` (registered on ``con`` as ``t``).
+
+    None when a key column proves every row distinct (:func:`_has_key`) or every
+    row hashes differently; else an exact ``DISTINCT`` settles the count.
+    """
+    rows = table.num_rows
+    if rows < 2 or _has_key(table, rec):
+        return 0
+    row_hashes = rec.get("row_hashes")
+    if row_hashes is None:
+        row_hashes = _row_hashes(con, table.schema, "t")
     if row_hashes == rows:  # every row hashes differently, so every row is distinct
         return 0
     distinct = con.execute("SELECT count(*) FROM (SELECT DISTINCT * FROM t)").fetchone()

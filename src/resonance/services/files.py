@@ -510,7 +510,8 @@ class _HashingWriter(io.RawIOBase):
         return self.size
 
 
-ROW_GROUP_ROWS = 1 << 20  # rows per row group of every snapshot (pyarrow's default cap)
+ROW_GROUP_ROWS = 1 << 18  # rows per row group of every snapshot (small enough that the
+# writer keeps up with the parse; 1 << 20 left it a whole row group behind at the end)
 
 
 class SnapshotWriter:
