@@ -70,7 +70,7 @@ def test_builder_runs_the_loop_and_reads_its_report(looped: tuple[Api, LoopSeed]
     assert run["status"] == "finished" and len(run["iterations"]) == 2
     assert run["summary"]["final_model"].startswith("api-loop@")
     assert run["config"]["spec"]["params"] == SPEC.params
-    assert run["config"]["acceptance"]["confidence"] == 0.9  # the documented default
+    assert run["config"]["acceptance"]["confidence"] == 0.8  # the documented default
     assert all(it["queries"] >= 1 for it in run["iterations"])
     assert_error(api.post("/loop/runs", org="builder", json=_body(seeded)), "RES-102")
 

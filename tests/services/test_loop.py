@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from resonance.domain.acceptance import DEFAULT_CONFIDENCE
 from resonance.domain.errors import (
     DerivedDataset,
     InvalidAcceptanceTest,
@@ -197,14 +198,14 @@ def test_each_try_records_its_paired_test_and_the_queries_spent(
     req = request(seeded, budget=60, iterations=2)
     req.queries_per_iteration = 1
     run = loops.run(lite_space, actor="builder", request=req)
-    assert run.config["acceptance"]["confidence"] == 0.9
+    assert run.config["acceptance"]["confidence"] == DEFAULT_CONFIDENCE == 0.8
     assert run.iterations[0].queries == 1
     for it in run.iterations[1:]:
         # one query for ranked candidates (cap 1) and at most one for owner-reviewed fixes
         assert it.queries == len(it.tried) <= 2
         for t in it.tried:
             c = t["comparison"]
-            assert c["low"] <= c["gain"] <= c["high"] and c["confidence"] == 0.9
+            assert c["low"] <= c["gain"] <= c["high"] and c["confidence"] == 0.8
             assert c["reason"] and c["mode"] in ("improve", "no-harm")
             assert t["accepted"] == c["accepted"]
             if c["mode"] == "improve":  # accepted only on a significant gain

@@ -61,7 +61,7 @@ def test_loop_page_shows_a_real_run_with_charts(lite_space: Space, tmp_path: Pat
         for marker in ('id="loop-runs"', 'id="loop-iterations"', "chart-loop-metric", "loop-1"):
             assert marker in page, marker
         # each try's paired test: its interval and the reason of the decision
-        assert 'id="loop-decisions"' in page and "interval" in page and " at 90 %" in page
+        assert 'id="loop-decisions"' in page and "interval" in page and " at 80 %" in page
         assert "chart-loop-slices" in client.get("/console/loop?run=loop-1").text
         missing = client.get("/console/loop?run=nope")
         assert missing.status_code == 404 and "RES-101" in missing.text

@@ -8,6 +8,7 @@ import typer
 
 from resonance.cli.options import LAG, LAG_COLUMN, WINDOW
 from resonance.cli.output import console, ctx_of, print_table, show
+from resonance.domain.acceptance import DEFAULT_CONFIDENCE
 from resonance.domain.loop_types import Iteration, LoopRun
 from resonance.domain.modeling import Task, parse_params, parse_time_features
 from resonance.reports.loop import iteration_cells, render_html
@@ -91,7 +92,9 @@ def run(
     lag: list[int] = LAG,
     window: list[int] = WINDOW,
     confidence: float = typer.Option(
-        0.9, "--confidence", help="Two-sided confidence of the paired bootstrap interval."
+        DEFAULT_CONFIDENCE,
+        "--confidence",
+        help="Two-sided confidence of the paired bootstrap interval.",
     ),
     min_gain: float = typer.Option(
         0.0, "--min-gain", help="Accept when the interval's lower bound exceeds this gain."

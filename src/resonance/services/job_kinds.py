@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar, Protocol
 
+from resonance.domain.acceptance import DEFAULT_CONFIDENCE
 from resonance.domain.errors import InvalidInput
 from resonance.domain.jobs import JobKind
 from resonance.services.space import Space
@@ -214,7 +215,7 @@ class LoopJob:
     seed: int = 0
     task: str | None = None  # a check: the datasets' label spec declares the task
     time_features: dict[str, Any] | None = None  # TimeFeatures.to_dict()
-    confidence: float = 0.9  # the paired test (resonance.domain.acceptance)
+    confidence: float = DEFAULT_CONFIDENCE  # the paired test (resonance.domain.acceptance)
     min_gain: float = 0.0
     max_slice_drop: float = 0.05
     queries_per_iteration: int = 2

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from resonance.domain.acceptance import DEFAULT_CONFIDENCE
 from resonance.domain.datasets import (
     Dataset,
     DatasetKind,
@@ -57,7 +58,7 @@ class LoopRequest:
     suite: str
     iterations: int = 3
     seed: int = 0
-    confidence: float = 0.9
+    confidence: float = DEFAULT_CONFIDENCE
     min_gain: float = 0.0
     max_slice_drop: float = 0.05
     queries_per_iteration: int = 2

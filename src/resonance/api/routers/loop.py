@@ -14,6 +14,7 @@ from resonance.api.errors import ERROR_RESPONSES, ErrorBody
 from resonance.api.params import SLUG_PATTERN, TimeSeriesOptions
 from resonance.api.routers.models import Column, ParamKey, ParamValue
 from resonance.domain import forms
+from resonance.domain.acceptance import DEFAULT_CONFIDENCE
 from resonance.domain.jobs import JobKind
 from resonance.reports.loop import render_html
 from resonance.services import loop as loops
@@ -59,7 +60,10 @@ class LoopBody(TimeSeriesOptions):
     exclude: list[Column] = Field(default_factory=list, max_length=500)
     seed: int = Field(0, ge=0, le=2**31 - 1)
     confidence: float = Field(
-        0.9, gt=0.5, lt=1.0, description="two-sided confidence of the paired bootstrap interval"
+        DEFAULT_CONFIDENCE,
+        gt=0.5,
+        lt=1.0,
+        description="two-sided confidence of the paired bootstrap interval",
     )
     min_gain: float = Field(
         0.0, ge=0.0, le=1e6, description="accept when the interval's lower bound exceeds it"
