@@ -22,7 +22,6 @@ import math
 import queue
 import threading
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -343,9 +342,9 @@ class TableScan:
     ) -> None:
         self.schema, self.label, self.group_key = schema, label, group_key
         self.shifts: dict[int, float] | None = None
-        self._feeds: list[queue.Queue[pa.RecordBatch | None]] = []
-        self._threads: list[threading.Thread] = []
-        self._results: dict[str, Any] = {}
+        self._feed: queue.Queue[pa.RecordBatch | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._aggregates: dict[str, Any] = {}
         self._failure: BaseException | None = None
 
     def add(self, batch: pa.RecordBatch) -> None:
@@ -357,46 +356,32 @@ class TableScan:
         if len(self.schema) > WIDE_COLUMNS:
             return
         if self.shifts is None:
-            self._start(_shifts(batch))
-        for feed in self._feeds:
-            feed.put(batch)
-
-    def _start(self, shifts: dict[int, float]) -> None:
-        self.shifts = shifts
-        aggregates = _scan_sql(self.schema, self.label, shifts, "s")
-        jobs = {"aggregates": lambda con: _aggregate(con, aggregates)}
-        for name, job in jobs.items():
-            feed: queue.Queue[pa.RecordBatch | None] = queue.Queue()
-            thread = threading.Thread(
-                target=self._query, args=(name, job, feed), name=f"scan-{name}", daemon=True
+            self.shifts = _shifts(batch)
+            sql = _scan_sql(self.schema, self.label, self.shifts, "s")
+            self._thread = threading.Thread(
+                target=self._query, args=(sql,), name="scan-aggregates", daemon=True
             )
-            self._feeds.append(feed)
-            self._threads.append(thread)
-            thread.start()
+            self._thread.start()
+        self._feed.put(batch)
 
-    def _query(
-        self,
-        name: str,
-        job: Callable[[duckdb.DuckDBPyConnection], Any],
-        feed: queue.Queue[pa.RecordBatch | None],
-    ) -> None:
-        """Run ``job`` on a cursor that reads the batches of ``feed`` as table ``s``."""
+    def _query(self, sql: str) -> None:
+        """Run the aggregate query on a cursor that reads the fed batches as table ``s``."""
         con = _cursor()
         try:
-            con.register("s", pa.RecordBatchReader.from_batches(self.schema, iter(feed.get, None)))
-            self._results[name] = job(con)
+            batches = iter(self._feed.get, None)
+            con.register("s", pa.RecordBatchReader.from_batches(self.schema, batches))
+            self._aggregates = _aggregate(con, sql)
         except BaseException as exc:  # raised again by finish()
             self._failure = exc
         finally:
             con.close()
 
     def close(self) -> None:
-        """End the stream and wait for the queries (their results are kept)."""
-        for feed in self._feeds:
-            feed.put(None)
-        for thread in self._threads:
-            thread.join()
-        self._feeds, self._threads = [], []
+        """End the stream and wait for the query (its result is kept)."""
+        if self._thread is not None:
+            self._feed.put(None)
+            self._thread.join()
+            self._thread = None
 
     def _record(self, table: pa.Table, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         """The scan's record: aggregates by alias (a wide table's also ``row_hashes``)."""
@@ -406,7 +391,7 @@ class TableScan:
         self.close()
         if self._failure is not None:
             raise self._failure
-        return dict(self._results["aggregates"])
+        return dict(self._aggregates)
 
     def finish(
         self, table: pa.Table, *, non_finite: str = "warn"
