@@ -254,10 +254,10 @@ def _ingest(space: Any, owner: str, path: Path, dataset: str, grants: tuple[str,
 INGEST_REPEATS = 3  # ingest rows and their peers: the median of this many runs (2 shared cores)
 
 
-def _median_of_runs(run: Callable[[int], tuple[float, float]]) -> dict[str, Any]:
-    """``run(k)`` -> (seconds, peak MiB) for each of :data:`INGEST_REPEATS` runs: the median
-    time, the highest peak, and every time."""
-    runs = [run(k) for k in range(INGEST_REPEATS)]
+def _median_of_runs(run: Callable[[], tuple[float, float]]) -> dict[str, Any]:
+    """``run()`` -> (seconds, peak MiB), :data:`INGEST_REPEATS` times: the median time, the
+    highest peak, and every time."""
+    runs = [run() for _ in range(INGEST_REPEATS)]
     times = sorted(r[0] for r in runs)
     return {
         "seconds": times[len(times) // 2],
@@ -266,11 +266,22 @@ def _median_of_runs(run: Callable[[int], tuple[float, float]]) -> dict[str, Any]
     }
 
 
+def _median_of_writes(write: Callable[[], Any], out: Path) -> dict[str, Any]:
+    """:func:`_median_of_runs` of a peer's ``write`` of the file ``out`` (removed after each)."""
+
+    def run() -> tuple[float, float]:
+        seconds, peak, _ = measure(write)
+        out.unlink()
+        return seconds, peak
+
+    return _median_of_runs(run)
+
+
 def cap_ingest(rows: int, work: Path) -> dict[str, Any]:
     """catalog.ingest of a CSV: read, hash, validate + profile, Parquet snapshot, ledger."""
     csv = ai4i_csv(rows, work)
 
-    def run(k: int) -> tuple[float, float]:
+    def run() -> tuple[float, float]:
         space = _space(work / "space-ingest")  # a fresh space each run: nothing to reuse
         _holder(space, "plant")
         seconds, peak, _ = measure(lambda: _ingest(space, "plant", csv, "bench"))
@@ -291,24 +302,13 @@ def peer_duckdb(rows: int, work: Path) -> dict[str, Any]:
     def copy() -> None:
         con.execute(f"COPY (SELECT * FROM read_csv('{csv}')) TO '{out}' (FORMAT parquet)")
 
-    def run(k: int) -> tuple[float, float]:
-        seconds, peak, _ = measure(copy)
-        out.unlink()
-        return seconds, peak
-
-    return _median_of_runs(run)
+    return _median_of_writes(copy, out)
 
 
 def peer_pyarrow(rows: int, work: Path) -> dict[str, Any]:
     """pyarrow.csv.read_csv + pyarrow.parquet.write_table."""
     csv, out = ai4i_csv(rows, work), work / "pyarrow.parquet"
-
-    def run(k: int) -> tuple[float, float]:
-        seconds, peak, _ = measure(lambda: pq.write_table(pcsv.read_csv(csv), out))
-        out.unlink()
-        return seconds, peak
-
-    return _median_of_runs(run)
+    return _median_of_writes(lambda: pq.write_table(pcsv.read_csv(csv), out), out)
 
 
 def peer_pandas(rows: int, work: Path) -> dict[str, Any]:
@@ -316,13 +316,7 @@ def peer_pandas(rows: int, work: Path) -> dict[str, Any]:
     import pandas as pd
 
     csv, out = ai4i_csv(rows, work), work / "pandas.parquet"
-
-    def run(k: int) -> tuple[float, float]:
-        seconds, peak, _ = measure(lambda: pd.read_csv(csv).to_parquet(out))
-        out.unlink()
-        return seconds, peak
-
-    return _median_of_runs(run)
+    return _median_of_writes(lambda: pd.read_csv(csv).to_parquet(out), out)
 
 
 def cap_slices(rows: int, work: Path) -> dict[str, Any]:
