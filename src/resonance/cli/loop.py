@@ -8,8 +8,8 @@ import typer
 
 from resonance.cli.options import LAG, LAG_COLUMN, WINDOW
 from resonance.cli.output import console, ctx_of, print_table, show
-from resonance.domain.acceptance import DEFAULT_CONFIDENCE
-from resonance.domain.loop_types import Iteration, LoopRun
+from resonance.domain.acceptance import DEFAULT_CONFIDENCE, DEFAULT_MAX_SLICE_DROP, DEFAULT_MIN_GAIN
+from resonance.domain.loop_types import DEFAULT_QUERIES_PER_ITERATION, Iteration, LoopRun
 from resonance.domain.modeling import Task, parse_params, parse_time_features
 from resonance.reports.loop import iteration_cells, render_html
 from resonance.reports.loop import metric_text as _f
@@ -97,13 +97,19 @@ def run(
         help="Two-sided confidence of the paired bootstrap interval.",
     ),
     min_gain: float = typer.Option(
-        0.0, "--min-gain", help="Accept when the interval's lower bound exceeds this gain."
+        DEFAULT_MIN_GAIN,
+        "--min-gain",
+        help="Accept when the interval's lower bound exceeds this gain.",
     ),
     max_slice_drop: float = typer.Option(
-        0.05, "--max-slice-drop", help="Largest tolerated drop of the worst measured slice."
+        DEFAULT_MAX_SLICE_DROP,
+        "--max-slice-drop",
+        help="Largest tolerated drop of the worst measured slice.",
     ),
     queries_per_iteration: int = typer.Option(
-        2, "--queries-per-iteration", help="Suite queries per iteration for candidates (cap)."
+        DEFAULT_QUERIES_PER_ITERATION,
+        "--queries-per-iteration",
+        help="Suite queries per iteration for candidates (cap).",
     ),
     detach: bool = typer.Option(
         False, "--detach", help="Queue a loop job for a worker; print its id at once."

@@ -43,6 +43,8 @@ DEFAULT_CONFIDENCE = 0.8
 """The paired test's default two-sided confidence: a lower bound at the 10th percentile of
 the gain (chosen on the loop benchmark's tuning seeds: at 0.9 most acquisitions that
 helped on the test set were rejected on AI4I's ~1,500-row suite)."""
+DEFAULT_MIN_GAIN = 0.0  # the gain's lower bound must exceed it (primary metric's units)
+DEFAULT_MAX_SLICE_DROP = 0.05  # largest tolerated drop of the worst measured slice
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,8 +60,8 @@ class AcceptanceTest:
     """
 
     confidence: float = DEFAULT_CONFIDENCE
-    min_gain: float = 0.0
-    max_slice_drop: float = 0.05
+    min_gain: float = DEFAULT_MIN_GAIN
+    max_slice_drop: float = DEFAULT_MAX_SLICE_DROP
     resamples: int = 1000
     seed: int = 0
     min_slice_rows: int = 30

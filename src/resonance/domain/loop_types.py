@@ -11,7 +11,13 @@ if TYPE_CHECKING:  # numpy and pandas load with the loop's data, not with every 
     import numpy as np
     import pandas as pd
 
-from resonance.domain.acceptance import DEFAULT_CONFIDENCE, AcceptanceTest, Comparison
+from resonance.domain.acceptance import (
+    DEFAULT_CONFIDENCE,
+    DEFAULT_MAX_SLICE_DROP,
+    DEFAULT_MIN_GAIN,
+    AcceptanceTest,
+    Comparison,
+)
 from resonance.domain.datasets import Task
 from resonance.domain.plain import plain
 
@@ -127,6 +133,9 @@ class ReviewedFix:
     value: float | int | None = None
 
 
+DEFAULT_QUERIES_PER_ITERATION = 2  # suite queries per iteration for ranked candidates (cap)
+
+
 @dataclass
 class LoopConfig:
     """Options of a loop run.
@@ -152,14 +161,14 @@ class LoopConfig:
     min_suggested_proba: float = 0.4
     """… and another label's is at least this (0.2 / 0.5 before: the benchmark's tuning
     seeds left more flipped labels unproposed; owners reject what is wrong)."""
-    max_slice_drop: float = 0.05
+    max_slice_drop: float = DEFAULT_MAX_SLICE_DROP
     max_drop_share: float = 0.1
     min_class_share: float = 0.0
     fairness: float = 1.0
     slice_weight: float = 1.0
     confidence: float = DEFAULT_CONFIDENCE
-    min_gain: float = 0.0
-    queries_per_iteration: int = 2
+    min_gain: float = DEFAULT_MIN_GAIN
+    queries_per_iteration: int = DEFAULT_QUERIES_PER_ITERATION
     rank_folds: int = 3
     resamples: int = 1000
     spread: str = "rest"

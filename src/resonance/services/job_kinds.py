@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar, Protocol
 
-from resonance.domain.acceptance import DEFAULT_CONFIDENCE
+from resonance.domain.acceptance import DEFAULT_CONFIDENCE, DEFAULT_MAX_SLICE_DROP, DEFAULT_MIN_GAIN
 from resonance.domain.errors import InvalidInput
 from resonance.domain.jobs import JobKind
+from resonance.domain.loop_types import DEFAULT_QUERIES_PER_ITERATION
 from resonance.services.space import Space
 
 
@@ -216,9 +217,9 @@ class LoopJob:
     task: str | None = None  # a check: the datasets' label spec declares the task
     time_features: dict[str, Any] | None = None  # TimeFeatures.to_dict()
     confidence: float = DEFAULT_CONFIDENCE  # the paired test (resonance.domain.acceptance)
-    min_gain: float = 0.0
-    max_slice_drop: float = 0.05
-    queries_per_iteration: int = 2
+    min_gain: float = DEFAULT_MIN_GAIN
+    max_slice_drop: float = DEFAULT_MAX_SLICE_DROP
+    queries_per_iteration: int = DEFAULT_QUERIES_PER_ITERATION
 
     def request(self) -> Any:
         """The loop service's request."""

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from resonance.domain.acceptance import DEFAULT_CONFIDENCE
+from resonance.domain.acceptance import DEFAULT_CONFIDENCE, DEFAULT_MAX_SLICE_DROP, DEFAULT_MIN_GAIN
 from resonance.domain.datasets import (
     Dataset,
     DatasetKind,
@@ -26,6 +26,7 @@ from resonance.domain.datasets import (
 from resonance.domain.errors import InvalidInput
 from resonance.domain.evaluation import HIGHER, METRIC_DIRECTIONS
 from resonance.domain.loop import Candidate, Judge, Outcome, ReviewedFix, Rows
+from resonance.domain.loop_types import DEFAULT_QUERIES_PER_ITERATION
 from resonance.domain.modeling import ModelSpec, Task
 from resonance.domain.policies import Purpose
 from resonance.domain.provenance import RowProvenance
@@ -59,9 +60,9 @@ class LoopRequest:
     iterations: int = 3
     seed: int = 0
     confidence: float = DEFAULT_CONFIDENCE
-    min_gain: float = 0.0
-    max_slice_drop: float = 0.05
-    queries_per_iteration: int = 2
+    min_gain: float = DEFAULT_MIN_GAIN
+    max_slice_drop: float = DEFAULT_MAX_SLICE_DROP
+    queries_per_iteration: int = DEFAULT_QUERIES_PER_ITERATION
 
 
 @dataclass

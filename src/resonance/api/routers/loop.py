@@ -14,8 +14,9 @@ from resonance.api.errors import ERROR_RESPONSES, ErrorBody
 from resonance.api.params import SLUG_PATTERN, TimeSeriesOptions
 from resonance.api.routers.models import Column, ParamKey, ParamValue
 from resonance.domain import forms
-from resonance.domain.acceptance import DEFAULT_CONFIDENCE
+from resonance.domain.acceptance import DEFAULT_CONFIDENCE, DEFAULT_MAX_SLICE_DROP, DEFAULT_MIN_GAIN
 from resonance.domain.jobs import JobKind
+from resonance.domain.loop_types import DEFAULT_QUERIES_PER_ITERATION
 from resonance.reports.loop import render_html
 from resonance.services import loop as loops
 
@@ -66,13 +67,22 @@ class LoopBody(TimeSeriesOptions):
         description="two-sided confidence of the paired bootstrap interval",
     )
     min_gain: float = Field(
-        0.0, ge=0.0, le=1e6, description="accept when the interval's lower bound exceeds it"
+        DEFAULT_MIN_GAIN,
+        ge=0.0,
+        le=1e6,
+        description="accept when the interval's lower bound exceeds it",
     )
     max_slice_drop: float = Field(
-        0.05, ge=0.0, le=1e6, description="largest tolerated drop of the worst measured slice"
+        DEFAULT_MAX_SLICE_DROP,
+        ge=0.0,
+        le=1e6,
+        description="largest tolerated drop of the worst measured slice",
     )
     queries_per_iteration: int = Field(
-        2, ge=1, le=5, description="suite queries per iteration for ranked candidates (cap)"
+        DEFAULT_QUERIES_PER_ITERATION,
+        ge=1,
+        le=5,
+        description="suite queries per iteration for ranked candidates (cap)",
     )
 
 
